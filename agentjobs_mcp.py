@@ -48,8 +48,17 @@ SERVER_TITLE = "AI Connect Agent Jobs"
 
 # Initialize-era revisions, newest first; the first is the answer to an unknown request.
 PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+# Stateless revisions: no initialize; each request names its revision in _meta.
+STATELESS_VERSIONS = ("2026-07-28",)
+SUPPORTED_VERSIONS = STATELESS_VERSIONS + PROTOCOL_VERSIONS
 # Revisions from which tools carry `title`, `outputSchema` and results `structuredContent`.
 STRUCTURED_SINCE = "2025-06-18"
+# The _meta keys of the stateless revisions.
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
+META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
+META_CLIENT = "io.modelcontextprotocol/clientInfo"
+META_SERVER = "io.modelcontextprotocol/serverInfo"
+LIST_TTL_MS = 3600000  # tools/list and server/discover may be cached an hour: they never change
 
 # JSON-RPC 2.0 error codes.
 PARSE_ERROR = -32700
@@ -57,6 +66,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+UNSUPPORTED_VERSION = -32022  # 2026-07-28: the _meta revision is not served here
 
 DEFAULT_API_URL = "https://api.aiconnect.cloud/api/v0"
 DEFAULT_ORG = "aiconnect"
@@ -114,7 +124,7 @@ def binary_stdio():
         msvcrt.setmode(stdin.fileno(), os.O_BINARY)
         msvcrt.setmode(out_fd, os.O_BINARY)
     sys.stdout = sys.stderr
-    return stdin, os.fdopen(out_fd, "wb", 0)
+    return stdin, os.fdopen(out_fd, "wb")  # buffered: a write is never left half done
 
 
 class LazyLog(object):
@@ -173,6 +183,7 @@ SETTING_RANGES = {
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
+_secrets = []  # values never written to stdout or a log: the API key
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
@@ -1937,7 +1948,43 @@ def rpc_error(request_id, code, message, data=None):
     return {"jsonrpc": "2.0", "id": request_id, "error": RpcError(code, message, data).to_json()}
 
 
-def on_initialize(session, params):
+def server_info(revision):
+    info = {"name": SERVER_NAME, "version": __version__}
+    if revision >= STRUCTURED_SINCE:
+        info["title"] = SERVER_TITLE
+    return info
+
+
+def request_revision(session, method, params):
+    """The revision a request is served under.
+
+    A request whose params._meta names a protocol version is served statelessly under
+    that revision (2026-07-28); `initialize` and requests without it follow the
+    revision this connection negotiated (the newest initialize-era one if none).
+    """
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    if method == "initialize" or not isinstance(meta, dict) or META_VERSION not in meta:
+        if method == "server/discover":
+            raise RpcError(INVALID_PARAMS, "server/discover needs params._meta with %s and %s."
+                           % (META_VERSION, META_CAPABILITIES))
+        return session.revision()
+    version = meta[META_VERSION]
+    if not isinstance(version, str) or not isinstance(meta.get(META_CAPABILITIES), dict):
+        raise RpcError(INVALID_PARAMS, "params._meta must hold %s (a string) and %s (an object)."
+                       % (META_VERSION, META_CAPABILITIES))
+    if version not in STATELESS_VERSIONS:
+        raise RpcError(UNSUPPORTED_VERSION, "Unsupported protocol version",
+                       {"supported": list(SUPPORTED_VERSIONS), "requested": version})
+    return version
+
+
+def on_server_discover(session, params, revision):
+    return {"supportedVersions": list(SUPPORTED_VERSIONS),
+            "capabilities": {"tools": {"listChanged": False}},
+            "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
+
+
+def on_initialize(session, params, revision):
     requested = params.get("protocolVersion")
     if not isinstance(requested, str):
         raise RpcError(INVALID_PARAMS, "initialize needs params.protocolVersion (a string), "
@@ -1947,14 +1994,13 @@ def on_initialize(session, params):
     session.client_info = params.get("clientInfo") if isinstance(params.get("clientInfo"), dict) else None
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
-    info = {"name": SERVER_NAME, "version": __version__}
-    if version >= STRUCTURED_SINCE:
-        info["title"] = SERVER_TITLE
     return {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}},
-            "serverInfo": info, "instructions": INSTRUCTIONS}
+            "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 
-def on_ping(session, params):
+def on_ping(session, params, revision):
+    if revision in STATELESS_VERSIONS:
+        raise RpcError(METHOD_NOT_FOUND, "ping is not part of protocol revision %s." % revision)
     return {}
 
 
@@ -1970,13 +2016,15 @@ def tool_listing(entry, revision):
     return listed
 
 
-def on_tools_list(session, params):
+def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
-    revision = session.revision()
-    return {"tools": [tool_listing(entry, revision) for entry in TOOLS]}
+    result = {"tools": [tool_listing(entry, revision) for entry in TOOLS]}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
+    return result
 
 
-def on_tools_call(session, params):
+def on_tools_call(session, params, revision):
     name = params.get("name")
     if not isinstance(name, str):
         raise RpcError(INVALID_PARAMS, "tools/call needs params.name, the tool's name (a string).")
@@ -2009,13 +2057,13 @@ def on_tools_call(session, params):
     log.debug("tools/call %s -> %s in %.1f ms, %d characters", name,
               "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text))
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
-    if not is_error and data is not None and session.revision() >= STRUCTURED_SINCE:
+    if not is_error and data is not None and revision >= STRUCTURED_SINCE:
         result["structuredContent"] = data
     return result
 
 
-METHODS = {"initialize": on_initialize, "ping": on_ping, "tools/list": on_tools_list,
-           "tools/call": on_tools_call}
+METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_server_discover,
+           "tools/list": on_tools_list, "tools/call": on_tools_call}
 
 
 def on_notification(session, method, params):
@@ -2055,8 +2103,12 @@ def handle_message(session, msg):
         return rpc_error(request_id, METHOD_NOT_FOUND, "Unknown method '%s'. This server "
                          "answers: %s." % (escape_text(method, 100), ", ".join(sorted(METHODS))))
     started = time.monotonic()
+    params = params or {}
     try:
-        result = handler(session, params or {})
+        revision = request_revision(session, method, params)
+        result = handler(session, params, revision)
+        if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
+            result = dict(result, resultType="complete", _meta={META_SERVER: server_info(revision)})
     except RpcError as error:
         log.debug("%s id=%s -> error %d", method, id_key(request_id), error.code)
         return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
@@ -2081,6 +2133,9 @@ def write_message(session, obj):
         data = json.dumps(rpc_error(obj.get("id") if isinstance(obj, dict) else None,
                                     INTERNAL_ERROR, "Internal error: the answer could not be "
                                     "encoded as JSON."))
+    for secret in _secrets:  # an API that echoes the key must not put it on the wire
+        if secret in data:
+            data = data.replace(secret, "[redacted]")
     line = data.encode("ascii") + b"\n"  # ensure_ascii: the same bytes whatever the locale
     with session.write_lock:
         if session.closed:
@@ -2177,9 +2232,6 @@ def serve(config, stdin, out):
 ###############################################################################
 # Command line ################################################################
 ###############################################################################
-
-_secrets = []  # values never to be written to a log (the API key)
-
 
 def setup_logging(config, debug, log_file=None):
     """Attach the handlers: stderr (WARNING, or DEBUG with --debug), and a log file
