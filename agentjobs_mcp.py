@@ -464,9 +464,8 @@ def build_url(config, segments, query=None):
     from urllib.parse import quote, urlencode
     path = "/".join(quote(str(segment), safe="") for segment in segments)
     url = config.api_url + "/" + path
-    if query:
-        url += "?" + urlencode([(k, v) for k, v in query if v is not None])
-    return url
+    pairs = [(k, v) for k, v in query or () if v is not None]
+    return url + "?" + urlencode(pairs) if pairs else url
 
 
 def user_agent():

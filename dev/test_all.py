@@ -1,0 +1,82 @@
+"""Run the test suite under every CPython 3.6-3.13 on this machine (make test-all).
+
+Interpreters come from pyenv's versions folder (the newest patch of each minor) and
+from python3.X on PATH. One line per version; the run fails if any suite fails or if
+any of 3.6 ... 3.13 is missing. Ends with the summed "N passed, N failed" line.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WANTED = ["3.%d" % minor for minor in range(6, 14)]
+
+
+def pyenv_root():
+    if os.environ.get("PYENV_ROOT"):
+        return os.environ["PYENV_ROOT"]
+    try:
+        return subprocess.check_output(["pyenv", "root"], stderr=subprocess.DEVNULL).decode().strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.path.expanduser("~/.pyenv")
+
+
+def find_interpreters():
+    found = {}
+    versions = os.path.join(pyenv_root(), "versions")
+    if os.path.isdir(versions):
+        for name in os.listdir(versions):
+            match = re.match(r"^(3\.\d+)\.(\d+)$", name)
+            exe = os.path.join(versions, name, "bin", "python")
+            if match and match.group(1) in WANTED and os.access(exe, os.X_OK):
+                patch = int(match.group(2))
+                if match.group(1) not in found or found[match.group(1)][0] < patch:
+                    found[match.group(1)] = (patch, exe)
+    for minor in WANTED:
+        if minor not in found:
+            exe = shutil.which("python" + minor)
+            if exe:
+                found[minor] = (0, exe)
+    return dict((minor, exe) for minor, (_, exe) in found.items())
+
+
+def main():
+    interpreters = find_interpreters()
+    missing = [minor for minor in WANTED if minor not in interpreters]
+    total_passed = total_failed = total_skipped = 0
+    bad = []
+    for minor in WANTED:
+        if minor not in interpreters:
+            continue
+        started = time.time()
+        proc = subprocess.Popen([interpreters[minor], "test_agentjobs_mcp.py"], cwd=HERE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = proc.communicate()[0].decode("utf-8", "replace")
+        counts = re.findall(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$", output, re.M)
+        passed, failed, skipped = (int(n or 0) for n in counts[-1]) if counts else (0, 1, 0)
+        total_passed += passed
+        total_failed += failed
+        total_skipped += skipped
+        ok = proc.returncode == 0 and counts
+        if not ok:
+            bad.append(minor)
+            log = os.path.join(HERE, "test-%s.log" % minor)
+            with open(log, "w") as handle:
+                handle.write(output)
+            sys.stdout.write(output[-6000:] + "\n")
+        sys.stdout.write("Python %-5s %-4s %d passed, %d failed, %d skipped (%.0f s) %s\n" % (
+            minor, "ok" if ok else "FAIL", passed, failed, skipped, time.time() - started,
+            interpreters[minor]))
+        sys.stdout.flush()
+    if missing:
+        sys.stdout.write("missing interpreters: %s (install them with pyenv)\n" % ", ".join(missing))
+        total_failed += len(missing)
+    sys.stdout.write("%d passed, %d failed, %d skipped\n" % (total_passed, total_failed, total_skipped))
+    return 1 if bad or missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

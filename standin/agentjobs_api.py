@@ -1,0 +1,630 @@
+"""The stand-in AI Connect Agent Jobs API: a stdlib HTTP server for tests, demos and benchmarks.
+
+Serves, under /api/v0 on 127.0.0.1, the endpoints of shared/agent-jobs-api.md with jobs,
+activities and job types kept in memory:
+    DELETE /services/agent-jobs/{job_id}          cancel (409 when finished)
+    GET    /services/agent-jobs/{job_id}          one job (+ include=activities overlay)
+    GET    /services/agent-jobs                   list, filters, paging, sort (+ overlay, + include=stats)
+    POST   /services/agent-jobs                   create (?delay=)
+    GET    /services/activities?job_id=...        a job's activities
+    GET    /organizations/{org}/agent-jobs-type[/{id}]   job types
+Every request must carry "Authorization: Bearer <key>". Paths are split on the raw "/"
+before percent-decoding, so an encoded %2F never makes an extra segment.
+
+Python API:
+    api = StandInAPI(key="k", latency=0.0); api.start(); api.url; ...; api.stop()
+    api.requests (Recorded: method, raw_path, path, decoded_path, segments, query,
+    raw_query, headers, body, json), api.add_job(**fields), api.jobs, api.activities,
+    api.job_types, api.add_fault(...), api.latency, api.in_flight, api.max_in_flight,
+    api.cancel_reply = "job" | "message", api.reset().
+Faults (add_fault): action "respond" (status, body, content_type, headers), "drop" (close
+without answering), "hang" (answer nothing for `delay` s), "huge" (a `size`-byte body);
+matched by `method` and `path_contains`, used `times` times (None: always).
+"""
+
+import collections
+import copy
+import datetime
+import http.server
+import json
+import socketserver
+import threading
+import time
+import urllib.parse
+
+Recorded = collections.namedtuple(
+    "Recorded", "method raw_path path decoded_path segments query raw_query headers body json")
+
+STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
+TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
+
+
+def now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class ApiError(Exception):
+    def __init__(self, status, message):
+        Exception.__init__(self, message)
+        self.status, self.message = status, message
+
+
+def seed_job_types():
+    schema = {
+        "type": "object", "required": ["customer_name", "order_id"],
+        "properties": {
+            "customer_name": {"type": "string", "description": "Name used to greet the customer"},
+            "order_id": {"type": "string", "description": "Order to follow up on"},
+            "language": {"type": "string", "enum": ["pt-BR", "en", "es"], "default": "pt-BR",
+                         "description": "Conversation language"},
+            "max_discount": {"type": "number", "default": 0, "description": "Largest discount to offer, in %"},
+            "notes": {"type": "string", "description": "Free-form notes for the agent"},
+        }}
+    base = {"org_id": "aiconnect", "version": 3, "visibility": "private", "active": True,
+            "created_at": "2024-05-02T14:00:00Z", "updated_at": "2024-07-01T09:30:00Z"}
+    types = [
+        dict(base, id="customer-followup", name="Customer follow-up", emoji="\U0001f4de",
+             description="Follows up with a customer after a purchase until they answer.",
+             default_config={"max_follow_ups": 3, "max_task_retries": 2, "task_retry_interval": 30,
+                             "max_time_to_complete": 1440, "failure_cooldown_minutes": 60,
+                             "profile_id": "profile-sales", "start_prompt": "Greet the customer."},
+             params_schema=schema, tags="sales,post-purchase"),
+        dict(base, id="lead-qualification", name="Lead qualification", emoji="\U0001f3af",
+             description="Asks a new lead a few questions and scores them.",
+             default_config={"max_follow_ups": 2, "max_task_retries": 1, "task_retry_interval": 15,
+                             "max_time_to_complete": 240, "failure_cooldown_minutes": 30},
+             params_schema={"type": "object", "required": ["lead_name"], "properties": {
+                 "lead_name": {"type": "string", "description": "The lead's name"},
+                 "source": {"type": "string", "description": "Where the lead came from"}}},
+             tags=["sales", "leads"]),
+        dict(base, id="nps-survey", name="NPS survey", emoji="\U0001f4ca",
+             description="Asks for a 0-10 score and a comment.",
+             default_config={"max_follow_ups": 1, "max_task_retries": 0, "task_retry_interval": 60,
+                             "max_time_to_complete": 2880, "failure_cooldown_minutes": 0},
+             params_schema={}, tags="survey"),
+        dict(base, org_id="other-org", id="other-type", name="Other org's type", emoji="\U0001f512",
+             description="Belongs to other-org.", default_config={}, params_schema={}, tags=""),
+    ]
+    return dict(((t["org_id"], t["id"]), t) for t in types)
+
+
+def seed_jobs():
+    def job(number, status, job_type, channel, platform, **extra):
+        record = {
+            "job_id": "job-%04d" % number, "org_id": "aiconnect", "channel_code": channel,
+            "chat_id": "chat-%04d" % number, "job_type_id": job_type, "job_status": status,
+            "created_at": "2024-07-%02dT10:00:00Z" % (10 + number),
+            "updated_at": "2024-07-%02dT12:30:00Z" % (10 + number),
+            "scheduled_at": "2024-07-%02dT10:05:00Z" % (10 + number),
+            "last_task_created_at": "2024-07-%02dT11:00:00Z" % (10 + number),
+            "tasks": [{"task_id": "task-%04d-1" % number, "created_at": "2024-07-%02dT10:05:00Z" % (10 + number),
+                       "status": "done", "result": "message sent"}],
+            "result": None, "params": {"customer_name": "Customer %d" % number, "order_id": "A-%d" % (1000 + number)},
+            "config": {"max_follow_ups": 3, "max_task_retries": 2, "task_retry_interval": 30,
+                       "max_time_to_complete": 1440},
+            "channel_data": {"platform": platform, "channel_id": channel, "name": "Customer %d" % number,
+                             "profile_id": "profile-sales", "thread_id": None},
+            "flags": {"is_new_channel": number % 2 == 0, "has_human_reply": number % 3 == 0,
+                      "first_reply_at": None, "ignore_cooldown": False},
+            "tags": "vip" if number % 2 else "q3-campaign",
+            "execution_log": ["job created", "task 1 dispatched"], "activities_count": 0}
+        record.update(extra)
+        return record
+    jobs = [
+        job(1, "RUNNING", "customer-followup", "5511999990001", "whatsapp"),
+        job(2, "WAITING", "customer-followup", "5511999990002", "whatsapp", tasks=[], last_task_created_at=None),
+        job(3, "SCHEDULED", "nps-survey", "C0123SLACK", "slack", scheduled_at="2030-01-01T09:00:00Z", tasks=[]),
+        job(4, "COMPLETED", "customer-followup", "5511999990004", "whatsapp",
+            result="Customer answered; order confirmed.", flags={"is_new_channel": False, "has_human_reply": True,
+                                                                 "first_reply_at": "2024-07-14T10:20:00Z",
+                                                                 "ignore_cooldown": False}),
+        job(5, "FAILED", "lead-qualification", "web-user-5", "web", result={"error": "no answer after 3 follow-ups"},
+            tasks=[{"task_id": "task-0005-%d" % i, "created_at": "2024-07-15T1%d:00:00Z" % i, "status": "failed"}
+                   for i in range(1, 4)], execution_log=["job created"] + ["retry %d" % i for i in range(1, 8)]),
+        job(6, "CANCELED", "customer-followup", "5511999990006", "whatsapp", result="Canceled: duplicate"),
+        job(7, "RUNNING", "lead-qualification", "web-user-7", "web",
+            created_at=1721728800000, updated_at=1721736000000, scheduled_at=1721729100000),
+        job(8, "COMPLETED", "nps-survey", "C0456SLACK", "slack", result={"score": 9, "comment": "Great"}),
+        job(9, "RUNNING", "other-type", "5511999990009", "whatsapp", org_id="other-org"),
+    ]
+    return dict((j["job_id"], j) for j in jobs)
+
+
+def seed_activities():
+    def act(number, job_id, status, kind, source, output, minute):
+        return {"id": "act-%04d" % number, "org_id": "aiconnect", "activity_type_code": kind,
+                "status": status, "allocated_credits": 10, "consumed_credits": 7 if status == "completed" else 0,
+                "credits_rule_id": "rule-standard", "payloads": {"input": {"prompt": "step %d" % number},
+                                                                 "output": output},
+                "processed_at": "2024-07-11T10:%02d:30Z" % minute if status == "completed" else None,
+                "created_at": "2024-07-11T10:%02d:00Z" % minute, "updated_at": "2024-07-11T10:%02d:30Z" % minute,
+                "source": {"type": source, "reference_id": "ref-%d" % number, "execution_id": "exec-%d" % number,
+                           "job_id": job_id, "chat_id": "chat-0001", "agent_job_type_id": "customer-followup",
+                           "channel_code": "5511999990001"}}
+    one = [act(1, "job-0001", "completed", "ai_completion", "dispatch", "Hello! How was your order?", 5),
+           act(2, "job-0001", "completed", "ai_completion", "process_module",
+               "Line one of the answer\nline two\twith a tab", 10),
+           act(3, "job-0001", "submitted", "message_dispatch", "direct", None, 15),
+           act(4, "job-0001", "completed", "ai_completion", "dispatch", "A long answer. " * 30, 20)]
+    five = [act(10 + i, "job-0005", "canceled" if i == 2 else "completed", "ai_completion", "dispatch",
+                "attempt %d" % i, 30 + i) for i in range(1, 4)]
+    return {"job-0001": one, "job-0005": five}
+
+
+def sort_key(value):
+    """Order timestamps given as ISO strings or epoch milliseconds together."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value / 1000.0, datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f")
+    return "" if value is None else str(value).replace("Z", "")
+
+
+class StandInAPI(object):
+    """The stand-in API on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(self, key="test-key", latency=0.0, seed=True, port=0, log=None):
+        self.key, self.latency, self.seed, self.port, self.log = key, latency, seed, port, log
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.httpd = self.thread = None
+        self.reset()
+        self.latency = latency
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self):
+        api = self
+
+        class Handler(RequestHandler):
+            owner = api
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", self.port), Handler)
+        started = threading.Event()
+
+        def serve():
+            started.set()
+            self.httpd.serve_forever(poll_interval=0.05)
+        self.thread = threading.Thread(target=serve, name="standin-api")
+        self.thread.daemon = True
+        self.thread.start()
+        started.wait()
+        return self
+
+    @property
+    def origin(self):
+        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    @property
+    def url(self):
+        return self.origin + "/api/v0"
+
+    def stop(self):
+        self.stopping.set()
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.thread.join(5)
+            self.httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- state ---------------------------------------------------------------
+    def reset(self):
+        with self.lock:
+            self.jobs = seed_jobs() if self.seed else {}
+            self.activities = seed_activities() if self.seed else {}
+            self.job_types = seed_job_types() if self.seed else {}
+            self.requests = []
+            self.faults = []
+            self.latency = 0.0
+            self.cancel_reply = "job"
+            self.in_flight = self.max_in_flight = 0
+            self.next_number = 100
+            for job_id, records in self.activities.items():
+                if job_id in self.jobs:
+                    self.jobs[job_id]["activities_count"] = len(records)
+
+    def clear_requests(self):
+        with self.lock:
+            self.requests = []
+
+    def last_request(self):
+        with self.lock:
+            return self.requests[-1] if self.requests else None
+
+    def reset_in_flight(self):
+        with self.lock:
+            self.max_in_flight = self.in_flight
+
+    def add_job(self, **fields):
+        with self.lock:
+            self.next_number += 1
+            number = self.next_number
+        stamp = now_iso()
+        job = {"job_id": "job-%04d" % number, "org_id": "aiconnect", "channel_code": "5511988880000",
+               "chat_id": None, "job_type_id": "customer-followup", "job_status": "WAITING",
+               "created_at": stamp, "updated_at": stamp, "scheduled_at": stamp, "last_task_created_at": None,
+               "tasks": [], "result": None, "params": {"customer_name": "Test"},
+               "config": {"max_follow_ups": 3, "max_task_retries": 2},
+               "channel_data": {"platform": "whatsapp", "channel_id": "5511988880000", "name": "Test"},
+               "flags": {"is_new_channel": True, "has_human_reply": False, "first_reply_at": None,
+                         "ignore_cooldown": False},
+               "tags": "", "execution_log": [], "activities_count": 0}
+        job.update(fields)
+        with self.lock:
+            self.jobs[job["job_id"]] = job
+        return job
+
+    def add_fault(self, status=500, body=b"", content_type="application/json", headers=None, times=1,
+                  method=None, path_contains=None, action="respond", delay=30.0, size=10 * 1024 * 1024):
+        with self.lock:
+            self.faults.append({"status": status, "body": body, "content_type": content_type,
+                                "headers": headers or {}, "times": times, "method": method,
+                                "path_contains": path_contains, "action": action, "delay": delay,
+                                "size": size})
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def take_fault(self, method, raw_path):
+        with self.lock:
+            for fault in self.faults:
+                if fault["method"] not in (None, method):
+                    continue
+                if fault["path_contains"] is not None and fault["path_contains"] not in raw_path:
+                    continue
+                if fault["times"] is not None:
+                    fault["times"] -= 1
+                    if fault["times"] <= 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
+
+    # -- the endpoints -------------------------------------------------------
+    def route(self, method, segments, query, body):
+        """(status, payload) for a request; raises ApiError."""
+        if segments[:2] == ["services", "agent-jobs"] and len(segments) == 3:
+            job_id = segments[2]
+            if method == "DELETE":
+                return self.cancel(job_id, query, body)
+            if method == "GET":
+                return self.get_job(job_id, query)
+        if segments == ["services", "agent-jobs"]:
+            if method == "GET":
+                return self.list_jobs(query)
+            if method == "POST":
+                return self.create_job(query, body)
+        if segments == ["services", "activities"] and method == "GET":
+            return self.list_activities(query)
+        if len(segments) in (3, 4) and segments[0] == "organizations" and segments[2] == "agent-jobs-type" \
+                and method == "GET":
+            org = segments[1]
+            if len(segments) == 4:
+                return self.get_job_type(org, segments[3])
+            return self.list_job_types(org, query)
+        raise ApiError(404, "Cannot %s /%s" % (method, "/".join(segments)))
+
+    def find_job(self, job_id, query):
+        if not job_id:
+            raise ApiError(400, "job_id is required")
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "Job with ID '%s' not found" % job_id)
+        org = one(query, "org_id")
+        if org is not None and job.get("org_id") != org:
+            raise ApiError(403, "Job '%s' belongs to another organization" % job_id)
+        return job
+
+    def cancel(self, job_id, query, body):
+        with self.lock:
+            job = self.find_job(job_id, query)
+            if job["job_status"] in TERMINAL:
+                raise ApiError(409, "Job '%s' is already %s and cannot be canceled" % (job_id, job["job_status"]))
+            job["job_status"] = "CANCELED"
+            job["updated_at"] = now_iso()
+            if isinstance(body, dict) and body.get("reason"):
+                job["result"] = "Canceled: %s" % body["reason"]
+            snapshot = copy.deepcopy(job)
+        if self.cancel_reply == "message":
+            return 200, {"meta": {"org_id": snapshot["org_id"], "job_id": job_id},
+                         "message": "Job with ID '%s' successfully canceled" % job_id}
+        return 200, {"data": snapshot, "meta": {"org_id": snapshot["org_id"], "job_id": job_id}}
+
+    def get_job(self, job_id, query):
+        with self.lock:
+            job = copy.deepcopy(self.find_job(job_id, query))
+            meta = {"org_id": job.get("org_id")}
+            if one(query, "include") == "activities":
+                limit = int_param(query, "include_limit", 50, 1, 100)
+                order = one(query, "include_sort") or "-created_at"
+                records = sort_records(self.activities.get(job_id, []), order)
+                job["Activities"] = copy.deepcopy(records[:limit])
+                meta["activities_meta"] = {"count": len(records), "limit": limit}
+        return 200, {"data": job, "meta": meta}
+
+    def filtered_jobs(self, query, with_status=True):
+        org = one(query, "org_id")
+        status = one(query, "status")
+        jobs = []
+        for job in self.jobs.values():
+            if org is not None and job.get("org_id") != org:
+                continue
+            if org is None and job.get("org_id") != "aiconnect":
+                continue
+            if with_status and status and job["job_status"] != status.upper():
+                continue
+            if not matches_dates(job, query):
+                continue
+            if one(query, "job_type_id") and job.get("job_type_id") != one(query, "job_type_id"):
+                continue
+            if one(query, "channel_code") and job.get("channel_code") != one(query, "channel_code"):
+                continue
+            tags = one(query, "tags")
+            if tags:
+                wanted = set(t.strip() for t in tags.split(",") if t.strip())
+                have = set(t.strip() for t in str(job.get("tags") or "").split(","))
+                if not wanted & have:
+                    continue
+            jobs.append(job)
+        return jobs
+
+    def list_jobs(self, query):
+        with self.lock:
+            include = (one(query, "include") or "").split(",")
+            if "stats" in include:
+                counts = dict((s.lower(), 0) for s in STATUSES)
+                for job in self.filtered_jobs(query, with_status=False):
+                    counts[job["job_status"].lower()] = counts.get(job["job_status"].lower(), 0) + 1
+                return 200, {"data": [], "meta": {"stats": {"status": counts}, "total": sum(counts.values())}}
+            jobs = self.filtered_jobs(query)
+            field, _, direction = (one(query, "sort") or "created_at:desc").partition(":")
+            jobs.sort(key=lambda j: sort_key(j.get(field)), reverse=direction != "asc")
+            limit = int_param(query, "limit", 20, 1, 1000)
+            offset = int_param(query, "offset", 0, 0, 10 ** 9)
+            page = copy.deepcopy(jobs[offset:offset + limit])
+            meta = {"count": len(page), "limit": limit, "offset": offset, "total": len(jobs)}
+            if "activities" in include:
+                per_job = int_param(query, "activities_limit_per_job", 15, 1, 100)
+                total_limit = int_param(query, "activities_total_limit", 500, 1, 3000)
+                order = one(query, "activities_sort") or "-created_at"
+                returned = available = 0
+                for job in page:
+                    records = sort_records(self.activities.get(job["job_id"], []), order)[:per_job]
+                    available += len(self.activities.get(job["job_id"], []))
+                    records = records[:max(0, total_limit - returned)]
+                    returned += len(records)
+                    job["Activities"] = copy.deepcopy(records)
+                meta.update(activities_total_returned=returned, activities_total_available=available,
+                            activities_truncated=returned < available)
+        return 200, {"data": page, "meta": meta}
+
+    def create_job(self, query, body):
+        delay = one(query, "delay")
+        if delay is not None and not delay.isdigit():
+            raise ApiError(400, "delay must be a non-negative integer")
+        if not isinstance(body, dict):
+            raise ApiError(400, "The body must be a JSON object")
+        job_type_id = body.get("job_type_id")
+        channel = body.get("target_channel")
+        if not isinstance(job_type_id, str) or not job_type_id:
+            raise ApiError(400, "job_type_id is required")
+        if not isinstance(channel, dict) or channel.get("platform") not in ("whatsapp", "slack", "web") \
+                or not channel.get("code"):
+            raise ApiError(400, "target_channel needs platform (whatsapp, slack or web) and code")
+        org = channel.get("org_id") or "aiconnect"
+        if (org, job_type_id) not in self.job_types:
+            raise ApiError(404, "Job type '%s' not found in organization '%s'" % (job_type_id, org))
+        fields = {"org_id": org, "job_type_id": job_type_id, "channel_code": channel["code"],
+                  "channel_data": dict(channel.get("data") or {}, platform=channel["platform"],
+                                       channel_id=channel["code"]),
+                  "params": body.get("params") or {},
+                  "config": dict(self.job_types[(org, job_type_id)].get("default_config") or {},
+                                 **(body.get("config") or {})),
+                  "job_status": "SCHEDULED" if body.get("scheduled_at") else "WAITING"}
+        if body.get("scheduled_at"):
+            fields["scheduled_at"] = body["scheduled_at"]
+        job = self.add_job(**fields)
+        return 201, {"data": copy.deepcopy(job)}
+
+    def list_activities(self, query):
+        job_id = one(query, "job_id")
+        if not job_id:
+            raise ApiError(400, "job_id is required")
+        with self.lock:
+            records = list(self.activities.get(job_id, []))
+            for name in ("status", "activity_type_code"):
+                if one(query, name):
+                    records = [r for r in records if r.get(name) == one(query, name)]
+            if one(query, "source_type"):
+                records = [r for r in records if isinstance(r.get("source"), dict)
+                           and r["source"].get("type") == one(query, "source_type")]
+            records = sort_records(records, one(query, "sort") or "-created_at")
+            limit = int_param(query, "limit", 50, 1, 1000)
+            offset = int_param(query, "offset", 0, 0, 10 ** 9)
+            page = copy.deepcopy(records[offset:offset + limit])
+        return 200, {"data": page, "meta": {"count": len(page), "limit": limit, "total": len(records),
+                                            "offset": offset}}
+
+    def list_job_types(self, org, query):
+        with self.lock:
+            types = [t for (o, _), t in self.job_types.items() if o == org]
+            if not types and org not in set(o for o, _ in self.job_types):
+                raise ApiError(404, "Organization '%s' not found" % org)
+            field, _, direction = (one(query, "sort") or "name:asc").partition(":")
+            types.sort(key=lambda t: str(t.get(field, "")), reverse=direction == "desc")
+            limit = int_param(query, "limit", 20, 1, 1000)
+            offset = int_param(query, "offset", 0, 0, 10 ** 9)
+            page = []
+            for job_type in types[offset:offset + limit]:
+                item = {"id": job_type["id"], "name": job_type["name"], "description": job_type.get("description")}
+                if one(query, "enrich") == "emoji":
+                    item["emoji"] = job_type.get("emoji")
+                if one(query, "include") == "schema":
+                    item["params_schema"] = job_type.get("params_schema")
+                page.append(item)
+        return 200, {"data": page, "meta": {"total": len(types), "limit": limit, "offset": offset}}
+
+    def get_job_type(self, org, job_type_id):
+        with self.lock:
+            job_type = self.job_types.get((org, job_type_id))
+            if job_type is None:
+                raise ApiError(404, "Job type '%s' not found in organization '%s'" % (job_type_id, org))
+            return 200, {"data": copy.deepcopy(job_type)}
+
+
+def one(query, name):
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def int_param(query, name, default, low, high):
+    value = one(query, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ApiError(400, "%s must be an integer" % name)
+    if not low <= number <= high:
+        raise ApiError(400, "%s must be between %d and %d" % (name, low, high))
+    return number
+
+
+def sort_records(records, order):
+    field = order.lstrip("-")
+    return sorted(records, key=lambda r: sort_key(r.get(field)), reverse=order.startswith("-"))
+
+
+def matches_dates(job, query):
+    for name, field, test in (("scheduled_at", "scheduled_at", lambda a, b: a[:len(b)] == b),
+                              ("scheduled_at_gte", "scheduled_at", lambda a, b: a >= b),
+                              ("scheduled_at_lte", "scheduled_at", lambda a, b: a <= b),
+                              ("created_at_gte", "created_at", lambda a, b: a >= b),
+                              ("created_at_lte", "created_at", lambda a, b: a <= b)):
+        wanted = one(query, name)
+        if wanted and not test(sort_key(job.get(field)), wanted.replace("Z", "")):
+            return False
+    return True
+
+
+class RequestHandler(http.server.BaseHTTPRequestHandler):
+    owner = None  # the StandInAPI, set on a subclass
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        if self.owner.log:
+            self.owner.log("%s %s" % (self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self.handle_api()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
+
+    def handle_api(self):
+        api = self.owner
+        with api.lock:
+            api.in_flight += 1
+            api.max_in_flight = max(api.max_in_flight, api.in_flight)
+        try:
+            self._handle(api)
+        finally:
+            with api.lock:
+                api.in_flight -= 1
+
+    def _handle(self, api):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, raw_query = self.path.partition("?")
+        raw_segments = path.split("/")
+        segments = [urllib.parse.unquote(s) for s in raw_segments]
+        try:
+            parsed = json.loads(body.decode("utf-8")) if body else None
+        except ValueError:
+            parsed = None
+        record = Recorded(self.command, self.path, path, urllib.parse.unquote(path), segments,
+                          urllib.parse.parse_qs(raw_query, keep_blank_values=True), raw_query,
+                          dict((k.lower(), v) for k, v in self.headers.items()), body, parsed)
+        with api.lock:
+            api.requests.append(record)
+        fault = api.take_fault(self.command, self.path)
+        if api.latency:
+            api.stopping.wait(api.latency)
+        if fault is not None:
+            return self.fault(fault)
+        if api.key is not None and self.headers.get("Authorization") != "Bearer " + api.key:
+            return self.reply(401, {"message": "Invalid or missing API key"})
+        if segments[:3] != ["", "api", "v0"]:
+            return self.reply(404, {"message": "Not found: %s" % path})
+        if body and parsed is None:
+            return self.reply(400, {"message": "The body is not valid JSON"})
+        try:
+            status, payload = api.route(self.command, segments[3:], record.query, parsed)
+        except ApiError as error:
+            status, payload = error.status, {"message": error.message, "statusCode": error.status}
+        self.reply(status, payload)
+
+    def reply(self, status, payload, content_type="application/json; charset=utf-8", headers=None):
+        if isinstance(payload, (dict, list)):
+            data = json.dumps(payload).encode("utf-8")
+        elif isinstance(payload, str):
+            data = payload.encode("utf-8")
+        else:
+            data = payload or b""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def fault(self, fault):
+        action = fault["action"]
+        if action == "drop":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return
+        if action == "hang":  # until `delay` passes, the API stops, or the client gives up
+            import select
+            import socket
+            deadline = time.monotonic() + fault["delay"]
+            while time.monotonic() < deadline and not self.owner.stopping.is_set():
+                readable = select.select([self.connection], [], [], 0.05)[0]
+                if readable:
+                    try:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            break
+                    except OSError:
+                        break
+            self.close_connection = True
+            return
+        if action == "huge":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(fault["size"]))
+            self.end_headers()
+            chunk = b" " * 65536
+            sent = 0
+            try:
+                while sent < fault["size"]:
+                    piece = chunk[:fault["size"] - sent]
+                    self.wfile.write(piece)
+                    sent += len(piece)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
+        self.reply(fault["status"], fault["body"], fault["content_type"], fault["headers"])
