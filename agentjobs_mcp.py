@@ -407,11 +407,13 @@ def build_opener(config):
         def http_open(self, req):
             return self.do_open(TrackedHTTPConnection, req)
 
-    context = ssl.create_default_context(cafile=config.ca_bundle)
-
     class HTTPSHandler(urllib.request.HTTPSHandler):
+        context = None  # built at the first https request: loading the CAs costs memory
+
         def https_open(self, req):
-            return self.do_open(TrackedHTTPSConnection, req, context=context)
+            if self.context is None:
+                self.context = ssl.create_default_context(cafile=config.ca_bundle)
+            return self.do_open(TrackedHTTPSConnection, req, context=self.context)
 
     class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
         # urllib re-sends every header, Authorization included, to wherever a
