@@ -162,7 +162,7 @@ class ServerProcess(object):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 stream.close()
             except (OSError, ValueError):
@@ -1563,6 +1563,164 @@ class FuzzTest(ApiTestCase):
         for request_id in set(expected_ids):
             self.assertEqual(answered.count(request_id), expected_ids.count(request_id), request_id)
         self.assertGreater(sent, 1000)
+
+
+###############################################################################
+# The stateless 2026-07-28 revision ###########################################
+###############################################################################
+
+MODERN = "2026-07-28"
+
+
+def modern_meta(version=MODERN, **extra):
+    meta = {"io.modelcontextprotocol/protocolVersion": version,
+            "io.modelcontextprotocol/clientInfo": {"name": "test-client", "version": "2"},
+            "io.modelcontextprotocol/clientCapabilities": {}}
+    meta.update(extra)
+    return meta
+
+
+class StatelessRevisionTest(ApiTestCase):
+
+    def modern(self, server, method, params=None, version=MODERN):
+        params = dict(params or {})
+        params["_meta"] = modern_meta(version)
+        return server.request(method, params)
+
+    def test_server_discover_answers_as_the_revision_defines(self):
+        server = self.server(initialize=False)
+        result = self.modern(server, "server/discover")["result"]
+        self.assertEqual(result["resultType"], "complete")
+        self.assertEqual(result["supportedVersions"][0], MODERN)
+        self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
+        self.assertEqual(result["capabilities"], {"tools": {"listChanged": False}})
+        self.assertIn("get_context", result["instructions"])
+        self.assertIsInstance(result["ttlMs"], int)
+        self.assertGreaterEqual(result["ttlMs"], 0)
+        self.assertEqual(result["cacheScope"], "public")
+        info = result["_meta"]["io.modelcontextprotocol/serverInfo"]
+        self.assertEqual((info["name"], info["version"]), ("agentjobs-mcp", agentjobs_mcp.__version__))
+        self.assertNotIn("serverInfo", result)
+        self.assertNotIn("protocolVersion", result)
+
+    def test_tools_list_and_call_without_initialize_carry_the_revisions_fields(self):
+        server = self.server(initialize=False)
+        listed = self.modern(server, "tools/list")["result"]
+        self.assertEqual(listed["resultType"], "complete")
+        self.assertEqual((listed["cacheScope"], listed["ttlMs"] >= 0), ("public", True))
+        self.assertEqual([t["name"] for t in listed["tools"]], list(CONTRACT))
+        self.assertTrue(all("outputSchema" in t and "title" in t for t in listed["tools"]))
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        result = self.modern(server, "tools/call", {"name": "cancel_job", "arguments": {"job_id": job_id}})["result"]
+        self.assertEqual(result["resultType"], "complete")
+        self.assertFalse(result["isError"])
+        self.assertEqual(result["structuredContent"]["job"]["job_status"], "CANCELED")
+        self.assertEqual(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "agentjobs-mcp")
+
+    def test_unsupported_revision_in_meta_is_32022_with_the_supported_list(self):
+        server = self.server(initialize=False)
+        response = self.modern(server, "tools/list", version="1900-01-01")
+        self.assertEqual(response["error"]["code"], -32022)
+        self.assertEqual(response["error"]["data"]["requested"], "1900-01-01")
+        self.assertIn(MODERN, response["error"]["data"]["supported"])
+        self.assertIn(LATEST, response["error"]["data"]["supported"])
+
+    def test_meta_without_client_capabilities_is_invalid_params(self):
+        server = self.server(initialize=False)
+        response = server.request("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}})
+        self.assertEqual(response["error"]["code"], -32602)
+        self.assertIn("clientCapabilities", response["error"]["message"])
+        response = server.request("server/discover", {})
+        self.assertEqual(response["error"]["code"], -32602)
+
+    def test_ping_is_answered_in_the_initialize_era_only(self):
+        server = self.server()
+        self.assertEqual(server.request("ping")["result"], {})
+        self.assertEqual(self.modern(server, "ping")["error"]["code"], -32601)
+
+    def test_an_initialized_connection_keeps_its_revision_beside_modern_requests(self):
+        self.version = "2025-03-26"
+        server = self.server()
+        modern = self.modern(server, "tools/list")["result"]
+        self.assertIn("outputSchema", modern["tools"][0])
+        legacy = server.request("tools/list")["result"]
+        self.assertNotIn("outputSchema", legacy["tools"][0])
+        self.assertNotIn("resultType", legacy)
+        self.assertNotIn("ttlMs", legacy)
+        result = server.call("list_jobs", {})
+        self.assertNotIn("structuredContent", result)
+        self.assertNotIn("resultType", result)
+
+    def test_initialize_era_answers_never_carry_stateless_fields(self):
+        server = self.server()
+        for response in (server.request("tools/list"), server.request("tools/call", {"name": "get_context"})):
+            self.assertFalse({"resultType", "ttlMs", "cacheScope", "_meta"} & set(response["result"]))
+
+    def test_cancellation_of_a_stateless_call_sends_nothing(self):
+        server = self.server(initialize=False)
+        self.api.add_fault(action="hang", delay=20)
+        server.send({"jsonrpc": "2.0", "id": "m1", "method": "tools/call", "params": {
+            "name": "list_jobs", "arguments": {}, "_meta": modern_meta()}})
+        deadline = time.monotonic() + 10
+        while not self.api.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.notify("notifications/cancelled", {"requestId": "m1"})
+        self.assertEqual(self.modern(server, "tools/list")["result"]["resultType"], "complete")
+        self.assertTrue(server.nothing_more(1.0))
+
+
+###############################################################################
+# Installing with pip #########################################################
+###############################################################################
+
+class InstallTest(ApiTestCase):
+    """pip install . into a fresh venv: an agentjobs-mcp command and python -m agentjobs_mcp."""
+
+    def pip(self, python, *args):
+        proc = subprocess.Popen([python, "-m", "pip", "--disable-pip-version-check"] + list(args),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env())
+        out = proc.communicate(timeout=600)[0].decode("utf-8", "replace")
+        return proc.returncode, out
+
+    def test_pip_install_gives_a_working_command(self):
+        import tempfile
+        import shutil
+        home = tempfile.mkdtemp(prefix="agentjobs-venv-")
+        self.addCleanup(shutil.rmtree, home, True)
+        subprocess.check_call([sys.executable, "-m", "venv", os.path.join(home, "venv")], env=clean_env())
+        bindir = os.path.join(home, "venv", "Scripts" if os.name == "nt" else "bin")
+        python = os.path.join(bindir, "python")
+        code, out = self.pip(python, "--version")
+        if int(out.split()[1].split(".")[0]) < 19:  # PEP 517 builds need pip 19+ (3.6's venv has 18)
+            code, out = self.pip(python, "install", "--upgrade", "pip<22")
+            if code != 0 and ("NewConnectionError" in out or "No matching distribution" in out):
+                self.skipTest("no package index reachable to upgrade pip: " + out.strip().splitlines()[-1])
+            self.assertEqual(code, 0, out)
+        code, out = self.pip(python, "install", HERE)
+        if code != 0 and ("NewConnectionError" in out or "No matching distribution found for flit_core" in out):
+            self.skipTest("no package index reachable for the build backend: " + out.strip().splitlines()[-1])
+        self.assertEqual(code, 0, out)
+        command = os.path.join(bindir, "agentjobs-mcp")
+        version = subprocess.check_output([command, "--version"], env=clean_env(), cwd=home)
+        self.assertEqual(version.decode().strip(), "agentjobs-mcp " + agentjobs_mcp.__version__)
+        module = subprocess.check_output([python, "-m", "agentjobs_mcp", "--version"], env=clean_env(), cwd=home)
+        self.assertEqual(module, version)
+        located = subprocess.check_output([python, "-c", "import agentjobs_mcp; print(agentjobs_mcp.__file__)"],
+                                          env=clean_env(), cwd=home)
+        self.assertIn(os.path.join(home, "venv"), located.decode())
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        session = (
+            '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+            '"capabilities":{},"clientInfo":{"name":"installed","version":"0"}}}\n'
+            '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"cancel_job",'
+            '"arguments":{"job_id":"%s","reason":"installed command"}}}\n' % job_id).encode()
+        proc = subprocess.Popen([command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=home, env=clean_env(AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url))
+        out, err = proc.communicate(session, timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        answers = [json.loads(line) for line in out.splitlines()]
+        self.assertFalse(answers[1]["result"]["isError"], answers[1])
+        self.assertEqual(self.only_request().json, {"reason": "installed command"})
 
 
 ###############################################################################
