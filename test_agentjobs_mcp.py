@@ -1465,6 +1465,91 @@ class ConcurrencyTest(ApiTestCase):
         self.assertEqual(sorted(a["id"] for a in answers), list(range(30)))
 
 
+class TlsAndProxyTest(ApiTestCase):
+    """Private CAs and proxies, the way the standard library honours them."""
+
+    def tls_api(self):
+        api = StandInAPI(key=KEY, tls=True)
+        api.start()
+        self.addCleanup(api.stop)
+        return api
+
+    def test_private_ca_from_agentjobs_ca_bundle(self):
+        from standin.agentjobs_api import CA_FILE
+        api = self.tls_api()
+        server = ServerProcess(api, AGENTJOBS_CA_BUNDLE=CA_FILE)
+        self._servers.append(server)
+        result = server.call("list_jobs", {})
+        self.assertFalse(result["isError"], text_of(result))
+        self.assertEqual(api.requests[0].headers["authorization"], "Bearer " + KEY)
+
+    def test_private_ca_from_ssl_cert_file(self):
+        from standin.agentjobs_api import CA_FILE
+        api = self.tls_api()
+        server = ServerProcess(api, SSL_CERT_FILE=CA_FILE)
+        self._servers.append(server)
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+
+    def test_unknown_ca_is_refused_never_ignored(self):
+        api = self.tls_api()
+        server = ServerProcess(api, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        result = server.call("list_jobs", {})
+        self.assertTrue(result["isError"])
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", text_of(result))
+        self.assertIn("AGENTJOBS_CA_BUNDLE", text_of(result))
+        self.assertEqual(api.requests, [])  # the key never left over an unverified connection
+
+    def test_missing_ca_bundle_file_is_a_configuration_problem(self):
+        result = self.server(AGENTJOBS_CA_BUNDLE="/no/such/ca.pem").call("list_jobs", {})
+        self.assertTrue(result["isError"])
+        self.assertIn("AGENTJOBS_CA_BUNDLE='/no/such/ca.pem': no such file", text_of(result))
+
+    def test_check_names_the_ca_file_in_use(self):
+        from standin.agentjobs_api import CA_FILE
+        api = self.tls_api()
+        code, out, err = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=api.url,
+                                 AGENTJOBS_CA_BUNDLE=CA_FILE)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("certificate verified (CA file: %s)" % CA_FILE, out)
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=api.url)
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  tls:", out)
+        self.assertIn("AGENTJOBS_CA_BUNDLE", out)
+
+    def test_http_proxy_receives_the_request(self):
+        proxy = StandInAPI(key=None)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
+                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        server.call("list_jobs", {})
+        self.assertEqual(proxy.requests[0].raw_path,
+                         "http://api.example.invalid/api/v0/services/agent-jobs?limit=20")
+
+    def test_no_proxy_bypasses_the_proxy(self):
+        server = self.server(HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1,localhost")
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+        self.assertEqual(len(self.api.requests), 1)
+
+
+class ConcurrencyLimitTest(ApiTestCase):
+
+    def test_max_concurrency_bounds_the_calls_in_flight(self):
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="3")
+        self.api.latency = 0.2
+        self.api.reset_in_flight()
+        for number in range(7):
+            server.send({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                         "params": {"name": "list_jobs", "arguments": {}}})
+        server.send({"jsonrpc": "2.0", "id": "ping", "method": "ping"})
+        answers = [server.read() for _ in range(8)]
+        self.assertEqual(answers[0]["id"], "ping")  # reading stdin never waits for the pool
+        self.assertEqual(sorted(a["id"] for a in answers[1:]), list(range(7)))
+        self.assertEqual(self.api.max_in_flight, 3)
+
+
 class LineLimitTest(ApiTestCase):
 
     def test_oversized_line_is_refused_and_skipped(self):

@@ -17,6 +17,8 @@ Python API:
     raw_query, headers, body, json), api.add_job(**fields), api.jobs, api.activities,
     api.job_types, api.add_fault(...), api.latency, api.in_flight, api.max_in_flight,
     api.cancel_reply = "job" | "message", api.reset().
+TLS: StandInAPI(tls=True) serves https with standin/tls/server.pem (for 127.0.0.1 and
+localhost), signed by the test-only CA standin/tls/ca.pem, whose key was thrown away.
 Faults (add_fault): action "respond" (status, body, content_type, headers), "drop" (close
 without answering), "hang" (answer nothing for `delay` s), "huge" (a `size`-byte body);
 matched by `method` and `path_contains`, used `times` times (None: always).
@@ -27,7 +29,9 @@ import copy
 import datetime
 import http.server
 import json
+import os
 import socketserver
+import ssl
 import threading
 import time
 import urllib.parse
@@ -37,6 +41,8 @@ Recorded = collections.namedtuple(
 
 STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
+TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
+CA_FILE = os.path.join(TLS_DIR, "ca.pem")
 
 
 def now_iso():
@@ -162,8 +168,13 @@ def sort_key(value):
 class StandInAPI(object):
     """The stand-in API on 127.0.0.1 (see the module docstring)."""
 
-    def __init__(self, key="test-key", latency=0.0, seed=True, port=0, log=None):
+    def __init__(self, key="test-key", latency=0.0, seed=True, port=0, log=None, tls=False):
         self.key, self.latency, self.seed, self.port, self.log = key, latency, seed, port, log
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER) if hasattr(ssl, "PROTOCOL_TLS_SERVER") \
+                else ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
+            self.tls.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server-key.pem"))
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.httpd = self.thread = None
@@ -196,7 +207,7 @@ class StandInAPI(object):
 
     @property
     def origin(self):
-        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.httpd.server_address[1])
 
     @property
     def url(self):
@@ -519,6 +530,26 @@ def matches_dates(job, query):
 class RequestHandler(http.server.BaseHTTPRequestHandler):
     owner = None  # the StandInAPI, set on a subclass
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        if self.owner.tls is not None:  # the handshake happens here, in the handler's thread
+            self.request.settimeout(10)
+            try:
+                self.request = self.owner.tls.wrap_socket(self.request, server_side=True)
+            except (ssl.SSLError, OSError):
+                self.request = None
+        if self.request is None:
+            self.rfile = self.wfile = None
+            return
+        http.server.BaseHTTPRequestHandler.setup(self)
+
+    def handle(self):
+        if self.rfile is not None:
+            http.server.BaseHTTPRequestHandler.handle(self)
+
+    def finish(self):
+        if self.rfile is not None:
+            http.server.BaseHTTPRequestHandler.finish(self)
 
     def log_message(self, fmt, *args):
         if self.owner.log:
