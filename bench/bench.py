@@ -93,9 +93,10 @@ def cold_start(runs, flags, env):
 
 
 class Client(object):
-    def __init__(self, api):
-        self.proc = subprocess.Popen([PY, SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, env=env_for(api))
+    def __init__(self, api, module=False, flags=()):
+        argv = [PY] + list(flags) + (["-m", "agentjobs_mcp"] if module else [SERVER])
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env=dict(env_for(api), PYTHONPATH=HERE))
         self.send(INIT)
         self.proc.stdout.readline()
 
@@ -127,6 +128,17 @@ class Client(object):
         elapsed = (time.perf_counter() - started) * 1000
         self.proc.stdout.close()
         return elapsed
+
+
+def module_rss(api, calls, flags=()):
+    """Peak RSS of `python -m agentjobs_mcp` (no compile at start) after `calls` cancels."""
+    client = Client(api, module=True, flags=flags)
+    for number in range(calls):
+        client.call(number, "cancel_job", {"job_id": api.add_job(job_status="RUNNING")["job_id"]})
+        client.read()
+    rss = client.peak_rss_kib()
+    client.close()
+    return rss
 
 
 def per_call(api, calls):
@@ -187,8 +199,8 @@ def burst(api, size, latency):
     return server_ms, server_peak, bare_ms, bare_peak
 
 
-def bare_rss_kib(code="pass"):
-    out = subprocess.check_output([PY, "-c", code + "\nprint(open('/proc/self/status').read())"])
+def bare_rss_kib(code="pass", flags=()):
+    out = subprocess.check_output([PY] + list(flags) + ["-c", code + "\nprint(open('/proc/self/status').read())"])
     for line in out.decode().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
@@ -216,11 +228,14 @@ def main():
         floor_s, init_s, listed_s, module_s = cold_start(runs, ["-S"], env)
         client, baseline, rounds = per_call(api, calls)
         rss = client.peak_rss_kib()
+        rss_module = module_rss(api, calls)
+        rss_module_s = module_rss(api, calls, ["-S"])
         exit_ms = [client.close()]
         for _ in range(4 if opts.quick else 9):
             exit_ms.append(Client(api).close())
         server_ms, server_peak, bare_ms, bare_peak = burst(api, 50, 0.05)
     bare_rss = bare_rss_kib()
+    bare_rss_s = bare_rss_kib(flags=["-S"])
     urllib_rss = bare_rss_kib("import urllib.request")
     over50 = median(rounds) - median(baseline)
     over99 = percentile(rounds, 0.99) - percentile(baseline, 0.99)
@@ -242,6 +257,9 @@ def main():
          ok(server_ms / bare_ms <= 1.3 and server_peak == 50)),
         ("peak RSS after %d calls" % calls, "%.1f MiB (python -c pass: %.1f; import urllib.request: %.1f)" % (
             rss / 1024.0, bare_rss / 1024.0, urllib_rss / 1024.0), "<= 20 MiB", ok(rss / 1024.0 <= 20)),
+        ("peak RSS after %d calls, -m" % calls, "%.1f MiB (-S: %.1f; python -S -c pass: %.1f)" % (
+            rss_module / 1024.0, rss_module_s / 1024.0, bare_rss_s / 1024.0), "<= 20 MiB",
+         ok(rss_module / 1024.0 <= 20)),
         ("stdin closed -> exit (median of %d)" % len(exit_ms), "%.1f ms" % median(exit_ms), "<= 50 ms",
          ok(median(exit_ms) <= 50)),
     ]
