@@ -816,22 +816,16 @@ JSON_TYPES = {"object": "an object", "string": "a string", "integer": "an intege
 _patterns = {}
 
 
+# bool before int: in Python True is an int, in JSON it is not a number.
+PYTHON_TO_JSON_TYPES = ((type(None), "null"), (bool, "boolean"), (int, "integer"), (float, "number"),
+                        (str, "string"), (list, "array"), (dict, "object"))
+
+
 def json_type_of(value):
-    """The JSON type name of a parsed value (bool is not an integer here)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
+    """The JSON type name of a parsed value."""
+    for kind, name in PYTHON_TO_JSON_TYPES:
+        if isinstance(value, kind):
+            return name
     return type(value).__name__
 
 
