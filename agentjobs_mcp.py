@@ -33,6 +33,7 @@ the configured API. Copy this one file and point an MCP client at it.
 
 __version__ = "1.0.0"
 
+import collections
 import json
 import os
 import sys
@@ -584,7 +585,7 @@ def api_request(config, method, segments, query=None, body=None):
                 error.message += (" An earlier attempt of this request failed midway and "
                                   "was retried: that attempt may already have cancelled the job.")
             raise
-        except _Retryable as failure:
+        except AttemptError as failure:
             log.debug("%s %s -> %s in %.1f ms (attempt %d)", method, redact_url(url),
                       failure.describe(), (time.monotonic() - started) * 1000, attempt + 1)
             if call.cancelled:
@@ -603,8 +604,9 @@ def api_request(config, method, segments, query=None, body=None):
         return payload
 
 
-class _Retryable(Exception):
-    """An attempt that failed in a way a retry might fix (or a final error)."""
+class AttemptError(Exception):
+    """One HTTP attempt that failed; `final` when a retry cannot help. It carries the
+    ApiError to raise if no retry is made."""
 
     def __init__(self, error, unsent=False, retry_after=None, what="error", final=False):
         Exception.__init__(self, what)
@@ -661,7 +663,7 @@ def timeout_error(config, call):
 
 
 def _exchange(config, request, call, remaining):
-    """One HTTP attempt: (status, parsed JSON), or raises ApiError or _Retryable."""
+    """One HTTP attempt: (status, parsed JSON), or raises ApiError or AttemptError."""
     import socket
     import ssl
     import urllib.error
@@ -683,7 +685,7 @@ def _exchange(config, request, call, remaining):
             status, http_reason(status), message), status_hint(config, status, request.get_method()))
         api_error.body = raw
         api_error.retry_after = retry_after
-        failure = _Retryable(api_error, retry_after=retry_after, what="HTTP %d" % status)
+        failure = AttemptError(api_error, retry_after=retry_after, what="HTTP %d" % status)
         if status in RETRY_STATUSES:
             if retry_after is not None and retry_after >= call.remaining():
                 api_error.hint = ("The API asked to retry after %.0f seconds, which is "
@@ -750,42 +752,42 @@ def http_reason(status):
 
 
 def classify_network_error(config, error, call):
-    """Turn a failure to talk to the API into a _Retryable carrying a clear ApiError."""
+    """Turn a failure to talk to the API into a AttemptError carrying a clear ApiError."""
     import socket
     import ssl
     reason = getattr(error, "reason", error)
     if call.cancelled:
-        return _Retryable(CancelledError(), what="cancelled")
+        return AttemptError(CancelledError(), what="cancelled")
     host = "%s://%s:%s" % origin_of(config.api_url)
     if isinstance(reason, ApiError):
-        return _Retryable(reason, what="refused redirect", final=True)
+        return AttemptError(reason, what="refused redirect", final=True)
     if isinstance(reason, (socket.timeout,)) or "timed out" in str(reason):
-        return _Retryable(timeout_error(config, call), what="timeout", final=True)
+        return AttemptError(timeout_error(config, call), what="timeout", final=True)
     if isinstance(reason, ssl.SSLError) or isinstance(reason, ssl.CertificateError):
-        return _Retryable(ApiError(0, "TLS with %s failed: %s" % (host, escape_text(reason, 200)),
+        return AttemptError(ApiError(0, "TLS with %s failed: %s" % (host, escape_text(reason, 200)),
                                    "If a private CA or a proxy signs the certificate, set "
                                    "AGENTJOBS_CA_BUNDLE (or SSL_CERT_FILE) to its PEM file; "
                                    "verification is never switched off."),
                           what="tls", final=True)
     if isinstance(reason, socket.gaierror):
-        return _Retryable(ApiError(0, "Could not resolve the API host (%s): %s"
+        return AttemptError(ApiError(0, "Could not resolve the API host (%s): %s"
                                    % (host, escape_text(reason, 200)),
                                    "Check AICONNECT_API_URL and this machine's DNS or proxy "
                                    "settings (HTTPS_PROXY)."),
                           unsent=True, what="dns")
     if isinstance(reason, ConnectionRefusedError):
-        return _Retryable(ApiError(0, "Could not connect to the API at %s: connection refused." % host,
+        return AttemptError(ApiError(0, "Could not connect to the API at %s: connection refused." % host,
                                    "Is AICONNECT_API_URL right and the API (or proxy) up? Try "
                                    "again in a minute."),
                           unsent=True, what="refused")
     if isinstance(reason, (ConnectionError, EOFError)) or type(reason).__name__ in (
             "RemoteDisconnected", "BadStatusLine", "IncompleteRead"):
-        return _Retryable(ApiError(0, "The connection to the API at %s dropped before a full "
+        return AttemptError(ApiError(0, "The connection to the API at %s dropped before a full "
                                    "answer came (%s)." % (host, type(reason).__name__),
                                    "Try again; if it keeps happening, check proxies between "
                                    "here and the API."),
                           what="dropped")
-    return _Retryable(ApiError(0, "Could not talk to the API at %s: %s"
+    return AttemptError(ApiError(0, "Could not talk to the API at %s: %s"
                                % (host, escape_text(reason, 200)),
                                "Check AICONNECT_API_URL and the network."),
                       what=type(reason).__name__)
@@ -1337,8 +1339,6 @@ def format_params_schema(schema):
 ###############################################################################
 # Tools #######################################################################
 ###############################################################################
-
-import collections  # noqa: E402  (kept beside its only use)
 
 Tool = collections.namedtuple("Tool", "name title description input_schema output_schema "
                                       "annotations handler overlays")

@@ -1550,6 +1550,43 @@ class ConcurrencyLimitTest(ApiTestCase):
         self.assertEqual(self.api.max_in_flight, 3)
 
 
+class EveryToolFailureTest(ApiTestCase):
+    """401, 404, 500 and a timeout, for every tool that calls the API."""
+
+    CALLS = [("cancel_job", {"job_id": "job-0001"}), ("get_job", {"job_id": "job-0001"}),
+             ("list_jobs", {}), ("get_jobs_stats", {}), ("get_job_activities", {"job_id": "job-0001"}),
+             ("create_job", {"job_type_id": "customer-followup",
+                             "target_channel": {"platform": "web", "code": "u1"}}),
+             ("get_job_type", {"job_type_id": "customer-followup"})]
+
+    def test_each_status_gives_an_error_with_the_right_message(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        for status, message, fragments in (
+                (401, "Invalid or missing API key", ("401", "AICONNECT_API_KEY")),
+                (404, "Not found here", ("404", "No ")),
+                (500, "Internal failure", ("500", "Internal failure"))):
+            for name, arguments in self.CALLS:
+                self.api.add_fault(status=status, body={"message": message}, times=None)
+                result = server.call(name, arguments)
+                self.api.clear_faults()
+                self.assertTrue(result["isError"], (name, status))
+                for fragment in fragments:
+                    if not (status == 404 and name in ("list_jobs", "get_jobs_stats") and fragment == "No "):
+                        self.assertIn(fragment, text_of(result), (name, status))
+            result = server.call("get_context", {})
+            self.assertFalse(result["isError"])
+
+    def test_each_timeout_gives_an_error(self):
+        server = self.server(AGENTJOBS_TIMEOUT="0.5", AGENTJOBS_RETRIES="0")
+        for name, arguments in self.CALLS:
+            self.api.add_fault(action="hang", delay=5)
+            result = server.call(name, arguments)
+            self.assertTrue(result["isError"], name)
+            self.assertIn("did not answer within 0.5 seconds", text_of(result), name)
+        self.api.add_fault(action="hang", delay=5)
+        self.assertIn("unavailable (error: The API did not answer", text_of(server.call("get_context", {})))
+
+
 class LineLimitTest(ApiTestCase):
 
     def test_oversized_line_is_refused_and_skipped(self):
