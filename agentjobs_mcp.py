@@ -2063,6 +2063,7 @@ METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_s
 
 def on_notification(session, method, params):
     """Notifications are never answered; cancellation is the one that does something."""
+    log.debug("notification %s", escape_text(method, 100))
     if method == "notifications/cancelled" and isinstance(params, dict):
         session.cancel(params.get("requestId"))
 
