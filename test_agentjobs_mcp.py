@@ -2015,8 +2015,11 @@ class CliTest(ApiTestCase):
         self.assertIn("/no/such/file.env", err)
 
     def test_log_file_gets_debug_traces_without_the_key(self):
+        import shutil
         import tempfile
-        path = os.path.join(tempfile.mkdtemp(), "trace.log")
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "trace.log")
         server = self.server(args=["--log-file", path])
         server.call("list_jobs", {})
         self.api.add_fault(status=401, body={"message": "key %s refused" % KEY})
