@@ -185,6 +185,8 @@ SETTING_RANGES = {
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
+# Blanking every "k" of a one-letter test key would garble the output; real keys are long.
+MIN_REDACTED_LENGTH = 8
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
@@ -2478,7 +2480,7 @@ def main(argv=None):
         sys.stderr.write("agentjobs_mcp.py: error: %s\n" % error)
         return 2
     config = Config(os.environ, file_env, debug=bool(opts and opts.debug))
-    if config.api_key:
+    if config.api_key and len(config.api_key) >= MIN_REDACTED_LENGTH:
         _secrets.append(config.api_key)
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")

@@ -876,6 +876,12 @@ class SecretsTest(ApiTestCase):
         self.assertNotIn(KEY, server.stderr)  # ... without the key
         self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
 
+    def test_a_short_test_key_does_not_garble_the_output(self):
+        self.api.key = "k"
+        self.addCleanup(setattr, self.api, "key", KEY)
+        text = text_of(self.call_ok("get_context", {}, server=self.server(AICONNECT_API_KEY="k")))
+        self.assertIn("Asks a new lead", text)
+
     def test_config_shows_the_key_only_as_set(self):
         out = subprocess.check_output([sys.executable, SERVER, "--config"],
                                       env=clean_env(AICONNECT_API_KEY=KEY))
