@@ -550,6 +550,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def finish(self):
         if self.rfile is not None:
             http.server.BaseHTTPRequestHandler.finish(self)
+        if self.owner.tls is not None and self.request is not None:
+            self.request.close()  # the TLS wrapper; socketserver closes only the raw socket
 
     def log_message(self, fmt, *args):
         if self.owner.log:
