@@ -567,11 +567,19 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         with api.lock:
             api.in_flight += 1
             api.max_in_flight = max(api.max_in_flight, api.in_flight)
+        self.counted = True
         try:
             self._handle(api)
         finally:
-            with api.lock:
-                api.in_flight -= 1
+            self.leave()
+
+    def leave(self):
+        """No longer in flight: called before the answer is written, since the client may
+        send its next request the moment it has the answer."""
+        if getattr(self, "counted", False):
+            self.counted = False
+            with self.owner.lock:
+                self.owner.in_flight -= 1
 
     def _handle(self, api):
         length = int(self.headers.get("Content-Length") or 0)
@@ -612,6 +620,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             data = payload.encode("utf-8")
         else:
             data = payload or b""
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -624,6 +633,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def fault(self, fault):
         action = fault["action"]
         if action == "drop":
+            self.leave()
             self.close_connection = True
             try:
                 self.connection.shutdown(2)
@@ -645,6 +655,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if action == "huge":
+            self.leave()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(fault["size"]))
