@@ -876,6 +876,26 @@ class SecretsTest(ApiTestCase):
         self.assertNotIn(KEY, server.stderr)  # ... without the key
         self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
 
+    def test_the_key_never_appears_through_any_fault_even_with_debug(self):
+        server = self.server(MCP_DEBUG="true", AGENTJOBS_RETRIES="1", AGENTJOBS_TIMEOUT="1")
+        other = StandInAPI(key=None)
+        other.start()
+        self.addCleanup(other.stop)
+        faults = [fault for _, fault, _ in ApiFailureTest.FAULTS] + [
+            {"action": "hang", "delay": 5}, {"status": 429, "body": {"message": KEY}, "headers": {"Retry-After": "0"}},
+            {"status": 302, "body": b"", "headers": {"Location": other.url + "/steal?key=" + KEY}},
+            {"status": 502, "body": "<html>%s</html>" % KEY, "content_type": "text/html"}]
+        for fault in faults:
+            for name, arguments in EveryToolFailureTest.CALLS + [("get_context", {})]:
+                self.api.add_fault(**fault)
+                server.call(name, arguments)
+                self.api.clear_faults()
+        self.assertEqual(server.close(), 0)
+        self.assertEqual(other.requests, [])
+        self.assertIn("DELETE", server.stderr)
+        self.assertNotIn(KEY, server.stderr)
+        self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
+
     def test_a_short_test_key_does_not_garble_the_output(self):
         self.api.key = "k"
         self.addCleanup(setattr, self.api, "key", KEY)
