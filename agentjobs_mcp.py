@@ -3,7 +3,8 @@
 
 It lets an AI agent cancel, list, inspect, create and count Agent Jobs, read a job's
 activity trail and look up job types, through eight MCP tools. An MCP client starts it
-and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout.
+and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout: the initialize-era
+revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28 (server/discover).
 
 Run it:
     python3 agentjobs_mcp.py                    serve MCP on stdin/stdout (what a client runs)
