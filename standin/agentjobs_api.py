@@ -19,9 +19,16 @@ Python API:
     api.cancel_reply = "job" | "message", api.reset().
 TLS: StandInAPI(tls=True) serves https with standin/tls/server.pem (for 127.0.0.1 and
 localhost), signed by the test-only CA standin/tls/ca.pem, whose key was thrown away.
-Faults (add_fault): action "respond" (status, body, content_type, headers), "drop" (close
-without answering), "hang" (answer nothing for `delay` s), "huge" (a `size`-byte body);
-matched by `method` and `path_contains`, used `times` times (None: always).
+Faults, add_fault(status=500, body=b"", content_type=None, headers=None, times=1, method=None,
+path_contains=None, action="respond", delay=None, size=10 MiB), consulted in order; the first
+whose `method` (None: any) and `path_contains` (substring of the raw request-target, None: any)
+match is used `times` times (None: always). The request is still recorded. Actions:
+    "respond"  status, body (bytes, str, or dict/list sent as JSON), content_type (None: JSON for
+               a dict/list, text/html otherwise), headers; after `delay` s (None: 0)
+    "drop"     close the connection without answering
+    "hang"     answer nothing for `delay` s (None: 30), then close; stop() wakes it early
+    "huge"     200 JSON whose body is `size` bytes, streamed in 64 KiB chunks
+Anything that is not a fault answers JSON (application/json; charset=utf-8) with Content-Length.
 """
 
 import collections
@@ -30,6 +37,8 @@ import datetime
 import http.server
 import json
 import os
+import select
+import socket
 import socketserver
 import ssl
 import threading
@@ -41,6 +50,9 @@ Recorded = collections.namedtuple(
 
 STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
+ACTIVITY_SORTS = ("created_at", "-created_at")
+FAULT_ACTIONS = ("respond", "drop", "hang", "huge")
+JSON_TYPE = "application/json; charset=utf-8"
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CA_FILE = os.path.join(TLS_DIR, "ca.pem")
 
@@ -199,6 +211,7 @@ class StandInAPI(object):
         def serve():
             started.set()
             self.httpd.serve_forever(poll_interval=0.05)
+        self.stopping.clear()
         self.thread = threading.Thread(target=serve, name="standin-api")
         self.thread.daemon = True
         self.thread.start()
@@ -274,8 +287,14 @@ class StandInAPI(object):
             self.jobs[job["job_id"]] = job
         return job
 
-    def add_fault(self, status=500, body=b"", content_type="application/json", headers=None, times=1,
-                  method=None, path_contains=None, action="respond", delay=30.0, size=10 * 1024 * 1024):
+    def add_fault(self, status=500, body=b"", content_type=None, headers=None, times=1,
+                  method=None, path_contains=None, action="respond", delay=None, size=10 * 1024 * 1024):
+        if action not in FAULT_ACTIONS:
+            raise ValueError("action must be one of %s" % ", ".join(FAULT_ACTIONS))
+        if content_type is None:
+            content_type = JSON_TYPE if isinstance(body, (dict, list)) else "text/html; charset=utf-8"
+        if delay is None:
+            delay = 30.0 if action == "hang" else 0.0
         with self.lock:
             self.faults.append({"status": status, "body": body, "content_type": content_type,
                                 "headers": headers or {}, "times": times, "method": method,
@@ -343,6 +362,7 @@ class StandInAPI(object):
             job["job_status"] = "CANCELED"
             job["updated_at"] = now_iso()
             if isinstance(body, dict) and body.get("reason"):
+                job["cancel_reason"] = body["reason"]
                 job["result"] = "Canceled: %s" % body["reason"]
             snapshot = copy.deepcopy(job)
         if self.cancel_reply == "message":
@@ -356,7 +376,7 @@ class StandInAPI(object):
             meta = {"org_id": job.get("org_id")}
             if one(query, "include") == "activities":
                 limit = int_param(query, "include_limit", 50, 1, 100)
-                order = one(query, "include_sort") or "-created_at"
+                order = choice_param(query, "include_sort", ACTIVITY_SORTS, "-created_at")
                 records = sort_records(self.activities.get(job_id, []), order)
                 job["Activities"] = copy.deepcopy(records[:limit])
                 meta["activities_meta"] = {"count": len(records), "limit": limit}
@@ -391,22 +411,20 @@ class StandInAPI(object):
     def list_jobs(self, query):
         with self.lock:
             include = (one(query, "include") or "").split(",")
-            if "stats" in include:
-                counts = dict((s.lower(), 0) for s in STATUSES)
-                for job in self.filtered_jobs(query, with_status=False):
-                    counts[job["job_status"].lower()] = counts.get(job["job_status"].lower(), 0) + 1
-                return 200, {"data": [], "meta": {"stats": {"status": counts}, "total": sum(counts.values())}}
-            jobs = self.filtered_jobs(query)
+            stats = "stats" in include
+            jobs = self.filtered_jobs(query, with_status=not stats)
             field, _, direction = (one(query, "sort") or "created_at:desc").partition(":")
             jobs.sort(key=lambda j: sort_key(j.get(field)), reverse=direction != "asc")
             limit = int_param(query, "limit", 20, 1, 1000)
             offset = int_param(query, "offset", 0, 0, 10 ** 9)
             page = copy.deepcopy(jobs[offset:offset + limit])
             meta = {"count": len(page), "limit": limit, "offset": offset, "total": len(jobs)}
+            if stats:
+                meta["stats"] = {"status": status_counts(jobs)}
             if "activities" in include:
                 per_job = int_param(query, "activities_limit_per_job", 15, 1, 100)
                 total_limit = int_param(query, "activities_total_limit", 500, 1, 3000)
-                order = one(query, "activities_sort") or "-created_at"
+                order = choice_param(query, "activities_sort", ACTIVITY_SORTS, "-created_at")
                 returned = available = 0
                 for job in page:
                     records = sort_records(self.activities.get(job["job_id"], []), order)[:per_job]
@@ -492,6 +510,14 @@ class StandInAPI(object):
             return 200, {"data": copy.deepcopy(job_type)}
 
 
+def status_counts(jobs):
+    counts = dict((s.lower(), 0) for s in STATUSES)
+    for job in jobs:
+        status = str(job.get("job_status")).lower()
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 def one(query, name):
     values = query.get(name)
     return values[0] if values else None
@@ -508,6 +534,15 @@ def int_param(query, name, default, low, high):
     if not low <= number <= high:
         raise ApiError(400, "%s must be between %d and %d" % (name, low, high))
     return number
+
+
+def choice_param(query, name, choices, default):
+    value = one(query, name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ApiError(400, "%s must be one of %s" % (name, ", ".join(choices)))
+    return value
 
 
 def sort_records(records, order):
@@ -582,7 +617,13 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 self.owner.in_flight -= 1
 
     def _handle(self, api):
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return self.reply(400, {"message": "Bad Content-Length"})
         body = self.rfile.read(length) if length else b""
         path, _, raw_query = self.path.partition("?")
         raw_segments = path.split("/")
@@ -613,7 +654,12 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             status, payload = error.status, {"message": error.message, "statusCode": error.status}
         self.reply(status, payload)
 
-    def reply(self, status, payload, content_type="application/json; charset=utf-8", headers=None):
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (bad request line, unknown method) as JSON too."""
+        self.close_connection = True
+        self.reply(code, {"message": message or self.responses.get(code, ("Error",))[0]})
+
+    def reply(self, status, payload, content_type=JSON_TYPE, headers=None):
         if isinstance(payload, (dict, list)):
             data = json.dumps(payload).encode("utf-8")
         elif isinstance(payload, str):
@@ -631,44 +677,53 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def fault(self, fault):
-        action = fault["action"]
-        if action == "drop":
-            self.leave()
-            self.close_connection = True
-            try:
-                self.connection.shutdown(2)
-            except OSError:
-                pass
-            return
-        if action == "hang":  # until `delay` passes, the API stops, or the client gives up
-            import select
-            import socket
-            deadline = time.monotonic() + fault["delay"]
-            while time.monotonic() < deadline and not self.owner.stopping.is_set():
-                readable = select.select([self.connection], [], [], 0.05)[0]
-                if readable:
-                    try:
-                        if not self.connection.recv(1, socket.MSG_PEEK):
-                            break
-                    except OSError:
-                        break
-            self.close_connection = True
-            return
-        if action == "huge":
-            self.leave()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(fault["size"]))
-            self.end_headers()
-            chunk = b" " * 65536
-            sent = 0
-            try:
-                while sent < fault["size"]:
-                    piece = chunk[:fault["size"] - sent]
-                    self.wfile.write(piece)
-                    sent += len(piece)
-            except OSError:
-                pass
-            self.close_connection = True
-            return
+        getattr(self, "fault_" + fault["action"])(fault)
+
+    def fault_respond(self, fault):
+        if fault["delay"]:
+            self.owner.stopping.wait(fault["delay"])
         self.reply(fault["status"], fault["body"], fault["content_type"], fault["headers"])
+
+    def fault_drop(self, fault):
+        self.leave()
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def fault_hang(self, fault):
+        """Answer nothing until `delay` passes, the API stops, or the client hangs up."""
+        self.close_connection = True
+        deadline = time.monotonic() + fault["delay"]
+        while time.monotonic() < deadline and not self.owner.stopping.is_set():
+            if self.owner.tls is not None:  # SSLSocket refuses MSG_PEEK: just wait
+                self.owner.stopping.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+                continue
+            if select.select([self.connection], [], [], 0.05)[0]:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return
+                except OSError:
+                    return
+
+    def fault_huge(self, fault):
+        """A valid JSON object of exactly `size` bytes (at least 12), sent in chunks."""
+        size = max(int(fault["size"]), 12)
+        head, tail = b'{"data": "', b'"}'
+        self.leave()
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", JSON_TYPE)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        chunk = b"x" * 65536
+        try:
+            self.wfile.write(head)
+            left = size - len(head) - len(tail)
+            while left > 0:
+                self.wfile.write(chunk[:left])
+                left -= min(left, len(chunk))
+            self.wfile.write(tail)
+        except OSError:
+            pass
