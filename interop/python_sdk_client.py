@@ -1,37 +1,43 @@
-"""The official MCP Python SDK client (mcp, pinned in interop/run.py) against the real server.
+"""The official MCP Python SDK client (PyPI `mcp`, pinned in interop/run.py) against the real server.
 
 Runs in the venv interop/run.py makes. For each era mode of the SDK's Client - "auto"
 (probes server/discover, falls back to initialize), "legacy" (initialize) and
-"2026-07-28" (stateless, no probe) - it starts agentjobs_mcp.py over stdio against the
-stand-in API, lists the tools, calls every tool, checks the results (text, isError,
-structuredContent against each tool's outputSchema, which the SDK validates too) and what
-the stand-in API received. One line per check, then "N passed, N failed".
+"2026-07-28" (stateless, no probe) - it starts agentjobs_mcp.py over stdio (the SDK's
+stdio client) against the stand-in API, run in this process, and checks: the revision
+negotiated, the server's identity, tools/list (the eight names), every tool called (not
+isError, text, structuredContent present and valid against the tool's outputSchema with
+jsonschema; the SDK validates it too and would raise), two calls that must come back as
+isError, and what the stand-in API received (the key, the POST of create_job, the DELETE
+with its reason as the JSON body). One line per check, then "N passed, N failed".
 """
 import asyncio
 import os
 import sys
 
 import jsonschema
+import mcp
 from mcp import Client, StdioServerParameters
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, HERE)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 from standin import StandInAPI  # noqa: E402
 
-KEY = "interop-key"
+KEY = "interop-key-0123456789"
+TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
+         "get_jobs_stats", "list_jobs"]
 EXPECTED_VERSION = {"auto": "2026-07-28", "legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
+VERSION = getattr(mcp, "__version__", None) or __import__("importlib.metadata").metadata.version("mcp")
 results = []
 
 
 def check(label, ok, detail=""):
-    results.append(ok)
+    results.append(bool(ok))
     detail = " ".join(str(detail).split())[:160]
-    sys.stdout.write("%-4s python-sdk %s%s\n" % ("ok" if ok else "FAIL", label, (": " + detail) if detail else ""))
+    sys.stdout.write("%-4s %s%s\n" % ("ok" if ok else "FAIL", label, (": " + detail) if detail else ""))
     sys.stdout.flush()
 
 
-def calls(api):
-    running = api.add_job(job_status="RUNNING")["job_id"]
+def calls(job, who):
     return [
         ("get_context", {}),
         ("list_jobs", {"status": "running", "limit": 5}),
@@ -40,58 +46,89 @@ def calls(api):
         ("get_job_activities", {"job_id": "job-0001", "limit": 2}),
         ("get_job_type", {"job_type_id": "customer-followup"}),
         ("create_job", {"job_type_id": "customer-followup",
-                        "target_channel": {"platform": "whatsapp", "code": "5511999999999"},
+                        "target_channel": {"platform": "whatsapp", "code": "interop-%s" % job},
                         "params": {"customer_name": "Ana", "order_id": "A-1"}}),
-        ("cancel_job", {"job_id": running, "reason": "interop %s" % running}),
+        ("cancel_job", {"job_id": job, "reason": "%s %s" % (who, job)}),
     ]
 
 
-async def run_mode(mode):
-    with StandInAPI(key=KEY) as api:
-        params = StdioServerParameters(command=sys.executable, args=[os.path.join(HERE, "agentjobs_mcp.py")],
-                                       env={"AICONNECT_API_URL": api.url, "AICONNECT_API_KEY": KEY})
-        label = "mode=%s" % mode
-        try:
-            async with Client(params, mode=mode) as client:
-                check(label + " negotiated", client.protocol_version == EXPECTED_VERSION[mode],
-                      client.protocol_version)
-                listed = await client.list_tools()
-                tools = dict((t.name, t) for t in listed.tools)
-                check(label + " tools/list", len(tools) == 8, "%d tools" % len(tools))
-                for name, arguments in calls(api):
-                    result = await client.call_tool(name, arguments)
-                    text = result.content[0].text if result.content else ""
-                    problems = []
-                    if result.is_error:
-                        problems.append("isError: " + text[:200])
-                    if not text:
-                        problems.append("no text")
-                    schema = tools[name].output_schema
-                    try:
-                        jsonschema.validate(result.structured_content, schema)
-                    except jsonschema.ValidationError as error:
-                        problems.append("structuredContent: %s" % error.message)
-                    check("%s tools/call %s" % (label, name), not problems, "; ".join(problems) or
-                          "%d characters, structuredContent valid" % len(text))
-                cancel = [r for r in api.requests if r.method == "DELETE"]
-                check(label + " the API received the DELETE with its reason",
-                      len(cancel) == 1 and (cancel[0].json or {}).get("reason", "").startswith("interop job-"),
-                      cancel[0].raw_path if cancel else "no DELETE")
-                failed = await client.call_tool("get_job", {"job_id": "no-such-job"})
-                check(label + " unknown job is an error result", bool(failed.is_error) and
-                      "No job 'no-such-job'" in failed.content[0].text, failed.content[0].text[:120])
-                bad = await client.call_tool("list_jobs", {"limit": 0})
-                check(label + " bad argument is an error result", bool(bad.is_error) and "'limit'" in
-                      bad.content[0].text, bad.content[0].text[:120])
-        except Exception as error:  # a broken session is a failed check, not a crash
-            while hasattr(error, "exceptions") and error.exceptions:  # an ExceptionGroup from anyio
-                error = error.exceptions[0]
-            check(label + " session", False, "%s: %s" % (type(error).__name__, error))
+async def session(api, mode, label):
+    params = StdioServerParameters(command=sys.executable, args=[os.path.join(ROOT, "agentjobs_mcp.py")],
+                                   env={"AICONNECT_API_URL": api.url, "AICONNECT_API_KEY": KEY})
+    job = api.add_job(job_status="RUNNING")["job_id"]
+    async with Client(params, mode=mode) as client:
+        check(label + ": negotiated revision", client.protocol_version == EXPECTED_VERSION[mode],
+              client.protocol_version)
+        info = client.server_info
+        if mode == "2026-07-28":  # pinned, no probe: the SDK synthesizes the discover result
+            check(label + ": server info (none without a probe, by the SDK's design)", info is None, info)
+        else:
+            check(label + ": server info", info is not None and info.name == "agentjobs-mcp",
+                  info and "%s %s" % (info.name, info.version))
+        listed = await client.list_tools()
+        tools = dict((t.name, t) for t in listed.tools)
+        check("%s: tools/list -> %d tools" % (label, len(tools)), sorted(tools) == TOOLS, ", ".join(sorted(tools)))
+        for name, arguments in calls(job, label):
+            try:
+                result = await client.call_tool(name, arguments)
+            except Exception as error:  # e.g. the SDK's own outputSchema check; the other tools still run
+                check("%s: tools/call %s" % (label, name), False, "%s: %s" % (type(error).__name__, error))
+                continue
+            text = result.content[0].text if result.content else ""
+            problems = []
+            if result.is_error:
+                problems.append("isError: " + text[:200])
+            if not text:
+                problems.append("no text")
+            schema = tools[name].output_schema
+            if not schema:
+                problems.append("no outputSchema listed")
+            elif result.structured_content is None:
+                problems.append("no structuredContent")
+            else:
+                try:
+                    jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)(schema).validate(
+                        result.structured_content)
+                except jsonschema.ValidationError as error:
+                    problems.append("structuredContent: %s" % error.message)
+            check("%s: tools/call %s" % (label, name), not problems,
+                  "; ".join(problems) or "%d characters, structuredContent valid" % len(text))
+        unknown = await client.call_tool("get_job", {"job_id": "no-such-job"})
+        text = unknown.content[0].text if unknown.content else ""
+        check(label + ": get_job of an unknown id -> isError", bool(unknown.is_error) and "No job 'no-such-job'" in text,
+              text)
+        bad = await client.call_tool("list_jobs", {"limit": 0})
+        text = bad.content[0].text if bad.content else ""
+        check(label + ": list_jobs limit=0 -> isError", bool(bad.is_error) and "'limit'" in text, text)
+    # What the API received.
+    keys = set(r.headers.get("authorization") for r in api.requests)
+    check(label + ": the API got the key on every request", keys == {"Bearer " + KEY}, "%d requests" % len(api.requests))
+    posts = [r.json for r in api.requests if r.method == "POST"]
+    channel = (posts[0] or {}).get("target_channel") or {} if len(posts) == 1 else {}
+    check(label + ": the API received POST /services/agent-jobs", len(posts) == 1 and
+          posts[0].get("job_type_id") == "customer-followup" and channel.get("platform") == "whatsapp" and
+          channel.get("code") == "interop-" + job, posts)
+    deletes = [r for r in api.requests if r.method == "DELETE"]
+    check(label + ": the API received DELETE %s with the reason as JSON" % job, len(deletes) == 1 and
+          deletes[0].path.endswith("/services/agent-jobs/" + job) and
+          deletes[0].json == {"reason": "%s %s" % (label, job)} and
+          (deletes[0].headers.get("content-type") or "").startswith("application/json"),
+          deletes and "%s %s" % (deletes[0].path, deletes[0].json))
 
 
 async def main():
     for mode in ("auto", "legacy", "2026-07-28"):
-        await run_mode(mode)
+        label = "python-sdk %s mode=%s" % (VERSION, mode)
+        api = StandInAPI(key=KEY)
+        api.start()
+        try:
+            await session(api, mode, label)
+        except Exception as error:  # a broken session is a failed check, not a crash
+            while getattr(error, "exceptions", None):  # an ExceptionGroup from anyio
+                error = error.exceptions[0]
+            check(label + ": session", False, "%s: %s" % (type(error).__name__, error))
+        finally:
+            api.stop()
     failed = results.count(False)
     sys.stdout.write("%d passed, %d failed\n" % (len(results) - failed, failed))
     return 1 if failed else 0

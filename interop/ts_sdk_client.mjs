@@ -1,21 +1,29 @@
-// The official TypeScript SDK clients against the real server, over stdio.
-//   @modelcontextprotocol/sdk 1.x: the initialize era (it knows no other)
-//   @modelcontextprotocol/client 2.x: forced to the initialize era, auto, and pinned to 2026-07-28
-// Lists the tools, calls every tool, checks text, isError and structuredContent (the SDK
-// validates it against the outputSchema; so does this script, with the SDK's own ajv).
-// Env: AGENTJOBS_SERVER (path of agentjobs_mcp.py), AGENTJOBS_PYTHON, AICONNECT_API_URL,
-// AICONNECT_API_KEY, RUNNING_JOBS (comma-separated ids to cancel, one per session).
+// The official TypeScript SDK clients against the real server, over stdio (run by interop/run.py).
+//   @modelcontextprotocol/sdk (v1 line): 1.32.2 speaks 2025-11-25; the older pins in package.json
+//     (sdk-2024-11-05 = 1.10.2, sdk-2025-03-26 = 1.12.3, sdk-2025-06-18 = 1.22.0) are releases
+//     whose LATEST_PROTOCOL_VERSION is that revision: a v1 client always asks for its own.
+//   @modelcontextprotocol/client 2.4.0: versionNegotiation "legacy" (initialize), "auto"
+//     (server/discover probe, in a sibling process on stdio) and {pin: "2026-07-28"}.
+// Each session: the negotiated revision, server info, tools/list (the eight names), every tool
+// called (not isError, text, structuredContent present and valid against the outputSchema with
+// Ajv 2020-12 - the SDK validates it too - or, for revisions before 2025-06-18, neither
+// outputSchema nor structuredContent), and two calls that must come back as isError.
+// Env: AGENTJOBS_SERVER, AGENTJOBS_PYTHON, AICONNECT_API_URL, AICONNECT_API_KEY,
+// RUNNING_JOBS (comma-separated ids, one per session: cancelled with the reason "<label> <id>";
+// create_job uses the channel code "interop-<id>"; run.py checks both on the stand-in API's
+// side), PLAN_FILE (written here: {job id: session label}).
 // One line per check, then "N passed, N failed".
-import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport as V1Stdio } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { Client as V2Client } from "@modelcontextprotocol/client";
 import { StdioClientTransport as V2Stdio } from "@modelcontextprotocol/client/stdio";
-import Ajv from "ajv";
+import Ajv2020 from "ajv/dist/2020.js";
+import { writeFileSync } from "node:fs";
 
 const env = process.env;
 const running = (env.RUNNING_JOBS || "").split(",");
+const TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
+               "get_jobs_stats", "list_jobs"];
 let passed = 0, failed = 0;
-const ajv = new Ajv({ strict: false, allErrors: true });
+const ajv = new Ajv2020({ strict: false, allErrors: true });
 
 function check(label, ok, detail) {
   if (ok) passed++; else failed++;
@@ -23,7 +31,7 @@ function check(label, ok, detail) {
   console.log(`${ok ? "ok  " : "FAIL"} ${label}${text}`);
 }
 
-function calls(jobToCancel, who) {
+function calls(job, who) {
   return [
     ["get_context", {}],
     ["list_jobs", { status: "running", limit: 5 }],
@@ -31,41 +39,80 @@ function calls(jobToCancel, who) {
     ["get_job", { job_id: "job-0001", include_activities: true }],
     ["get_job_activities", { job_id: "job-0001", limit: 2 }],
     ["get_job_type", { job_type_id: "customer-followup" }],
-    ["create_job", { job_type_id: "customer-followup",
-                     target_channel: { platform: "web", code: "ts-user" }, params: { customer_name: "Ana" } }],
-    ["cancel_job", { job_id: jobToCancel, reason: `${who} ${jobToCancel}` }],
+    ["create_job", { job_type_id: "customer-followup", target_channel: { platform: "web", code: `interop-${job}` },
+                     params: { customer_name: "Ana" } }],
+    ["cancel_job", { job_id: job, reason: `${who} ${job}` }],
   ];
 }
 
-async function session(label, client, transport, jobToCancel, expectVersion) {
+// A v1 transport wrapper that records the initialize exchange (the v1 Client has no getter
+// for the negotiated revision in its older releases).
+class Spy {
+  constructor(inner) { this.inner = inner; this.sent = []; this.received = []; }
+  async start() {
+    this.inner.onmessage = (message, extra) => { this.received.push(message); this.onmessage?.(message, extra); };
+    this.inner.onclose = () => this.onclose?.();
+    this.inner.onerror = (error) => this.onerror?.(error);
+    return this.inner.start();
+  }
+  send(message, options) { this.sent.push(message); return this.inner.send(message, options); }
+  close() { return this.inner.close(); }
+  get sessionId() { return this.inner.sessionId; }
+  setProtocolVersion(version) { this.inner.setProtocolVersion?.(version); }
+  negotiated() {
+    const request = this.sent.find((m) => m.method === "initialize");
+    const answer = request && this.received.find((m) => m.id === request.id);
+    return { asked: request?.params?.protocolVersion, got: answer?.result?.protocolVersion };
+  }
+}
+
+async function session(label, client, transport, job, negotiated) {
   try {
     await client.connect(transport);
-    if (expectVersion) {
-      const era = typeof client.getProtocolEra === "function" ? client.getProtocolEra() : "legacy";
-      check(`${label} era`, era === expectVersion, era);
-    }
+    const version = negotiated();
+    check(`${label}: negotiated revision`, version.ok, version.detail);
     const info = client.getServerVersion();
-    check(`${label} server info`, info && info.name === "agentjobs-mcp", JSON.stringify(info));
+    check(`${label}: server info`, info && info.name === "agentjobs-mcp", JSON.stringify(info));
     const listed = await client.listTools();
     const tools = Object.fromEntries(listed.tools.map((t) => [t.name, t]));
-    check(`${label} tools/list`, listed.tools.length === 8, `${listed.tools.length} tools`);
-    for (const [name, args] of calls(jobToCancel, label)) {
-      const result = await client.callTool({ name, arguments: args });
+    const names = Object.keys(tools).sort();
+    check(`${label}: tools/list -> ${names.length} tools`, names.join() === TOOLS.join(), names.join(", "));
+    const structured = version.revision >= "2025-06-18";
+    for (const [name, args] of calls(job, label)) {
+      let result;
+      try {
+        result = await client.callTool({ name, arguments: args });
+      } catch (error) {  // e.g. the SDK's own outputSchema check; the other tools still run
+        check(`${label}: tools/call ${name}`, false, `${error.name}: ${error.message}`);
+        continue;
+      }
       const text = result.content && result.content[0] ? result.content[0].text : "";
       const problems = [];
       if (result.isError) problems.push("isError: " + text);
       if (!text) problems.push("no text");
-      const validate = ajv.compile(tools[name].outputSchema);
-      if (!validate(result.structuredContent)) problems.push("structuredContent: " + ajv.errorsText(validate.errors));
-      check(`${label} tools/call ${name}`, problems.length === 0,
-            problems.join("; ") || `${text.length} characters, structuredContent valid`);
+      const schema = tools[name] && tools[name].outputSchema;
+      if (structured) {
+        if (!schema) problems.push("no outputSchema listed");
+        else if (result.structuredContent === undefined) problems.push("no structuredContent");
+        else {
+          const validate = ajv.compile(schema);
+          if (!validate(result.structuredContent)) problems.push("structuredContent: " + ajv.errorsText(validate.errors));
+        }
+      } else if (schema !== undefined || result.structuredContent !== undefined) {
+        problems.push(`outputSchema/structuredContent sent to a ${version.revision} client`);
+      }
+      check(`${label}: tools/call ${name}`, problems.length === 0, problems.join("; ") ||
+            `${text.length} characters${structured ? ", structuredContent valid" : ", text only (no structuredContent before 2025-06-18)"}`);
     }
-    const bad = await client.callTool({ name: "get_job", arguments: { job_id: "no-such-job" } });
-    check(`${label} unknown job is an error result`, bad.isError === true &&
-          bad.content[0].text.includes("No job 'no-such-job'"), bad.content[0].text);
+    const unknown = await client.callTool({ name: "get_job", arguments: { job_id: "no-such-job" } });
+    check(`${label}: get_job of an unknown id -> isError`, unknown.isError === true &&
+          unknown.content[0].text.includes("No job 'no-such-job'"), unknown.content[0].text);
+    const bad = await client.callTool({ name: "list_jobs", arguments: { limit: 0 } });
+    check(`${label}: list_jobs limit=0 -> isError`, bad.isError === true && bad.content[0].text.includes("'limit'"),
+          bad.content[0].text);
     await client.close();
   } catch (error) {
-    check(`${label} session`, false, `${error.name}: ${error.message}`);
+    check(`${label}: session`, false, `${error.name}: ${error.message}`);
     try { await client.close(); } catch (_) { /* already broken */ }
   }
 }
@@ -73,17 +120,41 @@ async function session(label, client, transport, jobToCancel, expectVersion) {
 const serverParams = {
   command: env.AGENTJOBS_PYTHON,
   args: [env.AGENTJOBS_SERVER],
-  env: { AICONNECT_API_URL: env.AICONNECT_API_URL, AICONNECT_API_KEY: env.AICONNECT_API_KEY,
-         PATH: env.PATH || "" },
+  env: { AICONNECT_API_URL: env.AICONNECT_API_URL, AICONNECT_API_KEY: env.AICONNECT_API_KEY, PATH: env.PATH || "" },
 };
 
-await session("ts-sdk-v1 (initialize era)", new V1Client({ name: "interop-ts-v1", version: "1.0.0" }),
-              new V1Stdio(serverParams), running[0], null);
-await session("ts-client-v2 legacy", new V2Client({ name: "interop-ts-v2", version: "1.0.0" },
-              { versionNegotiation: { mode: "legacy" } }), new V2Stdio(serverParams), running[1], "legacy");
-await session("ts-client-v2 auto", new V2Client({ name: "interop-ts-v2", version: "1.0.0" },
-              { versionNegotiation: { mode: "auto" } }), new V2Stdio(serverParams), running[2], "modern");
-await session("ts-client-v2 2026-07-28", new V2Client({ name: "interop-ts-v2", version: "1.0.0" },
-              { versionNegotiation: { mode: { pin: "2026-07-28" } } }), new V2Stdio(serverParams), running[3], "modern");
+const v1 = [  // [npm name in package.json, its version, the revision it asks for]
+  ["sdk-2024-11-05", "1.10.2", "2024-11-05"],
+  ["sdk-2025-03-26", "1.12.3", "2025-03-26"],
+  ["sdk-2025-06-18", "1.22.0", "2025-06-18"],
+  ["@modelcontextprotocol/sdk", "1.32.2", "2025-11-25"],
+];
+const modes = [  // [label, versionNegotiation, the revision expected]
+  ["legacy", { mode: "legacy" }, "2025-11-25"],
+  ["auto", { mode: "auto" }, "2026-07-28"],
+  ["2026-07-28", { mode: { pin: "2026-07-28" } }, "2026-07-28"],
+];
+const labels = [...v1.map(([, version]) => `ts-sdk ${version}`), ...modes.map(([mode]) => `ts-client 2.4.0 ${mode}`)];
+if (env.PLAN_FILE) writeFileSync(env.PLAN_FILE, JSON.stringify(Object.fromEntries(labels.map((l, i) => [running[i], l]))));
+let index = 0;
+for (const [pkg, version, revision] of v1) {
+  const { Client } = await import(`${pkg}/client/index.js`);
+  const { StdioClientTransport } = await import(`${pkg}/client/stdio.js`);
+  const spy = new Spy(new StdioClientTransport(serverParams));
+  await session(labels[index], new Client({ name: "interop-ts-sdk", version }), spy, running[index++], () => {
+    const { asked, got } = spy.negotiated();
+    return { ok: asked === revision && got === revision, revision: got, detail: `asked ${asked}, got ${got}` };
+  });
+}
+
+for (const [mode, versionNegotiation, revision] of modes) {
+  const client = new V2Client({ name: "interop-ts-client", version: "2.4.0" }, { versionNegotiation });
+  await session(labels[index], client, new V2Stdio(serverParams), running[index++], () => {
+    const got = client.getNegotiatedProtocolVersion();
+    const era = client.getProtocolEra();
+    return { ok: got === revision && era === (revision >= "2026" ? "modern" : "legacy"), revision: got,
+             detail: `${got} (${era} era)` };
+  });
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
