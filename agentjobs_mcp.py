@@ -120,12 +120,17 @@ def binary_stdio():
     """
     stdin = sys.stdin.buffer if sys.stdin is not None else open(os.devnull, "rb")
     out_fd = os.dup(1)
-    os.dup2(2, 1)
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no stderr (pythonw, or a client that closed it): strays go nowhere
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, 1)
+        os.close(sink)
     if os.name == "nt":  # Windows would turn "\n" into "\r\n" on text-mode pipes
         import msvcrt
         msvcrt.setmode(stdin.fileno(), os.O_BINARY)
         msvcrt.setmode(out_fd, os.O_BINARY)
-    sys.stdout = sys.stderr
+    sys.stdout = sys.stderr  # None under pythonw: print() then writes nothing
     return stdin, os.fdopen(out_fd, "wb")  # buffered: a write is never left half done
 
 
@@ -768,9 +773,7 @@ def classify_network_error(config, error, call):
         return AttemptError(timeout_error(config, call), what="timeout", final=True)
     if isinstance(reason, ssl.SSLError) or isinstance(reason, ssl.CertificateError):
         return AttemptError(ApiError(0, "TLS with %s failed: %s" % (host, escape_text(reason, 200)),
-                                   "If a private CA or a proxy signs the certificate, set "
-                                   "AGENTJOBS_CA_BUNDLE (or SSL_CERT_FILE) to its PEM file; "
-                                   "verification is never switched off."),
+                                   tls_hint(reason) + " Verification is never switched off."),
                           what="tls", final=True)
     if isinstance(reason, socket.gaierror):
         return AttemptError(ApiError(0, "Could not resolve the API host (%s): %s"
@@ -794,6 +797,18 @@ def classify_network_error(config, error, call):
                                % (host, escape_text(reason, 200)),
                                "Check AICONNECT_API_URL and the network."),
                       what=type(reason).__name__)
+
+
+def tls_hint(error, platform=sys.platform):
+    """What to do about a failed TLS handshake. Python from python.org on macOS has no
+    CA certificates until its "Install Certificates.command" has been run."""
+    hint = ("If a private CA or a proxy signs the certificate, set AGENTJOBS_CA_BUNDLE "
+            "(or SSL_CERT_FILE) to its PEM file.")
+    if platform == "darwin" and "CERTIFICATE_VERIFY_FAILED" in str(error):
+        hint += (" On macOS with Python from python.org, run \"Install Certificates.command\" "
+                 "once (in /Applications/Python %d.%d/): that Python has no CA certificates "
+                 "until then." % sys.version_info[:2])
+    return hint
 
 
 def _reject_constant(name):
@@ -2296,57 +2311,122 @@ def load_env_file(path):
 
 
 CLIENTS = {
-    "claude-desktop": "Claude Desktop: claude_desktop_config.json (Settings > Developer > Edit Config)",
+    "claude-desktop": "Claude Desktop: claude_desktop_config.json (Settings > Developer > Edit Config; "
+                      "macOS ~/Library/Application Support/Claude/, Windows %APPDATA%\\Claude\\)",
     "claude-code": "Claude Code: run this command in a shell",
     "cursor": "Cursor: ~/.cursor/mcp.json (or .cursor/mcp.json in a project)",
     "vscode": "VS Code: .vscode/mcp.json in the workspace (or the user mcp.json)",
     "windsurf": "Windsurf: ~/.codeium/windsurf/mcp_config.json",
     "codex": "Codex: ~/.codex/config.toml",
+    "gemini": "Gemini CLI: ~/.gemini/settings.json (or .gemini/settings.json in a project, which "
+              "Gemini CLI uses only in a trusted folder)",
 }
 KEY_PLACEHOLDER = "<your AICONNECT_API_KEY>"
 
 
-def client_env(config, include_key):
+def client_env(config, include_key, env_file=None):
     """The settings a client should pass: the key (or a placeholder), and every
-    setting that is not at its default."""
-    env = {"AICONNECT_API_KEY": (config.api_key if include_key and config.api_key
-                                 else KEY_PLACEHOLDER)}
+    setting that is not at its default. With an env file, the client passes
+    --env-file instead of what the file holds (the key stays in the file)."""
+    env = {}
+    if config.sources["AICONNECT_API_KEY"] != "env file" or not env_file:
+        env["AICONNECT_API_KEY"] = config.api_key if include_key and config.api_key else KEY_PLACEHOLDER
     for name, _, kind in SETTINGS:
-        if kind != "secret" and config.sources[name] != "default" and config.values[name] is not None:
-            value = config.values[name]
-            env[name] = ("true" if value else "false") if kind == "bool" else str(value)
-    env.setdefault("AICONNECT_API_URL", config.api_url)
-    env.setdefault("DEFAULT_ORG_ID", config.org_id)
+        if kind == "secret" or config.values[name] is None or config.sources[name] == "default":
+            continue
+        if env_file and config.sources[name] == "env file":
+            continue
+        value = config.values[name]
+        env[name] = ("true" if value else "false") if kind == "bool" else str(value)
+    if not env_file:
+        env.setdefault("AICONNECT_API_URL", config.api_url)
+        env.setdefault("DEFAULT_ORG_ID", config.org_id)
     return env
 
 
-def format_client_config(name, config, include_key):
-    """A ready-to-paste configuration for one MCP client."""
-    command = sys.executable or "python3"
-    script = os.path.abspath(__file__)
-    env = client_env(config, include_key)
-    server = {"command": command, "args": [script], "env": env}
-    if name in ("claude-desktop", "cursor", "windsurf"):
-        return json.dumps({"mcpServers": {"agentjobs": server}}, indent=2)
+def format_client_config(name, config, include_key, env_file=None, windows=None):
+    """A ready-to-paste configuration for one MCP client: (text for stdout, a note for
+    stderr). Raises ValueError if a path cannot be written into a config."""
+    windows = os.name == "nt" if windows is None else windows
+    command = sys.executable or ("python" if windows else "python3")
+    args = [os.path.abspath(__file__)]
+    if env_file:
+        args += ["--env-file", os.path.abspath(env_file)]
+    for path in [command] + args:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the path %s is not valid text (a byte that is not UTF-8 in a folder "
+                             "name): no client config can hold it; move the file to a folder with "
+                             "a plain name" % ascii(path))
+    env = client_env(config, include_key, env_file)
+    server = {"command": command, "args": args, "env": env}
+    note = "Paste into " + CLIENTS[name]
+    if name in ("claude-desktop", "cursor", "windsurf", "gemini"):
+        text = json.dumps({"mcpServers": {"agentjobs": server}}, indent=2)
+        if name == "gemini":
+            words = ["gemini", "mcp", "add", "--scope", "user"]
+            for key in sorted(env):
+                words += ["-e", "%s=%s" % (key, env[key])]
+            # Gemini's parser reads the script as an argument of the command; what looks
+            # like an option (--env-file) must come after "--".
+            words += ["agentjobs", command, args[0]] + (["--"] + args[1:] if args[1:] else [])
+            if any("=" in value or not value for value in env.values()):
+                # Its parser keeps only what lies between the first and a second "=".
+                note += "\n(not as a gemini mcp add line: it cuts -e values at a '=')"
+            else:
+                note += "\nor run:\n" + command_line(words, windows)
+        return text, note
     if name == "vscode":
-        return json.dumps({"servers": {"agentjobs": dict(server, type="stdio")}}, indent=2)
+        return json.dumps({"servers": {"agentjobs": dict(server, type="stdio")}}, indent=2), note
     if name == "claude-code":
         words = ["claude", "mcp", "add", "agentjobs"]
         for key in sorted(env):
             words += ["-e", "%s=%s" % (key, env[key])]
-        return " ".join(shell_quote(w) for w in words + ["--", command, script])
+        return command_line(words + ["--", command] + args, windows), note
     if name == "codex":
-        toml = lambda value: json.dumps(value, ensure_ascii=False)  # a TOML basic string
-        lines = ["[mcp_servers.agentjobs]", "command = " + toml(command),
-                 "args = [%s]" % toml(script), "", "[mcp_servers.agentjobs.env]"]
-        lines += ["%s = %s" % (key, toml(env[key])) for key in sorted(env)]
-        return "\n".join(lines)
+        lines = ["[mcp_servers.agentjobs]", "command = " + toml_string(command),
+                 "args = [%s]" % ", ".join(toml_string(a) for a in args), "",
+                 "[mcp_servers.agentjobs.env]"]
+        lines += ["%s = %s" % (key, toml_string(env[key])) for key in sorted(env)]
+        return "\n".join(lines), note
     raise ValueError(name)
 
 
-def shell_quote(word):
-    import shlex
-    return shlex.quote(word)
+def toml_string(value):
+    """A TOML basic string: JSON's escapes, plus DEL, which JSON leaves raw and TOML forbids."""
+    return json.dumps(value).replace("\x7f", "\\u007f")
+
+
+def command_line(words, windows):
+    """One shell command: POSIX quoting, or on Windows the double quotes that cmd.exe
+    and PowerShell both read (a word with " or % or $ cannot be quoted for both)."""
+    if not windows:
+        import shlex
+        return " ".join(shlex.quote(word) for word in words)
+    quoted = []
+    for word in words:
+        if any(ch in word for ch in '"%$`\n'):
+            raise ValueError("%s cannot be written into a Windows command line; use the JSON "
+                             "config (--client-config claude-desktop) instead" % ascii(word[:40]))
+        quoted.append(word if word and not any(ch in word for ch in " &|<>^()';,=@{}")
+                      else '"%s"' % word)
+    return " ".join(quoted)
+
+
+def cli_print(text, stream=None):
+    """Write command-line output (never the protocol). A console whose encoding cannot
+    hold the text (a cp1252 pipe and a folder named Иван) gets UTF-8 bytes, not a crash."""
+    stream = stream or sys.stdout
+    if stream is None:
+        return
+    text += "\n"
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        stream.flush()
+        stream.buffer.write(text.encode("utf-8", "backslashreplace"))
+    stream.flush()
 
 
 def check_step(ok, label, detail, fix=None):
@@ -2403,8 +2483,7 @@ def run_check(config):
                 tls = context.wrap_socket(sock, server_hostname=host)
             except (ssl.SSLError, ssl.CertificateError, OSError) as error:
                 return int(not check_step(False, "tls", "handshake with %s failed: %s" % (host, error),
-                                          "set AGENTJOBS_CA_BUNDLE (or SSL_CERT_FILE) to the PEM file "
-                                          "of the CA that signs the API's (or proxy's) certificate"))
+                                          tls_hint(error)))
             check_step(True, "tls", "%s, certificate verified (CA file: %s)" % (tls.version(), ca or "system default"))
             tls.close()
         elif scheme == "https":
@@ -2487,8 +2566,13 @@ def main(argv=None):
         sys.stdout.write("\n".join(config.describe()) + "\n")
         return 0
     if opts and opts.client_config:
-        sys.stdout.write(format_client_config(opts.client_config, config, opts.include_key) + "\n")
-        sys.stderr.write("Paste into %s\n" % CLIENTS[opts.client_config])
+        try:
+            text, note = format_client_config(opts.client_config, config, opts.include_key, opts.env_file)
+        except ValueError as error:
+            cli_print("agentjobs_mcp.py: error: %s" % error, sys.stderr)
+            return 2
+        cli_print(text)
+        cli_print(note, sys.stderr)
         return 0
     if config.debug or (opts and opts.log_file):
         try:

@@ -9,6 +9,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -1982,6 +1983,27 @@ class BundleTest(ApiTestCase):
 
 class PureTest(unittest.TestCase):
 
+    def test_tls_hint_names_the_macos_certificate_installer(self):
+        error = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate"
+        mac = agentjobs_mcp.tls_hint(error, platform="darwin")
+        self.assertIn("AGENTJOBS_CA_BUNDLE", mac)
+        self.assertIn('run "Install Certificates.command" once (in /Applications/Python %d.%d/)'
+                      % sys.version_info[:2], mac)
+        self.assertNotIn("Install Certificates", agentjobs_mcp.tls_hint(error, platform="linux"))
+        self.assertNotIn("Install Certificates", agentjobs_mcp.tls_hint("WRONG_VERSION_NUMBER", platform="darwin"))
+
+    def test_windows_command_lines_use_double_quotes_that_cmd_and_powershell_read(self):
+        line = agentjobs_mcp.command_line(
+            ["claude", "mcp", "add", "agentjobs", "-e", "AICONNECT_API_KEY=<your AICONNECT_API_KEY>", "--",
+             "C:\\Program Files\\Python313\\python.exe", "C:\\Users\\ivan\\agentjobs_mcp.py"], windows=True)
+        self.assertEqual(line, 'claude mcp add agentjobs -e "AICONNECT_API_KEY=<your AICONNECT_API_KEY>" -- '
+                               '"C:\\Program Files\\Python313\\python.exe" C:\\Users\\ivan\\agentjobs_mcp.py')
+        for word in ('50%', 'a"b', '$HOME', 'x`y'):
+            with self.assertRaises(ValueError) as caught:
+                agentjobs_mcp.command_line(["claude", word], windows=True)
+            self.assertIn("use the JSON config", str(caught.exception))
+        self.assertEqual(agentjobs_mcp.command_line(["a b", "50%"], windows=False), "'a b' 50%")
+
     def test_build_url_encodes_each_segment_whole(self):
         config = agentjobs_mcp.Config({"AICONNECT_API_URL": "http://h/api/v0/"})
         self.assertEqual(agentjobs_mcp.build_url(config, ("a", "../b", "c d"), [("x", "1"), ("y", None)]),
@@ -2071,6 +2093,52 @@ def run_cli(*args, **env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**env))
     out, err = proc.communicate(b"", timeout=60)
     return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
+
+
+def parse_codex_toml(text):
+    """Codex's TOML, with tomllib where there is one (3.11+), else the small subset it uses."""
+    try:
+        import tomllib
+    except ImportError:
+        tomllib = None
+    if tomllib is not None:
+        return tomllib.loads(text)["mcp_servers"]["agentjobs"]
+    data = {"env": {}}
+    table = data
+    for line in text.splitlines():
+        if line.startswith("[mcp_servers.agentjobs.env]"):
+            table = data["env"]
+        elif " = " in line:
+            key, value = line.split(" = ", 1)
+            table[key] = json.loads(value)
+    return data
+
+
+def parse_add_line(text, program):
+    """`claude mcp add` / `gemini mcp add` as each parser reads it: -e KEY=VALUE options,
+    the name, then the command and its arguments (Claude: all after "--"; Gemini: the
+    command is a positional, and "--" only ends its options)."""
+    import shlex
+    words = shlex.split(text.strip().splitlines()[0])
+    assert words[:3] == [program, "mcp", "add"], words
+    words, env, positional = words[3:], {}, []
+    while words:
+        word = words.pop(0)
+        if word == "-e":
+            key, value = words.pop(0).split("=", 1)
+            if program == "gemini":  # its parser: const [key, value] = curr.split('=')
+                value = value.split("=")[0]
+            env[key] = value
+        elif word == "--scope":
+            assert words.pop(0) == "user"
+        elif word == "--":
+            positional += words
+            break
+        else:
+            positional.append(word)
+    name = positional.pop(0)
+    assert name == "agentjobs", name
+    return {"command": positional[0], "args": positional[1:], "env": env}
 
 
 class CliTest(ApiTestCase):
@@ -2190,24 +2258,146 @@ class CliTest(ApiTestCase):
     def test_client_config_for_codex_is_toml(self):
         code, out, _ = run_cli("--client-config", "codex", DEFAULT_ORG_ID="org \"q\" \u00e9")
         self.assertEqual(code, 0)
-        try:
-            import tomllib
-        except ImportError:
-            tomllib = None
-        if tomllib is not None:
-            data = tomllib.loads(out)["mcp_servers"]["agentjobs"]
-        else:  # before 3.11: the tiny subset this output uses
-            data = {"env": {}}
-            table = data
-            for line in out.splitlines():
-                if line.startswith("[mcp_servers.agentjobs.env]"):
-                    table = data["env"]
-                elif " = " in line:
-                    key, value = line.split(" = ", 1)
-                    table[key] = json.loads(value)
+        data = parse_codex_toml(out)
         self.assertEqual(data["command"], sys.executable)
         self.assertEqual(data["args"], [SERVER])
         self.assertEqual(data["env"]["DEFAULT_ORG_ID"], "org \"q\" \u00e9")
+
+    def launch_from_config(self, name, *extra, **env):
+        """Print the config for `name`, parse it as that client would, and return
+        (command argv, env, stdout, stderr) exactly as it says to start the server."""
+        code, out, err = run_cli("--client-config", name, *extra, **env)
+        self.assertEqual(code, 0, err)
+        if name == "vscode":
+            entry = json.loads(out)["servers"]["agentjobs"]
+            self.assertEqual(entry["type"], "stdio")
+        elif name == "codex":
+            entry = parse_codex_toml(out)
+        elif name == "claude-code":
+            entry = parse_add_line(out, "claude")
+        else:
+            entry = json.loads(out)["mcpServers"]["agentjobs"]
+        return [entry["command"]] + entry["args"], entry["env"], out, err
+
+    def test_every_client_config_starts_the_server_as_it_says(self):
+        for name in sorted(agentjobs_mcp.CLIENTS):
+            argv, env, out, err = self.launch_from_config(
+                name, "--include-key", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                DEFAULT_ORG_ID="acme", AGENTJOBS_TIMEOUT="7")
+            self.assertEqual(argv, [sys.executable, SERVER], name)
+            self.assertEqual(env, {"AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url,
+                                   "DEFAULT_ORG_ID": "acme", "AGENTJOBS_TIMEOUT": "7.0"}, name)
+            self.assertIn("Paste into " + agentjobs_mcp.CLIENTS[name].split(":")[0], err)
+            if name == "gemini":  # the other form, on stderr: the same server
+                line = parse_add_line(err.split("or run:\n", 1)[1], "gemini")
+                self.assertEqual(([line["command"]] + line["args"], line["env"]), (argv, env))
+            self.api.reset()
+            job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+            server = ServerProcess(command=argv, **env)
+            self._servers.append(server)
+            server.initialize()
+            self.assertFalse(server.call("get_job", {"job_id": job_id})["isError"], name)
+            request = self.only_request()
+            self.assertEqual((request.path, request.headers["authorization"]),
+                             ("/api/v0/services/agent-jobs/" + job_id, "Bearer " + KEY), name)
+            self.assertEqual(server.close(), 0)
+
+    def test_client_configs_pass_an_env_file_not_its_contents(self):
+        import tempfile
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "agentjobs.env")
+        with open(path, "w") as handle:
+            handle.write("AICONNECT_API_KEY=%s\nAICONNECT_API_URL=%s\n" % (KEY, self.api.url))
+        if os.name != "nt":
+            os.chmod(path, 0o600)
+        for name in ("claude-desktop", "codex", "claude-code", "gemini"):
+            argv, env, out, err = self.launch_from_config(name, "--env-file", path, DEFAULT_ORG_ID="acme",
+                                                          AICONNECT_API_KEY=None)
+            self.assertEqual(argv, [sys.executable, SERVER, "--env-file", path], name)
+            self.assertEqual(env, {"DEFAULT_ORG_ID": "acme"}, name)
+            self.assertNotIn(KEY, out + err)
+            if name == "gemini":
+                line = parse_add_line(err.split("or run:\n", 1)[1], "gemini")
+                self.assertEqual([line["command"]] + line["args"], argv)
+            server = ServerProcess(command=argv, AICONNECT_API_KEY=None, **env)
+            self._servers.append(server)
+            server.initialize()
+            self.assertFalse(server.call("list_jobs", {})["isError"], name)
+            self.assertEqual(server.close(), 0)
+
+    def test_gemini_line_is_left_out_when_a_value_holds_an_equals_sign(self):
+        code, out, err = run_cli("--client-config", "gemini", "--include-key", AICONNECT_API_KEY="abc==def=")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out)["mcpServers"]["agentjobs"]["env"]["AICONNECT_API_KEY"], "abc==def=")
+        self.assertNotIn("or run:", err)
+        self.assertIn("cuts -e values at a '='", err)
+
+    def copy_server_to(self, folder_name):
+        """The server copied into a new folder of that name (bytes allowed); its path."""
+        import tempfile
+        base = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, base, True)
+        folder = os.path.join(os.fsencode(base), folder_name if isinstance(folder_name, bytes)
+                              else os.fsencode(folder_name))
+        try:
+            os.mkdir(folder)
+        except (OSError, UnicodeError) as error:
+            self.skipTest("this file system refuses the folder name %r: %s" % (folder_name, error))
+        target = os.path.join(folder, b"agentjobs_mcp.py")
+        shutil.copyfile(SERVER, target)
+        return os.fsdecode(target)
+
+    def run_copy(self, script, *args, **env):
+        proc = subprocess.Popen([sys.executable, script] + list(args), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**env))
+        out, err = proc.communicate(b"", timeout=60)
+        return proc.returncode, out, err.decode("utf-8", "replace")
+
+    @unittest.skipIf(sys.platform in ("win32", "darwin"), "Windows and macOS file names are always text")
+    def test_client_config_refuses_a_path_that_is_not_text(self):
+        script = self.copy_server_to(b"caf\xe9")
+        for name in ("codex", "claude-code", "claude-desktop", "gemini"):
+            code, out, err = self.run_copy(script, "--client-config", name)
+            self.assertEqual((code, out), (2, b""), err)
+            self.assertIn("is not valid text", err)
+            self.assertNotIn("Traceback", err)
+
+    def test_codex_toml_escapes_control_characters_in_paths(self):
+        script = self.copy_server_to("a\x7fb" if os.name != "nt" else "a b")
+        code, out, err = self.run_copy(script, "--client-config", "codex")
+        self.assertEqual(code, 0, err)
+        text = out.decode("utf-8")
+        self.assertNotIn("\x7f", text)  # TOML forbids a raw DEL in a string
+        self.assertEqual(parse_codex_toml(text)["args"], [script])
+
+    def test_client_config_on_a_console_that_cannot_show_the_path(self):
+        script = self.copy_server_to("\u0418\u0432\u0430\u043d")  # Иван
+        code, out, err = self.run_copy(script, "--client-config", "claude-code", PYTHONIOENCODING="cp1252")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(parse_add_line(out.decode("utf-8"), "claude")["args"], [script])
+        code, out, err = self.run_copy(script, "--client-config", "cursor", PYTHONIOENCODING="cp1252")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(json.loads(out.decode("cp1252"))["mcpServers"]["agentjobs"]["args"], [script])
+
+    @unittest.skipIf(os.name == "nt", "POSIX fds: an fd 2 that is not open cannot be made with Popen on Windows")
+    def test_serves_without_a_stderr(self):
+        # As under pythonw: no stderr at all (sys.stderr None, fd 2 not open). os.dup is
+        # pointed past fd 2 so that the server's own dup cannot reopen it by chance.
+        code = ("import fcntl, os, runpy, sys\n"
+                "os.close(2); sys.stderr = None\n"
+                "os.dup = lambda fd: fcntl.fcntl(fd, fcntl.F_DUPFD, 10)\n"
+                "sys.argv = [%r]\n"
+                "runpy.run_path(%r, run_name='__main__')\n") % (SERVER, SERVER)
+        server = ServerProcess(self.api, command=[sys.executable, "-c", code], AGENTJOBS_RETRIES="x")
+        self._servers.append(server)
+        server.initialize()
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        result = server.call("get_job", {"job_id": job_id})
+        self.assertIn("AGENTJOBS_RETRIES", text_of(result))  # the bad setting is still told
+        server.send_raw(b"not json\n")
+        self.assertEqual(server.read()["error"]["code"], -32700)
+        self.assertEqual(server.close(), 0)
 
     def test_check_all_ok(self):
         code, out, err = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url)
