@@ -460,15 +460,33 @@ def get_opener(config):
     return opener
 
 
+DOT_SEGMENTS = (".", "..")
+
+
 def build_url(config, segments, query=None):
     """The API URL for path segments and query parameters.
 
     Each segment is percent-encoded whole, with nothing kept safe: an id such as
     "../../organizations/x" or "a/b?c" stays one segment and cannot reach another
-    endpoint. This is the only place a path is built.
+    endpoint. A segment that comes from an argument or a setting is given as a
+    (name, value) pair, so a refusal can name it. This is the only place a path is built.
     """
     from urllib.parse import quote, urlencode
-    path = "/".join(quote(str(segment), safe="") for segment in segments)
+    values = []
+    for segment in segments:
+        name, value = segment if isinstance(segment, tuple) else (None, segment)
+        # Percent-encoding leaves dots alone, and proxies, CDNs and servers remove dot
+        # segments (RFC 3986 5.2.4): DELETE .../agent-jobs/.. would reach .../services.
+        if str(value) in DOT_SEGMENTS:
+            raise ArgumentError(
+                "%s is %s, which cannot be sent: a path segment of only dots is "
+                "rewritten by proxies and servers into another endpoint." % (
+                    "A path segment" if name is None else ("Setting '%s'" if name.isupper()
+                                                           else "Argument '%s'") % name,
+                    json.dumps(str(value))),
+                "Use the id exactly as list_jobs or get_context shows it; no id is '.' or '..'.")
+        values.append(value)
+    path = "/".join(quote(str(value), safe="") for value in values)
     url = config.api_url + "/" + path
     pairs = [(k, v) for k, v in query or () if v is not None]
     return url + "?" + urlencode(pairs) if pairs else url
@@ -1412,10 +1430,15 @@ def org_of(config, args):
     return args.get("org_id") or config.org_id
 
 
+def org_segment(config, args):
+    """The organization as a named path segment: the argument, else the setting."""
+    return ("org_id", args["org_id"]) if args.get("org_id") else ("DEFAULT_ORG_ID", config.org_id)
+
+
 def job_status_of(config, job_id):
     """A job's status, or None when it cannot be read (used to explain a 409)."""
     try:
-        payload = api_request(config, "GET", ("services", "agent-jobs", job_id))
+        payload = api_request(config, "GET", ("services", "agent-jobs", ("job_id", job_id)))
     except ToolError:
         return None
     data = payload.get("data")
@@ -1449,7 +1472,7 @@ def cancel_job(config, args):
     job_id = args["job_id"]
     reason = args.get("reason", "").strip()
     try:
-        payload = api_request(config, "DELETE", ("services", "agent-jobs", job_id),
+        payload = api_request(config, "DELETE", ("services", "agent-jobs", ("job_id", job_id)),
                               body={"reason": reason} if reason else None)
     except ApiError as error:
         if error.status == 409:
@@ -1500,7 +1523,8 @@ def get_job(config, args):
         query += [("include", "activities"), ("include_limit", args["include_limit"]),
                   ("include_sort", args["include_sort"])]
     try:
-        payload = api_request(config, "GET", ("services", "agent-jobs", args["job_id"]), query)
+        payload = api_request(config, "GET", ("services", "agent-jobs", ("job_id", args["job_id"])),
+                              query)
     except ApiError as error:
         raise not_found(error, "job '%s'" % escape_text(args["job_id"], 200), org_of(config, args))
     job = envelope(payload, dict, "a job")
@@ -1766,8 +1790,8 @@ def create_job(config, args):
 def get_job_type(config, args):
     org = org_of(config, args)
     try:
-        payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type",
-                                               args["job_type_id"]))
+        payload = api_request(config, "GET", ("organizations", org_segment(config, args),
+                                               "agent-jobs-type", ("job_type_id", args["job_type_id"])))
     except ApiError as error:
         if error.status == 404:
             error.hint = "get_context lists the job types of the organization."
@@ -1799,9 +1823,11 @@ def get_context(config, args):
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__), ""]
     try:
-        payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type"),
+        payload = api_request(config, "GET", ("organizations", org_segment(config, args), "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
         types = envelope(payload, list, "a list of job types")
+    except ArgumentError:
+        raise  # a bad org_id is the call's fault, not "job types unavailable"
     except ToolError as error:
         data["job_types_error"] = error.message
         text.append("Job types: unavailable (error: %s)" % error.message)

@@ -732,7 +732,7 @@ class CancelJobTest(ApiTestCase):
     def test_job_id_is_one_percent_encoded_segment(self):
         cases = {"../../organizations/x": "..%2F..%2Forganizations%2Fx", "a/b": "a%2Fb",
                  "?x=1": "%3Fx%3D1", "#frag": "%23frag", "%2e%2e": "%252e%252e",
-                 "a b": "a%20b", "..": "..", "\U0001f600": "%F0%9F%98%80"}
+                 "a b": "a%20b", "...": "...", "\U0001f600": "%F0%9F%98%80"}
         server = self.server()
         for job_id, encoded in cases.items():
             self.api.clear_requests()
@@ -799,6 +799,39 @@ class ArgumentTest(ApiTestCase):
         self.assert_refused("cancel_job", {"job_id": ""}, "'job_id' must not be empty")
         self.assert_refused("cancel_job", {"job_id": "   "}, "'job_id'")
         self.assert_refused("get_job_type", {"job_type_id": ""}, "'job_type_id'")
+
+    def test_dot_only_path_segments_are_refused_before_any_request(self):
+        # A proxy that removes dot segments would turn DELETE .../agent-jobs/.. into another endpoint.
+        for dots in (".", ".."):
+            for name, arguments, argument in (
+                    ("cancel_job", {"job_id": dots}, "job_id"),
+                    ("cancel_job", {"job_id": dots, "reason": "r"}, "job_id"),
+                    ("get_job", {"job_id": dots}, "job_id"),
+                    ("get_job", {"job_id": dots, "org_id": "aiconnect"}, "job_id"),
+                    ("get_job_type", {"job_type_id": dots}, "job_type_id"),
+                    ("get_job_type", {"job_type_id": "customer-followup", "org_id": dots}, "org_id"),
+                    ("get_context", {"org_id": dots}, "org_id")):
+                self.assert_refused(name, arguments, "Argument '%s' is \"%s\"" % (argument, dots),
+                                    "path segment of only dots")
+        for dots in (".", ".."):
+            server = self.server(DEFAULT_ORG_ID=dots)
+            for name, arguments in (("get_job_type", {"job_type_id": "customer-followup"}),
+                                    ("get_context", {})):
+                result = server.call(name, arguments)
+                self.assertTrue(result["isError"], text_of(result))
+                self.assertIn("Setting 'DEFAULT_ORG_ID' is \"%s\"" % dots, text_of(result))
+            self.assert_no_request()
+        # Three dots, or dots beside other characters, are ordinary ids, sent encoded.
+        server = self.server()
+        for job_id in ("...", "..a", ". ."):
+            self.api.clear_requests()
+            server.call("get_job", {"job_id": job_id})
+            self.assertEqual(self.only_request().segments[-1], job_id)
+        # get_job_activities sends the job id as a query value, never as a path segment.
+        self.api.clear_requests()
+        server.call("get_job_activities", {"job_id": ".."})
+        self.assertEqual(self.only_request().path, "/api/v0/services/activities")
+        self.assertEqual(self.only_request().query["job_id"], [".."])
 
     def test_unknown_arguments_are_refused_by_name(self):
         self.assert_refused("cancel_job", {"job_id": "j", "force": True},
@@ -1881,6 +1914,12 @@ class PureTest(unittest.TestCase):
         config = agentjobs_mcp.Config({"AICONNECT_API_URL": "http://h/api/v0/"})
         self.assertEqual(agentjobs_mcp.build_url(config, ("a", "../b", "c d"), [("x", "1"), ("y", None)]),
                          "http://h/api/v0/a/..%2Fb/c%20d?x=1")
+        for segments, words in (((("job_id", ".."),), "Argument 'job_id' is \"..\""),
+                                ((("DEFAULT_ORG_ID", "."),), "Setting 'DEFAULT_ORG_ID' is \".\""),
+                                (("a", ".."), "A path segment is \"..\"")):
+            with self.assertRaises(agentjobs_mcp.ArgumentError) as caught:
+                agentjobs_mcp.build_url(config, segments)
+            self.assertIn(words, caught.exception.message)
 
     def test_iso_time_handles_strings_offsets_and_epoch_milliseconds(self):
         iso = agentjobs_mcp.iso_time
