@@ -931,16 +931,59 @@ def check_object(schema, args, prefix=""):
     return checked
 
 
+def not_text(value):
+    """The first unpaired surrogate in a string, or None: JSON can carry "\\ud800",
+    but no encoding (UTF-8 for a URL or a body) can, so it is not text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return value[error.start]
+    return None
+
+
+def find_non_text(value, path):
+    """(path, surrogate) of the first string or object key at any depth of `value`
+    that is not valid Unicode text, else None."""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            bad = not_text(value)
+            if bad is not None:
+                return path, bad
+        elif isinstance(value, dict):
+            items = []
+            for key, item in value.items():
+                bad = not_text(key)
+                if bad is not None:
+                    return "%s.%s" % (path, json.dumps(key)), bad
+                items.append((item, path + "." + key))
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(item, "%s[%d]" % (path, index))
+                                   for index, item in enumerate(value)]))
+    return None
+
+
 def check_arguments(tool, args):
     """Check a tool call's arguments against the tool's own input schema.
 
-    Parameters that only apply under a flag (`tool.overlays`, e.g. include_limit
-    under include_activities) are dropped unchecked while the flag is off.
+    Every string at any depth must be Unicode text. Parameters that only apply
+    under a flag (`tool.overlays`, e.g. include_limit under include_activities)
+    are dropped unchecked while the flag is off.
     """
     if args is None:
         args = {}
     if not isinstance(args, dict):
         raise ArgumentError("The arguments must be a JSON object, not %s." % json_type_of(args))
+    found = find_non_text(args, "")
+    if found is not None:
+        path, bad = found
+        raise ArgumentError(
+            "Argument '%s' is not valid Unicode text: it holds an unpaired surrogate (\\u%04x), "
+            "half of a character, which cannot be sent." % (escape_text(path[1:], 200), ord(bad)),
+            "Send whole characters: a \\ud800-\\udbff escape must be followed by a "
+            "\\udc00-\\udfff one.")
     schema = tool.input_schema
     for flag, names in tool.overlays.items():
         if args.get(flag) is not True:

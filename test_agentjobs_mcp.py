@@ -833,6 +833,29 @@ class ArgumentTest(ApiTestCase):
         self.assertEqual(self.only_request().path, "/api/v0/services/activities")
         self.assertEqual(self.only_request().query["job_id"], [".."])
 
+    def test_strings_that_are_not_unicode_text_are_refused_at_any_depth(self):
+        channel = {"platform": "web", "code": "u1"}
+        for surrogate in ("\ud800", "\udfff", "a\udc00b"):
+            for name, arguments, path in (
+                    ("cancel_job", {"job_id": "job-0001", "reason": surrogate}, "reason"),
+                    ("cancel_job", {"job_id": surrogate}, "job_id"),
+                    ("get_job_type", {"job_type_id": "customer-followup", "org_id": surrogate}, "org_id"),
+                    ("list_jobs", {"channel_code": surrogate}, "channel_code"),
+                    ("get_jobs_stats", {"tags": surrogate}, "tags"),
+                    ("get_job_activities", {"job_id": "job-0001", "activity_type_code": surrogate},
+                     "activity_type_code"),
+                    ("create_job", {"job_type_id": "t", "target_channel": dict(channel, code=surrogate)},
+                     "target_channel.code"),
+                    ("create_job", {"job_type_id": "t", "target_channel": channel,
+                                    "params": {"a": {"b": [1, "ok", surrogate]}}}, "params.a.b[2]"),
+                    ("create_job", {"job_type_id": "t", "target_channel": channel,
+                                    "params": {surrogate: 1}}, "params." + json.dumps(surrogate))):
+                self.assert_refused(name, arguments, "Argument '%s" % path, "not valid Unicode text",
+                                    "unpaired surrogate")
+        # A pair of surrogate escapes is one whole character, and is sent as such.
+        self.call_ok("cancel_job", {"job_id": "job-0001", "reason": "\ud83d\ude00"})
+        self.assertEqual(self.only_request().json, {"reason": "\U0001f600"})
+
     def test_unknown_arguments_are_refused_by_name(self):
         self.assert_refused("cancel_job", {"job_id": "j", "force": True},
                             "Unknown argument: force", "Valid arguments: job_id, reason")
