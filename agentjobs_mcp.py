@@ -78,6 +78,9 @@ DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# Longest number read from a client or the API: CPython 3.11's own int/str limit (4300
+# digits), so an integer id read can be echoed on every version.
+MAX_NUMBER_DIGITS = 4300
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -818,7 +821,21 @@ def _reject_constant(name):
     raise ValueError("%s is not valid JSON" % name)
 
 
+def _check_number_length(text):
+    # Converting a long digit string costs time quadratic in its length, and 3.6-3.10 have
+    # no limit of their own (1.2M digits from the API froze the server for seconds).
+    if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
+        raise ValueError("a number of %d characters, over the %d-digit limit"
+                         % (len(text), MAX_NUMBER_DIGITS))
+
+
+def _parse_int(text):
+    _check_number_length(text)
+    return int(text)
+
+
 def _parse_float(text):
+    _check_number_length(text)
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError("number out of range: %s" % text[:40])
@@ -826,8 +843,10 @@ def _parse_float(text):
 
 
 def json_loads(text):
-    """json.loads, strict: no NaN or Infinity, whose echo would not be JSON."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
+    """json.loads, strict: no NaN or Infinity, whose echo would not be JSON; integers
+    exact; no number longer than MAX_NUMBER_DIGITS, on every Python version."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float,
+                      parse_int=_parse_int)
 
 
 ###############################################################################
@@ -2007,8 +2026,9 @@ def id_key(request_id):
 
 
 def valid_id(value):
-    return (isinstance(value, str) or isinstance(value, int) and not isinstance(value, bool)
-            or isinstance(value, float) and value == value)
+    """MCP: a request id is a string or an integer. 1.5 or 1e3 (a float once parsed) is
+    neither, and echoing 1e3 as 1000.0 would answer an id the client never sent."""
+    return isinstance(value, str) or isinstance(value, int) and not isinstance(value, bool)
 
 
 def rpc_error(request_id, code, message, data=None):
@@ -2158,7 +2178,8 @@ def handle_message(session, msg):
             on_notification(session, method, params)
         return None
     if not valid_id(request_id):
-        return rpc_error(None, INVALID_REQUEST, "'id' must be a string or a number.")
+        return rpc_error(None, INVALID_REQUEST, "'id' must be a string or an integer (no "
+                         "fraction, no exponent).")
     if msg.get("jsonrpc") != "2.0":
         return rpc_error(request_id, INVALID_REQUEST, "'jsonrpc' must be \"2.0\".")
     if not isinstance(method, str):

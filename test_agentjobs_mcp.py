@@ -336,6 +336,26 @@ class ProtocolTest(ApiTestCase):
             self.assertEqual(response["id"], expected_id, raw)
             self.assertEqual(server.request("ping")["result"], {})
 
+    def test_ids_with_a_fraction_or_an_exponent_are_invalid_and_integers_are_echoed_exactly(self):
+        server = self.server()
+        for raw_id in (b"1.5", b"1e3", b"1E3", b"1.0", b"-0.0", b"2e-1", b"1e400", b"true", b"false"):
+            server.send_raw(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}\n')
+            response = server.read()
+            self.assertEqual(response["id"], None, raw_id)
+            self.assertEqual(response["error"]["code"], -32600 if raw_id != b"1e400" else -32700, raw_id)
+            self.assertEqual(server.request("ping")["result"], {})
+        for raw_id in (b"0", b"-1", b"18446744073709551617", b"-9223372036854775809",
+                       b"1" + b"0" * 100, b"9" * 4300, b"-" + b"8" * 4300):
+            server.send_raw(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}\n')
+            server.read()
+            self.assertEqual(server.stdout_raw[-1], b'{"jsonrpc":"2.0","id":' + raw_id + b',"result":{}}\n')
+        # Longer than any id, on every Python version: a parse error, and serving goes on.
+        server.send_raw(b'{"jsonrpc":"2.0","id":' + b"9" * 4301 + b',"method":"ping"}\n')
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, -32700))
+        self.assertIn("4300-digit limit", response["error"]["message"])
+        self.assertEqual(server.request("ping")["result"], {})
+
     def test_unknown_method_is_method_not_found(self):
         server = self.server()
         response = server.request("resources/list")
