@@ -842,11 +842,28 @@ def _parse_float(text):
     return value
 
 
-def json_loads(text):
+class RepeatedKeys(dict):
+    """A JSON object from a client in which some key came more than once."""
+    repeated = ()
+
+
+def object_from_pairs(pairs):
+    """json's object_pairs_hook for client messages: which of two values a repeated key
+    means is anyone's guess ({"name": "get_context", "name": "cancel_job"} ran the
+    DELETE), so the object is marked and the request refused."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        obj = RepeatedKeys(obj)
+        obj.repeated = sorted(set(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def json_loads(text, pairs_hook=None):
     """json.loads, strict: no NaN or Infinity, whose echo would not be JSON; integers
     exact; no number longer than MAX_NUMBER_DIGITS, on every Python version."""
     return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float,
-                      parse_int=_parse_int)
+                      parse_int=_parse_int, object_pairs_hook=pairs_hook)
 
 
 ###############################################################################
@@ -960,27 +977,33 @@ def not_text(value):
     return None
 
 
-def find_non_text(value, path):
-    """(path, surrogate) of the first string or object key at any depth of `value`
-    that is not valid Unicode text, else None."""
+def json_nodes(value, path):
+    """Each value inside a parsed JSON value, itself first, with its path
+    ("params.a.b[2]"); a loop, not recursion, so no depth can overflow the stack."""
     stack = [(value, path)]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, str):
-            bad = not_text(value)
-            if bad is not None:
-                return path, bad
-        elif isinstance(value, dict):
-            items = []
-            for key, item in value.items():
-                bad = not_text(key)
-                if bad is not None:
-                    return "%s.%s" % (path, json.dumps(key)), bad
-                items.append((item, path + "." + key))
-            stack.extend(reversed(items))
+        yield value, path
+        if isinstance(value, dict):
+            stack.extend(reversed([(item, "%s.%s" % (path, key)) for key, item in value.items()]))
         elif isinstance(value, list):
             stack.extend(reversed([(item, "%s[%d]" % (path, index))
                                    for index, item in enumerate(value)]))
+
+
+def find_non_text(value, path):
+    """(path, surrogate) of the first string or object key at any depth of `value`
+    that is not valid Unicode text, else None."""
+    for node, where in json_nodes(value, path):
+        if isinstance(node, str):
+            bad = not_text(node)
+            if bad is not None:
+                return where, bad
+        elif isinstance(node, dict):
+            for key in node:
+                bad = not_text(key)
+                if bad is not None:
+                    return "%s.%s" % (where, json.dumps(key)), bad
     return None
 
 
@@ -2160,6 +2183,16 @@ def on_notification(session, method, params):
         session.cancel(params.get("requestId"))
 
 
+def repeated_keys(value, path):
+    """What is wrong, when an object at any depth of `value` repeats a key; else None."""
+    for node, where in json_nodes(value, path):
+        if isinstance(node, RepeatedKeys):
+            return "%s repeats the key%s %s; send each key once." % (
+                escape_text(where, 200), "s" if len(node.repeated) > 1 else "",
+                escape_text(", ".join(json.dumps(k) for k in node.repeated), 200))
+    return None
+
+
 def handle_message(session, msg):
     """One parsed message -> its response (a dict), or None when none is due."""
     if not isinstance(msg, dict):
@@ -2167,6 +2200,11 @@ def handle_message(session, msg):
                          "a notification), not %s." % json_type_of(msg))
     has_id = "id" in msg
     request_id = msg.get("id")
+    if isinstance(msg, RepeatedKeys):
+        if not (has_id and "method" in msg):
+            return None  # a notification or a response: never answered, and not acted on
+        return rpc_error(request_id if valid_id(request_id) and "id" not in msg.repeated else None,
+                         INVALID_REQUEST, repeated_keys(msg, "The message"))
     if "method" not in msg:
         if has_id and ("result" in msg or "error" in msg):
             return None  # a response; this server sends no requests, so nothing waits for it
@@ -2174,7 +2212,7 @@ def handle_message(session, msg):
                          "The message has no 'method'.")
     method, params = msg.get("method"), msg.get("params")
     if not has_id:
-        if isinstance(method, str):
+        if isinstance(method, str) and not repeated_keys(params, "params"):
             on_notification(session, method, params)
         return None
     if not valid_id(request_id):
@@ -2187,6 +2225,9 @@ def handle_message(session, msg):
     if params is not None and not isinstance(params, dict):
         return rpc_error(request_id, INVALID_PARAMS if isinstance(params, list) else INVALID_REQUEST,
                          "'params' must be an object.")
+    repeated = repeated_keys(params, "params")
+    if repeated:
+        return rpc_error(request_id, INVALID_PARAMS, repeated)
     handler = METHODS.get(method)
     if handler is None:
         return rpc_error(request_id, METHOD_NOT_FOUND, "Unknown method '%s'. This server "
@@ -2249,7 +2290,7 @@ def parse_line(line):
         raise RpcError(PARSE_ERROR, "Parse error: the message is not valid UTF-8 (byte %d)."
                        % error.start)
     try:
-        return json_loads(text)
+        return json_loads(text, object_from_pairs)
     except RecursionError:
         raise RpcError(PARSE_ERROR, "Parse error: the message is nested too deeply.")
     except ValueError as error:

@@ -356,6 +356,39 @@ class ProtocolTest(ApiTestCase):
         self.assertIn("4300-digit limit", response["error"]["message"])
         self.assertEqual(server.request("ping")["result"], {})
 
+    def test_repeated_keys_are_refused_in_the_request_and_in_its_params(self):
+        server = self.server()
+        cases = [
+            (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_context",'
+             b'"arguments":{},"name":"cancel_job"}}', 1, -32602, 'params repeats the key "name"'),
+            (b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"cancel_job",'
+             b'"arguments":{"job_id":"job-0001","job_id":"job-0002"}}}', 2, -32602,
+             'params.arguments repeats the key "job_id"'),
+            (b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"create_job","arguments":'
+             b'{"job_type_id":"t","target_channel":{"platform":"web","code":"a","code":"b"}}}}', 3, -32602,
+             'params.arguments.target_channel repeats the key "code"'),
+            (b'{"jsonrpc":"2.0","id":4,"method":"tools/list","method":"tools/call","params":'
+             b'{"name":"cancel_job","arguments":{"job_id":"job-0001"}}}', 4, -32600,
+             'The message repeats the key "method"'),
+            (b'{"jsonrpc":"2.0","id":5,"id":"six","method":"ping"}', None, -32600,
+             'The message repeats the key "id"'),
+            (b'{"jsonrpc":"2.0","jsonrpc":"2.0","id":7,"method":"ping","method":"ping"}', 7, -32600,
+             'repeats the keys "jsonrpc", "method"')]
+        for raw, expected_id, code, words in cases:
+            server.send_raw(raw + b"\n")
+            response = server.read()
+            self.assertEqual((response["id"], response["error"]["code"]), (expected_id, code), raw)
+            self.assertIn(words, response["error"]["message"], raw)
+        self.assert_no_request()
+        # A notification with a repeated key is neither answered nor acted on.
+        server.send_raw(b'{"jsonrpc":"2.0","method":"notifications/initialized","method":"x"}\n')
+        # The same key in two different objects is not a repeat.
+        server.send_raw(b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"list_jobs",'
+                        b'"arguments":{},"_meta":{"name":1,"arguments":{"name":2}}}}\n')
+        self.assertFalse(server.read()["result"]["isError"])
+        self.assertEqual(server.request("ping", request_id="after")["result"], {})
+        self.assertTrue(server.nothing_more())
+
     def test_unknown_method_is_method_not_found(self):
         server = self.server()
         response = server.request("resources/list")
