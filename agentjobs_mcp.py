@@ -53,6 +53,10 @@ PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 # Stateless revisions: no initialize; each request names its revision in _meta.
 STATELESS_VERSIONS = ("2026-07-28",)
 SUPPORTED_VERSIONS = STATELESS_VERSIONS + PROTOCOL_VERSIONS
+# The revisions that have JSON-RPC batches (2025-06-18 removed them), and the most
+# messages one batch may hold: 1 MiB of "[1,1,...]" came back as 70 MiB of errors.
+BATCH_VERSIONS = ("2025-03-26", "2024-11-05")
+MAX_BATCH = 100
 # Revisions from which tools carry `title`, `outputSchema` and results `structuredContent`.
 STRUCTURED_SINCE = "2025-06-18"
 # The _meta keys of the stateless revisions.
@@ -2309,8 +2313,9 @@ def dispatch(session, line):
         write_message(session, {"jsonrpc": "2.0", "id": None, "error": error.to_json()})
         return
     if isinstance(msg, list):
-        if not msg:
-            write_message(session, rpc_error(None, INVALID_REQUEST, "An empty batch is not a request."))
+        refusal = batch_refusal(session, msg)
+        if refusal:
+            write_message(session, rpc_error(None, INVALID_REQUEST, refusal))
         elif any(is_call(item) for item in msg):
             session.pool.submit(lambda: answer_batch(session, msg))
         else:
@@ -2326,6 +2331,23 @@ def dispatch(session, line):
     response = handle_message(session, msg)
     if response is not None:
         write_message(session, response)
+
+
+def batch_refusal(session, batch):
+    """Why a batch is not answered, or None. Batches exist only in the revisions of
+    BATCH_VERSIONS, so only a connection that negotiated one of them with initialize
+    gets them answered; before initialize the newest revision is in force, as for any
+    other request (and 2025-03-26 forbids initialize inside a batch)."""
+    if not batch:
+        return "An empty batch is not a request."
+    if session.protocol not in BATCH_VERSIONS:
+        return ("JSON-RPC batches are not part of protocol revision %s%s (only of %s); send "
+                "one message per line." % (session.revision(), "" if session.protocol else
+                                          " (no initialize yet)", " and ".join(BATCH_VERSIONS[::-1])))
+    if len(batch) > MAX_BATCH:
+        return ("A batch may hold at most %d messages; this one holds %d. Nothing in it was "
+                "done; send fewer at once." % (MAX_BATCH, len(batch)))
+    return None
 
 
 def answer_call(session, msg, call, key):

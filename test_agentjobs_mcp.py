@@ -422,8 +422,13 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(server.request("ping", request_id="next")["result"], {})
         self.assertTrue(server.nothing_more())
 
+    def batch_server(self, version="2025-03-26"):
+        server = self.server(initialize=False)
+        server.initialize(version)
+        return server
+
     def test_batch_is_answered_with_an_array_without_notifications(self):
-        server = self.server()
+        server = self.batch_server()
         server.send([{"jsonrpc": "2.0", "id": "a", "method": "ping"},
                      {"jsonrpc": "2.0", "method": "notifications/initialized"},
                      {"jsonrpc": "2.0", "id": "b", "method": "nope"},
@@ -436,12 +441,50 @@ class ProtocolTest(ApiTestCase):
         self.assertFalse(responses[2]["result"]["isError"])
 
     def test_batch_of_notifications_gets_no_answer_and_empty_batch_is_invalid(self):
-        server = self.server()
+        server = self.batch_server()
         server.send([{"jsonrpc": "2.0", "method": "notifications/initialized"}])
         server.send_raw(b"[]\n")
         response = server.read()
         self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
         self.assertTrue(server.nothing_more())
+
+    def test_batches_are_answered_only_in_the_revisions_that_have_them(self):
+        batch = [{"jsonrpc": "2.0", "id": "a", "method": "ping"},
+                 {"jsonrpc": "2.0", "id": "c", "method": "tools/call",
+                  "params": {"name": "get_job", "arguments": {"job_id": "job-0001"}}}]
+        for version in ("2024-11-05", "2025-03-26"):
+            server = self.batch_server(version)
+            server.send(batch)
+            self.assertEqual([r["id"] for r in server.read()], ["a", "c"], version)
+        self.assertEqual(len(self.api.requests), 2)
+        self.api.clear_requests()
+        for version in ("2025-06-18", "2025-11-25", None):
+            server = self.batch_server(version) if version else self.server(initialize=False)
+            server.send(batch)
+            response = server.read()
+            self.assertEqual((response["id"], response["error"]["code"]), (None, -32600), version)
+            self.assertIn("batches are not part of protocol revision %s" % (version or LATEST),
+                          response["error"]["message"])
+            self.assertIn("2024-11-05 and 2025-03-26", response["error"]["message"])
+            self.assertEqual(server.request("ping")["result"], {})
+            self.assertTrue(server.nothing_more())
+        self.assert_no_request()
+
+    def test_a_batch_over_100_messages_is_refused_whole(self):
+        server = self.batch_server()
+        server.send([{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(100)])
+        self.assertEqual([r["id"] for r in server.read()], list(range(100)))
+        server.send([{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {
+            "name": "cancel_job", "arguments": {"job_id": "job-0001"}}} for n in range(101)])
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
+        self.assertIn("at most 100 messages; this one holds 101", response["error"]["message"])
+        self.assert_no_request()
+        server.send_raw(b"[" + b"1," * 500000 + b"1]\n")  # 1 MiB in, one short line out
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
+        self.assertLess(len(server.stdout_raw[-1]), 300)
+        self.assertEqual(server.request("ping")["result"], {})
 
     def test_blank_lines_and_crlf_are_tolerated(self):
         server = self.server()
