@@ -85,6 +85,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 # Longest number read from a client or the API: CPython 3.11's own int/str limit (4300
 # digits), so an integer id read can be echoed on every version.
 MAX_NUMBER_DIGITS = 4300
+MAX_COUNT = 2 ** 53  # the largest count shown with a share: floats hold it exactly
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -533,8 +534,8 @@ def error_message_from_body(body, content_type):
     first 200 characters of whatever came (HTML from a proxy, plain text)."""
     text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = json_loads(text)
+    except (ValueError, RecursionError):  # the same guard as parse_api_json
         data = None
     if isinstance(data, dict):
         for key in ("message", "error", "detail"):
@@ -667,8 +668,8 @@ def parse_retry_after(value):
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isdigit() and is_ascii(value):  # "\u00b2".isdigit(), but float() refuses it
+        return float(value) if len(value) <= 9 else 1e9  # 1e9 s: past any deadline
     from email.utils import parsedate_to_datetime
     try:
         when = parsedate_to_datetime(value)
@@ -1062,15 +1063,16 @@ def to_datetime(value):
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        seconds = value / 1000.0 if abs(value) > 1e11 else float(value)
-        try:
+        try:  # a 4000-digit integer is no date: float() of it overflows
+            seconds = value / 1000.0 if abs(value) > 1e11 else float(value)
             return datetime.datetime.fromtimestamp(seconds, utc)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str):
         return None
-    if value.strip().isdigit():
-        return to_datetime(int(value.strip()))
+    if value.strip().isdigit():  # epoch milliseconds as text; "\u00b2" and 5,000 digits are not
+        digits = value.strip()
+        return to_datetime(int(digits)) if is_ascii(digits) and len(digits) <= 20 else None
     import re
     match = re.match(_ISO_PARTS, value.strip())
     if not match:
@@ -1116,10 +1118,15 @@ def format_duration(start, end):
     return " ".join(p for p in parts if p) or "0s"
 
 
+TOO_DEEP = "(nested too deeply to show here)"
+
+
 def compact_json(value, limit=None):
     """Any value as one escaped line of JSON, cut at `limit` characters."""
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # the API can send ~1000 levels; json.loads took them
+        text = TOO_DEEP
     except (TypeError, ValueError):
         text = repr(value)
     return escape_text(text, limit)
@@ -1127,7 +1134,10 @@ def compact_json(value, limit=None):
 
 def pretty_json(value, limit, indent="  "):
     """Any value as indented JSON lines (strings inside stay escaped), cut at `limit`."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # indent= takes json's Python encoder: a few frames per level
+        text = compact_json(value)
     cut = ""
     if len(text) > limit:
         cut = "\n... [%d more characters; the whole value is in the structured result]" % (
@@ -1731,6 +1741,10 @@ def get_jobs_stats(config, args):
     for status in JOB_STATUSES:
         value = by_status.get(status, by_status.get(status.upper(), 0))
         counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        if not 0 <= counts[status] <= MAX_COUNT:  # shares are floats: 10**400 would overflow
+            raise ApiError(200, "The API answered with %s jobs %s, which is not a count of jobs."
+                           % (status, escape_text(counts[status], 40)),
+                           "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
     total = sum(counts.values())
     finished = counts["completed"] + counts["failed"]
     data = {"org_id": org_of(config, args), "filters": dict(filter_query(args)), "counts": counts,

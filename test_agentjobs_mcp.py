@@ -1599,6 +1599,45 @@ class ApiFailureTest(ApiTestCase):
         self.assertIn("bad\\n\\nFAKE: Successfully canceled\\x1b[0m", text)
 
 
+    def test_hostile_values_from_the_api_give_clean_errors(self):
+        def job(fields):
+            return ('{"data": {"job_id": "j1", "job_status": "RUNNING", %s}}' % fields).encode()
+        digits = "9" * 4000
+        server = self.server(AGENTJOBS_TIMEOUT="5")
+        # Retry-After "\u00b2" passes str.isdigit() but not float(): ignored, so backoff is used.
+        self.api.add_fault(status=503, body={"message": "busy"}, headers={"Retry-After": "\u00b2"})
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+        self.assertEqual(len(self.api.requests), 2)
+        self.api.add_fault(status=503, body={"message": "busy"}, headers={"Retry-After": "9" * 5000})
+        self.assertIn("beyond this call's deadline", text_of(server.call("list_jobs", {})))
+        for label, body, tool, arguments, is_error, fragment in (
+                ("date 1e400", job('"created_at": 1e400'), "get_job", {"job_id": "j1"}, True, "not JSON"),
+                ("date of 4000 digits", job('"created_at": %s' % digits), "get_job", {"job_id": "j1"},
+                 False, "Created: 99999"),
+                ("date of 5000 digits as text", job('"created_at": "%s"' % ("9" * 5000)), "get_job",
+                 {"job_id": "j1"}, False, "Created: 99999"),
+                ("date \u00b2", job('"created_at": "\u00b2"'), "get_job", {"job_id": "j1"}, False,
+                 "Created: \u00b2"),
+                ("count 1e400", b'{"data": [], "meta": {"stats": {"status": {"completed": 1e400}}}}',
+                 "get_jobs_stats", {}, True, "not JSON"),
+                ("count of 4000 digits", ('{"data": [], "meta": {"stats": {"status": {"failed": %s}}}}'
+                                          % digits).encode(), "get_jobs_stats", {}, True,
+                 "not a count of jobs"),
+                ("200k deep", b"[" * 200000 + b"]" * 200000, "list_jobs", {}, True, "not JSON"),
+                ("number of 1.2M digits", ('{"data": [], "meta": {"total": %s}}' % ("7" * 1200000)).encode(),
+                 "list_jobs", {}, True, "not JSON")):
+            self.api.add_fault(status=200, body=body, content_type="application/json")
+            started = time.monotonic()
+            result = server.call(tool, arguments)
+            self.assertEqual(result["isError"], is_error, (label, text_of(result)))
+            self.assertIn(fragment, text_of(result), label)
+            self.assertLess(time.monotonic() - started, 3, label)  # 3.6 spent 6 s on 1.2M digits
+        self.api.add_fault(status=500, body=b"[" * 200000 + b"]" * 200000, content_type="application/json")
+        self.assertIn("500 Internal Server Error: text body: [[[", text_of(server.call("get_job", {"job_id": "j1"})))
+        self.assertEqual(server.close(), 0)
+        self.assertNotIn("Traceback", server.stderr)
+
+
 class ConcurrencyTest(ApiTestCase):
 
     def test_twenty_calls_run_at_once_and_a_ping_is_not_held_up(self):
@@ -2054,6 +2093,13 @@ class PureTest(unittest.TestCase):
     def test_escape_text_escapes_controls_and_cuts(self):
         self.assertEqual(agentjobs_mcp.escape_text("a\nb\tc\x00\u2028"), "a\\nb\\tc\\x00\\u2028")
         self.assertEqual(agentjobs_mcp.escape_text("abcdef", 3), "abc... [3 more characters]")
+
+    def test_json_nested_deeper_than_the_encoder_goes_is_shown_as_a_note(self):
+        deep = 1
+        for _ in range(100000):
+            deep = [deep]
+        self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
+        self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
     def test_page_footer(self):
         footer = agentjobs_mcp.format_page_footer
