@@ -53,6 +53,10 @@ PROTOCOL_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 # Stateless revisions: no initialize; each request names its revision in _meta.
 STATELESS_VERSIONS = ("2026-07-28",)
 SUPPORTED_VERSIONS = STATELESS_VERSIONS + PROTOCOL_VERSIONS
+# The revisions that have JSON-RPC batches (2025-06-18 removed them), and the most
+# messages one batch may hold: 1 MiB of "[1,1,...]" came back as 70 MiB of errors.
+BATCH_VERSIONS = ("2025-03-26", "2024-11-05")
+MAX_BATCH = 100
 # Revisions from which tools carry `title`, `outputSchema` and results `structuredContent`.
 STRUCTURED_SINCE = "2025-06-18"
 # The _meta keys of the stateless revisions.
@@ -78,6 +82,10 @@ DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# Longest number read from a client or the API: CPython 3.11's own int/str limit (4300
+# digits), so an integer id read can be echoed on every version.
+MAX_NUMBER_DIGITS = 4300
+MAX_COUNT = 2 ** 53  # the largest count shown with a share: floats hold it exactly
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -465,15 +473,33 @@ def get_opener(config):
     return opener
 
 
+DOT_SEGMENTS = (".", "..")
+
+
 def build_url(config, segments, query=None):
     """The API URL for path segments and query parameters.
 
     Each segment is percent-encoded whole, with nothing kept safe: an id such as
     "../../organizations/x" or "a/b?c" stays one segment and cannot reach another
-    endpoint. This is the only place a path is built.
+    endpoint. A segment that comes from an argument or a setting is given as a
+    (name, value) pair, so a refusal can name it. This is the only place a path is built.
     """
     from urllib.parse import quote, urlencode
-    path = "/".join(quote(str(segment), safe="") for segment in segments)
+    values = []
+    for segment in segments:
+        name, value = segment if isinstance(segment, tuple) else (None, segment)
+        # Percent-encoding leaves dots alone, and proxies, CDNs and servers remove dot
+        # segments (RFC 3986 5.2.4): DELETE .../agent-jobs/.. would reach .../services.
+        if str(value) in DOT_SEGMENTS:
+            raise ArgumentError(
+                "%s is %s, which cannot be sent: a path segment of only dots is "
+                "rewritten by proxies and servers into another endpoint." % (
+                    "A path segment" if name is None else ("Setting '%s'" if name.isupper()
+                                                           else "Argument '%s'") % name,
+                    json.dumps(str(value))),
+                "Use the id exactly as list_jobs or get_context shows it; no id is '.' or '..'.")
+        values.append(value)
+    path = "/".join(quote(str(value), safe="") for value in values)
     url = config.api_url + "/" + path
     pairs = [(k, v) for k, v in query or () if v is not None]
     return url + "?" + urlencode(pairs) if pairs else url
@@ -513,8 +539,8 @@ def error_message_from_body(body, content_type):
     first 200 characters of whatever came (HTML from a proxy, plain text)."""
     text = body.decode("utf-8", "replace")
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = json_loads(text)
+    except (ValueError, RecursionError):  # the same guard as parse_api_json
         data = None
     if isinstance(data, dict):
         for key in ("message", "error", "detail"):
@@ -647,8 +673,8 @@ def parse_retry_after(value):
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isdigit() and is_ascii(value):  # "\u00b2".isdigit(), but float() refuses it
+        return float(value) if len(value) <= 9 else 1e9  # 1e9 s: past any deadline
     from email.utils import parsedate_to_datetime
     try:
         when = parsedate_to_datetime(value)
@@ -815,16 +841,49 @@ def _reject_constant(name):
     raise ValueError("%s is not valid JSON" % name)
 
 
+def _check_number_length(text):
+    # Converting a long digit string costs time quadratic in its length, and 3.6-3.10 have
+    # no limit of their own (1.2M digits from the API froze the server for seconds).
+    if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
+        raise ValueError("a number of %d characters, over the %d-digit limit"
+                         % (len(text), MAX_NUMBER_DIGITS))
+
+
+def _parse_int(text):
+    _check_number_length(text)
+    return int(text)
+
+
 def _parse_float(text):
+    _check_number_length(text)
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError("number out of range: %s" % text[:40])
     return value
 
 
-def json_loads(text):
-    """json.loads, strict: no NaN or Infinity, whose echo would not be JSON."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
+class RepeatedKeys(dict):
+    """A JSON object from a client in which some key came more than once."""
+    repeated = ()
+
+
+def object_from_pairs(pairs):
+    """json's object_pairs_hook for client messages: which of two values a repeated key
+    means is anyone's guess ({"name": "get_context", "name": "cancel_job"} ran the
+    DELETE), so the object is marked and the request refused."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        obj = RepeatedKeys(obj)
+        obj.repeated = sorted(set(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def json_loads(text, pairs_hook=None):
+    """json.loads, strict: no NaN or Infinity, whose echo would not be JSON; integers
+    exact; no number longer than MAX_NUMBER_DIGITS, on every Python version."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float,
+                      parse_int=_parse_int, object_pairs_hook=pairs_hook)
 
 
 ###############################################################################
@@ -928,16 +987,65 @@ def check_object(schema, args, prefix=""):
     return checked
 
 
+def not_text(value):
+    """The first unpaired surrogate in a string, or None: JSON can carry "\\ud800",
+    but no encoding (UTF-8 for a URL or a body) can, so it is not text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return value[error.start]
+    return None
+
+
+def json_nodes(value, path):
+    """Each value inside a parsed JSON value, itself first, with its path
+    ("params.a.b[2]"); a loop, not recursion, so no depth can overflow the stack."""
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        yield value, path
+        if isinstance(value, dict):
+            stack.extend(reversed([(item, "%s.%s" % (path, key)) for key, item in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(item, "%s[%d]" % (path, index))
+                                   for index, item in enumerate(value)]))
+
+
+def find_non_text(value, path):
+    """(path, surrogate) of the first string or object key at any depth of `value`
+    that is not valid Unicode text, else None."""
+    for node, where in json_nodes(value, path):
+        if isinstance(node, str):
+            bad = not_text(node)
+            if bad is not None:
+                return where, bad
+        elif isinstance(node, dict):
+            for key in node:
+                bad = not_text(key)
+                if bad is not None:
+                    return "%s.%s" % (where, json.dumps(key)), bad
+    return None
+
+
 def check_arguments(tool, args):
     """Check a tool call's arguments against the tool's own input schema.
 
-    Parameters that only apply under a flag (`tool.overlays`, e.g. include_limit
-    under include_activities) are dropped unchecked while the flag is off.
+    Every string at any depth must be Unicode text. Parameters that only apply
+    under a flag (`tool.overlays`, e.g. include_limit under include_activities)
+    are dropped unchecked while the flag is off.
     """
     if args is None:
         args = {}
     if not isinstance(args, dict):
         raise ArgumentError("The arguments must be a JSON object, not %s." % json_type_of(args))
+    found = find_non_text(args, "")
+    if found is not None:
+        path, bad = found
+        raise ArgumentError(
+            "Argument '%s' is not valid Unicode text: it holds an unpaired surrogate (\\u%04x), "
+            "half of a character, which cannot be sent." % (escape_text(path[1:], 200), ord(bad)),
+            "Send whole characters: a \\ud800-\\udbff escape must be followed by a "
+            "\\udc00-\\udfff one.")
     schema = tool.input_schema
     for flag, names in tool.overlays.items():
         if args.get(flag) is not True:
@@ -970,15 +1078,16 @@ def to_datetime(value):
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        seconds = value / 1000.0 if abs(value) > 1e11 else float(value)
-        try:
+        try:  # a 4000-digit integer is no date: float() of it overflows
+            seconds = value / 1000.0 if abs(value) > 1e11 else float(value)
             return datetime.datetime.fromtimestamp(seconds, utc)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str):
         return None
-    if value.strip().isdigit():
-        return to_datetime(int(value.strip()))
+    if value.strip().isdigit():  # epoch milliseconds as text; "\u00b2" and 5,000 digits are not
+        digits = value.strip()
+        return to_datetime(int(digits)) if is_ascii(digits) and len(digits) <= 20 else None
     import re
     match = re.match(_ISO_PARTS, value.strip())
     if not match:
@@ -1024,10 +1133,15 @@ def format_duration(start, end):
     return " ".join(p for p in parts if p) or "0s"
 
 
+TOO_DEEP = "(nested too deeply to show here)"
+
+
 def compact_json(value, limit=None):
     """Any value as one escaped line of JSON, cut at `limit` characters."""
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # the API can send ~1000 levels; json.loads took them
+        text = TOO_DEEP
     except (TypeError, ValueError):
         text = repr(value)
     return escape_text(text, limit)
@@ -1035,7 +1149,10 @@ def compact_json(value, limit=None):
 
 def pretty_json(value, limit, indent="  "):
     """Any value as indented JSON lines (strings inside stay escaped), cut at `limit`."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    try:
+        text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # indent= takes json's Python encoder: a few frames per level
+        text = compact_json(value)
     cut = ""
     if len(text) > limit:
         cut = "\n... [%d more characters; the whole value is in the structured result]" % (
@@ -1427,10 +1544,15 @@ def org_of(config, args):
     return args.get("org_id") or config.org_id
 
 
+def org_segment(config, args):
+    """The organization as a named path segment: the argument, else the setting."""
+    return ("org_id", args["org_id"]) if args.get("org_id") else ("DEFAULT_ORG_ID", config.org_id)
+
+
 def job_status_of(config, job_id):
     """A job's status, or None when it cannot be read (used to explain a 409)."""
     try:
-        payload = api_request(config, "GET", ("services", "agent-jobs", job_id))
+        payload = api_request(config, "GET", ("services", "agent-jobs", ("job_id", job_id)))
     except ToolError:
         return None
     data = payload.get("data")
@@ -1464,7 +1586,7 @@ def cancel_job(config, args):
     job_id = args["job_id"]
     reason = args.get("reason", "").strip()
     try:
-        payload = api_request(config, "DELETE", ("services", "agent-jobs", job_id),
+        payload = api_request(config, "DELETE", ("services", "agent-jobs", ("job_id", job_id)),
                               body={"reason": reason} if reason else None)
     except ApiError as error:
         if error.status == 409:
@@ -1515,7 +1637,8 @@ def get_job(config, args):
         query += [("include", "activities"), ("include_limit", args["include_limit"]),
                   ("include_sort", args["include_sort"])]
     try:
-        payload = api_request(config, "GET", ("services", "agent-jobs", args["job_id"]), query)
+        payload = api_request(config, "GET", ("services", "agent-jobs", ("job_id", args["job_id"])),
+                              query)
     except ApiError as error:
         raise not_found(error, "job '%s'" % escape_text(args["job_id"], 200), org_of(config, args))
     job = envelope(payload, dict, "a job")
@@ -1633,6 +1756,10 @@ def get_jobs_stats(config, args):
     for status in JOB_STATUSES:
         value = by_status.get(status, by_status.get(status.upper(), 0))
         counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        if not 0 <= counts[status] <= MAX_COUNT:  # shares are floats: 10**400 would overflow
+            raise ApiError(200, "The API answered with %s jobs %s, which is not a count of jobs."
+                           % (status, escape_text(counts[status], 40)),
+                           "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
     total = sum(counts.values())
     finished = counts["completed"] + counts["failed"]
     data = {"org_id": org_of(config, args), "filters": dict(filter_query(args)), "counts": counts,
@@ -1781,8 +1908,8 @@ def create_job(config, args):
 def get_job_type(config, args):
     org = org_of(config, args)
     try:
-        payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type",
-                                               args["job_type_id"]))
+        payload = api_request(config, "GET", ("organizations", org_segment(config, args),
+                                               "agent-jobs-type", ("job_type_id", args["job_type_id"])))
     except ApiError as error:
         if error.status == 404:
             error.hint = "get_context lists the job types of the organization."
@@ -1814,9 +1941,11 @@ def get_context(config, args):
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__), ""]
     try:
-        payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type"),
+        payload = api_request(config, "GET", ("organizations", org_segment(config, args), "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
         types = envelope(payload, list, "a list of job types")
+    except ArgumentError:
+        raise  # a bad org_id is the call's fault, not "job types unavailable"
     except ToolError as error:
         data["job_types_error"] = error.message
         text.append("Job types: unavailable (error: %s)" % error.message)
@@ -1953,8 +2082,9 @@ def id_key(request_id):
 
 
 def valid_id(value):
-    return (isinstance(value, str) or isinstance(value, int) and not isinstance(value, bool)
-            or isinstance(value, float) and value == value)
+    """MCP: a request id is a string or an integer. 1.5 or 1e3 (a float once parsed) is
+    neither, and echoing 1e3 as 1000.0 would answer an id the client never sent."""
+    return isinstance(value, str) or isinstance(value, int) and not isinstance(value, bool)
 
 
 def rpc_error(request_id, code, message, data=None):
@@ -2086,6 +2216,16 @@ def on_notification(session, method, params):
         session.cancel(params.get("requestId"))
 
 
+def repeated_keys(value, path):
+    """What is wrong, when an object at any depth of `value` repeats a key; else None."""
+    for node, where in json_nodes(value, path):
+        if isinstance(node, RepeatedKeys):
+            return "%s repeats the key%s %s; send each key once." % (
+                escape_text(where, 200), "s" if len(node.repeated) > 1 else "",
+                escape_text(", ".join(json.dumps(k) for k in node.repeated), 200))
+    return None
+
+
 def handle_message(session, msg):
     """One parsed message -> its response (a dict), or None when none is due."""
     if not isinstance(msg, dict):
@@ -2093,6 +2233,11 @@ def handle_message(session, msg):
                          "a notification), not %s." % json_type_of(msg))
     has_id = "id" in msg
     request_id = msg.get("id")
+    if isinstance(msg, RepeatedKeys):
+        if not (has_id and "method" in msg):
+            return None  # a notification or a response: never answered, and not acted on
+        return rpc_error(request_id if valid_id(request_id) and "id" not in msg.repeated else None,
+                         INVALID_REQUEST, repeated_keys(msg, "The message"))
     if "method" not in msg:
         if has_id and ("result" in msg or "error" in msg):
             return None  # a response; this server sends no requests, so nothing waits for it
@@ -2100,11 +2245,12 @@ def handle_message(session, msg):
                          "The message has no 'method'.")
     method, params = msg.get("method"), msg.get("params")
     if not has_id:
-        if isinstance(method, str):
+        if isinstance(method, str) and not repeated_keys(params, "params"):
             on_notification(session, method, params)
         return None
     if not valid_id(request_id):
-        return rpc_error(None, INVALID_REQUEST, "'id' must be a string or a number.")
+        return rpc_error(None, INVALID_REQUEST, "'id' must be a string or an integer (no "
+                         "fraction, no exponent).")
     if msg.get("jsonrpc") != "2.0":
         return rpc_error(request_id, INVALID_REQUEST, "'jsonrpc' must be \"2.0\".")
     if not isinstance(method, str):
@@ -2112,6 +2258,9 @@ def handle_message(session, msg):
     if params is not None and not isinstance(params, dict):
         return rpc_error(request_id, INVALID_PARAMS if isinstance(params, list) else INVALID_REQUEST,
                          "'params' must be an object.")
+    repeated = repeated_keys(params, "params")
+    if repeated:
+        return rpc_error(request_id, INVALID_PARAMS, repeated)
     handler = METHODS.get(method)
     if handler is None:
         return rpc_error(request_id, METHOD_NOT_FOUND, "Unknown method '%s'. This server "
@@ -2174,7 +2323,7 @@ def parse_line(line):
         raise RpcError(PARSE_ERROR, "Parse error: the message is not valid UTF-8 (byte %d)."
                        % error.start)
     try:
-        return json_loads(text)
+        return json_loads(text, object_from_pairs)
     except RecursionError:
         raise RpcError(PARSE_ERROR, "Parse error: the message is nested too deeply.")
     except ValueError as error:
@@ -2193,8 +2342,9 @@ def dispatch(session, line):
         write_message(session, {"jsonrpc": "2.0", "id": None, "error": error.to_json()})
         return
     if isinstance(msg, list):
-        if not msg:
-            write_message(session, rpc_error(None, INVALID_REQUEST, "An empty batch is not a request."))
+        refusal = batch_refusal(session, msg)
+        if refusal:
+            write_message(session, rpc_error(None, INVALID_REQUEST, refusal))
         elif any(is_call(item) for item in msg):
             session.pool.submit(lambda: answer_batch(session, msg))
         else:
@@ -2210,6 +2360,23 @@ def dispatch(session, line):
     response = handle_message(session, msg)
     if response is not None:
         write_message(session, response)
+
+
+def batch_refusal(session, batch):
+    """Why a batch is not answered, or None. Batches exist only in the revisions of
+    BATCH_VERSIONS, so only a connection that negotiated one of them with initialize
+    gets them answered; before initialize the newest revision is in force, as for any
+    other request (and 2025-03-26 forbids initialize inside a batch)."""
+    if not batch:
+        return "An empty batch is not a request."
+    if session.protocol not in BATCH_VERSIONS:
+        return ("JSON-RPC batches are not part of protocol revision %s%s (only of %s); send "
+                "one message per line." % (session.revision(), "" if session.protocol else
+                                          " (no initialize yet)", " and ".join(BATCH_VERSIONS[::-1])))
+    if len(batch) > MAX_BATCH:
+        return ("A batch may hold at most %d messages; this one holds %d. Nothing in it was "
+                "done; send fewer at once." % (MAX_BATCH, len(batch)))
+    return None
 
 
 def answer_call(session, msg, call, key):

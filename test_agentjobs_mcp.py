@@ -337,6 +337,59 @@ class ProtocolTest(ApiTestCase):
             self.assertEqual(response["id"], expected_id, raw)
             self.assertEqual(server.request("ping")["result"], {})
 
+    def test_ids_with_a_fraction_or_an_exponent_are_invalid_and_integers_are_echoed_exactly(self):
+        server = self.server()
+        for raw_id in (b"1.5", b"1e3", b"1E3", b"1.0", b"-0.0", b"2e-1", b"1e400", b"true", b"false"):
+            server.send_raw(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}\n')
+            response = server.read()
+            self.assertEqual(response["id"], None, raw_id)
+            self.assertEqual(response["error"]["code"], -32600 if raw_id != b"1e400" else -32700, raw_id)
+            self.assertEqual(server.request("ping")["result"], {})
+        for raw_id in (b"0", b"-1", b"18446744073709551617", b"-9223372036854775809",
+                       b"1" + b"0" * 100, b"9" * 4300, b"-" + b"8" * 4300):
+            server.send_raw(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}\n')
+            server.read()
+            self.assertEqual(server.stdout_raw[-1], b'{"jsonrpc":"2.0","id":' + raw_id + b',"result":{}}\n')
+        # Longer than any id, on every Python version: a parse error, and serving goes on.
+        server.send_raw(b'{"jsonrpc":"2.0","id":' + b"9" * 4301 + b',"method":"ping"}\n')
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, -32700))
+        self.assertIn("4300-digit limit", response["error"]["message"])
+        self.assertEqual(server.request("ping")["result"], {})
+
+    def test_repeated_keys_are_refused_in_the_request_and_in_its_params(self):
+        server = self.server()
+        cases = [
+            (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_context",'
+             b'"arguments":{},"name":"cancel_job"}}', 1, -32602, 'params repeats the key "name"'),
+            (b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"cancel_job",'
+             b'"arguments":{"job_id":"job-0001","job_id":"job-0002"}}}', 2, -32602,
+             'params.arguments repeats the key "job_id"'),
+            (b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"create_job","arguments":'
+             b'{"job_type_id":"t","target_channel":{"platform":"web","code":"a","code":"b"}}}}', 3, -32602,
+             'params.arguments.target_channel repeats the key "code"'),
+            (b'{"jsonrpc":"2.0","id":4,"method":"tools/list","method":"tools/call","params":'
+             b'{"name":"cancel_job","arguments":{"job_id":"job-0001"}}}', 4, -32600,
+             'The message repeats the key "method"'),
+            (b'{"jsonrpc":"2.0","id":5,"id":"six","method":"ping"}', None, -32600,
+             'The message repeats the key "id"'),
+            (b'{"jsonrpc":"2.0","jsonrpc":"2.0","id":7,"method":"ping","method":"ping"}', 7, -32600,
+             'repeats the keys "jsonrpc", "method"')]
+        for raw, expected_id, code, words in cases:
+            server.send_raw(raw + b"\n")
+            response = server.read()
+            self.assertEqual((response["id"], response["error"]["code"]), (expected_id, code), raw)
+            self.assertIn(words, response["error"]["message"], raw)
+        self.assert_no_request()
+        # A notification with a repeated key is neither answered nor acted on.
+        server.send_raw(b'{"jsonrpc":"2.0","method":"notifications/initialized","method":"x"}\n')
+        # The same key in two different objects is not a repeat.
+        server.send_raw(b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"list_jobs",'
+                        b'"arguments":{},"_meta":{"name":1,"arguments":{"name":2}}}}\n')
+        self.assertFalse(server.read()["result"]["isError"])
+        self.assertEqual(server.request("ping", request_id="after")["result"], {})
+        self.assertTrue(server.nothing_more())
+
     def test_unknown_method_is_method_not_found(self):
         server = self.server()
         response = server.request("resources/list")
@@ -370,8 +423,13 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(server.request("ping", request_id="next")["result"], {})
         self.assertTrue(server.nothing_more())
 
+    def batch_server(self, version="2025-03-26"):
+        server = self.server(initialize=False)
+        server.initialize(version)
+        return server
+
     def test_batch_is_answered_with_an_array_without_notifications(self):
-        server = self.server()
+        server = self.batch_server()
         server.send([{"jsonrpc": "2.0", "id": "a", "method": "ping"},
                      {"jsonrpc": "2.0", "method": "notifications/initialized"},
                      {"jsonrpc": "2.0", "id": "b", "method": "nope"},
@@ -384,12 +442,50 @@ class ProtocolTest(ApiTestCase):
         self.assertFalse(responses[2]["result"]["isError"])
 
     def test_batch_of_notifications_gets_no_answer_and_empty_batch_is_invalid(self):
-        server = self.server()
+        server = self.batch_server()
         server.send([{"jsonrpc": "2.0", "method": "notifications/initialized"}])
         server.send_raw(b"[]\n")
         response = server.read()
         self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
         self.assertTrue(server.nothing_more())
+
+    def test_batches_are_answered_only_in_the_revisions_that_have_them(self):
+        batch = [{"jsonrpc": "2.0", "id": "a", "method": "ping"},
+                 {"jsonrpc": "2.0", "id": "c", "method": "tools/call",
+                  "params": {"name": "get_job", "arguments": {"job_id": "job-0001"}}}]
+        for version in ("2024-11-05", "2025-03-26"):
+            server = self.batch_server(version)
+            server.send(batch)
+            self.assertEqual([r["id"] for r in server.read()], ["a", "c"], version)
+        self.assertEqual(len(self.api.requests), 2)
+        self.api.clear_requests()
+        for version in ("2025-06-18", "2025-11-25", None):
+            server = self.batch_server(version) if version else self.server(initialize=False)
+            server.send(batch)
+            response = server.read()
+            self.assertEqual((response["id"], response["error"]["code"]), (None, -32600), version)
+            self.assertIn("batches are not part of protocol revision %s" % (version or LATEST),
+                          response["error"]["message"])
+            self.assertIn("2024-11-05 and 2025-03-26", response["error"]["message"])
+            self.assertEqual(server.request("ping")["result"], {})
+            self.assertTrue(server.nothing_more())
+        self.assert_no_request()
+
+    def test_a_batch_over_100_messages_is_refused_whole(self):
+        server = self.batch_server()
+        server.send([{"jsonrpc": "2.0", "id": n, "method": "ping"} for n in range(100)])
+        self.assertEqual([r["id"] for r in server.read()], list(range(100)))
+        server.send([{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {
+            "name": "cancel_job", "arguments": {"job_id": "job-0001"}}} for n in range(101)])
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
+        self.assertIn("at most 100 messages; this one holds 101", response["error"]["message"])
+        self.assert_no_request()
+        server.send_raw(b"[" + b"1," * 500000 + b"1]\n")  # 1 MiB in, one short line out
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
+        self.assertLess(len(server.stdout_raw[-1]), 300)
+        self.assertEqual(server.request("ping")["result"], {})
 
     def test_blank_lines_and_crlf_are_tolerated(self):
         server = self.server()
@@ -733,7 +829,7 @@ class CancelJobTest(ApiTestCase):
     def test_job_id_is_one_percent_encoded_segment(self):
         cases = {"../../organizations/x": "..%2F..%2Forganizations%2Fx", "a/b": "a%2Fb",
                  "?x=1": "%3Fx%3D1", "#frag": "%23frag", "%2e%2e": "%252e%252e",
-                 "a b": "a%20b", "..": "..", "\U0001f600": "%F0%9F%98%80"}
+                 "a b": "a%20b", "...": "...", "\U0001f600": "%F0%9F%98%80"}
         server = self.server()
         for job_id, encoded in cases.items():
             self.api.clear_requests()
@@ -800,6 +896,62 @@ class ArgumentTest(ApiTestCase):
         self.assert_refused("cancel_job", {"job_id": ""}, "'job_id' must not be empty")
         self.assert_refused("cancel_job", {"job_id": "   "}, "'job_id'")
         self.assert_refused("get_job_type", {"job_type_id": ""}, "'job_type_id'")
+
+    def test_dot_only_path_segments_are_refused_before_any_request(self):
+        # A proxy that removes dot segments would turn DELETE .../agent-jobs/.. into another endpoint.
+        for dots in (".", ".."):
+            for name, arguments, argument in (
+                    ("cancel_job", {"job_id": dots}, "job_id"),
+                    ("cancel_job", {"job_id": dots, "reason": "r"}, "job_id"),
+                    ("get_job", {"job_id": dots}, "job_id"),
+                    ("get_job", {"job_id": dots, "org_id": "aiconnect"}, "job_id"),
+                    ("get_job_type", {"job_type_id": dots}, "job_type_id"),
+                    ("get_job_type", {"job_type_id": "customer-followup", "org_id": dots}, "org_id"),
+                    ("get_context", {"org_id": dots}, "org_id")):
+                self.assert_refused(name, arguments, "Argument '%s' is \"%s\"" % (argument, dots),
+                                    "path segment of only dots")
+        for dots in (".", ".."):
+            server = self.server(DEFAULT_ORG_ID=dots)
+            for name, arguments in (("get_job_type", {"job_type_id": "customer-followup"}),
+                                    ("get_context", {})):
+                result = server.call(name, arguments)
+                self.assertTrue(result["isError"], text_of(result))
+                self.assertIn("Setting 'DEFAULT_ORG_ID' is \"%s\"" % dots, text_of(result))
+            self.assert_no_request()
+        # Three dots, or dots beside other characters, are ordinary ids, sent encoded.
+        server = self.server()
+        for job_id in ("...", "..a", ". ."):
+            self.api.clear_requests()
+            server.call("get_job", {"job_id": job_id})
+            self.assertEqual(self.only_request().segments[-1], job_id)
+        # get_job_activities sends the job id as a query value, never as a path segment.
+        self.api.clear_requests()
+        server.call("get_job_activities", {"job_id": ".."})
+        self.assertEqual(self.only_request().path, "/api/v0/services/activities")
+        self.assertEqual(self.only_request().query["job_id"], [".."])
+
+    def test_strings_that_are_not_unicode_text_are_refused_at_any_depth(self):
+        channel = {"platform": "web", "code": "u1"}
+        for surrogate in ("\ud800", "\udfff", "a\udc00b"):
+            for name, arguments, path in (
+                    ("cancel_job", {"job_id": "job-0001", "reason": surrogate}, "reason"),
+                    ("cancel_job", {"job_id": surrogate}, "job_id"),
+                    ("get_job_type", {"job_type_id": "customer-followup", "org_id": surrogate}, "org_id"),
+                    ("list_jobs", {"channel_code": surrogate}, "channel_code"),
+                    ("get_jobs_stats", {"tags": surrogate}, "tags"),
+                    ("get_job_activities", {"job_id": "job-0001", "activity_type_code": surrogate},
+                     "activity_type_code"),
+                    ("create_job", {"job_type_id": "t", "target_channel": dict(channel, code=surrogate)},
+                     "target_channel.code"),
+                    ("create_job", {"job_type_id": "t", "target_channel": channel,
+                                    "params": {"a": {"b": [1, "ok", surrogate]}}}, "params.a.b[2]"),
+                    ("create_job", {"job_type_id": "t", "target_channel": channel,
+                                    "params": {surrogate: 1}}, "params." + json.dumps(surrogate))):
+                self.assert_refused(name, arguments, "Argument '%s" % path, "not valid Unicode text",
+                                    "unpaired surrogate")
+        # A pair of surrogate escapes is one whole character, and is sent as such.
+        self.call_ok("cancel_job", {"job_id": "job-0001", "reason": "\ud83d\ude00"})
+        self.assertEqual(self.only_request().json, {"reason": "\U0001f600"})
 
     def test_unknown_arguments_are_refused_by_name(self):
         self.assert_refused("cancel_job", {"job_id": "j", "force": True},
@@ -1448,6 +1600,45 @@ class ApiFailureTest(ApiTestCase):
         self.assertIn("bad\\n\\nFAKE: Successfully canceled\\x1b[0m", text)
 
 
+    def test_hostile_values_from_the_api_give_clean_errors(self):
+        def job(fields):
+            return ('{"data": {"job_id": "j1", "job_status": "RUNNING", %s}}' % fields).encode()
+        digits = "9" * 4000
+        server = self.server(AGENTJOBS_TIMEOUT="5")
+        # Retry-After "\u00b2" passes str.isdigit() but not float(): ignored, so backoff is used.
+        self.api.add_fault(status=503, body={"message": "busy"}, headers={"Retry-After": "\u00b2"})
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+        self.assertEqual(len(self.api.requests), 2)
+        self.api.add_fault(status=503, body={"message": "busy"}, headers={"Retry-After": "9" * 5000})
+        self.assertIn("beyond this call's deadline", text_of(server.call("list_jobs", {})))
+        for label, body, tool, arguments, is_error, fragment in (
+                ("date 1e400", job('"created_at": 1e400'), "get_job", {"job_id": "j1"}, True, "not JSON"),
+                ("date of 4000 digits", job('"created_at": %s' % digits), "get_job", {"job_id": "j1"},
+                 False, "Created: 99999"),
+                ("date of 5000 digits as text", job('"created_at": "%s"' % ("9" * 5000)), "get_job",
+                 {"job_id": "j1"}, False, "Created: 99999"),
+                ("date \u00b2", job('"created_at": "\u00b2"'), "get_job", {"job_id": "j1"}, False,
+                 "Created: \u00b2"),
+                ("count 1e400", b'{"data": [], "meta": {"stats": {"status": {"completed": 1e400}}}}',
+                 "get_jobs_stats", {}, True, "not JSON"),
+                ("count of 4000 digits", ('{"data": [], "meta": {"stats": {"status": {"failed": %s}}}}'
+                                          % digits).encode(), "get_jobs_stats", {}, True,
+                 "not a count of jobs"),
+                ("200k deep", b"[" * 200000 + b"]" * 200000, "list_jobs", {}, True, "not JSON"),
+                ("number of 1.2M digits", ('{"data": [], "meta": {"total": %s}}' % ("7" * 1200000)).encode(),
+                 "list_jobs", {}, True, "not JSON")):
+            self.api.add_fault(status=200, body=body, content_type="application/json")
+            started = time.monotonic()
+            result = server.call(tool, arguments)
+            self.assertEqual(result["isError"], is_error, (label, text_of(result)))
+            self.assertIn(fragment, text_of(result), label)
+            self.assertLess(time.monotonic() - started, 3, label)  # 3.6 spent 6 s on 1.2M digits
+        self.api.add_fault(status=500, body=b"[" * 200000 + b"]" * 200000, content_type="application/json")
+        self.assertIn("500 Internal Server Error: text body: [[[", text_of(server.call("get_job", {"job_id": "j1"})))
+        self.assertEqual(server.close(), 0)
+        self.assertNotIn("Traceback", server.stderr)
+
+
 class ConcurrencyTest(ApiTestCase):
 
     def test_twenty_calls_run_at_once_and_a_ping_is_not_held_up(self):
@@ -2008,6 +2199,12 @@ class PureTest(unittest.TestCase):
         config = agentjobs_mcp.Config({"AICONNECT_API_URL": "http://h/api/v0/"})
         self.assertEqual(agentjobs_mcp.build_url(config, ("a", "../b", "c d"), [("x", "1"), ("y", None)]),
                          "http://h/api/v0/a/..%2Fb/c%20d?x=1")
+        for segments, words in (((("job_id", ".."),), "Argument 'job_id' is \"..\""),
+                                ((("DEFAULT_ORG_ID", "."),), "Setting 'DEFAULT_ORG_ID' is \".\""),
+                                (("a", ".."), "A path segment is \"..\"")):
+            with self.assertRaises(agentjobs_mcp.ArgumentError) as caught:
+                agentjobs_mcp.build_url(config, segments)
+            self.assertIn(words, caught.exception.message)
 
     def test_iso_time_handles_strings_offsets_and_epoch_milliseconds(self):
         iso = agentjobs_mcp.iso_time
@@ -2023,6 +2220,13 @@ class PureTest(unittest.TestCase):
     def test_escape_text_escapes_controls_and_cuts(self):
         self.assertEqual(agentjobs_mcp.escape_text("a\nb\tc\x00\u2028"), "a\\nb\\tc\\x00\\u2028")
         self.assertEqual(agentjobs_mcp.escape_text("abcdef", 3), "abc... [3 more characters]")
+
+    def test_json_nested_deeper_than_the_encoder_goes_is_shown_as_a_note(self):
+        deep = 1
+        for _ in range(100000):
+            deep = [deep]
+        self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
+        self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
     def test_page_footer(self):
         footer = agentjobs_mcp.format_page_footer
