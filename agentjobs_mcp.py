@@ -505,28 +505,73 @@ def user_agent():
                                    sys.version_info[1])
 
 
-def escape_text(text, limit=None):
-    """Text from the API made safe to show on one line: control characters escaped,
-    optionally cut to `limit` characters."""
+# Characters a person does not see but a model reads: format characters (U+200B zero
+# width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
+# injections), private-use and unassigned code points, and lone surrogates.
+HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
+
+
+def escape_text(text, limit=None, controls=True):
+    """Text from the API made safe to show: optionally cut to `limit` characters, hidden
+    characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
+    structured data, where line breaks are data), control characters and line breaks
+    escaped so it stays on one line. The one place that decides what is escaped."""
     text = str(text)
     if limit is not None and len(text) > limit:
         text = text[:limit] + "... [%d more characters]" % (len(text) - limit)
-    if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ch in "\u2028\u2029" for ch in text):
-        out = []
-        for ch in text:
-            code = ord(ch)
-            if ch == "\n":
-                out.append("\\n")
-            elif ch == "\t":
-                out.append("\\t")
-            elif ch == "\r":
-                out.append("\\r")
-            elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
-                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
-            else:
+    if text.isprintable():  # C speed; false for every character escaped below
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
+            if not controls:
                 out.append(ch)
-        text = "".join(out)
-    return text
+            elif ch in "\n\t\r":
+                out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+            else:
+                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
+        elif hidden_category(ch):
+            out.append("\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
+        else:  # a visible space such as U+00A0
+            out.append(ch)
+    return "".join(out)
+
+
+def hidden_category(ch):
+    import unicodedata  # only for text that is not all printable
+    return unicodedata.category(ch) in HIDDEN_CATEGORIES
+
+
+def escape_data(value):
+    """Parsed JSON from the API with the hidden characters of its strings and keys
+    escaped (escape_text, line breaks kept), for structuredContent; changed in place."""
+    if isinstance(value, str):
+        return escape_text(value, controls=False)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not all(key.isprintable() for key in node):
+                pairs = [(escape_text(k, controls=False), v) for k, v in node.items()]
+                node.clear()
+                node.update(pairs)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    if not item.isprintable():
+                        node[key] = escape_text(item, controls=False)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    if not item.isprintable():
+                        node[index] = escape_text(item, controls=False)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+    return value
 
 
 def error_message_from_body(body, content_type):
@@ -2186,7 +2231,7 @@ def on_tools_call(session, params, revision):
               "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text))
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
     if not is_error and data is not None and revision >= STRUCTURED_SINCE:
-        result["structuredContent"] = data
+        result["structuredContent"] = escape_data(data)
     return result
 
 

@@ -1638,6 +1638,33 @@ class ApiFailureTest(ApiTestCase):
         self.assertNotIn("Traceback", server.stderr)
 
 
+    def test_hidden_characters_from_the_api_are_escaped_in_text_and_structured_content(self):
+        hidden = {"\u202e": "\\u202e", "\u200b": "\\u200b", "\U000e0041": "\\U000e0041",
+                  "\ue000": "\\ue000", "\U0010ffff": "\\U0010ffff", "\ud800": "\\ud800"}
+        visible = "caf\u00e9 \U0001f600 \u00a0line\nbreak"
+        job = self.api.add_job(job_type_id="type" + "".join(hidden), result="".join(hidden),
+                               params={"note" + "".join(hidden): "x" + "".join(hidden), "plain": visible})
+        server = self.server()
+        result = server.call("get_job", {"job_id": job["job_id"]})
+        text = text_of(result)
+        escaped = "".join(hidden.values())
+        self.assertIn("Job type: type" + escaped, text)
+        self.assertIn('"note%s": "x%s"' % (escaped, escaped), text)
+        structured = result["structuredContent"]["job"]
+        self.assertEqual(structured["job_type_id"], "type" + escaped)
+        self.assertEqual(structured["result"], escaped)
+        self.assertEqual(structured["params"], {"note" + escaped: "x" + escaped, "plain": visible})
+        listed = server.call("list_jobs", {})
+        self.assertIn("Type: type" + escaped, text_of(listed))
+        for output in (text, json.dumps(result, ensure_ascii=False), text_of(listed),
+                       json.dumps(listed, ensure_ascii=False)):
+            for ch in hidden:
+                self.assertNotIn(ch, output)
+        self.api.add_fault(status=500, body={"message": "denied\u202e\u2066txt.exe"})
+        text = self.call_error("list_jobs", {}, server=self.server(AGENTJOBS_RETRIES="0"))
+        self.assertIn("denied\\u202e\\u2066txt.exe", text)
+
+
 class ConcurrencyTest(ApiTestCase):
 
     def test_twenty_calls_run_at_once_and_a_ping_is_not_held_up(self):
@@ -2157,7 +2184,7 @@ class PureTest(unittest.TestCase):
         imported = set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", source, re.M))
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
-                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt"}
+                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt", "unicodedata"}
         self.assertEqual(imported - stdlib, set())
 
 
