@@ -21,6 +21,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
+    AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
@@ -80,6 +81,7 @@ DEFAULT_TZ = "UTC"
 HTTP_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
+DEFAULT_QUEUE = 256  # calls waiting for a worker; 3,000 at once were all "timed out" before
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 # Longest number read from a client or the API: CPython 3.11's own int/str limit (4300
@@ -180,6 +182,7 @@ SETTINGS = (
     ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
     ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
+    ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
@@ -188,7 +191,7 @@ SETTINGS = (
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
     "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
-    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024),
+    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
 }
@@ -228,6 +231,7 @@ class Config(object):
         self.timeout = self.values["AGENTJOBS_TIMEOUT"]
         self.retries = self.values["AGENTJOBS_RETRIES"]
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
+        self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
@@ -348,12 +352,22 @@ class CallContext(object):
     """One tool call in flight: its deadline, and the sockets to close if cancelled."""
 
     def __init__(self, timeout):
-        self.deadline = time.monotonic() + timeout
+        self.queued_at = time.monotonic()
+        self.deadline = self.queued_at + timeout
         self.timeout = timeout
+        self.waited = 0.0          # seconds spent waiting for a worker
+        self.busy = False          # refused: too many calls waiting already
         self.cancelled = False
         self.retried = False
         self._sockets = []
         self._lock = threading.Lock()
+
+    def start(self):
+        """A worker took the call: its time on the API starts now, not when it was read,
+        so a wait for a worker is never blamed on the API."""
+        now = time.monotonic()
+        self.waited = now - self.queued_at
+        self.deadline = now + self.timeout
 
     def remaining(self):
         return self.deadline - time.monotonic()
@@ -731,7 +745,12 @@ def redact_url(url):
 
 
 def timeout_error(config, call):
-    return ApiError(0, "The API did not answer within %g seconds." % call.timeout,
+    waited = ""
+    if call.waited >= 0.1:
+        waited = (" Before that, the call waited %.1f s for a free worker (all "
+                  "AGENTJOBS_MAX_CONCURRENCY=%d were busy); that wait is not counted."
+                  % (call.waited, config.max_concurrency))
+    return ApiError(0, "The API did not answer within %g seconds.%s" % (call.timeout, waited),
                     "It may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
                     "(now %g)." % config.timeout)
 
@@ -2052,6 +2071,11 @@ class WorkerPool(object):
             else:
                 self.cond.notify()
 
+    def waiting(self):
+        """Tasks submitted that no worker has taken yet, nor could take now."""
+        with self.cond:
+            return max(0, self.pending - self.size)
+
     def _work(self):
         while True:
             with self.cond:
@@ -2094,6 +2118,10 @@ class Session(object):
         self.write_lock = threading.Lock()
         self.pool = WorkerPool(config.max_concurrency)
         self.closed = False
+
+    def queue_full(self):
+        """Whether a new tool call would wait beyond AGENTJOBS_MAX_QUEUE others."""
+        return self.pool.waiting() >= self.config.max_queue
 
     def revision(self):
         """The revision in force: the negotiated one, else (no initialize) the newest."""
@@ -2212,6 +2240,8 @@ def on_tools_call(session, params, revision):
     started = time.monotonic()
     data, is_error = None, False
     try:
+        if call.busy:
+            raise busy_error(session)
         args = check_arguments(entry, params.get("arguments"))
         text, data = entry.handler(session.config, args)
     except ToolError as error:
@@ -2233,6 +2263,17 @@ def on_tools_call(session, params, revision):
     if not is_error and data is not None and revision >= STRUCTURED_SINCE:
         result["structuredContent"] = escape_data(data)
     return result
+
+
+def busy_error(session):
+    config = session.config
+    return ToolError(
+        "The server is busy: %d tool calls are running and %d are waiting for a free worker "
+        "(AGENTJOBS_MAX_CONCURRENCY=%d, AGENTJOBS_MAX_QUEUE=%d). This call was not started; "
+        "nothing was sent to the API." % (min(session.pool.pending, session.pool.size),
+                                          session.pool.waiting(), config.max_concurrency,
+                                          config.max_queue),
+        "Wait for the answers to the calls already made, then try again.")
 
 
 METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_server_discover,
@@ -2375,14 +2416,25 @@ def dispatch(session, line):
         refusal = batch_refusal(session, msg)
         if refusal:
             write_message(session, rpc_error(None, INVALID_REQUEST, refusal))
-        elif any(is_call(item) for item in msg):
-            session.pool.submit(lambda: answer_batch(session, msg))
-        else:
+        elif not any(is_call(item) for item in msg):
             answer_batch(session, msg)
+        elif not session.queue_full():
+            session.pool.submit(lambda: answer_batch(session, msg))
+        else:  # each tool call in it is answered "busy", here and now
+            _local.call = CallContext(session.config.timeout)
+            _local.call.busy = True
+            try:
+                answer_batch(session, msg)
+            finally:
+                _local.call = None
         return
     if is_call(msg) and valid_id(msg.get("id")):
         call = CallContext(session.config.timeout)
         key = id_key(msg["id"])
+        if session.queue_full():
+            call.busy = True  # answered here and now, without the API
+            answer_call(session, msg, call, key)
+            return
         with session.lock:
             session.in_flight[key] = call
         session.pool.submit(lambda: answer_call(session, msg, call, key))
@@ -2410,6 +2462,7 @@ def batch_refusal(session, batch):
 
 
 def answer_call(session, msg, call, key):
+    call.start()
     _local.call = call
     try:
         response = None if call.cancelled else handle_message(session, msg)
@@ -2664,7 +2717,8 @@ def parse_args(argv):
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
-               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
+               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, AGENTJOBS_MAX_RESPONSE_BYTES, "
+               "AGENTJOBS_MAX_LINE_BYTES, "
                "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",

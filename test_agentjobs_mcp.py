@@ -1794,6 +1794,65 @@ class ConcurrencyLimitTest(ApiTestCase):
         self.assertEqual(self.api.max_in_flight, 3)
 
 
+    def send_calls(self, server, ids, name="list_jobs"):
+        for request_id in ids:
+            server.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                         "params": {"name": name, "arguments": {}}})
+
+    def test_the_wait_for_a_worker_is_not_blamed_on_the_api(self):
+        # Each answer takes 0.6 s of a 1.5 s budget; the third call waits 1.2 s for the one worker.
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_TIMEOUT="1.5")
+        self.api.latency = 0.6
+        self.send_calls(server, range(3))
+        answers = [server.read() for _ in range(3)]
+        self.assertEqual([a["id"] for a in answers], [0, 1, 2])
+        for answer in answers:
+            self.assertFalse(answer["result"]["isError"], text_of(answer["result"]))
+        self.assertEqual(len(self.api.requests), 3)
+
+    def test_a_time_out_after_a_wait_for_a_worker_says_it_waited(self):
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
+        self.api.add_fault(action="hang", delay=3, times=2)
+        self.send_calls(server, range(2))
+        first, second = server.read(), server.read()
+        self.assertIn("did not answer within 1 seconds.", text_of(first["result"]))
+        self.assertNotIn("waited", text_of(first["result"]))
+        self.assertRegex(text_of(second["result"]), r"did not answer within 1 seconds\. Before that, "
+                         r"the call waited \d+\.\d s for a free worker \(all "
+                         r"AGENTJOBS_MAX_CONCURRENCY=1 were busy\); that wait is not counted\.")
+        self.assertEqual(len(self.api.requests), 2)
+
+    def test_calls_beyond_the_queue_bound_are_answered_busy_at_once(self):
+        server = self.server(initialize=False, AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="2")
+        server.initialize("2025-03-26")  # a revision with batches
+        self.api.latency = 0.5
+        self.send_calls(server, ["run", "wait-1", "wait-2", "busy-1", "busy-2"])
+        server.send([{"jsonrpc": "2.0", "id": "in-batch", "method": "ping"},
+                     {"jsonrpc": "2.0", "id": "busy-3", "method": "tools/call",
+                      "params": {"name": "get_context", "arguments": {}}}])
+        server.send({"jsonrpc": "2.0", "id": "ping", "method": "ping"})
+        answers = [server.read() for _ in range(7)]
+        self.assertEqual([a["id"] for a in answers[:2] + answers[2] + answers[3:4]],
+                         ["busy-1", "busy-2", "in-batch", "busy-3", "ping"])
+        self.assertIn("The server is busy", text_of(answers[2][1]["result"]))
+        answers = answers[:2] + answers[3:]
+        for answer in answers[:2]:
+            self.assertTrue(answer["result"]["isError"])
+            self.assertEqual(text_of(answer["result"]),
+                             "The server is busy: 1 tool calls are running and 2 are waiting for a "
+                             "free worker (AGENTJOBS_MAX_CONCURRENCY=1, AGENTJOBS_MAX_QUEUE=2). This "
+                             "call was not started; nothing was sent to the API.\nWait for the answers "
+                             "to the calls already made, then try again.")
+        self.assertEqual([a["id"] for a in answers[3:]], ["run", "wait-1", "wait-2"])
+        self.assertTrue(all(not a["result"]["isError"] for a in answers[3:]))
+        self.assertEqual(len(self.api.requests), 3)
+        self.assertFalse(server.call("list_jobs", {})["isError"])  # the queue drained
+
+    def test_max_queue_is_a_checked_setting(self):
+        result = self.server(AGENTJOBS_MAX_QUEUE="-1").call("list_jobs", {})
+        self.assertIn("AGENTJOBS_MAX_QUEUE='-1' must be a whole number from 0 to 100000", text_of(result))
+
+
 class EveryToolFailureTest(ApiTestCase):
     """401, 404, 500 and a timeout, for every tool that calls the API."""
 
