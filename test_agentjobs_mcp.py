@@ -1909,7 +1909,7 @@ class FuzzTest(ApiTestCase):
     SECONDS = 60
 
     def random_message(self, rng, number):
-        choice = rng.randrange(12)
+        choice = rng.randrange(16)
         if choice == 0:
             return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))).replace(b"\n", b" "), None
         if choice == 1:
@@ -1949,6 +1949,38 @@ class FuzzTest(ApiTestCase):
                 "name": "list_jobs", "arguments": {"limit": rng.choice([0, 1, 10**30, -1, 2.0, "5"]),
                                                    "created_at_gte": rng.choice(["2024-01-01", "x", 5])}}}
                               ).encode(), number
+        if choice == 12:  # ids that would be rewritten as dot segments
+            name, key = rng.choice([("cancel_job", "job_id"), ("get_job", "job_id"),
+                                    ("get_job_type", "job_type_id"), ("get_context", "org_id")])
+            arguments = {key: rng.choice([".", ".."])}
+            if name == "get_job_type" and rng.random() < 0.5:
+                arguments = {"job_type_id": "t", "org_id": rng.choice([".", ".."])}
+            return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                               "params": {"name": name, "arguments": arguments}}).encode(), number
+        if choice == 13:  # a lone surrogate at every depth an argument has
+            bad = rng.choice(["\ud800", "\udfff", "x\udbff", "\udc00y"])
+            channel = {"platform": "web", "code": "u1"}
+            name, arguments = rng.choice([
+                ("cancel_job", {"job_id": "job-1", "reason": bad}), ("cancel_job", {"job_id": bad}),
+                ("list_jobs", {rng.choice(["channel_code", "job_type_id", "org_id"]): bad}),
+                ("get_jobs_stats", {"tags": bad}),
+                ("create_job", {"job_type_id": "t", "target_channel": dict(channel, code=bad)}),
+                ("create_job", {"job_type_id": "t", "target_channel": channel,
+                                "params": {"a": [{"b": bad}]}}),
+                ("create_job", {"job_type_id": "t", "target_channel": channel, "params": {bad: 1}})])
+            return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                               "params": {"name": name, "arguments": arguments}}).encode(), number
+        if choice == 14:  # ids that are neither a string nor an integer
+            raw_id = rng.choice(["1.5", "1e3", "-2E-2", "1.0", "0.0", "true", "false"])
+            return ('{"jsonrpc":"2.0","id":%s,"method":%s}' % (raw_id, rng.choice(
+                ['"ping"', '"tools/list"', '"tools/call","params":{"name":"list_jobs"}']))).encode(), None
+        if choice == 15:  # repeated keys: in the request (-32600) or in its params (-32602)
+            return rng.choice([
+                '{"jsonrpc":"2.0","id":%d,"method":"ping","method":"tools/list"}',
+                '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"get_context",'
+                '"arguments":{},"name":"cancel_job"}}',
+                '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"cancel_job",'
+                '"arguments":{"job_id":"a","job_id":"b"}}}']).replace("%d", str(number)).encode(), number
         return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/list"}).encode(), number
 
     def assert_alive(self, server, marker):
@@ -1984,6 +2016,10 @@ class FuzzTest(ApiTestCase):
             for item in message if isinstance(message, list) else [message]:
                 self.assertEqual(item["jsonrpc"], "2.0")
                 self.assertTrue(("result" in item) != ("error" in item), item)
+                self.assertTrue(item.get("id") is None or isinstance(item["id"], str) or isinstance(
+                    item["id"], int) and not isinstance(item["id"], bool), item)  # never 1.5 or 1000.0
+                if "result" in item and "content" in item["result"]:
+                    self.assertNotIn("Internal error", item["result"]["content"][0]["text"])
                 answered.append(item.get("id"))
         for request_id in set(expected_ids):
             self.assertEqual(answered.count(request_id), expected_ids.count(request_id), request_id)
