@@ -2223,6 +2223,15 @@ class PureTest(unittest.TestCase):
         self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
         self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
+    def test_every_setting_is_documented_in_the_readme_the_docstring_and_help(self):
+        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as handle:
+            readme = handle.read()
+        epilog = subprocess.check_output([sys.executable, SERVER, "--help"], env=clean_env()).decode()
+        for name, _, _ in agentjobs_mcp.SETTINGS:
+            self.assertIn("| `%s` |" % name, readme)
+            self.assertIn(name, agentjobs_mcp.__doc__)
+            self.assertIn(name, " ".join(epilog.split()))
+
     def test_page_footer(self):
         footer = agentjobs_mcp.format_page_footer
         self.assertIn("Returned: 20 | Total matching: 45 | Has more: yes | Next offset: 40",
