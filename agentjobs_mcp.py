@@ -1990,7 +1990,8 @@ def get_context(config, args):
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__), ""]
     try:
-        payload = api_request(config, "GET", ("organizations", org_segment(config, args), "agent-jobs-type"),
+        payload = api_request(config, "GET", ("organizations", org_segment(config, args),
+                                               "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
         types = envelope(payload, list, "a list of job types")
     except ArgumentError:
@@ -2121,7 +2122,7 @@ class Session(object):
 
     def queue_full(self):
         """Whether a new tool call would wait beyond AGENTJOBS_MAX_QUEUE others."""
-        return self.pool.waiting() >= self.config.max_queue
+        return self.pool.pending >= self.pool.size + self.config.max_queue
 
     def revision(self):
         """The revision in force: the negotiated one, else (no initialize) the newest."""

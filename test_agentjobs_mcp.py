@@ -1848,9 +1848,17 @@ class ConcurrencyLimitTest(ApiTestCase):
         self.assertEqual(len(self.api.requests), 3)
         self.assertFalse(server.call("list_jobs", {})["isError"])  # the queue drained
 
-    def test_max_queue_is_a_checked_setting(self):
+    def test_max_queue_is_a_checked_setting_and_0_means_no_waiting(self):
         result = self.server(AGENTJOBS_MAX_QUEUE="-1").call("list_jobs", {})
         self.assertIn("AGENTJOBS_MAX_QUEUE='-1' must be a whole number from 0 to 100000", text_of(result))
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="0")
+        self.api.latency = 0.5  # "run" gets the free worker; "busy" would have to wait
+        self.send_calls(server, ["run", "busy"])
+        busy, run = server.read(), server.read()
+        self.assertEqual((busy["id"], run["id"]), ("busy", "run"))
+        self.assertIn("The server is busy: 1 tool calls are running and 0 are waiting",
+                      text_of(busy["result"]))
+        self.assertFalse(run["result"]["isError"])
 
 
 class EveryToolFailureTest(ApiTestCase):
