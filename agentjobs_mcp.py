@@ -21,6 +21,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
+    AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
@@ -80,6 +81,7 @@ DEFAULT_TZ = "UTC"
 HTTP_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
+DEFAULT_QUEUE = 256  # calls waiting for a worker; 3,000 at once were all "timed out" before
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 # Longest number read from a client or the API: CPython 3.11's own int/str limit (4300
@@ -185,6 +187,7 @@ SETTINGS = (
     ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
     ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
+    ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
@@ -193,7 +196,7 @@ SETTINGS = (
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
     "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
-    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024),
+    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
 }
@@ -233,6 +236,7 @@ class Config(object):
         self.timeout = self.values["AGENTJOBS_TIMEOUT"]
         self.retries = self.values["AGENTJOBS_RETRIES"]
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
+        self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
@@ -353,12 +357,22 @@ class CallContext(object):
     """One tool call in flight: its deadline, and the sockets to close if cancelled."""
 
     def __init__(self, timeout):
-        self.deadline = time.monotonic() + timeout
+        self.queued_at = time.monotonic()
+        self.deadline = self.queued_at + timeout
         self.timeout = timeout
+        self.waited = 0.0          # seconds spent waiting for a worker
+        self.busy = False          # refused: too many calls waiting already
         self.cancelled = False
         self.retried = False
         self._sockets = []
         self._lock = threading.Lock()
+
+    def start(self):
+        """A worker took the call: its time on the API starts now, not when it was read,
+        so a wait for a worker is never blamed on the API."""
+        now = time.monotonic()
+        self.waited = now - self.queued_at
+        self.deadline = now + self.timeout
 
     def remaining(self):
         return self.deadline - time.monotonic()
@@ -510,28 +524,73 @@ def user_agent():
                                    sys.version_info[1])
 
 
-def escape_text(text, limit=None):
-    """Text from the API made safe to show on one line: control characters escaped,
-    optionally cut to `limit` characters."""
+# Characters a person does not see but a model reads: format characters (U+200B zero
+# width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
+# injections), private-use and unassigned code points, and lone surrogates.
+HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
+
+
+def escape_text(text, limit=None, controls=True):
+    """Text from the API made safe to show: optionally cut to `limit` characters, hidden
+    characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
+    structured data, where line breaks are data), control characters and line breaks
+    escaped so it stays on one line. The one place that decides what is escaped."""
     text = str(text)
     if limit is not None and len(text) > limit:
         text = text[:limit] + "... [%d more characters]" % (len(text) - limit)
-    if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ch in "\u2028\u2029" for ch in text):
-        out = []
-        for ch in text:
-            code = ord(ch)
-            if ch == "\n":
-                out.append("\\n")
-            elif ch == "\t":
-                out.append("\\t")
-            elif ch == "\r":
-                out.append("\\r")
-            elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
-                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
-            else:
+    if text.isprintable():  # C speed; false for every character escaped below
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
+            if not controls:
                 out.append(ch)
-        text = "".join(out)
-    return text
+            elif ch in "\n\t\r":
+                out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+            else:
+                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
+        elif hidden_category(ch):
+            out.append("\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
+        else:  # a visible space such as U+00A0
+            out.append(ch)
+    return "".join(out)
+
+
+def hidden_category(ch):
+    import unicodedata  # only for text that is not all printable
+    return unicodedata.category(ch) in HIDDEN_CATEGORIES
+
+
+def escape_data(value):
+    """Parsed JSON from the API with the hidden characters of its strings and keys
+    escaped (escape_text, line breaks kept), for structuredContent; changed in place."""
+    if isinstance(value, str):
+        return escape_text(value, controls=False)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not all(key.isprintable() for key in node):
+                pairs = [(escape_text(k, controls=False), v) for k, v in node.items()]
+                node.clear()
+                node.update(pairs)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    if not item.isprintable():
+                        node[key] = escape_text(item, controls=False)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    if not item.isprintable():
+                        node[index] = escape_text(item, controls=False)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+    return value
 
 
 def error_message_from_body(body, content_type):
@@ -691,7 +750,12 @@ def redact_url(url):
 
 
 def timeout_error(config, call):
-    return ApiError(0, "The API did not answer within %g seconds." % call.timeout,
+    waited = ""
+    if call.waited >= 0.1:
+        waited = (" Before that, the call waited %.1f s for a free worker (all "
+                  "AGENTJOBS_MAX_CONCURRENCY=%d were busy); that wait is not counted."
+                  % (call.waited, config.max_concurrency))
+    return ApiError(0, "The API did not answer within %g seconds.%s" % (call.timeout, waited),
                     "It may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
                     "(now %g)." % config.timeout)
 
@@ -1941,7 +2005,8 @@ def get_context(config, args):
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__), ""]
     try:
-        payload = api_request(config, "GET", ("organizations", org_segment(config, args), "agent-jobs-type"),
+        payload = api_request(config, "GET", ("organizations", org_segment(config, args),
+                                               "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
         types = envelope(payload, list, "a list of job types")
     except ArgumentError:
@@ -2022,6 +2087,11 @@ class WorkerPool(object):
             else:
                 self.cond.notify()
 
+    def waiting(self):
+        """Tasks submitted that no worker has taken yet, nor could take now."""
+        with self.cond:
+            return max(0, self.pending - self.size)
+
     def _work(self):
         while True:
             with self.cond:
@@ -2064,6 +2134,10 @@ class Session(object):
         self.write_lock = threading.Lock()
         self.pool = WorkerPool(config.max_concurrency)
         self.closed = False
+
+    def queue_full(self):
+        """Whether a new tool call would wait beyond AGENTJOBS_MAX_QUEUE others."""
+        return self.pool.pending >= self.pool.size + self.config.max_queue
 
     def revision(self):
         """The revision in force: the negotiated one, else (no initialize) the newest."""
@@ -2182,6 +2256,8 @@ def on_tools_call(session, params, revision):
     started = time.monotonic()
     data, is_error = None, False
     try:
+        if call.busy:
+            raise busy_error(session)
         args = check_arguments(entry, params.get("arguments"))
         text, data = entry.handler(session.config, args)
     except ToolError as error:
@@ -2201,8 +2277,19 @@ def on_tools_call(session, params, revision):
               "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text))
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
     if not is_error and data is not None and revision >= STRUCTURED_SINCE:
-        result["structuredContent"] = data
+        result["structuredContent"] = escape_data(data)
     return result
+
+
+def busy_error(session):
+    config = session.config
+    return ToolError(
+        "The server is busy: %d tool calls are running and %d are waiting for a free worker "
+        "(AGENTJOBS_MAX_CONCURRENCY=%d, AGENTJOBS_MAX_QUEUE=%d). This call was not started; "
+        "nothing was sent to the API." % (min(session.pool.pending, session.pool.size),
+                                          session.pool.waiting(), config.max_concurrency,
+                                          config.max_queue),
+        "Wait for the answers to the calls already made, then try again.")
 
 
 METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_server_discover,
@@ -2345,14 +2432,25 @@ def dispatch(session, line):
         refusal = batch_refusal(session, msg)
         if refusal:
             write_message(session, rpc_error(None, INVALID_REQUEST, refusal))
-        elif any(is_call(item) for item in msg):
-            session.pool.submit(lambda: answer_batch(session, msg))
-        else:
+        elif not any(is_call(item) for item in msg):
             answer_batch(session, msg)
+        elif not session.queue_full():
+            session.pool.submit(lambda: answer_batch(session, msg))
+        else:  # each tool call in it is answered "busy", here and now
+            _local.call = CallContext(session.config.timeout)
+            _local.call.busy = True
+            try:
+                answer_batch(session, msg)
+            finally:
+                _local.call = None
         return
     if is_call(msg) and valid_id(msg.get("id")):
         call = CallContext(session.config.timeout)
         key = id_key(msg["id"])
+        if session.queue_full():
+            call.busy = True  # answered here and now, without the API
+            answer_call(session, msg, call, key)
+            return
         with session.lock:
             session.in_flight[key] = call
         session.pool.submit(lambda: answer_call(session, msg, call, key))
@@ -2380,6 +2478,7 @@ def batch_refusal(session, batch):
 
 
 def answer_call(session, msg, call, key):
+    call.start()
     _local.call = call
     try:
         response = None if call.cancelled else handle_message(session, msg)
@@ -2698,7 +2797,8 @@ def parse_args(argv):
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
-               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
+               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, AGENTJOBS_MAX_RESPONSE_BYTES, "
+               "AGENTJOBS_MAX_LINE_BYTES, "
                "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",

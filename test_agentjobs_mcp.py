@@ -1639,6 +1639,33 @@ class ApiFailureTest(ApiTestCase):
         self.assertNotIn("Traceback", server.stderr)
 
 
+    def test_hidden_characters_from_the_api_are_escaped_in_text_and_structured_content(self):
+        hidden = {"\u202e": "\\u202e", "\u200b": "\\u200b", "\U000e0041": "\\U000e0041",
+                  "\ue000": "\\ue000", "\U0010ffff": "\\U0010ffff", "\ud800": "\\ud800"}
+        visible = "caf\u00e9 \U0001f600 \u00a0line\nbreak"
+        job = self.api.add_job(job_type_id="type" + "".join(hidden), result="".join(hidden),
+                               params={"note" + "".join(hidden): "x" + "".join(hidden), "plain": visible})
+        server = self.server()
+        result = server.call("get_job", {"job_id": job["job_id"]})
+        text = text_of(result)
+        escaped = "".join(hidden.values())
+        self.assertIn("Job type: type" + escaped, text)
+        self.assertIn('"note%s": "x%s"' % (escaped, escaped), text)
+        structured = result["structuredContent"]["job"]
+        self.assertEqual(structured["job_type_id"], "type" + escaped)
+        self.assertEqual(structured["result"], escaped)
+        self.assertEqual(structured["params"], {"note" + escaped: "x" + escaped, "plain": visible})
+        listed = server.call("list_jobs", {})
+        self.assertIn("Type: type" + escaped, text_of(listed))
+        for output in (text, json.dumps(result, ensure_ascii=False), text_of(listed),
+                       json.dumps(listed, ensure_ascii=False)):
+            for ch in hidden:
+                self.assertNotIn(ch, output)
+        self.api.add_fault(status=500, body={"message": "denied\u202e\u2066txt.exe"})
+        text = self.call_error("list_jobs", {}, server=self.server(AGENTJOBS_RETRIES="0"))
+        self.assertIn("denied\\u202e\\u2066txt.exe", text)
+
+
 class ConcurrencyTest(ApiTestCase):
 
     def test_twenty_calls_run_at_once_and_a_ping_is_not_held_up(self):
@@ -1768,6 +1795,73 @@ class ConcurrencyLimitTest(ApiTestCase):
         self.assertEqual(self.api.max_in_flight, 3)
 
 
+    def send_calls(self, server, ids, name="list_jobs"):
+        for request_id in ids:
+            server.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                         "params": {"name": name, "arguments": {}}})
+
+    def test_the_wait_for_a_worker_is_not_blamed_on_the_api(self):
+        # Each answer takes 0.6 s of a 1.5 s budget; the third call waits 1.2 s for the one worker.
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_TIMEOUT="1.5")
+        self.api.latency = 0.6
+        self.send_calls(server, range(3))
+        answers = [server.read() for _ in range(3)]
+        self.assertEqual([a["id"] for a in answers], [0, 1, 2])
+        for answer in answers:
+            self.assertFalse(answer["result"]["isError"], text_of(answer["result"]))
+        self.assertEqual(len(self.api.requests), 3)
+
+    def test_a_time_out_after_a_wait_for_a_worker_says_it_waited(self):
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
+        self.api.add_fault(action="hang", delay=3, times=2)
+        self.send_calls(server, range(2))
+        first, second = server.read(), server.read()
+        self.assertIn("did not answer within 1 seconds.", text_of(first["result"]))
+        self.assertNotIn("waited", text_of(first["result"]))
+        self.assertRegex(text_of(second["result"]), r"did not answer within 1 seconds\. Before that, "
+                         r"the call waited \d+\.\d s for a free worker \(all "
+                         r"AGENTJOBS_MAX_CONCURRENCY=1 were busy\); that wait is not counted\.")
+        self.assertEqual(len(self.api.requests), 2)
+
+    def test_calls_beyond_the_queue_bound_are_answered_busy_at_once(self):
+        server = self.server(initialize=False, AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="2")
+        server.initialize("2025-03-26")  # a revision with batches
+        self.api.latency = 0.5
+        self.send_calls(server, ["run", "wait-1", "wait-2", "busy-1", "busy-2"])
+        server.send([{"jsonrpc": "2.0", "id": "in-batch", "method": "ping"},
+                     {"jsonrpc": "2.0", "id": "busy-3", "method": "tools/call",
+                      "params": {"name": "get_context", "arguments": {}}}])
+        server.send({"jsonrpc": "2.0", "id": "ping", "method": "ping"})
+        answers = [server.read() for _ in range(7)]
+        self.assertEqual([a["id"] for a in answers[:2] + answers[2] + answers[3:4]],
+                         ["busy-1", "busy-2", "in-batch", "busy-3", "ping"])
+        self.assertIn("The server is busy", text_of(answers[2][1]["result"]))
+        answers = answers[:2] + answers[3:]
+        for answer in answers[:2]:
+            self.assertTrue(answer["result"]["isError"])
+            self.assertEqual(text_of(answer["result"]),
+                             "The server is busy: 1 tool calls are running and 2 are waiting for a "
+                             "free worker (AGENTJOBS_MAX_CONCURRENCY=1, AGENTJOBS_MAX_QUEUE=2). This "
+                             "call was not started; nothing was sent to the API.\nWait for the answers "
+                             "to the calls already made, then try again.")
+        self.assertEqual([a["id"] for a in answers[3:]], ["run", "wait-1", "wait-2"])
+        self.assertTrue(all(not a["result"]["isError"] for a in answers[3:]))
+        self.assertEqual(len(self.api.requests), 3)
+        self.assertFalse(server.call("list_jobs", {})["isError"])  # the queue drained
+
+    def test_max_queue_is_a_checked_setting_and_0_means_no_waiting(self):
+        result = self.server(AGENTJOBS_MAX_QUEUE="-1").call("list_jobs", {})
+        self.assertIn("AGENTJOBS_MAX_QUEUE='-1' must be a whole number from 0 to 100000", text_of(result))
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="0")
+        self.api.latency = 0.5  # "run" gets the free worker; "busy" would have to wait
+        self.send_calls(server, ["run", "busy"])
+        busy, run = server.read(), server.read()
+        self.assertEqual((busy["id"], run["id"]), ("busy", "run"))
+        self.assertIn("The server is busy: 1 tool calls are running and 0 are waiting",
+                      text_of(busy["result"]))
+        self.assertFalse(run["result"]["isError"])
+
+
 class EveryToolFailureTest(ApiTestCase):
     """401, 404, 500 and a timeout, for every tool that calls the API."""
 
@@ -1824,7 +1918,7 @@ class FuzzTest(ApiTestCase):
     SECONDS = 60
 
     def random_message(self, rng, number):
-        choice = rng.randrange(12)
+        choice = rng.randrange(16)
         if choice == 0:
             return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80))).replace(b"\n", b" "), None
         if choice == 1:
@@ -1864,6 +1958,38 @@ class FuzzTest(ApiTestCase):
                 "name": "list_jobs", "arguments": {"limit": rng.choice([0, 1, 10**30, -1, 2.0, "5"]),
                                                    "created_at_gte": rng.choice(["2024-01-01", "x", 5])}}}
                               ).encode(), number
+        if choice == 12:  # ids that would be rewritten as dot segments
+            name, key = rng.choice([("cancel_job", "job_id"), ("get_job", "job_id"),
+                                    ("get_job_type", "job_type_id"), ("get_context", "org_id")])
+            arguments = {key: rng.choice([".", ".."])}
+            if name == "get_job_type" and rng.random() < 0.5:
+                arguments = {"job_type_id": "t", "org_id": rng.choice([".", ".."])}
+            return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                               "params": {"name": name, "arguments": arguments}}).encode(), number
+        if choice == 13:  # a lone surrogate at every depth an argument has
+            bad = rng.choice(["\ud800", "\udfff", "x\udbff", "\udc00y"])
+            channel = {"platform": "web", "code": "u1"}
+            name, arguments = rng.choice([
+                ("cancel_job", {"job_id": "job-1", "reason": bad}), ("cancel_job", {"job_id": bad}),
+                ("list_jobs", {rng.choice(["channel_code", "job_type_id", "org_id"]): bad}),
+                ("get_jobs_stats", {"tags": bad}),
+                ("create_job", {"job_type_id": "t", "target_channel": dict(channel, code=bad)}),
+                ("create_job", {"job_type_id": "t", "target_channel": channel,
+                                "params": {"a": [{"b": bad}]}}),
+                ("create_job", {"job_type_id": "t", "target_channel": channel, "params": {bad: 1}})])
+            return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                               "params": {"name": name, "arguments": arguments}}).encode(), number
+        if choice == 14:  # ids that are neither a string nor an integer
+            raw_id = rng.choice(["1.5", "1e3", "-2E-2", "1.0", "0.0", "true", "false"])
+            return ('{"jsonrpc":"2.0","id":%s,"method":%s}' % (raw_id, rng.choice(
+                ['"ping"', '"tools/list"', '"tools/call","params":{"name":"list_jobs"}']))).encode(), None
+        if choice == 15:  # repeated keys: in the request (-32600) or in its params (-32602)
+            return rng.choice([
+                '{"jsonrpc":"2.0","id":%d,"method":"ping","method":"tools/list"}',
+                '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"get_context",'
+                '"arguments":{},"name":"cancel_job"}}',
+                '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"cancel_job",'
+                '"arguments":{"job_id":"a","job_id":"b"}}}']).replace("%d", str(number)).encode(), number
         return json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/list"}).encode(), number
 
     def assert_alive(self, server, marker):
@@ -1899,6 +2025,10 @@ class FuzzTest(ApiTestCase):
             for item in message if isinstance(message, list) else [message]:
                 self.assertEqual(item["jsonrpc"], "2.0")
                 self.assertTrue(("result" in item) != ("error" in item), item)
+                self.assertTrue(item.get("id") is None or isinstance(item["id"], str) or isinstance(
+                    item["id"], int) and not isinstance(item["id"], bool), item)  # never 1.5 or 1000.0
+                if "result" in item and "content" in item["result"]:
+                    self.assertNotIn("Internal error", item["result"]["content"][0]["text"])
                 answered.append(item.get("id"))
         for request_id in set(expected_ids):
             self.assertEqual(answered.count(request_id), expected_ids.count(request_id), request_id)
@@ -2228,6 +2358,15 @@ class PureTest(unittest.TestCase):
         self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
         self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
+    def test_every_setting_is_documented_in_the_readme_the_docstring_and_help(self):
+        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as handle:
+            readme = handle.read()
+        epilog = subprocess.check_output([sys.executable, SERVER, "--help"], env=clean_env()).decode()
+        for name, _, _ in agentjobs_mcp.SETTINGS:
+            self.assertIn("| `%s` |" % name, readme)
+            self.assertIn(name, agentjobs_mcp.__doc__)
+            self.assertIn(name, " ".join(epilog.split()))
+
     def test_page_footer(self):
         footer = agentjobs_mcp.format_page_footer
         self.assertIn("Returned: 20 | Total matching: 45 | Has more: yes | Next offset: 40",
@@ -2284,7 +2423,7 @@ class PureTest(unittest.TestCase):
         imported = set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", source, re.M))
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
-                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt"}
+                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt", "unicodedata"}
         self.assertEqual(imported - stdlib, set())
 
 
