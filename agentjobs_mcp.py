@@ -343,6 +343,7 @@ class CallContext(object):
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
         self.cancelled = False
+        self.expired = False  # the deadline passed while the API was being called
         self.retried = False
         self._sockets = []
         self._lock = threading.Lock()
@@ -353,8 +354,8 @@ class CallContext(object):
     def attach(self, sock):
         with self._lock:
             self._sockets.append(sock)
-            cancelled = self.cancelled
-        if cancelled:
+            ended = self.cancelled or self.expired
+        if ended:
             self._close(sock)
 
     def cancel(self):
@@ -365,6 +366,25 @@ class CallContext(object):
         for sock in sockets:
             self._close(sock)
 
+    def expire(self):
+        """The deadline has passed: shut the call's sockets down, as cancel does."""
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            self._close(sock)
+
+    def bound_reads(self):
+        """Let the next read on the call's sockets wait no longer than the time left."""
+        left = max(self.remaining(), 0.001)
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.settimeout(left)
+            except (OSError, ValueError):
+                pass
+
     @staticmethod
     def _close(sock):
         import socket
@@ -372,6 +392,48 @@ class CallContext(object):
             sock.shutdown(socket.SHUT_RDWR)
         except (OSError, ValueError):
             pass
+
+
+class Watchdog(object):
+    """One thread that ends each call whose deadline has passed, by shutting its sockets.
+
+    A socket timeout bounds one read, not an answer: an API or a proxy that sends a byte
+    every half second would otherwise hold a call open for as long as it trickles.
+    """
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.calls = set()  # the calls now talking to the API
+        self.thread = None
+
+    def watch(self, call):
+        with self.cond:
+            self.calls.add(call)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="deadline-watchdog")
+                self.thread.daemon = True
+                self.thread.start()
+            self.cond.notify()
+
+    def unwatch(self, call):
+        with self.cond:
+            self.calls.discard(call)
+
+    def _run(self):
+        while True:
+            with self.cond:
+                now = time.monotonic()
+                due = [call for call in self.calls if call.deadline <= now]
+                self.calls.difference_update(due)
+                if not due:
+                    nearest = min([call.deadline for call in self.calls] or [now + 3600])
+                    self.cond.wait(nearest - now)
+                    continue
+            for call in due:
+                call.expire()
+
+
+WATCHDOG = Watchdog()
 
 
 def origin_of(url):
@@ -562,7 +624,6 @@ def api_request(config, method, segments, query=None, body=None):
         raise ToolError("AICONNECT_API_KEY is not set, so the API cannot be called.",
                         "Set AICONNECT_API_KEY in the \"env\" of this server's entry in the "
                         "MCP client's configuration (or in an --env-file), then restart the server.")
-    import urllib.request
     call = getattr(_local, "call", None) or CallContext(config.timeout)
     url = build_url(config, segments, query)
     data = None
@@ -572,6 +633,16 @@ def api_request(config, method, segments, query=None, body=None):
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
     retryable = method in ("GET", "DELETE")
+    WATCHDOG.watch(call)
+    try:
+        return _attempts(config, method, url, data, headers, call, retryable)
+    finally:
+        WATCHDOG.unwatch(call)
+
+
+def _attempts(config, method, url, data, headers, call, retryable):
+    """api_request's attempts, each within what is left of the call's deadline."""
+    import urllib.request
     attempt = 0
     while True:
         if call.cancelled:
@@ -660,7 +731,9 @@ def redact_url(url):
 
 
 def timeout_error(config, call):
-    return ApiError(0, "The API did not answer within %g seconds." % call.timeout,
+    return ApiError(0, "The API did not answer within %g seconds%s." % (
+        call.timeout, " (its answer was still coming in when the time ran out)"
+        if call.expired else ""),
                     "It may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
                     "(now %g)." % config.timeout)
 
@@ -682,6 +755,8 @@ def _exchange(config, request, call, remaining):
             raw = b""
         finally:
             error.close()
+        if call.expired:
+            raise AttemptError(timeout_error(config, call), what="timeout", final=True)
         retry_after = parse_retry_after(error.headers.get("Retry-After")) if error.headers else None
         message = error_message_from_body(raw, error.headers.get("Content-Type") if error.headers else "")
         api_error = ApiError(status, "The API answered %d %s: %s" % (
@@ -709,6 +784,8 @@ def _exchange(config, request, call, remaining):
         raise classify_network_error(config, error, call)
     finally:
         response.close()
+    if call.expired:  # what was read is cut short: the watchdog ended the call
+        raise AttemptError(timeout_error(config, call), what="timeout", final=True)
     return status, parse_api_json(raw, status, response.headers.get("Content-Type"))
 
 
@@ -723,6 +800,9 @@ def read_capped(response, cap, call):
     while True:
         if call.cancelled:
             raise CancelledError()
+        if call.expired:
+            return b"".join(chunks)
+        call.bound_reads()
         chunk = response.read(min(65536, cap + 1 - total))
         if not chunk:
             return b"".join(chunks)
@@ -764,7 +844,7 @@ def classify_network_error(config, error, call):
     host = "%s://%s:%s" % origin_of(config.api_url)
     if isinstance(reason, ApiError):
         return AttemptError(reason, what="refused redirect", final=True)
-    if isinstance(reason, (socket.timeout,)) or "timed out" in str(reason):
+    if call.expired or isinstance(reason, (socket.timeout,)) or "timed out" in str(reason):
         return AttemptError(timeout_error(config, call), what="timeout", final=True)
     if isinstance(reason, ssl.SSLError) or isinstance(reason, ssl.CertificateError):
         return AttemptError(ApiError(0, "TLS with %s failed: %s" % (host, escape_text(reason, 200)),

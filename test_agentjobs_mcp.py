@@ -1560,6 +1560,68 @@ class TlsAndProxyTest(ApiTestCase):
         self.assertEqual(len(self.api.requests), 1)
 
 
+class DeadlineTest(ApiTestCase):
+    """AGENTJOBS_TIMEOUT bounds a whole call, even while an answer trickles in."""
+
+    MARGIN = 1.5  # seconds allowed past the deadline (a loaded CI machine)
+
+    def timed_call(self, server, name, arguments):
+        started = time.monotonic()
+        result = server.call(name, arguments)
+        return result, time.monotonic() - started
+
+    def assert_ends_at_the_deadline(self, server, name, arguments, timeout):
+        result, took = self.timed_call(server, name, arguments)
+        self.assertTrue(result["isError"], (name, text_of(result)))
+        self.assertIn("did not answer within %g seconds" % timeout, text_of(result), name)
+        self.assertLess(took, timeout + self.MARGIN, name)
+        self.assertGreaterEqual(took, timeout - 0.2, name)
+
+    def test_an_answer_that_trickles_forever_ends_at_the_deadline_for_every_method(self):
+        server = self.server(AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        for name, arguments, status in (
+                ("list_jobs", {}, 200), ("get_job", {"job_id": job_id}, 500),
+                ("cancel_job", {"job_id": job_id}, 200),
+                ("create_job", {"job_type_id": "customer-followup",
+                                "target_channel": {"platform": "web", "code": "u1"}}, 200)):
+            self.api.add_fault(action="trickle", status=status, body={"data": []}, interval=0.1)
+            self.assert_ends_at_the_deadline(server, name, arguments, 1)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE", "POST"])
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+
+    def test_a_trickle_that_ends_in_time_is_read_whole(self):
+        server = self.server(AGENTJOBS_TIMEOUT="5", AGENTJOBS_RETRIES="0")
+        self.api.add_fault(action="trickle", status=200, body={"data": [], "meta": {"total": 0}},
+                           interval=0.01, delay=0.5)
+        result, took = self.timed_call(server, "list_jobs", {})
+        self.assertFalse(result["isError"], text_of(result))
+        self.assertLess(took, 5)
+
+    def test_a_trickle_over_tls_ends_at_the_deadline(self):
+        from standin.agentjobs_api import CA_FILE
+        api = StandInAPI(key=KEY, tls=True)
+        api.start()
+        self.addCleanup(api.stop)
+        server = ServerProcess(api, AGENTJOBS_CA_BUNDLE=CA_FILE, AGENTJOBS_TIMEOUT="2",
+                               AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        api.add_fault(action="trickle", status=200, body={"data": []}, interval=0.2)
+        self.assert_ends_at_the_deadline(server, "list_jobs", {}, 2)
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+
+    def test_a_trickling_proxy_ends_at_the_deadline(self):
+        proxy = StandInAPI(key=None)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        proxy.add_fault(action="trickle", status=200, body={"data": []}, interval=0.2)
+        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
+                               HTTP_PROXY=proxy.origin, AGENTJOBS_TIMEOUT="2", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assert_ends_at_the_deadline(server, "list_jobs", {}, 2)
+        self.assertEqual(len(proxy.requests), 1)
+
+
 class ConcurrencyLimitTest(ApiTestCase):
 
     def test_max_concurrency_bounds_the_calls_in_flight(self):
