@@ -198,9 +198,10 @@ class Config(object):
     every tool call reports it, so the person sees it in the chat, not as a crash.
     """
 
-    def __init__(self, env, file_env=None, debug=False):
+    def __init__(self, env, file_env=None, debug=False, file_problems=(), file_warnings=()):
         file_env = file_env or {}
-        self.values, self.sources, self.problems = {}, {}, []
+        self.values, self.sources, self.problems = {}, {}, list(file_problems)
+        self.warnings = list(file_warnings)  # worth saying, not worth refusing to work
         for name, default, kind in SETTINGS:
             if name in env:
                 raw, source = env[name], "env"
@@ -275,7 +276,17 @@ class Config(object):
             lines.append("%s: %s  (%s)" % (name, shown, self.sources[name]))
         for problem in self.problems:
             lines.append("problem: " + problem)
+        for warning in self.warnings:
+            lines.append("warning: " + warning)
         return lines
+
+
+def check_configured(config):
+    """Raise the ToolError every tool call answers while a setting is wrong."""
+    if config.problems:
+        raise ToolError("The server is misconfigured: " + "; ".join(config.problems),
+                        "Fix the setting in the MCP client's configuration (or the --env-file) "
+                        "and restart the server.")
 
 
 ###############################################################################
@@ -617,9 +628,7 @@ def api_request(config, method, segments, query=None, body=None):
     DELETE are retried (connection errors, 429/502/503/504) within the call's
     deadline; POST only when it surely never left this machine.
     """
-    if config.problems:
-        raise ToolError("The server is misconfigured: " + "; ".join(config.problems),
-                        "Fix the setting in the MCP client's configuration and restart the server.")
+    check_configured(config)
     if not config.api_key:
         raise ToolError("AICONNECT_API_KEY is not set, so the API cannot be called.",
                         "Set AICONNECT_API_KEY in the \"env\" of this server's entry in the "
@@ -2117,6 +2126,7 @@ def on_tools_call(session, params, revision):
     started = time.monotonic()
     data, is_error = None, False
     try:
+        check_configured(session.config)
         args = check_arguments(entry, params.get("arguments"))
         text, data = entry.handler(session.config, args)
     except ToolError as error:
@@ -2343,36 +2353,89 @@ def setup_logging(config, debug, log_file=None):
     LazyLog.debug_enabled = level == logging.DEBUG
 
 
+# Names an env file may hold besides SETTINGS: applied to the environment, where urllib
+# and OpenSSL read them (the real environment wins).
+NETWORK_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
+                 "no_proxy", "SSL_CERT_FILE")
+ENV_FILE_FIX = "write it as NAME=VALUE on one line, e.g. AICONNECT_API_KEY=..., then restart the server"
+
+
 def load_env_file(path):
-    """KEY=VALUE lines: comments, blank lines, `export ` prefixes and quotes allowed.
-    Raises ValueError naming the file and line of anything else."""
+    """Settings from a KEY=VALUE file: (values, problems, warnings).
+
+    Comments, blank lines, a UTF-8 BOM, `export ` prefixes, quotes and a `# comment`
+    after a value are allowed. A problem names the file, the line and the variable when
+    it is a known one, but never a value: a malformed line may well hold the key.
+    """
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
+        mode = os.stat(path).st_mode
     except OSError as error:
-        raise ValueError("cannot read env file %s: %s" % (path, error.strerror or error))
-    values = {}
-    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+        return {}, ["env file %s cannot be read (%s); check the --env-file path and that "
+                    "this user may read it" % (path, error.strerror or type(error).__name__)], []
+    known = [name for name, _, _ in SETTINGS] + list(NETWORK_NAMES)
+    values, problems, warnings = {}, [], []
+    for number, line in enumerate(raw.decode("utf-8-sig", "replace").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("export "):
             line = line[len("export "):].lstrip()
         name, sep, value = line.partition("=")
-        name, value = name.strip(), value.strip()
+        name = name.strip()
+        where = "env file %s line %d" % (path, number)
         if not sep or not name or not (name[0].isalpha() or name[0] == "_") or not all(
                 ch.isalnum() or ch == "_" for ch in name) or not is_ascii(name):
-            raise ValueError("%s line %d: expected NAME=VALUE, got %r" % (path, number, line[:80]))
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-            if line.partition("=")[2].strip()[0] == '"':
-                value = value.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
-        elif value[:1] in "\"'":
-            raise ValueError("%s line %d: the quote in %s is not closed" % (path, number, name))
-        else:
-            value = value.split(" #", 1)[0].rstrip()
+            said = [n for n in known if line.startswith(n) and not line[len(n):len(n) + 1].isalnum()
+                    and line[len(n):len(n) + 1] != "_"]
+            problems.append("%s%s is not NAME=VALUE; %s" % (
+                where, " (%s)" % said[0] if said else "", ENV_FILE_FIX))
+            continue
+        value, wrong = env_file_value(value.strip())
+        if wrong:
+            problems.append("%s (%s): %s" % (where, name, wrong))
+            continue
         values[name] = value
-    return values
+        if name not in known:
+            import difflib
+            close = difflib.get_close_matches(name, known, 1, 0.8)
+            warnings.append("%s: unknown name %s%s; it is ignored" % (
+                where, escape_text(name, 60), " (did you mean %s?)" % close[0] if close else ""))
+    if os.name == "posix" and "AICONNECT_API_KEY" in values and mode & 0o077:
+        warnings.append("env file %s holds AICONNECT_API_KEY and other users may read it (mode "
+                        "%04o); run: chmod 600 %s" % (path, mode & 0o777, shell_quote(path)))
+    return values, problems, warnings
+
+
+def env_file_value(text):
+    """An env-file value as written after "=": (value, None) or (None, what is wrong)."""
+    if text[:1] not in ("'", '"'):
+        return text.split(" #", 1)[0].rstrip(), None
+    quote, out, index = text[0], [], 1
+    while index < len(text):
+        ch = text[index]
+        if quote == '"' and ch == "\\" and index + 1 < len(text):
+            following = text[index + 1]
+            out.append({"n": "\n", '"': '"', "\\": "\\"}.get(following, ch + following))
+            index += 2
+            continue
+        if ch == quote:
+            rest = text[index + 1:].strip()
+            if rest and not rest.startswith("#"):
+                return None, "text after the closing quote; start a comment with # or " + ENV_FILE_FIX
+            return "".join(out), None
+        out.append(ch)
+        index += 1
+    return None, "the quote is not closed on its line; " + ENV_FILE_FIX
+
+
+def apply_network_names(file_env, environ):
+    """Put the proxy and CA names of an env file into `environ`, unless the real
+    environment already has them (a proxy in either case counts)."""
+    for name in NETWORK_NAMES:
+        if name in file_env and name.upper() not in environ and name.lower() not in environ:
+            environ[name] = file_env[name]
 
 
 CLIENTS = {
@@ -2447,6 +2510,8 @@ def run_check(config):
     for line in config.describe():
         sys.stdout.write("  " + line + "\n")
     sys.stdout.write("\nChecks:\n")
+    for warning in config.warnings:
+        sys.stdout.write("%-5s %s: %s\n" % ("warn", "settings", warning))
     if not check_step(not config.problems, "settings", "valid" if not config.problems
                       else "; ".join(config.problems), "correct the setting named above"):
         return 1
@@ -2555,17 +2620,20 @@ def main(argv=None):
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     opts = parse_args(argv) if argv else None  # argparse costs start-up time: only when needed
-    try:
-        file_env = load_env_file(opts.env_file) if opts and opts.env_file else {}
-    except ValueError as error:
-        sys.stderr.write("agentjobs_mcp.py: error: %s\n" % error)
-        return 2
-    config = Config(os.environ, file_env, debug=bool(opts and opts.debug))
+    file_env, file_problems, file_warnings = (
+        load_env_file(opts.env_file) if opts and opts.env_file else ({}, [], []))
+    apply_network_names(file_env, os.environ)
+    config = Config(os.environ, file_env, debug=bool(opts and opts.debug),
+                    file_problems=file_problems, file_warnings=file_warnings)
     if config.api_key and len(config.api_key) >= MIN_REDACTED_LENGTH:
         _secrets.append(config.api_key)
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")
-        return 0
+        return 1 if file_problems else 0
+    if opts and opts.client_config and file_problems:  # its output would lack the file's settings
+        for problem in file_problems:
+            sys.stderr.write("agentjobs_mcp.py: error: %s\n" % problem)
+        return 2
     if opts and opts.client_config:
         sys.stdout.write(format_client_config(opts.client_config, config, opts.include_key) + "\n")
         sys.stderr.write("Paste into %s\n" % CLIENTS[opts.client_config])
@@ -2580,6 +2648,8 @@ def main(argv=None):
         return run_check(config)
     for problem in config.problems:
         log.warning("configuration problem: %s", problem)
+    for warning in config.warnings:
+        log.warning("configuration warning: %s", warning)
     stdin, out = binary_stdio()
     import signal
 

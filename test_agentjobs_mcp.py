@@ -1985,15 +1985,25 @@ class PureTest(unittest.TestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
             handle.write("# comment\n\nexport A=1\nB='two words'\nC=\"q\\\"x\"\nD=plain # note\n")
         try:
-            self.assertEqual(agentjobs_mcp.load_env_file(handle.name),
-                             {"A": "1", "B": "two words", "C": 'q"x', "D": "plain"})
+            values, problems, _ = agentjobs_mcp.load_env_file(handle.name)
+            self.assertEqual((values, problems),
+                             ({"A": "1", "B": "two words", "C": 'q"x', "D": "plain"}, []))
             with open(handle.name, "a") as more:
                 more.write("not a setting\n")
-            with self.assertRaises(ValueError) as caught:
-                agentjobs_mcp.load_env_file(handle.name)
-            self.assertIn("line 7", str(caught.exception))
+            values, problems, _ = agentjobs_mcp.load_env_file(handle.name)
+            self.assertEqual(len(problems), 1)
+            self.assertIn("line 7", problems[0])
+            self.assertEqual(values["D"], "plain")
         finally:
             os.unlink(handle.name)
+
+    def test_env_file_values_quotes_and_comments(self):
+        value = agentjobs_mcp.env_file_value
+        self.assertEqual(value('"v" # comment'), ("v", None))
+        self.assertEqual(value("'a # b'  #c"), ("a # b", None))
+        self.assertEqual(value('"a\\nb"'), ("a\nb", None))
+        self.assertIsNone(value('"open')[0])
+        self.assertIsNone(value('"v" extra')[0])
 
     def test_server_imports_only_the_standard_library(self):
         code = ("import sys; sys.path.insert(0, %r); before = set(sys.modules)\n"
@@ -2015,7 +2025,8 @@ class PureTest(unittest.TestCase):
         imported = set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", source, re.M))
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
-                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt"}
+                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
+                  "difflib"}
         self.assertEqual(imported - stdlib, set())
 
 
@@ -2028,6 +2039,156 @@ def run_cli(*args, **env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**env))
     out, err = proc.communicate(b"", timeout=60)
     return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
+
+
+class EnvFileTest(ApiTestCase):
+    """A bad env file is a configuration problem, said everywhere, with no value echoed."""
+
+    SECRET_VALUE = "sk-live-0123456789abcdef"
+    CALLS = EveryToolFailureTest.CALLS + [("get_context", {}), ("get_job", {"job_id": "x"})]
+
+    def env_file(self, text, mode=0o600, binary=False):
+        import shutil
+        import tempfile
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "agentjobs.env")
+        with open(path, "wb") as handle:
+            handle.write(text if binary else text.encode("utf-8"))
+        os.chmod(path, mode)
+        return path
+
+    def assert_every_tool_says(self, path, *fragments):
+        server = ServerProcess(self.api, args=["--env-file", path], AICONNECT_API_KEY=None)
+        self._servers.append(server)
+        server.initialize()
+        for name, arguments in self.CALLS:
+            result = server.call(name, arguments)
+            self.assertTrue(result["isError"], (name, text_of(result)))
+            for fragment in fragments:
+                self.assertIn(fragment, text_of(result), name)
+            self.assertNotIn(self.SECRET_VALUE, text_of(result))
+        self.assertEqual(server.close(), 0)
+        self.assert_no_request()
+        warnings = [line for line in server.stderr.splitlines() if "configuration problem" in line]
+        self.assertEqual(len(warnings), 1, server.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, warnings[0])
+        self.assertNotIn(self.SECRET_VALUE, server.stderr)
+        code, out, err = run_cli("--check", "--env-file", path, AICONNECT_API_URL=self.api.url)
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  settings:", out)
+        for fragment in fragments:
+            self.assertIn(fragment, out)
+        code, out, err = run_cli("--config", "--env-file", path)
+        self.assertEqual(code, 1)
+        for fragment in fragments:
+            self.assertIn(fragment, out)
+        code, out, err = run_cli("--client-config", "claude-desktop", "--env-file", path)
+        self.assertNotEqual(code, 0)
+        self.assertEqual(out, "")
+        for fragment in fragments:
+            self.assertIn(fragment, err)
+        self.assert_no_request()
+
+    def test_a_malformed_line_names_file_line_and_variable_never_the_value(self):
+        path = self.env_file("# settings\nDEFAULT_ORG_ID=acme\nAICONNECT_API_KEY: %s\n" % self.SECRET_VALUE)
+        self.assert_every_tool_says(path, "env file %s line 3 (AICONNECT_API_KEY)" % path,
+                                    "NAME=VALUE")
+
+    def test_a_malformed_line_that_is_only_a_value_names_no_variable(self):
+        path = self.env_file("%s\n" % self.SECRET_VALUE)
+        self.assert_every_tool_says(path, "env file %s line 1 is not NAME=VALUE" % path)
+
+    def test_an_unclosed_quote_names_the_variable_never_the_value(self):
+        path = self.env_file("AICONNECT_API_KEY='%s\n" % self.SECRET_VALUE)
+        self.assert_every_tool_says(path, "line 1 (AICONNECT_API_KEY): the quote is not closed")
+
+    def test_a_missing_env_file_is_said_by_every_tool(self):
+        path = os.path.join(os.path.dirname(self.env_file("")), "nowhere.env")
+        self.assert_every_tool_says(path, "env file %s cannot be read" % path, "--env-file path")
+
+    def test_an_unreadable_env_file_is_said_by_every_tool(self):
+        folder = os.path.dirname(self.env_file(""))  # a folder cannot be read as a file
+        self.assert_every_tool_says(folder, "env file %s cannot be read" % folder)
+
+    @unittest.skipIf(os.name != "posix", "file modes for group and other are POSIX")
+    def test_a_key_in_a_file_others_can_read_gets_a_warning_with_the_chmod(self):
+        path = self.env_file("AICONNECT_API_KEY=%s\n" % KEY, mode=0o644)
+        server = ServerProcess(self.api, args=["--env-file", path], AICONNECT_API_KEY=None)
+        self._servers.append(server)
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+        self.assertEqual(server.close(), 0)
+        self.assertIn("chmod 600 %s" % path, server.stderr)
+        self.assertEqual(server.stderr.count("configuration warning"), 1)
+        code, out, _ = run_cli("--check", "--env-file", path, AICONNECT_API_URL=self.api.url)
+        self.assertEqual(code, 0, out)
+        self.assertIn("warn  settings: env file %s holds AICONNECT_API_KEY" % path, out)
+        self.assertIn("run: chmod 600 %s" % path, out)
+        os.chmod(path, 0o600)
+        code, out, _ = run_cli("--check", "--env-file", path, AICONNECT_API_URL=self.api.url)
+        self.assertNotIn("warn", out)
+        self.assertNotIn(KEY, out)
+
+    def test_a_bom_and_a_comment_after_a_quoted_value_are_accepted(self):
+        path = self.env_file(b"\xef\xbb\xbfAICONNECT_API_KEY=\"" + KEY.encode() +
+                             b"\" # the test key\nDEFAULT_ORG_ID='acme' # ours\n", binary=True)
+        code, out, err = run_cli("--config", "--env-file", path)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("AICONNECT_API_KEY: set  (env file)", out)
+        self.assertIn("DEFAULT_ORG_ID: acme  (env file)", out)
+        self.assertNotIn("problem", out)
+        server = ServerProcess(self.api, args=["--env-file", path], AICONNECT_API_KEY=None)
+        self._servers.append(server)
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+        self.assertEqual(self.only_request().headers["authorization"], "Bearer " + KEY)
+
+    def test_proxy_names_from_the_env_file_are_applied(self):
+        proxy = StandInAPI(key=None)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        path = self.env_file("AICONNECT_API_KEY=%s\nHTTP_PROXY=%s\n" % (KEY, proxy.origin))
+        server = ServerProcess(None, args=["--env-file", path], AICONNECT_API_KEY=None,
+                               AICONNECT_API_URL="http://api.example.invalid/api/v0", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        server.call("list_jobs", {})
+        self.assertEqual(proxy.requests[0].raw_path,
+                         "http://api.example.invalid/api/v0/services/agent-jobs?limit=20")
+        # no_proxy (lower case) from the file sends it direct again; the real environment wins
+        path = self.env_file("AICONNECT_API_KEY=%s\nhttp_proxy=http://127.0.0.1:9\n"
+                             "no_proxy=127.0.0.1\n" % KEY)
+        server = ServerProcess(self.api, args=["--env-file", path], AICONNECT_API_KEY=None)
+        self._servers.append(server)
+        self.assertFalse(server.call("list_jobs", {})["isError"])
+        server = ServerProcess(self.api, args=["--env-file", path], AICONNECT_API_KEY=None,
+                               NO_PROXY="", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assertIn("connection refused", text_of(server.call("list_jobs", {})))  # the proxy at :9
+        self.assertEqual(len(self.api.requests), 1)
+
+    def test_ssl_cert_file_from_the_env_file_is_applied(self):
+        from standin.agentjobs_api import CA_FILE
+        api = StandInAPI(key=KEY, tls=True)
+        api.start()
+        self.addCleanup(api.stop)
+        path = self.env_file("AICONNECT_API_KEY=%s\nSSL_CERT_FILE=%s\n" % (KEY, CA_FILE))
+        server = ServerProcess(api, args=["--env-file", path], AICONNECT_API_KEY=None)
+        self._servers.append(server)
+        result = server.call("list_jobs", {})
+        self.assertFalse(result["isError"], text_of(result))
+
+    def test_an_unknown_name_is_warned_about_by_name_never_value(self):
+        path = self.env_file("AICONNECT_APIKEY=%s\n" % self.SECRET_VALUE)
+        server = ServerProcess(self.api, args=["--env-file", path], AICONNECT_API_KEY=None)
+        self._servers.append(server)
+        self.assertIn("AICONNECT_API_KEY is not set", text_of(server.call("list_jobs", {})))
+        self.assertEqual(server.close(), 0)
+        self.assertIn("line 1: unknown name AICONNECT_APIKEY (did you mean AICONNECT_API_KEY?)",
+                      server.stderr)
+        self.assertNotIn(self.SECRET_VALUE, server.stderr)
+        code, out, _ = run_cli("--check", "--env-file", path, AICONNECT_API_URL=self.api.url)
+        self.assertIn("warn  settings: env file %s line 1: unknown name AICONNECT_APIKEY" % path, out)
+        self.assertNotIn(self.SECRET_VALUE, out)
 
 
 class CliTest(ApiTestCase):
@@ -2098,9 +2259,9 @@ class CliTest(ApiTestCase):
             os.unlink(handle.name)
 
     def test_env_file_errors_name_the_line_or_the_path(self):
-        code, _, err = run_cli("--env-file", "/no/such/file.env")
-        self.assertEqual(code, 2)
-        self.assertIn("/no/such/file.env", err)
+        code, out, err = run_cli("--env-file", "/no/such/file.env", "--config")
+        self.assertEqual(code, 1)
+        self.assertIn("/no/such/file.env", out)
 
     def test_log_file_gets_debug_traces_without_the_key(self):
         import shutil
