@@ -201,6 +201,7 @@ class Config(object):
     def __init__(self, env, file_env=None, debug=False, file_problems=(), file_warnings=()):
         file_env = file_env or {}
         self.values, self.sources, self.problems = {}, {}, list(file_problems)
+        self.secrets = {}  # secret values as given, refused ones too: for redaction
         self.warnings = list(file_warnings)  # worth saying, not worth refusing to work
         for name, default, kind in SETTINGS:
             if name in env:
@@ -228,6 +229,15 @@ class Config(object):
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
+        if kind == "secret" and raw:
+            self.secrets[name] = raw
+            if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ord(ch) > 0xff for ch in raw):
+                # http.client would refuse it in a header and quote it in its error text
+                self.problems.append(
+                    "%s holds a line break, a control character or a character outside "
+                    "Latin-1, so it cannot be sent; set it again to the key alone, on one "
+                    "line, with nothing around it" % name)
+                return None
         if kind == "url":
             from urllib.parse import urlsplit
             parts = urlsplit(raw)
@@ -268,7 +278,7 @@ class Config(object):
         for name, _, kind in SETTINGS:
             value = self.values[name]
             if kind == "secret":
-                shown = "set" if value else "not set"
+                shown = "set" if value else "refused" if name in self.secrets else "not set"
             elif value is None:
                 shown = "(none)"
             else:
@@ -279,6 +289,29 @@ class Config(object):
         for warning in self.warnings:
             lines.append("warning: " + warning)
         return lines
+
+
+def add_secret(value):
+    """Blank `value` from all output: as it is, and as repr(), ascii(), a bytes repr and
+    JSON would escape it (an error text may quote it in any of these), alone or inside JSON."""
+    if not value or len(value) < MIN_REDACTED_LENGTH:
+        return
+    forms = set([value, repr(value)[1:-1], ascii(value)[1:-1], json.dumps(value)[1:-1],
+                 json.dumps(value, ensure_ascii=False)[1:-1],
+                 repr(value.encode("utf-8", "surrogatepass"))[2:-1]])
+    if max(value) <= "\xff":
+        forms.add(repr(value.encode("latin-1"))[2:-1])
+    forms.update([json.dumps(form)[1:-1] for form in list(forms)])
+    _secrets.extend(sorted(forms.difference(_secrets), key=len, reverse=True))
+    _secrets.sort(key=len, reverse=True)  # a longer form first: it may hold a shorter one
+
+
+def redact(text):
+    """`text` with every form of every secret blanked: for the wire, the logs, the CLI."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 def check_configured(config):
@@ -2222,9 +2255,7 @@ def write_message(session, obj):
         data = json.dumps(rpc_error(obj.get("id") if isinstance(obj, dict) else None,
                                     INTERNAL_ERROR, "Internal error: the answer could not be "
                                     "encoded as JSON."))
-    for secret in _secrets:  # an API that echoes the key must not put it on the wire
-        if secret in data:
-            data = data.replace(secret, "[redacted]")
+    data = redact(data)  # an API that echoes the key must not put it on the wire
     line = data.encode("ascii") + b"\n"  # ensure_ascii: the same bytes whatever the locale
     with session.write_lock:
         if session.closed:
@@ -2329,10 +2360,7 @@ def setup_logging(config, debug, log_file=None):
 
     class RedactingFormatter(logging.Formatter):
         def format(self, record):
-            text = logging.Formatter.format(self, record)
-            for secret in _secrets:
-                text = text.replace(secret, "[redacted]")
-            return text
+            return redact(logging.Formatter.format(self, record))
 
     formatter = RedactingFormatter("%(asctime)s %(levelname)s agentjobs_mcp: %(message)s")
     logger = logging.getLogger("agentjobs_mcp")
@@ -2625,8 +2653,8 @@ def main(argv=None):
     apply_network_names(file_env, os.environ)
     config = Config(os.environ, file_env, debug=bool(opts and opts.debug),
                     file_problems=file_problems, file_warnings=file_warnings)
-    if config.api_key and len(config.api_key) >= MIN_REDACTED_LENGTH:
-        _secrets.append(config.api_key)
+    for secret in config.secrets.values():
+        add_secret(secret)
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")
         return 1 if file_problems else 0

@@ -909,6 +909,61 @@ class SecretsTest(ApiTestCase):
         self.assertNotIn(KEY.encode(), out)
 
 
+class KeyHygieneTest(ApiTestCase):
+    """Keys that cannot be sent are refused; every escaped form of the key is blanked,
+    from every output: the wire, the logs, --check, --config."""
+
+    BAD_KEYS = ("sk-test-abc\ndef-UNIQUEPART", "sk-test-abc\x1bdef-UNIQUEPART",
+                "sk-test-\u043a\u043b\u044e\u0447-UNIQUEPART")
+
+    def assert_nothing_of(self, key, *outputs):
+        forms = (key, repr(key)[1:-1], json.dumps(key)[1:-1], "UNIQUEPART")
+        for output in outputs:
+            for form in forms:
+                self.assertNotIn(form, output)
+
+    def test_a_key_with_a_control_or_non_latin1_character_is_refused_and_never_shown(self):
+        for key in self.BAD_KEYS:
+            server = self.server(AICONNECT_API_KEY=key)
+            for name, arguments in EnvFileTest.CALLS:
+                text = self.call_error(name, arguments, server=server)
+                self.assertIn("AICONNECT_API_KEY holds a line break, a control character or a "
+                              "character outside Latin-1", text)
+            self.assertEqual(server.close(), 0)
+            self.assertIn("configuration problem: AICONNECT_API_KEY holds", server.stderr)
+            self.assert_nothing_of(key, server.stderr, b"".join(server.stdout_raw).decode())
+            self.assert_no_request()
+            code, out, err = run_cli("--check", AICONNECT_API_KEY=key, AICONNECT_API_URL=self.api.url)
+            self.assertEqual(code, 1)
+            self.assertIn("FAIL  settings: AICONNECT_API_KEY holds a line break", out)
+            code, out2, err2 = run_cli("--config", AICONNECT_API_KEY=key)
+            self.assertIn("AICONNECT_API_KEY: refused  (env)", out2)
+            self.assert_nothing_of(key, out, err, out2, err2)
+            self.assert_no_request()
+
+    def test_escaped_forms_of_the_key_are_redacted(self):
+        saved = list(agentjobs_mcp._secrets)
+        self.addCleanup(setattr, agentjobs_mcp, "_secrets", saved)
+        key = 'sk-test-"quoted"\\back\xe9-0123'
+        agentjobs_mcp.add_secret(key)
+        for text in (key, repr(key), ascii(key), json.dumps(key), json.dumps(key, ensure_ascii=False),
+                     json.dumps(repr(key)), repr(("Bearer " + key).encode("latin-1")),
+                     repr(("Bearer " + key).encode("utf-8")), agentjobs_mcp.escape_text(key)):
+            redacted = agentjobs_mcp.redact(text)
+            self.assertIn("[redacted]", redacted, text)
+            self.assertNotIn("0123", redacted, text)
+
+    def test_an_echoed_key_with_quotes_and_backslashes_is_redacted_on_the_wire(self):
+        key = 'sk-test-"quoted"\\back-0123456789'
+        self.api.key = key
+        self.addCleanup(setattr, self.api, "key", KEY)
+        server = self.server(AICONNECT_API_KEY=key, MCP_DEBUG="true")
+        self.api.add_fault(status=400, body={"message": "bad request for key %s" % key})
+        self.assertIn("[redacted]", self.call_error("list_jobs", {}, server=server))
+        self.assertEqual(server.close(), 0)
+        self.assert_nothing_of(key, server.stderr, b"".join(server.stdout_raw).decode())
+
+
 ###############################################################################
 # The other seven tools #######################################################
 ###############################################################################
