@@ -314,6 +314,20 @@ def redact(text):
     return text
 
 
+class RedactingWriter(object):
+    """A stream whose every write goes through redact(): stdout of --check, --config and
+    --client-config (unless --include-key asks for the key)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        return self.stream.write(redact(text))
+
+    def flush(self):
+        self.stream.flush()
+
+
 def check_configured(config):
     """Raise the ToolError every tool call answers while a setting is wrong."""
     if config.problems:
@@ -588,7 +602,7 @@ def user_agent():
 def escape_text(text, limit=None):
     """Text from the API made safe to show on one line: control characters escaped,
     optionally cut to `limit` characters."""
-    text = str(text)
+    text = redact(str(text))  # before the cut, which could leave half of a key
     if limit is not None and len(text) > limit:
         text = text[:limit] + "... [%d more characters]" % (len(text) - limit)
     if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ch in "\u2028\u2029" for ch in text):
@@ -1142,7 +1156,7 @@ def compact_json(value, limit=None):
 
 def pretty_json(value, limit, indent="  "):
     """Any value as indented JSON lines (strings inside stay escaped), cut at `limit`."""
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    text = redact(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str))
     cut = ""
     if len(text) > limit:
         cut = "\n... [%d more characters; the whole value is in the structured result]" % (
@@ -2655,6 +2669,8 @@ def main(argv=None):
                     file_problems=file_problems, file_warnings=file_warnings)
     for secret in config.secrets.values():
         add_secret(secret)
+    if opts and (opts.config or opts.check or opts.client_config and not opts.include_key):
+        sys.stdout = RedactingWriter(sys.stdout)  # what they print is redacted as the wire is
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")
         return 1 if file_problems else 0

@@ -963,6 +963,34 @@ class KeyHygieneTest(ApiTestCase):
         self.assertEqual(server.close(), 0)
         self.assert_nothing_of(key, server.stderr, b"".join(server.stdout_raw).decode())
 
+    def test_check_redacts_an_api_answer_that_echoes_the_key(self):
+        self.api.add_fault(status=401, body={"message": "key %s refused" % KEY})
+        code, out, err = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url)
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  api call:", out)
+        self.assertIn("key [redacted] refused", out)
+        self.assertNotIn(KEY, out + err)
+
+    def test_config_output_is_redacted(self):
+        url = self.api.url + "/" + KEY  # an odd URL, but --config prints it
+        code, out, err = run_cli("--config", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=url)
+        self.assertEqual(code, 0)
+        self.assertIn("AICONNECT_API_URL: %s/[redacted]  (env)" % self.api.url, out)
+        self.assertNotIn(KEY, out + err)
+
+    def test_a_key_cut_by_a_truncation_leaves_no_part_of_it(self):
+        # the API's message is cut at 300 characters: in the middle of the key, unredacted
+        padding = "x" * (300 - len(KEY) // 2)
+        self.api.add_fault(status=400, body={"message": padding + KEY + " end" + "y" * 100})
+        server = self.server()
+        text = self.call_error("list_jobs", {}, server=server)
+        self.assertIn("more characters]", text)
+        self.assertNotIn(KEY[:6], text)
+        self.api.add_fault(status=400, body={"message": padding + KEY + " end" + "y" * 100})
+        code, out, err = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url)
+        self.assertIn("more characters]", out)
+        self.assertNotIn(KEY[:6], out + err)
+
 
 ###############################################################################
 # The other seven tools #######################################################
