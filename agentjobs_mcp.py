@@ -241,12 +241,26 @@ class Config(object):
         if kind == "url":
             from urllib.parse import urlsplit
             parts = urlsplit(raw)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            shown = without_userinfo(raw)[:100]
+            try:
+                parts.port  # raises ValueError for a port that is not a number in range
+            except ValueError:
+                parts = None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
                 self.problems.append(
                     "%s=%r is not an http(s) URL; set it to the API base URL, e.g. %s"
-                    % (name, raw[:100], DEFAULT_API_URL))
-                return default
-            return raw
+                    % (name, shown, DEFAULT_API_URL))
+            elif "@" in parts.netloc:  # the key belongs in its own setting, never in a URL shown around
+                self.problems.append(
+                    "%s=%r holds a user name or password (user:password@); give the URL "
+                    "without it: the key goes in AICONNECT_API_KEY" % (name, shown))
+            elif "?" in raw or "#" in raw:  # paths are appended to the base: they would land in it
+                self.problems.append(
+                    "%s=%r has a ?query or #fragment, which would send requests to the "
+                    "wrong path; give the base URL alone, e.g. %s" % (name, shown, DEFAULT_API_URL))
+            else:
+                return raw
+            return default
         if kind in ("float", "int"):
             try:
                 value = float(raw) if kind == "float" else int(raw)
@@ -289,6 +303,16 @@ class Config(object):
         for warning in self.warnings:
             lines.append("warning: " + warning)
         return lines
+
+
+def without_userinfo(url):
+    """A URL as it may be shown: a user:password@ part replaced by ****@."""
+    scheme, sep, rest = url.partition("://")
+    host_end = len(rest) - len(rest.lstrip("/")) + len(rest.lstrip("/").split("/", 1)[0])
+    authority = rest[:host_end]
+    if sep and "@" in authority:
+        return scheme + sep + "****@" + authority.rpartition("@")[2] + rest[host_end:]
+    return url
 
 
 def add_secret(value):

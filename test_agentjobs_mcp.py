@@ -992,6 +992,45 @@ class KeyHygieneTest(ApiTestCase):
         self.assertNotIn(KEY[:6], out + err)
 
 
+class ApiUrlTest(ApiTestCase):
+    """A password, a ?query or a #fragment in AICONNECT_API_URL is refused, never shown."""
+
+    def assert_refused_everywhere(self, url, fragment, hidden=None):
+        server = self.server(AICONNECT_API_URL=url)
+        for name, arguments in EnvFileTest.CALLS:
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn(fragment, text, name)
+        self.assertEqual(server.close(), 0)
+        code, out, err = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=url)
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  settings: AICONNECT_API_URL=", out)
+        self.assertIn(fragment, out)
+        code, config_out, config_err = run_cli("--config", AICONNECT_API_URL=url)
+        self.assertIn("problem: AICONNECT_API_URL=", config_out)
+        self.assertIn("AICONNECT_API_URL: %s  (env)" % agentjobs_mcp.DEFAULT_API_URL, config_out)
+        if hidden:
+            for output in (server.stderr, b"".join(server.stdout_raw).decode(), out, err,
+                           config_out, config_err):
+                self.assertNotIn(hidden, output)
+        self.assert_no_request()
+
+    def test_a_password_in_the_url_is_refused_and_never_shown(self):
+        url = self.api.url.replace("http://", "http://robot:pa55-w0rd-XYZ@")
+        self.assert_refused_everywhere(url, "holds a user name or password (user:password@)",
+                                       hidden="pa55-w0rd-XYZ")
+        self.assertIn("http://****@127.0.0.1", run_cli("--config", AICONNECT_API_URL=url)[1])
+
+    def test_a_query_or_a_fragment_in_the_url_is_refused(self):
+        for url in (self.api.url + "?tenant=a", self.api.url + "#top", self.api.url + "?"):
+            self.assert_refused_everywhere(url, "has a ?query or #fragment")
+
+    def test_a_port_that_is_not_a_port_is_refused(self):
+        for url in ("http://127.0.0.1:99999/api/v0", "http://127.0.0.1:abc/api/v0"):
+            config = agentjobs_mcp.Config({"AICONNECT_API_URL": url})
+            self.assertEqual(config.api_url, agentjobs_mcp.DEFAULT_API_URL)
+            self.assertIn("is not an http(s) URL", config.problems[0])
+
+
 ###############################################################################
 # The other seven tools #######################################################
 ###############################################################################
