@@ -26,6 +26,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
     HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
+    AGENTJOBS_LOG_MAX_BYTES     size at which the --log-file is rotated to PATH.1 (10485760)
 
 What it is not: not a framework and not a library. It needs nothing but the Python
 standard library (CPython 3.6 to 3.13), writes nothing to disk, and talks to no host but
@@ -78,6 +79,7 @@ DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
+LOG_FILE_MAX_BYTES = 10 * 1024 * 1024  # then the --log-file becomes PATH.1, replacing the last one
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -176,6 +178,7 @@ SETTINGS = (
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
     ("MCP_DEBUG", False, "bool"),
+    ("AGENTJOBS_LOG_MAX_BYTES", LOG_FILE_MAX_BYTES, "int"),
 )
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
@@ -183,6 +186,7 @@ SETTING_RANGES = {
     "AGENTJOBS_MAX_CONCURRENCY": (1, 1024),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
+    "AGENTJOBS_LOG_MAX_BYTES": (1024, 1024 ** 3),
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
@@ -226,6 +230,7 @@ class Config(object):
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
         self.debug = self.values["MCP_DEBUG"]
+        self.log_max_bytes = self.values["AGENTJOBS_LOG_MAX_BYTES"]
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -805,8 +810,24 @@ def parse_retry_after(value):
     return max(0.0, when.timestamp() - time.time())
 
 
+# Query parameters whose values the log shows: ids, enums, numbers and dates. Any other
+# value (a channel code is a phone number, tags are free text) is logged as "*".
+LOGGED_QUERY_NAMES = frozenset((
+    "org_id", "job_id", "job_type_id", "status", "limit", "offset", "sort", "include",
+    "include_limit", "include_sort", "activities_limit_per_job", "activities_total_limit",
+    "activities_sort", "activity_type_code", "source_type", "enrich", "delay", "scheduled_at",
+    "scheduled_at_gte", "scheduled_at_lte", "created_at_gte", "created_at_lte"))
+
+
 def redact_url(url):
-    """A URL fit for the debug log: at most 300 characters, control characters escaped."""
+    """A URL fit for the log: ids kept, query values that may be customer data as "*",
+    at most 300 characters, control characters escaped."""
+    from urllib.parse import unquote
+    base, sep, query = url.partition("?")
+    if sep:
+        pieces = [piece if unquote(piece.partition("=")[0]) in LOGGED_QUERY_NAMES
+                  else piece.partition("=")[0] + "=*" for piece in query.split("&")]
+        url = base + "?" + "&".join(pieces)
     return escape_text(url, 300)
 
 
@@ -2391,6 +2412,21 @@ def serve(config, stdin, out):
 # Command line ################################################################
 ###############################################################################
 
+def open_log_file(path):
+    """The log file for appending: created 0600 (it holds job ids and API error texts),
+    an existing file keeping its mode, and never through a symbolic link where the
+    system can tell (O_NOFOLLOW), so a link planted at PATH cannot redirect it."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as error:
+        if os.path.islink(path):
+            raise OSError(error.errno, "%s is a symbolic link, which is not followed; give "
+                          "the real path" % path)
+        raise
+    return os.fdopen(fd, "ab")  # append mode: tell() starts at the current size
+
+
 def setup_logging(config, debug, log_file=None):
     """Attach the handlers: stderr (WARNING, or DEBUG with --debug), and a log file
     (DEBUG) when asked. Every line goes through a formatter that blanks the key."""
@@ -2399,6 +2435,31 @@ def setup_logging(config, debug, log_file=None):
     class RedactingFormatter(logging.Formatter):
         def format(self, record):
             return redact(logging.Formatter.format(self, record))
+
+    class LogFileHandler(logging.Handler):
+        """Lines to the --log-file; past `max_bytes` the file becomes PATH.1 (replacing
+        the one before) and a new one starts, so the log never holds more than twice that."""
+
+        def __init__(self, path, max_bytes):
+            logging.Handler.__init__(self)
+            self.path, self.max_bytes = path, max_bytes
+            self.stream = open_log_file(path)
+
+        def emit(self, record):
+            try:
+                data = (self.format(record) + "\n").encode("utf-8", "replace")[:self.max_bytes]
+                if self.stream.tell() + len(data) > self.max_bytes:
+                    self.stream.close()
+                    os.replace(self.path, self.path + ".1")
+                    self.stream = open_log_file(self.path)
+                self.stream.write(data)
+                self.stream.flush()
+            except Exception:
+                self.handleError(record)
+
+        def close(self):
+            self.stream.close()
+            logging.Handler.close(self)
 
     formatter = RedactingFormatter("%(asctime)s %(levelname)s agentjobs_mcp: %(message)s")
     logger = logging.getLogger("agentjobs_mcp")
@@ -2410,7 +2471,7 @@ def setup_logging(config, debug, log_file=None):
     logger.addHandler(stderr_handler)
     level = logging.DEBUG if debug else logging.WARNING
     if log_file:
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler = LogFileHandler(log_file, config.log_max_bytes if config else LOG_FILE_MAX_BYTES)
         file_handler.setLevel(logging.DEBUG)
         file_handler.setFormatter(formatter)
         logger.addHandler(file_handler)
@@ -2664,7 +2725,7 @@ def parse_args(argv):
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
-               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
+               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")
@@ -2677,7 +2738,8 @@ def parse_args(argv):
     parser.add_argument("--env-file", metavar="PATH",
                         help="read KEY=VALUE settings from this file (the environment wins)")
     parser.add_argument("--log-file", metavar="PATH",
-                        help="also write debug traces to this file (the key is redacted)")
+                        help="also write debug traces to this file (the key is redacted; created "
+                             "0600; rotated to PATH.1 at AGENTJOBS_LOG_MAX_BYTES)")
     parser.add_argument("--debug", action="store_true", help="debug traces on stderr (as MCP_DEBUG=true)")
     return parser.parse_args(argv)
 

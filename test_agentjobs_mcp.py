@@ -2313,6 +2313,80 @@ class EnvFileTest(ApiTestCase):
         self.assertNotIn(self.SECRET_VALUE, out)
 
 
+class LogFileTest(ApiTestCase):
+    """--log-file: private, never through a link, bounded, and ids rather than customer data."""
+
+    def log_path(self, name="trace.log"):
+        import shutil
+        import tempfile
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        return os.path.join(folder, name)
+
+    @unittest.skipIf(os.name != "posix", "file modes are POSIX")
+    def test_log_file_is_created_0600_and_an_existing_one_keeps_its_mode(self):
+        path = self.log_path()
+        old_umask = os.umask(0o022)  # the usual umask, under which the file was 0644
+        try:
+            server = self.server(args=["--log-file", path])
+            self.assertEqual(server.close(), 0)
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+            os.chmod(path, 0o640)
+            server = self.server(args=["--log-file", path])
+            self.assertEqual(server.close(), 0)
+        finally:
+            os.umask(old_umask)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
+        with open(path) as handle:
+            self.assertEqual(handle.read().count("serving on stdio"), 2)  # appended
+
+    @unittest.skipIf(not hasattr(os, "O_NOFOLLOW") or not hasattr(os, "symlink"),
+                     "no O_NOFOLLOW or symbolic links here")
+    def test_log_file_does_not_follow_a_symbolic_link(self):
+        path = self.log_path()
+        target = path + ".target"
+        with open(target, "w") as handle:
+            handle.write("precious\n")
+        os.symlink(target, path)
+        code, out, err = run_cli("--log-file", path, AICONNECT_API_KEY=KEY)
+        self.assertEqual(code, 2)
+        self.assertIn("cannot open log file", err)
+        self.assertIn("is a symbolic link, which is not followed", err)
+        with open(target) as handle:
+            self.assertEqual(handle.read(), "precious\n")
+
+    def test_log_file_is_rotated_at_its_bound(self):
+        path = self.log_path()
+        server = self.server(args=["--log-file", path], AGENTJOBS_LOG_MAX_BYTES="4096")
+        for number in range(40):
+            self.call_ok("list_jobs", {"offset": 1000 + number}, server=server)
+        self.assertEqual(server.close(), 0)
+        self.assertLessEqual(os.path.getsize(path), 4096)
+        self.assertLessEqual(os.path.getsize(path + ".1"), 4096)
+        self.assertGreater(os.path.getsize(path + ".1"), 3000)
+        with open(path + ".1") as older, open(path) as newer:
+            old_text, new_text = older.read(), newer.read()
+        self.assertIn("offset=1039", old_text + new_text)
+        self.assertIn("stdin closed", new_text)  # the newest lines are in PATH
+        self.assertIn("AGENTJOBS_LOG_MAX_BYTES", run_cli("--help")[1])
+
+    def test_log_file_holds_ids_not_customer_data(self):
+        path = self.log_path()
+        server = self.server(args=["--log-file", path])
+        job_id = self.api.add_job()["job_id"]
+        self.call_ok("list_jobs", {"channel_code": "5511987654321", "status": "running",
+                                   "job_type_id": "customer-followup"}, server=server)
+        server.call("get_job", {"job_id": job_id})
+        self.assertEqual(server.close(), 0)
+        with open(path) as handle:
+            log_text = handle.read()
+        self.assertNotIn("5511987654321", log_text)
+        self.assertIn("channel_code=*", log_text)
+        self.assertIn("status=RUNNING", log_text)
+        self.assertIn("job_type_id=customer-followup", log_text)
+        self.assertIn(job_id, log_text)
+
+
 class CliTest(ApiTestCase):
 
     def test_version(self):
