@@ -629,8 +629,8 @@ def user_agent():
 
 
 def escape_text(text, limit=None):
-    """Text from the API made safe to show on one line: control characters escaped,
-    optionally cut to `limit` characters."""
+    """Text from the API made safe to show on one line: secrets blanked, control
+    characters escaped, optionally cut to `limit` characters."""
     text = redact(str(text))  # before the cut, which could leave half of a key
     if limit is not None and len(text) > limit:
         text = text[:limit] + "... [%d more characters]" % (len(text) - limit)

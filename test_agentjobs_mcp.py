@@ -977,6 +977,12 @@ class KeyHygieneTest(ApiTestCase):
         self.assertEqual(code, 0)
         self.assertIn("AICONNECT_API_URL: %s/[redacted]  (env)" % self.api.url, out)
         self.assertNotIn(KEY, out + err)
+        code, out, err = run_cli("--client-config", "claude-desktop", AICONNECT_API_KEY=KEY,
+                                 AICONNECT_API_URL=url)
+        self.assertEqual(code, 0)
+        env = json.loads(out)["mcpServers"]["agentjobs"]["env"]
+        self.assertEqual(env["AICONNECT_API_URL"], self.api.url + "/[redacted]")
+        self.assertNotIn(KEY, out + err)
 
     def test_a_key_cut_by_a_truncation_leaves_no_part_of_it(self):
         # the API's message is cut at 300 characters: in the middle of the key, unredacted
