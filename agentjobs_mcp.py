@@ -556,6 +556,10 @@ def build_opener(config):
             http.client.HTTPSConnection.connect(self)
             register(self)
 
+        def _tunnel(self):
+            register(self)  # the proxy's answer to CONNECT is bound by the call's deadline too
+            http.client.HTTPSConnection._tunnel(self)
+
     class HTTPHandler(urllib.request.HTTPHandler):
         def http_open(self, req):
             return self.do_open(TrackedHTTPConnection, req)

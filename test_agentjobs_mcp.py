@@ -1738,6 +1738,57 @@ class DeadlineTest(ApiTestCase):
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 2)
         self.assertFalse(server.call("list_jobs", {})["isError"])
 
+    def header_trickler(self):
+        """A server that answers any request with a status line, then one header line every
+        0.2 s, forever: the status line and headers never end. Returns its port."""
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        stop = threading.Event()
+
+        def answer(conn):
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not stop.wait(0.2):
+                    conn.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+        def serve():
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                thread = threading.Thread(target=answer, args=(conn,))
+                thread.daemon = True
+                thread.start()
+        thread = threading.Thread(target=serve)
+        thread.daemon = True
+        thread.start()
+        self.addCleanup(listener.close)
+        self.addCleanup(stop.set)
+        return listener.getsockname()[1]
+
+    def test_headers_that_trickle_forever_end_at_the_deadline(self):
+        port = self.header_trickler()
+        server = ServerProcess(None, AICONNECT_API_URL="http://127.0.0.1:%d/api/v0" % port,
+                               AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assert_ends_at_the_deadline(server, "get_job", {"job_id": "job-0001"}, 1)
+        self.assert_ends_at_the_deadline(server, "cancel_job", {"job_id": "job-0001"}, 1)
+
+    def test_a_proxy_that_trickles_its_answer_to_connect_ends_at_the_deadline(self):
+        port = self.header_trickler()
+        server = ServerProcess(None, AICONNECT_API_URL="https://api.example.invalid/api/v0",
+                               HTTPS_PROXY="http://127.0.0.1:%d" % port, AGENTJOBS_TIMEOUT="1",
+                               AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assert_ends_at_the_deadline(server, "list_jobs", {}, 1)
+
     def test_a_trickling_proxy_ends_at_the_deadline(self):
         proxy = StandInAPI(key=None)
         proxy.start()
