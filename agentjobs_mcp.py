@@ -27,6 +27,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
     HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
+    AGENTJOBS_LOG_MAX_BYTES     size at which the --log-file is rotated to PATH.1 (10485760)
 
 What it is not: not a framework and not a library. It needs nothing but the Python
 standard library (CPython 3.6 to 3.13), writes nothing to disk, and talks to no host but
@@ -88,6 +89,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 # digits), so an integer id read can be echoed on every version.
 MAX_NUMBER_DIGITS = 4300
 MAX_COUNT = 2 ** 53  # the largest count shown with a share: floats hold it exactly
+LOG_FILE_MAX_BYTES = 10 * 1024 * 1024  # then the --log-file becomes PATH.1, replacing the last one
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -192,6 +194,7 @@ SETTINGS = (
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
     ("MCP_DEBUG", False, "bool"),
+    ("AGENTJOBS_LOG_MAX_BYTES", LOG_FILE_MAX_BYTES, "int"),
 )
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
@@ -199,6 +202,7 @@ SETTING_RANGES = {
     "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
+    "AGENTJOBS_LOG_MAX_BYTES": (1024, 1024 ** 3),
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
@@ -214,9 +218,11 @@ class Config(object):
     every tool call reports it, so the person sees it in the chat, not as a crash.
     """
 
-    def __init__(self, env, file_env=None, debug=False):
+    def __init__(self, env, file_env=None, debug=False, file_problems=(), file_warnings=()):
         file_env = file_env or {}
-        self.values, self.sources, self.problems = {}, {}, []
+        self.values, self.sources, self.problems = {}, {}, list(file_problems)
+        self.secrets = {}  # secret values as given, refused ones too: for redaction
+        self.warnings = list(file_warnings)  # worth saying, not worth refusing to work
         for name, default, kind in SETTINGS:
             if name in env:
                 raw, source = env[name], "env"
@@ -241,18 +247,42 @@ class Config(object):
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
         self.debug = self.values["MCP_DEBUG"]
+        self.log_max_bytes = self.values["AGENTJOBS_LOG_MAX_BYTES"]
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
+        if kind == "secret" and raw:
+            self.secrets[name] = raw
+            if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ord(ch) > 0xff for ch in raw):
+                # http.client would refuse it in a header and quote it in its error text
+                self.problems.append(
+                    "%s holds a line break, a control character or a character outside "
+                    "Latin-1, so it cannot be sent; set it again to the key alone, on one "
+                    "line, with nothing around it" % name)
+                return None
         if kind == "url":
             from urllib.parse import urlsplit
             parts = urlsplit(raw)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            shown = without_userinfo(raw)[:100]
+            try:
+                parts.port  # raises ValueError for a port that is not a number in range
+            except ValueError:
+                parts = None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
                 self.problems.append(
                     "%s=%r is not an http(s) URL; set it to the API base URL, e.g. %s"
-                    % (name, raw[:100], DEFAULT_API_URL))
-                return default
-            return raw
+                    % (name, shown, DEFAULT_API_URL))
+            elif "@" in parts.netloc:  # the key belongs in its own setting, never in a URL shown around
+                self.problems.append(
+                    "%s=%r holds a user name or password (user:password@); give the URL "
+                    "without it: the key goes in AICONNECT_API_KEY" % (name, shown))
+            elif "?" in raw or "#" in raw:  # paths are appended to the base: they would land in it
+                self.problems.append(
+                    "%s=%r has a ?query or #fragment, which would send requests to the "
+                    "wrong path; give the base URL alone, e.g. %s" % (name, shown, DEFAULT_API_URL))
+            else:
+                return raw
+            return default
         if kind in ("float", "int"):
             try:
                 value = float(raw) if kind == "float" else int(raw)
@@ -284,7 +314,7 @@ class Config(object):
         for name, _, kind in SETTINGS:
             value = self.values[name]
             if kind == "secret":
-                shown = "set" if value else "not set"
+                shown = "set" if value else "refused" if name in self.secrets else "not set"
             elif value is None:
                 shown = "(none)"
             else:
@@ -292,7 +322,64 @@ class Config(object):
             lines.append("%s: %s  (%s)" % (name, shown, self.sources[name]))
         for problem in self.problems:
             lines.append("problem: " + problem)
+        for warning in self.warnings:
+            lines.append("warning: " + warning)
         return lines
+
+
+def without_userinfo(url):
+    """A URL as it may be shown: a user:password@ part replaced by ****@."""
+    scheme, sep, rest = url.partition("://")
+    host_end = len(rest) - len(rest.lstrip("/")) + len(rest.lstrip("/").split("/", 1)[0])
+    authority = rest[:host_end]
+    if sep and "@" in authority:
+        return scheme + sep + "****@" + authority.rpartition("@")[2] + rest[host_end:]
+    return url
+
+
+def add_secret(value):
+    """Blank `value` from all output: as it is, and as repr(), ascii(), a bytes repr and
+    JSON would escape it (an error text may quote it in any of these), alone or inside JSON."""
+    if not value or len(value) < MIN_REDACTED_LENGTH:
+        return
+    forms = set([value, repr(value)[1:-1], ascii(value)[1:-1], json.dumps(value)[1:-1],
+                 json.dumps(value, ensure_ascii=False)[1:-1],
+                 repr(value.encode("utf-8", "surrogatepass"))[2:-1]])
+    if max(value) <= "\xff":
+        forms.add(repr(value.encode("latin-1"))[2:-1])
+    forms.update([json.dumps(form)[1:-1] for form in list(forms)])
+    _secrets.extend(sorted(forms.difference(_secrets), key=len, reverse=True))
+    _secrets.sort(key=len, reverse=True)  # a longer form first: it may hold a shorter one
+
+
+def redact(text):
+    """`text` with every form of every secret blanked: for the wire, the logs, the CLI."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+class RedactingWriter(object):
+    """A stream whose every write goes through redact(): stdout of --check, --config and
+    --client-config (unless --include-key asks for the key)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        console_write(self.stream, redact(text))
+
+    def flush(self):
+        self.stream.flush()
+
+
+def check_configured(config):
+    """Raise the ToolError every tool call answers while a setting is wrong."""
+    if config.problems:
+        raise ToolError("The server is misconfigured: " + "; ".join(config.problems),
+                        "Fix the setting in the MCP client's configuration (or the --env-file) "
+                        "and restart the server.")
 
 
 ###############################################################################
@@ -363,6 +450,8 @@ class CallContext(object):
         self.waited = 0.0          # seconds spent waiting for a worker
         self.busy = False          # refused: too many calls waiting already
         self.cancelled = False
+        self.expired = False  # the deadline passed while the API was being called
+        self.answering = False  # the API's status line and headers had come
         self.retried = False
         self._sockets = []
         self._lock = threading.Lock()
@@ -380,8 +469,8 @@ class CallContext(object):
     def attach(self, sock):
         with self._lock:
             self._sockets.append(sock)
-            cancelled = self.cancelled
-        if cancelled:
+            ended = self.cancelled or self.expired
+        if ended:
             self._close(sock)
 
     def cancel(self):
@@ -392,6 +481,25 @@ class CallContext(object):
         for sock in sockets:
             self._close(sock)
 
+    def expire(self):
+        """The deadline has passed: shut the call's sockets down, as cancel does."""
+        with self._lock:
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            self._close(sock)
+
+    def bound_reads(self):
+        """Let the next read on the call's sockets wait no longer than the time left."""
+        left = max(self.remaining(), 0.001)
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.settimeout(left)
+            except (OSError, ValueError):
+                pass
+
     @staticmethod
     def _close(sock):
         import socket
@@ -399,6 +507,48 @@ class CallContext(object):
             sock.shutdown(socket.SHUT_RDWR)
         except (OSError, ValueError):
             pass
+
+
+class Watchdog(object):
+    """One thread that ends each call whose deadline has passed, by shutting its sockets.
+
+    A socket timeout bounds one read, not an answer: an API or a proxy that sends a byte
+    every half second would otherwise hold a call open for as long as it trickles.
+    """
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.calls = set()  # the calls now talking to the API
+        self.thread = None
+
+    def watch(self, call):
+        with self.cond:
+            self.calls.add(call)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="deadline-watchdog")
+                self.thread.daemon = True
+                self.thread.start()
+            self.cond.notify()
+
+    def unwatch(self, call):
+        with self.cond:
+            self.calls.discard(call)
+
+    def _run(self):
+        while True:
+            with self.cond:
+                now = time.monotonic()
+                due = [call for call in self.calls if call.deadline <= now]
+                self.calls.difference_update(due)
+                if not due:
+                    nearest = min([call.deadline for call in self.calls] or [now + 3600])
+                    self.cond.wait(nearest - now)
+                    continue
+            for call in due:
+                call.expire()
+
+
+WATCHDOG = Watchdog()
 
 
 def origin_of(url):
@@ -433,6 +583,10 @@ def build_opener(config):
         def connect(self):
             http.client.HTTPSConnection.connect(self)
             register(self)
+
+        def _tunnel(self):
+            register(self)  # the proxy's answer to CONNECT is bound by the call's deadline too
+            http.client.HTTPSConnection._tunnel(self)
 
     class HTTPHandler(urllib.request.HTTPHandler):
         def http_open(self, req):
@@ -531,11 +685,11 @@ HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
 
 
 def escape_text(text, limit=None, controls=True):
-    """Text from the API made safe to show: optionally cut to `limit` characters, hidden
+    """Text from the API made safe to show: secrets blanked, optionally cut to `limit` characters, hidden
     characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
     structured data, where line breaks are data), control characters and line breaks
     escaped so it stays on one line. The one place that decides what is escaped."""
-    text = str(text)
+    text = redact(str(text))  # before the cut, which could leave half of a key
     if limit is not None and len(text) > limit:
         text = text[:limit] + "... [%d more characters]" % (len(text) - limit)
     if text.isprintable():  # C speed; false for every character escaped below
@@ -645,14 +799,11 @@ def api_request(config, method, segments, query=None, body=None):
     DELETE are retried (connection errors, 429/502/503/504) within the call's
     deadline; POST only when it surely never left this machine.
     """
-    if config.problems:
-        raise ToolError("The server is misconfigured: " + "; ".join(config.problems),
-                        "Fix the setting in the MCP client's configuration and restart the server.")
+    check_configured(config)
     if not config.api_key:
         raise ToolError("AICONNECT_API_KEY is not set, so the API cannot be called.",
                         "Set AICONNECT_API_KEY in the \"env\" of this server's entry in the "
                         "MCP client's configuration (or in an --env-file), then restart the server.")
-    import urllib.request
     call = getattr(_local, "call", None) or CallContext(config.timeout)
     url = build_url(config, segments, query)
     data = None
@@ -662,6 +813,16 @@ def api_request(config, method, segments, query=None, body=None):
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
     retryable = method in ("GET", "DELETE")
+    WATCHDOG.watch(call)
+    try:
+        return _attempts(config, method, url, data, headers, call, retryable)
+    finally:
+        WATCHDOG.unwatch(call)
+
+
+def _attempts(config, method, url, data, headers, call, retryable):
+    """api_request's attempts, each within what is left of the call's deadline."""
+    import urllib.request
     attempt = 0
     while True:
         if call.cancelled:
@@ -744,8 +905,24 @@ def parse_retry_after(value):
     return max(0.0, when.timestamp() - time.time())
 
 
+# Query parameters whose values the log shows: ids, enums, numbers and dates. Any other
+# value (a channel code is a phone number, tags are free text) is logged as "*".
+LOGGED_QUERY_NAMES = frozenset((
+    "org_id", "job_id", "job_type_id", "status", "limit", "offset", "sort", "include",
+    "include_limit", "include_sort", "activities_limit_per_job", "activities_total_limit",
+    "activities_sort", "activity_type_code", "source_type", "enrich", "delay", "scheduled_at",
+    "scheduled_at_gte", "scheduled_at_lte", "created_at_gte", "created_at_lte"))
+
+
 def redact_url(url):
-    """A URL fit for the debug log: at most 300 characters, control characters escaped."""
+    """A URL fit for the log: ids kept, query values that may be customer data as "*",
+    at most 300 characters, control characters escaped."""
+    from urllib.parse import unquote
+    base, sep, query = url.partition("?")
+    if sep:
+        pieces = [piece if unquote(piece.partition("=")[0]) in LOGGED_QUERY_NAMES
+                  else piece.partition("=")[0] + "=*" for piece in query.split("&")]
+        url = base + "?" + "&".join(pieces)
     return escape_text(url, 300)
 
 
@@ -755,7 +932,9 @@ def timeout_error(config, call):
         waited = (" Before that, the call waited %.1f s for a free worker (all "
                   "AGENTJOBS_MAX_CONCURRENCY=%d were busy); that wait is not counted."
                   % (call.waited, config.max_concurrency))
-    return ApiError(0, "The API did not answer within %g seconds.%s" % (call.timeout, waited),
+    return ApiError(0, "The API did not answer within %g seconds%s.%s" % (
+        call.timeout, " (its answer was still coming in when the time ran out)"
+        if call.expired and call.answering else "", waited),
                     "It may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
                     "(now %g)." % config.timeout)
 
@@ -769,7 +948,9 @@ def _exchange(config, request, call, remaining):
     cap = config.max_response_bytes
     try:
         response = get_opener(config).open(request, timeout=remaining)
+        call.answering = True
     except urllib.error.HTTPError as error:
+        call.answering = True
         status = error.code
         try:
             raw = read_capped(error, cap, call)
@@ -777,6 +958,8 @@ def _exchange(config, request, call, remaining):
             raw = b""
         finally:
             error.close()
+        if call.expired:
+            raise AttemptError(timeout_error(config, call), what="timeout", final=True)
         retry_after = parse_retry_after(error.headers.get("Retry-After")) if error.headers else None
         message = error_message_from_body(raw, error.headers.get("Content-Type") if error.headers else "")
         api_error = ApiError(status, "The API answered %d %s: %s" % (
@@ -804,6 +987,8 @@ def _exchange(config, request, call, remaining):
         raise classify_network_error(config, error, call)
     finally:
         response.close()
+    if call.expired:  # what was read is cut short: the watchdog ended the call
+        raise AttemptError(timeout_error(config, call), what="timeout", final=True)
     return status, parse_api_json(raw, status, response.headers.get("Content-Type"))
 
 
@@ -818,6 +1003,9 @@ def read_capped(response, cap, call):
     while True:
         if call.cancelled:
             raise CancelledError()
+        if call.expired:
+            return b"".join(chunks)
+        call.bound_reads()
         chunk = response.read(min(65536, cap + 1 - total))
         if not chunk:
             return b"".join(chunks)
@@ -859,7 +1047,7 @@ def classify_network_error(config, error, call):
     host = "%s://%s:%s" % origin_of(config.api_url)
     if isinstance(reason, ApiError):
         return AttemptError(reason, what="refused redirect", final=True)
-    if isinstance(reason, (socket.timeout,)) or "timed out" in str(reason):
+    if call.expired or isinstance(reason, (socket.timeout,)) or "timed out" in str(reason):
         return AttemptError(timeout_error(config, call), what="timeout", final=True)
     if isinstance(reason, ssl.SSLError) or isinstance(reason, ssl.CertificateError):
         return AttemptError(ApiError(0, "TLS with %s failed: %s" % (host, escape_text(reason, 200)),
@@ -1217,6 +1405,7 @@ def pretty_json(value, limit, indent="  "):
         text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
     except RecursionError:  # indent= takes json's Python encoder: a few frames per level
         text = compact_json(value)
+    text = redact(text)
     cut = ""
     if len(text) > limit:
         cut = "\n... [%d more characters; the whole value is in the structured result]" % (
@@ -2258,6 +2447,7 @@ def on_tools_call(session, params, revision):
     try:
         if call.busy:
             raise busy_error(session)
+        check_configured(session.config)
         args = check_arguments(entry, params.get("arguments"))
         text, data = entry.handler(session.config, args)
     except ToolError as error:
@@ -2383,9 +2573,7 @@ def write_message(session, obj):
         data = json.dumps(rpc_error(obj.get("id") if isinstance(obj, dict) else None,
                                     INTERNAL_ERROR, "Internal error: the answer could not be "
                                     "encoded as JSON."))
-    for secret in _secrets:  # an API that echoes the key must not put it on the wire
-        if secret in data:
-            data = data.replace(secret, "[redacted]")
+    data = redact(data)  # an API that echoes the key must not put it on the wire
     line = data.encode("ascii") + b"\n"  # ensure_ascii: the same bytes whatever the locale
     with session.write_lock:
         if session.closed:
@@ -2513,6 +2701,21 @@ def serve(config, stdin, out):
 # Command line ################################################################
 ###############################################################################
 
+def open_log_file(path):
+    """The log file for appending: created 0600 (it holds job ids and API error texts),
+    an existing file keeping its mode, and never through a symbolic link where the
+    system can tell (O_NOFOLLOW), so a link planted at PATH cannot redirect it."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as error:
+        if os.path.islink(path):
+            raise OSError(error.errno, "%s is a symbolic link, which is not followed; give "
+                          "the real path" % path)
+        raise
+    return os.fdopen(fd, "ab")  # append mode: tell() starts at the current size
+
+
 def setup_logging(config, debug, log_file=None):
     """Attach the handlers: stderr (WARNING, or DEBUG with --debug), and a log file
     (DEBUG) when asked. Every line goes through a formatter that blanks the key."""
@@ -2520,10 +2723,32 @@ def setup_logging(config, debug, log_file=None):
 
     class RedactingFormatter(logging.Formatter):
         def format(self, record):
-            text = logging.Formatter.format(self, record)
-            for secret in _secrets:
-                text = text.replace(secret, "[redacted]")
-            return text
+            return redact(logging.Formatter.format(self, record))
+
+    class LogFileHandler(logging.Handler):
+        """Lines to the --log-file; past `max_bytes` the file becomes PATH.1 (replacing
+        the one before) and a new one starts, so the log never holds more than twice that."""
+
+        def __init__(self, path, max_bytes):
+            logging.Handler.__init__(self)
+            self.path, self.max_bytes = path, max_bytes
+            self.stream = open_log_file(path)
+
+        def emit(self, record):
+            try:
+                data = (self.format(record) + "\n").encode("utf-8", "replace")[:self.max_bytes]
+                if self.stream.tell() + len(data) > self.max_bytes:
+                    self.stream.close()
+                    os.replace(self.path, self.path + ".1")
+                    self.stream = open_log_file(self.path)
+                self.stream.write(data)
+                self.stream.flush()
+            except Exception:
+                self.handleError(record)
+
+        def close(self):
+            self.stream.close()
+            logging.Handler.close(self)
 
     formatter = RedactingFormatter("%(asctime)s %(levelname)s agentjobs_mcp: %(message)s")
     logger = logging.getLogger("agentjobs_mcp")
@@ -2535,7 +2760,7 @@ def setup_logging(config, debug, log_file=None):
     logger.addHandler(stderr_handler)
     level = logging.DEBUG if debug else logging.WARNING
     if log_file:
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler = LogFileHandler(log_file, config.log_max_bytes if config else LOG_FILE_MAX_BYTES)
         file_handler.setLevel(logging.DEBUG)
         file_handler.setFormatter(formatter)
         logger.addHandler(file_handler)
@@ -2544,36 +2769,89 @@ def setup_logging(config, debug, log_file=None):
     LazyLog.debug_enabled = level == logging.DEBUG
 
 
+# Names an env file may hold besides SETTINGS: applied to the environment, where urllib
+# and OpenSSL read them (the real environment wins).
+NETWORK_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
+                 "no_proxy", "SSL_CERT_FILE")
+ENV_FILE_FIX = "write it as NAME=VALUE on one line, e.g. AICONNECT_API_KEY=..., then restart the server"
+
+
 def load_env_file(path):
-    """KEY=VALUE lines: comments, blank lines, `export ` prefixes and quotes allowed.
-    Raises ValueError naming the file and line of anything else."""
+    """Settings from a KEY=VALUE file: (values, problems, warnings).
+
+    Comments, blank lines, a UTF-8 BOM, `export ` prefixes, quotes and a `# comment`
+    after a value are allowed. A problem names the file, the line and the variable when
+    it is a known one, but never a value: a malformed line may well hold the key.
+    """
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
+        mode = os.stat(path).st_mode
     except OSError as error:
-        raise ValueError("cannot read env file %s: %s" % (path, error.strerror or error))
-    values = {}
-    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+        return {}, ["env file %s cannot be read (%s); check the --env-file path and that "
+                    "this user may read it" % (path, error.strerror or type(error).__name__)], []
+    known = [name for name, _, _ in SETTINGS] + list(NETWORK_NAMES)
+    values, problems, warnings = {}, [], []
+    for number, line in enumerate(raw.decode("utf-8-sig", "replace").splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("export "):
             line = line[len("export "):].lstrip()
         name, sep, value = line.partition("=")
-        name, value = name.strip(), value.strip()
+        name = name.strip()
+        where = "env file %s line %d" % (path, number)
         if not sep or not name or not (name[0].isalpha() or name[0] == "_") or not all(
                 ch.isalnum() or ch == "_" for ch in name) or not is_ascii(name):
-            raise ValueError("%s line %d: expected NAME=VALUE, got %r" % (path, number, line[:80]))
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-            if line.partition("=")[2].strip()[0] == '"':
-                value = value.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
-        elif value[:1] in "\"'":
-            raise ValueError("%s line %d: the quote in %s is not closed" % (path, number, name))
-        else:
-            value = value.split(" #", 1)[0].rstrip()
+            said = [n for n in known if line.startswith(n) and not line[len(n):len(n) + 1].isalnum()
+                    and line[len(n):len(n) + 1] != "_"]
+            problems.append("%s%s is not NAME=VALUE; %s" % (
+                where, " (%s)" % said[0] if said else "", ENV_FILE_FIX))
+            continue
+        value, wrong = env_file_value(value.strip())
+        if wrong:
+            problems.append("%s (%s): %s" % (where, name, wrong))
+            continue
         values[name] = value
-    return values
+        if name not in known:
+            import difflib
+            close = difflib.get_close_matches(name, known, 1, 0.8)
+            warnings.append("%s: unknown name %s%s; it is ignored" % (
+                where, escape_text(name, 60), " (did you mean %s?)" % close[0] if close else ""))
+    if os.name == "posix" and "AICONNECT_API_KEY" in values and mode & 0o077:
+        warnings.append("env file %s holds AICONNECT_API_KEY and other users may read it (mode "
+                        "%04o); run: chmod 600 %s" % (path, mode & 0o777, command_line([path], False)))
+    return values, problems, warnings
+
+
+def env_file_value(text):
+    """An env-file value as written after "=": (value, None) or (None, what is wrong)."""
+    if text[:1] not in ("'", '"'):
+        return text.split(" #", 1)[0].rstrip(), None
+    quote, out, index = text[0], [], 1
+    while index < len(text):
+        ch = text[index]
+        if quote == '"' and ch == "\\" and index + 1 < len(text):
+            following = text[index + 1]
+            out.append({"n": "\n", '"': '"', "\\": "\\"}.get(following, ch + following))
+            index += 2
+            continue
+        if ch == quote:
+            rest = text[index + 1:].strip()
+            if rest and not rest.startswith("#"):
+                return None, "text after the closing quote; start a comment with # or " + ENV_FILE_FIX
+            return "".join(out), None
+        out.append(ch)
+        index += 1
+    return None, "the quote is not closed on its line; " + ENV_FILE_FIX
+
+
+def apply_network_names(file_env, environ):
+    """Put the proxy and CA names of an env file into `environ`, unless the real
+    environment already has them (a proxy in either case counts)."""
+    for name in NETWORK_NAMES:
+        if name in file_env and name.upper() not in environ and name.lower() not in environ:
+            environ[name] = file_env[name]
 
 
 CLIENTS = {
@@ -2681,18 +2959,21 @@ def command_line(words, windows):
 
 
 def cli_print(text, stream=None):
-    """Write command-line output (never the protocol). A console whose encoding cannot
-    hold the text (a cp1252 pipe and a folder named Иван) gets UTF-8 bytes, not a crash."""
+    """Write a line of command-line output (never the protocol)."""
     stream = stream or sys.stdout
-    if stream is None:
-        return
-    text += "\n"
+    if stream is not None:
+        console_write(stream, text + "\n")
+        stream.flush()
+
+
+def console_write(stream, text):
+    """A console whose encoding cannot hold the text (a cp1252 pipe and a folder named
+    Иван) gets UTF-8 bytes, not a crash."""
     try:
         stream.write(text)
     except UnicodeEncodeError:
         stream.flush()
         stream.buffer.write(text.encode("utf-8", "backslashreplace"))
-    stream.flush()
 
 
 def check_step(ok, label, detail, fix=None):
@@ -2713,6 +2994,8 @@ def run_check(config):
     for line in config.describe():
         sys.stdout.write("  " + line + "\n")
     sys.stdout.write("\nChecks:\n")
+    for warning in config.warnings:
+        sys.stdout.write("%-5s %s: %s\n" % ("warn", "settings", warning))
     if not check_step(not config.problems, "settings", "valid" if not config.problems
                       else "; ".join(config.problems), "correct the setting named above"):
         return 1
@@ -2798,8 +3081,7 @@ def parse_args(argv):
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, AGENTJOBS_MAX_RESPONSE_BYTES, "
-               "AGENTJOBS_MAX_LINE_BYTES, "
-               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
+               "AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")
@@ -2812,7 +3094,8 @@ def parse_args(argv):
     parser.add_argument("--env-file", metavar="PATH",
                         help="read KEY=VALUE settings from this file (the environment wins)")
     parser.add_argument("--log-file", metavar="PATH",
-                        help="also write debug traces to this file (the key is redacted)")
+                        help="also write debug traces to this file (the key is redacted; created "
+                             "0600; rotated to PATH.1 at AGENTJOBS_LOG_MAX_BYTES)")
     parser.add_argument("--debug", action="store_true", help="debug traces on stderr (as MCP_DEBUG=true)")
     return parser.parse_args(argv)
 
@@ -2821,17 +3104,22 @@ def main(argv=None):
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     opts = parse_args(argv) if argv else None  # argparse costs start-up time: only when needed
-    try:
-        file_env = load_env_file(opts.env_file) if opts and opts.env_file else {}
-    except ValueError as error:
-        sys.stderr.write("agentjobs_mcp.py: error: %s\n" % error)
-        return 2
-    config = Config(os.environ, file_env, debug=bool(opts and opts.debug))
-    if config.api_key and len(config.api_key) >= MIN_REDACTED_LENGTH:
-        _secrets.append(config.api_key)
+    file_env, file_problems, file_warnings = (
+        load_env_file(opts.env_file) if opts and opts.env_file else ({}, [], []))
+    apply_network_names(file_env, os.environ)
+    config = Config(os.environ, file_env, debug=bool(opts and opts.debug),
+                    file_problems=file_problems, file_warnings=file_warnings)
+    for secret in config.secrets.values():
+        add_secret(secret)
+    if opts and (opts.config or opts.check or opts.client_config and not opts.include_key):
+        sys.stdout = RedactingWriter(sys.stdout)  # what they print is redacted as the wire is
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")
-        return 0
+        return 1 if file_problems else 0
+    if opts and opts.client_config and file_problems:  # its output would lack the file's settings
+        for problem in file_problems:
+            sys.stderr.write("agentjobs_mcp.py: error: %s\n" % problem)
+        return 2
     if opts and opts.client_config:
         try:
             text, note = format_client_config(opts.client_config, config, opts.include_key, opts.env_file)
@@ -2851,6 +3139,8 @@ def main(argv=None):
         return run_check(config)
     for problem in config.problems:
         log.warning("configuration problem: %s", problem)
+    for warning in config.warnings:
+        log.warning("configuration warning: %s", warning)
     stdin, out = binary_stdio()
     import signal
 

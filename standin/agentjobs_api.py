@@ -20,7 +20,7 @@ Python API:
 TLS: StandInAPI(tls=True) serves https with standin/tls/server.pem (for 127.0.0.1 and
 localhost), signed by the test-only CA standin/tls/ca.pem, whose key was thrown away.
 Faults, add_fault(status=500, body=b"", content_type=None, headers=None, times=1, method=None,
-path_contains=None, action="respond", delay=None, size=10 MiB), consulted in order; the first
+path_contains=None, action="respond", delay=None, size=10 MiB, interval=0.5), consulted in order; the first
 whose `method` (None: any) and `path_contains` (substring of the raw request-target, None: any)
 match is used `times` times (None: always). The request is still recorded. Actions:
     "respond"  status, body (bytes, str, or dict/list sent as JSON), content_type (None: JSON for
@@ -28,6 +28,9 @@ match is used `times` times (None: always). The request is still recorded. Actio
     "drop"     close the connection without answering
     "hang"     answer nothing for `delay` s (None: 30), then close; stop() wakes it early
     "huge"     200 JSON whose body is `size` bytes, streamed in 64 KiB chunks
+    "trickle"  status and headers at once (no Content-Length), then the body one byte every
+               `interval` s (spaces once it is all sent) until `delay` s have passed (None:
+               forever, until stop() or the client hangs up); then the rest, and it closes
 Anything that is not a fault answers JSON (application/json; charset=utf-8) with Content-Length.
 """
 
@@ -51,7 +54,7 @@ Recorded = collections.namedtuple(
 STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
 ACTIVITY_SORTS = ("created_at", "-created_at")
-FAULT_ACTIONS = ("respond", "drop", "hang", "huge")
+FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle")
 JSON_TYPE = "application/json; charset=utf-8"
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CA_FILE = os.path.join(TLS_DIR, "ca.pem")
@@ -288,7 +291,8 @@ class StandInAPI(object):
         return job
 
     def add_fault(self, status=500, body=b"", content_type=None, headers=None, times=1,
-                  method=None, path_contains=None, action="respond", delay=None, size=10 * 1024 * 1024):
+                  method=None, path_contains=None, action="respond", delay=None, size=10 * 1024 * 1024,
+                  interval=0.5):
         if action not in FAULT_ACTIONS:
             raise ValueError("action must be one of %s" % ", ".join(FAULT_ACTIONS))
         if content_type is None:
@@ -299,7 +303,7 @@ class StandInAPI(object):
             self.faults.append({"status": status, "body": body, "content_type": content_type,
                                 "headers": headers or {}, "times": times, "method": method,
                                 "path_contains": path_contains, "action": action, "delay": delay,
-                                "size": size})
+                                "size": size, "interval": interval})
 
     def clear_faults(self):
         with self.lock:
@@ -726,4 +730,36 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 left -= min(left, len(chunk))
             self.wfile.write(tail)
         except OSError:
+            pass
+
+    def fault_trickle(self, fault):
+        """Headers now, then the body (and spaces after it) one byte per `interval`."""
+        body = fault["body"]
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode("utf-8")
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        self.leave()
+        self.close_connection = True
+        self.send_response(fault["status"])
+        self.send_header("Content-Type", fault["content_type"])
+        self.send_header("Connection", "close")
+        for name, value in fault["headers"].items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+        deadline = time.monotonic() + fault["delay"] if fault["delay"] else None
+        sent = 0
+        while not self.owner.stopping.is_set() and (deadline is None or time.monotonic() < deadline):
+            byte = body[sent:sent + 1] or b" "
+            try:
+                self.wfile.write(byte)
+                self.wfile.flush()
+            except (OSError, ValueError):
+                return  # the client hung up
+            sent += 1
+            self.owner.stopping.wait(fault["interval"])
+        try:
+            self.wfile.write(body[sent:])  # the duration is over: the rest at once
+        except (OSError, ValueError):
             pass
