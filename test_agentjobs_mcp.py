@@ -2,6 +2,8 @@
 against the project's stand-in Agent Jobs API on 127.0.0.1 (standin/).
 
 Run: python3 test_agentjobs_mcp.py   (or make test); it ends with "N passed, N failed".
+The classes run in parallel worker processes (-j N sets how many, -j1 or --serial runs
+them in one process); python3 test_agentjobs_mcp.py ClassName runs one class.
 Plain unittest, standard library only, so every CPython 3.6-3.13 runs it.
 """
 
@@ -2152,17 +2154,112 @@ class CliTest(ApiTestCase):
 # Runner ######################################################################
 ###############################################################################
 
+# The seconds each class took in one serial run here (python3.11, 2 cores), to hand out the
+# slowest first; a class not listed is placed by its test count (RUNNER_SECONDS_PER_TEST each).
+CLASS_SECONDS = {}
+RUNNER_SECONDS_PER_TEST = 0.15
+
+
+def test_classes():
+    """Every TestCase class of this module with at least one test, slowest first."""
+    loader = unittest.defaultTestLoader
+    module = sys.modules[__name__]
+    found = []
+    for name in dir(module):
+        value = getattr(module, name)
+        if isinstance(value, type) and issubclass(value, unittest.TestCase):
+            count = len(loader.getTestCaseNames(value))
+            if count:
+                found.append((CLASS_SECONDS.get(name, count * RUNNER_SECONDS_PER_TEST), name))
+    return [name for _, name in sorted(found, key=lambda item: (-item[0], item[1]))]
+
+
+def run_class(name):
+    """In a worker process: run one class; a picklable account of what happened."""
+    import io
+    stream = io.StringIO()
+    started = time.monotonic()
+    suite = unittest.defaultTestLoader.loadTestsFromName(name, sys.modules[__name__])
+    result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+    problems = [("ERROR", str(test), text) for test, text in result.errors]
+    problems += [("FAIL", str(test), text) for test, text in result.failures]
+    problems += [("UNEXPECTED SUCCESS", str(test), "") for test in result.unexpectedSuccesses]
+    lines = stream.getvalue().split("\n" + "=" * 70)[0].split("\n" + "-" * 70)[0]
+    return {"name": name, "seconds": time.monotonic() - started, "run": result.testsRun,
+            "skipped": len(result.skipped), "expected": len(result.expectedFailures),
+            "problems": problems, "lines": lines.rstrip("\n")}
+
+
+def run_parallel(jobs):
+    """Each class in one of `jobs` worker processes, slowest first; unittest's report."""
+    import multiprocessing
+    names = test_classes()
+    started = time.monotonic()
+    run = skipped = expected = 0
+    problems = []
+    pool = multiprocessing.Pool(min(jobs, len(names)))
+    try:
+        for outcome in pool.imap_unordered(run_class, names, 1):
+            sys.stdout.write("%s\n%s: %d tests, %d problems, %.1f s\n" % (
+                outcome["lines"], outcome["name"], outcome["run"], len(outcome["problems"]),
+                outcome["seconds"]))
+            sys.stdout.flush()
+            run += outcome["run"]
+            skipped += outcome["skipped"]
+            expected += outcome["expected"]
+            problems += outcome["problems"]
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+    for kind, test, text in problems:
+        sys.stdout.write("%s\n%s: %s\n%s\n%s\n" % ("=" * 70, kind, test, "-" * 70, text))
+    sys.stdout.write("%s\nRan %d tests in %.1f s in %d worker processes\n" % (
+        "-" * 70, run, time.monotonic() - started, min(jobs, len(names))))
+    return run, len(problems), skipped, expected
+
+
+def run_serial(argv):
+    """Plain unittest in this process (named classes or tests, unittest's own options)."""
+    result = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    return result.testsRun, failed, len(result.skipped), len(result.expectedFailures)
+
+
+def default_jobs():
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
 def run_suite(argv=None):
-    """unittest, plus the closing line CI reads: "N passed, N failed, N skipped"."""
-    program = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2)
-    result = program.result
-    failed = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped - len(result.expectedFailures)
+    """unittest, plus the closing line CI reads: "N passed, N failed, N skipped".
+
+    No arguments: every class, in parallel worker processes (-j N / --jobs N sets how
+    many; -j1 or --serial runs in this process). Class or test names, or any unittest
+    option, run those serially here, as `python3 -m unittest` would.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    jobs, rest = None, argv[:1]
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--serial":
+            jobs = 1
+        elif word in ("-j", "--jobs"):
+            jobs = int(next(words, "0"))
+        elif word.startswith("-j") and word[2:].isdigit() or word.startswith("--jobs="):
+            jobs = int(word.split("=")[-1] if "=" in word else word[2:])
+        else:
+            rest.append(word)
+    if jobs is not None and jobs < 1:
+        sys.stderr.write("-j needs a number of worker processes, 1 or more\n")
+        return 2
+    if jobs == 1 or len(rest) > 1:
+        tests, failed, skipped, expected = run_serial(rest)
+    else:
+        tests, failed, skipped, expected = run_parallel(jobs or default_jobs())
     sys.stdout.flush()
     sys.stderr.flush()
-    sys.stdout.write("%d passed, %d failed, %d skipped\n" % (passed, failed, skipped))
-    return 0 if failed == 0 and result.testsRun > 0 else 1
+    sys.stdout.write("%d passed, %d failed, %d skipped\n" % (tests - failed - skipped - expected, failed, skipped))
+    return 0 if failed == 0 and tests > 0 else 1
 
 
 if __name__ == "__main__":
