@@ -775,7 +775,8 @@ class CancelJobTest(ApiTestCase):
 class ArgumentTest(ApiTestCase):
 
     def assert_refused(self, name, arguments, *fragments):
-        server = self.server()
+        """Refused, nothing sent, and the server still serving: one server per test is enough."""
+        server = self._servers[0] if self._servers else self.server()
         result = server.call(name, arguments)
         self.assertTrue(result["isError"], (name, arguments, text_of(result)))
         for fragment in fragments:
@@ -879,7 +880,6 @@ class SecretsTest(ApiTestCase):
         self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
 
     def test_the_key_never_appears_through_any_fault_even_with_debug(self):
-        server = self.server(MCP_DEBUG="true", AGENTJOBS_RETRIES="1", AGENTJOBS_TIMEOUT="1")
         other = StandInAPI(key=None)
         other.start()
         self.addCleanup(other.stop)
@@ -887,16 +887,39 @@ class SecretsTest(ApiTestCase):
             {"action": "hang", "delay": 5}, {"status": 429, "body": {"message": KEY}, "headers": {"Retry-After": "0"}},
             {"status": 302, "body": b"", "headers": {"Location": other.url + "/steal?key=" + KEY}},
             {"status": 502, "body": "<html>%s</html>" % KEY, "content_type": "text/html"}]
+        # One stand-in API and one server per fault, all faults at once: the retries' backoff
+        # and the hang are waiting, not work. A hang ends at AGENTJOBS_TIMEOUT, whatever its size.
+        runs, failures = [], []
+
+        def through(fault, api, server):
+            try:
+                for name, arguments in EveryToolFailureTest.CALLS + [("get_context", {})]:
+                    api.add_fault(**fault)
+                    server.call(name, arguments)
+                    api.clear_faults()
+            except Exception as error:  # re-raised in the test's thread below
+                failures.append((fault, error))
+
         for fault in faults:
-            for name, arguments in EveryToolFailureTest.CALLS + [("get_context", {})]:
-                self.api.add_fault(**fault)
-                server.call(name, arguments)
-                self.api.clear_faults()
-        self.assertEqual(server.close(), 0)
+            api = StandInAPI(key=KEY)
+            api.start()
+            self.addCleanup(api.stop)
+            server = ServerProcess(api, MCP_DEBUG="true", AGENTJOBS_RETRIES="1",
+                                   AGENTJOBS_TIMEOUT="0.3" if fault.get("action") == "hang" else "1")
+            self._servers.append(server)
+            server.initialize(self.version)
+            runs.append((server, threading.Thread(target=through, args=(fault, api, server))))
+        for _, thread in runs:
+            thread.start()
+        for _, thread in runs:
+            thread.join()
+        self.assertEqual(failures, [])
+        for server, _ in runs:
+            self.assertEqual(server.close(), 0)
+            self.assertNotIn(KEY, server.stderr)
+            self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
         self.assertEqual(other.requests, [])
-        self.assertIn("DELETE", server.stderr)
-        self.assertNotIn(KEY, server.stderr)
-        self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
+        self.assertIn("DELETE", "".join(server.stderr for server, _ in runs))  # debug traces were written
 
     def test_a_short_test_key_does_not_garble_the_output(self):
         self.api.key = "k"
@@ -1606,11 +1629,15 @@ class EveryToolFailureTest(ApiTestCase):
 
     def test_each_timeout_gives_an_error(self):
         server = self.server(AGENTJOBS_TIMEOUT="0.5", AGENTJOBS_RETRIES="0")
-        for name, arguments in self.CALLS:
-            self.api.add_fault(action="hang", delay=5)
-            result = server.call(name, arguments)
-            self.assertTrue(result["isError"], name)
-            self.assertIn("did not answer within 0.5 seconds", text_of(result), name)
+        self.api.add_fault(action="hang", delay=5, times=len(self.CALLS))
+        for name, arguments in self.CALLS:  # all at once: each call has its own deadline
+            server.send({"jsonrpc": "2.0", "id": name, "method": "tools/call",
+                         "params": {"name": name, "arguments": arguments}})
+        answers = dict((answer["id"], answer["result"]) for answer in [server.read() for _ in self.CALLS])
+        for name, _ in self.CALLS:
+            self.assertTrue(answers[name]["isError"], name)
+            self.assertIn("did not answer within 0.5 seconds", text_of(answers[name]), name)
+        self.assertEqual(len(self.api.requests), len(self.CALLS))
         self.api.add_fault(action="hang", delay=5)
         self.assertIn("unavailable (error: The API did not answer", text_of(server.call("get_context", {})))
 
@@ -1837,7 +1864,11 @@ class InstallTest(ApiTestCase):
         import shutil
         home = tempfile.mkdtemp(prefix="agentjobs-venv-")
         self.addCleanup(shutil.rmtree, home, True)
-        subprocess.check_call([sys.executable, "-m", "venv", os.path.join(home, "venv")], env=clean_env())
+        # Installing pip into the venv (ensurepip) is most of this test's time: when this
+        # interpreter has pip, the venv borrows it; the package still goes into the venv.
+        import importlib.util
+        borrow = ["--without-pip", "--system-site-packages"] if importlib.util.find_spec("pip") else []
+        subprocess.check_call([sys.executable, "-m", "venv"] + borrow + [os.path.join(home, "venv")], env=clean_env())
         bindir = os.path.join(home, "venv", "Scripts" if os.name == "nt" else "bin")
         python = os.path.join(bindir, "python")
         code, out = self.pip(python, "--version")
@@ -2156,7 +2187,10 @@ class CliTest(ApiTestCase):
 
 # The seconds each class took in one serial run here (python3.11, 2 cores), to hand out the
 # slowest first; a class not listed is placed by its test count (RUNNER_SECONDS_PER_TEST each).
-CLASS_SECONDS = {}
+CLASS_SECONDS = {"ProtocolTest": 4.1, "SecretsTest": 4.0, "InstallTest": 3.7, "ApiFailureTest": 3.7,
+                 "CancelJobTest": 2.9, "CliTest": 2.2, "StatelessRevisionTest": 1.8, "FuzzTest": 1.7,
+                 "CreateJobTest": 1.6, "ConcurrencyTest": 1.6, "EveryToolFailureTest": 1.5,
+                 "TlsAndProxyTest": 1.4, "ArgumentTest": 1.3}
 RUNNER_SECONDS_PER_TEST = 0.15
 
 
