@@ -1860,8 +1860,10 @@ class InstallTest(ApiTestCase):
     """pip install . into a fresh venv: an agentjobs-mcp command and python -m agentjobs_mcp."""
 
     def pip(self, python, *args):
+        # pip's own deprecations are not ours: PYTHONWARNINGS (make test-warnings) stays for
+        # the installed server below, not for the tool that installs it.
         proc = subprocess.Popen([python, "-m", "pip", "--disable-pip-version-check"] + list(args),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env())
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(PYTHONWARNINGS=None))
         out = proc.communicate(timeout=600)[0].decode("utf-8", "replace")
         return proc.returncode, out
 
