@@ -180,7 +180,11 @@ def text_of(result):
 
 
 class ApiTestCase(unittest.TestCase):
-    """A stand-in API for the class, reset before each test, and helpers for servers."""
+    """A stand-in API for the class, reset before each test, and helpers for servers.
+
+    call_ok/call_error without a server use the class's shared server (one per revision):
+    a one-off call with default settings needs a real server, not a newly started one.
+    Tests that look at a server's exit, stderr or whole stdout start their own."""
 
     version = LATEST
 
@@ -188,9 +192,12 @@ class ApiTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.api = StandInAPI(key=KEY)
         cls.api.start()
+        cls._shared = {}
 
     @classmethod
     def tearDownClass(cls):
+        for server in cls._shared.values():
+            server.kill()
         cls.api.stop()
 
     def setUp(self):
@@ -208,13 +215,21 @@ class ApiTestCase(unittest.TestCase):
             server.initialize(self.version)
         return server
 
+    def shared_server(self):
+        """The class's server for this revision (started again if it has exited)."""
+        server = self._shared.get(self.version)
+        if server is None or server.proc.poll() is not None:
+            server = self._shared[self.version] = ServerProcess(self.api)
+            server.initialize(self.version)
+        return server
+
     def call_ok(self, name, arguments=None, server=None):
-        result = (server or self.server()).call(name, arguments)
+        result = (server or self.shared_server()).call(name, arguments)
         self.assertFalse(result["isError"], text_of(result))
         return result
 
     def call_error(self, name, arguments=None, server=None):
-        result = (server or self.server()).call(name, arguments)
+        result = (server or self.shared_server()).call(name, arguments)
         self.assertTrue(result["isError"], text_of(result))
         self.assertNotIn("structuredContent", result)
         return text_of(result)
