@@ -795,8 +795,8 @@ class CancelJobTest(ApiTestCase):
 class ArgumentTest(ApiTestCase):
 
     def assert_refused(self, name, arguments, *fragments):
-        """Refused, nothing sent, and the server still serving: one server per test is enough."""
-        server = self._servers[0] if self._servers else self.server()
+        """Refused, nothing sent, and the server still serving: the shared server will do."""
+        server = self.shared_server()
         result = server.call(name, arguments)
         self.assertTrue(result["isError"], (name, arguments, text_of(result)))
         for fragment in fragments:
