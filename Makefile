@@ -2,15 +2,19 @@
 PYTHON ?= python3
 VERSION = $(shell $(PYTHON) agentjobs_mcp.py --version | cut -d' ' -f2)
 QUICK ?=
+JOBS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-all demo bench interop lint bundle version clean
+.PHONY: help test test-warnings test-all demo bench interop lint bundle version clean
 
 help: ## show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-test: ## run the whole suite on $(PYTHON) (ends with "N passed, N failed")
-	$(PYTHON) test_agentjobs_mcp.py
+test: ## run the whole suite on $(PYTHON), classes in parallel (JOBS=1: serial; ends "N passed, N failed")
+	$(PYTHON) test_agentjobs_mcp.py $(if $(JOBS),-j$(JOBS),)
+
+test-warnings: ## the suite with DeprecationWarning an error, in the server and every child too
+	PYTHONWARNINGS=error::DeprecationWarning $(PYTHON) test_agentjobs_mcp.py $(if $(JOBS),-j$(JOBS),)
 
 test-all: ## run the suite on every CPython 3.6-3.13 found (pyenv and PATH)
 	$(PYTHON) dev/test_all.py

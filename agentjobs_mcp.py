@@ -3146,6 +3146,8 @@ def main(argv=None):
 
     def on_sigterm(signum, frame):
         raise SystemExit(0)
+    # POSIX clients stop a server with SIGTERM. Windows has the name but no process sends
+    # it (a stop there is TerminateProcess), and Ctrl+Break keeps its default: end at once.
     signal.signal(signal.SIGTERM, on_sigterm)
     log.debug("agentjobs-mcp %s serving on stdio (Python %s); %s", __version__,
               sys.version.split()[0], ", ".join(config.describe()))

@@ -2,6 +2,8 @@
 against the project's stand-in Agent Jobs API on 127.0.0.1 (standin/).
 
 Run: python3 test_agentjobs_mcp.py   (or make test); it ends with "N passed, N failed".
+The classes run in parallel worker processes (-j N sets how many, -j1 or --serial runs
+them in one process); python3 test_agentjobs_mcp.py ClassName runs one class.
 Plain unittest, standard library only, so every CPython 3.6-3.13 runs it.
 """
 
@@ -14,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -29,6 +32,8 @@ KEY = "sk-test-4f9c2b7e1d0a-RECOGNISABLE"
 READ_TIMEOUT = 15.0
 LATEST = "2025-11-25"
 ALL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+# A path that exists on no machine, spelled the way this OS spells paths.
+MISSING_DIR = os.path.join(tempfile.gettempdir(), "agentjobs-test-no-such-folder")
 
 
 ###############################################################################
@@ -176,7 +181,11 @@ def text_of(result):
 
 
 class ApiTestCase(unittest.TestCase):
-    """A stand-in API for the class, reset before each test, and helpers for servers."""
+    """A stand-in API for the class, reset before each test, and helpers for servers.
+
+    call_ok/call_error without a server use the class's shared server (one per revision):
+    a one-off call with default settings needs a real server, not a newly started one.
+    Tests that look at a server's exit, stderr or whole stdout start their own."""
 
     version = LATEST
 
@@ -184,9 +193,12 @@ class ApiTestCase(unittest.TestCase):
     def setUpClass(cls):
         cls.api = StandInAPI(key=KEY)
         cls.api.start()
+        cls._shared = {}
 
     @classmethod
     def tearDownClass(cls):
+        for server in cls._shared.values():
+            server.kill()
         cls.api.stop()
 
     def setUp(self):
@@ -204,13 +216,21 @@ class ApiTestCase(unittest.TestCase):
             server.initialize(self.version)
         return server
 
+    def shared_server(self):
+        """The class's server for this revision (started again if it has exited)."""
+        server = self._shared.get(self.version)
+        if server is None or server.proc.poll() is not None:
+            server = self._shared[self.version] = ServerProcess(self.api)
+            server.initialize(self.version)
+        return server
+
     def call_ok(self, name, arguments=None, server=None):
-        result = (server or self.server()).call(name, arguments)
+        result = (server or self.shared_server()).call(name, arguments)
         self.assertFalse(result["isError"], text_of(result))
         return result
 
     def call_error(self, name, arguments=None, server=None):
-        result = (server or self.server()).call(name, arguments)
+        result = (server or self.shared_server()).call(name, arguments)
         self.assertTrue(result["isError"], text_of(result))
         self.assertNotIn("structuredContent", result)
         return text_of(result)
@@ -567,8 +587,9 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(server.proc.wait(10), 0)
 
     def test_sigterm_exits_quietly(self):
-        if not hasattr(signal, "SIGTERM") or os.name == "nt":
-            self.skipTest("POSIX signals only")
+        if os.name == "nt":
+            self.skipTest("Windows delivers no SIGTERM to another process (terminate() is TerminateProcess): "
+                          "the quiet exit on SIGTERM is not tested there")
         server = self.server()
         server.proc.send_signal(signal.SIGTERM)
         self.assertIn(server.proc.wait(5), (0, 143, -15))
@@ -578,7 +599,8 @@ class ProtocolTest(ApiTestCase):
 
     def test_ctrl_c_exits_quietly(self):
         if os.name == "nt":
-            self.skipTest("POSIX signals only")
+            self.skipTest("Windows sends Ctrl+C to a whole console, not to one child process: "
+                          "the quiet exit on SIGINT is not tested there")
         server = self.server()
         server.proc.send_signal(signal.SIGINT)
         self.assertIn(server.proc.wait(5), (0, 130, -2))
@@ -870,7 +892,8 @@ class CancelJobTest(ApiTestCase):
 class ArgumentTest(ApiTestCase):
 
     def assert_refused(self, name, arguments, *fragments):
-        server = self.server()
+        """Refused, nothing sent, and the server still serving: the shared server will do."""
+        server = self.shared_server()
         result = server.call(name, arguments)
         self.assertTrue(result["isError"], (name, arguments, text_of(result)))
         for fragment in fragments:
@@ -1030,7 +1053,6 @@ class SecretsTest(ApiTestCase):
         self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
 
     def test_the_key_never_appears_through_any_fault_even_with_debug(self):
-        server = self.server(MCP_DEBUG="true", AGENTJOBS_RETRIES="1", AGENTJOBS_TIMEOUT="1")
         other = StandInAPI(key=None)
         other.start()
         self.addCleanup(other.stop)
@@ -1038,16 +1060,39 @@ class SecretsTest(ApiTestCase):
             {"action": "hang", "delay": 5}, {"status": 429, "body": {"message": KEY}, "headers": {"Retry-After": "0"}},
             {"status": 302, "body": b"", "headers": {"Location": other.url + "/steal?key=" + KEY}},
             {"status": 502, "body": "<html>%s</html>" % KEY, "content_type": "text/html"}]
+        # One stand-in API and one server per fault, all faults at once: the retries' backoff
+        # and the hang are waiting, not work. A hang ends at AGENTJOBS_TIMEOUT, whatever its size.
+        runs, failures = [], []
+
+        def through(fault, api, server):
+            try:
+                for name, arguments in EveryToolFailureTest.CALLS + [("get_context", {})]:
+                    api.add_fault(**fault)
+                    server.call(name, arguments)
+                    api.clear_faults()
+            except Exception as error:  # re-raised in the test's thread below
+                failures.append((fault, error))
+
         for fault in faults:
-            for name, arguments in EveryToolFailureTest.CALLS + [("get_context", {})]:
-                self.api.add_fault(**fault)
-                server.call(name, arguments)
-                self.api.clear_faults()
-        self.assertEqual(server.close(), 0)
+            api = StandInAPI(key=KEY)
+            api.start()
+            self.addCleanup(api.stop)
+            server = ServerProcess(api, MCP_DEBUG="true", AGENTJOBS_RETRIES="1",
+                                   AGENTJOBS_TIMEOUT="0.3" if fault.get("action") == "hang" else "1")
+            self._servers.append(server)
+            server.initialize(self.version)
+            runs.append((server, threading.Thread(target=through, args=(fault, api, server))))
+        for _, thread in runs:
+            thread.start()
+        for _, thread in runs:
+            thread.join()
+        self.assertEqual(failures, [])
+        for server, _ in runs:
+            self.assertEqual(server.close(), 0)
+            self.assertNotIn(KEY, server.stderr)
+            self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
         self.assertEqual(other.requests, [])
-        self.assertIn("DELETE", server.stderr)
-        self.assertNotIn(KEY, server.stderr)
-        self.assertNotIn(KEY.encode(), b"".join(server.stdout_raw))
+        self.assertIn("DELETE", "".join(server.stderr for server, _ in runs))  # debug traces were written
 
     def test_a_short_test_key_does_not_garble_the_output(self):
         self.api.key = "k"
@@ -1874,9 +1919,10 @@ class TlsAndProxyTest(ApiTestCase):
         self.assertEqual(api.requests, [])  # the key never left over an unverified connection
 
     def test_missing_ca_bundle_file_is_a_configuration_problem(self):
-        result = self.server(AGENTJOBS_CA_BUNDLE="/no/such/ca.pem").call("list_jobs", {})
+        missing = os.path.join(MISSING_DIR, "ca.pem")
+        result = self.server(AGENTJOBS_CA_BUNDLE=missing).call("list_jobs", {})
         self.assertTrue(result["isError"])
-        self.assertIn("AGENTJOBS_CA_BUNDLE='/no/such/ca.pem': no such file", text_of(result))
+        self.assertIn("AGENTJOBS_CA_BUNDLE=%r: no such file" % missing, text_of(result))
 
     def test_check_names_the_ca_file_in_use(self):
         from standin.agentjobs_api import CA_FILE
@@ -2140,11 +2186,15 @@ class EveryToolFailureTest(ApiTestCase):
 
     def test_each_timeout_gives_an_error(self):
         server = self.server(AGENTJOBS_TIMEOUT="0.5", AGENTJOBS_RETRIES="0")
-        for name, arguments in self.CALLS:
-            self.api.add_fault(action="hang", delay=5)
-            result = server.call(name, arguments)
-            self.assertTrue(result["isError"], name)
-            self.assertIn("did not answer within 0.5 seconds", text_of(result), name)
+        self.api.add_fault(action="hang", delay=5, times=len(self.CALLS))
+        for name, arguments in self.CALLS:  # all at once: each call has its own deadline
+            server.send({"jsonrpc": "2.0", "id": name, "method": "tools/call",
+                         "params": {"name": name, "arguments": arguments}})
+        answers = dict((answer["id"], answer["result"]) for answer in [server.read() for _ in self.CALLS])
+        for name, _ in self.CALLS:
+            self.assertTrue(answers[name]["isError"], name)
+            self.assertIn("did not answer within 0.5 seconds", text_of(answers[name]), name)
+        self.assertEqual(len(self.api.requests), len(self.CALLS))
         self.api.add_fault(action="hang", delay=5)
         self.assertIn("unavailable (error: The API did not answer", text_of(server.call("get_context", {})))
 
@@ -2397,8 +2447,10 @@ class InstallTest(ApiTestCase):
     """pip install . into a fresh venv: an agentjobs-mcp command and python -m agentjobs_mcp."""
 
     def pip(self, python, *args):
+        # pip's own deprecations are not ours: PYTHONWARNINGS (make test-warnings) stays for
+        # the installed server below, not for the tool that installs it.
         proc = subprocess.Popen([python, "-m", "pip", "--disable-pip-version-check"] + list(args),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env())
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=clean_env(PYTHONWARNINGS=None))
         out = proc.communicate(timeout=600)[0].decode("utf-8", "replace")
         return proc.returncode, out
 
@@ -2407,9 +2459,14 @@ class InstallTest(ApiTestCase):
         import shutil
         home = tempfile.mkdtemp(prefix="agentjobs-venv-")
         self.addCleanup(shutil.rmtree, home, True)
-        subprocess.check_call([sys.executable, "-m", "venv", os.path.join(home, "venv")], env=clean_env())
-        bindir = os.path.join(home, "venv", "Scripts" if os.name == "nt" else "bin")
-        python = os.path.join(bindir, "python")
+        # Installing pip into the venv (ensurepip) is most of this test's time: when this
+        # interpreter has pip, the venv borrows it; the package still goes into the venv.
+        import importlib.util
+        borrow = ["--without-pip", "--system-site-packages"] if importlib.util.find_spec("pip") else []
+        subprocess.check_call([sys.executable, "-m", "venv"] + borrow + [os.path.join(home, "venv")], env=clean_env())
+        windows = os.name == "nt"
+        bindir = os.path.join(home, "venv", "Scripts" if windows else "bin")
+        python = os.path.join(bindir, "python.exe" if windows else "python")
         code, out = self.pip(python, "--version")
         if int(out.split()[1].split(".")[0]) < 19:  # PEP 517 builds need pip 19+ (3.6's venv has 18)
             code, out = self.pip(python, "install", "--upgrade", "pip<22")
@@ -2420,14 +2477,15 @@ class InstallTest(ApiTestCase):
         if code != 0 and ("NewConnectionError" in out or "No matching distribution found for flit_core" in out):
             self.skipTest("no package index reachable for the build backend: " + out.strip().splitlines()[-1])
         self.assertEqual(code, 0, out)
-        command = os.path.join(bindir, "agentjobs-mcp")
+        command = os.path.join(bindir, "agentjobs-mcp.exe" if windows else "agentjobs-mcp")
         version = subprocess.check_output([command, "--version"], env=clean_env(), cwd=home)
         self.assertEqual(version.decode().strip(), "agentjobs-mcp " + agentjobs_mcp.__version__)
         module = subprocess.check_output([python, "-m", "agentjobs_mcp", "--version"], env=clean_env(), cwd=home)
         self.assertEqual(module, version)
         located = subprocess.check_output([python, "-c", "import agentjobs_mcp; print(agentjobs_mcp.__file__)"],
                                           env=clean_env(), cwd=home)
-        self.assertIn(os.path.join(home, "venv"), located.decode())
+        real = lambda path: os.path.normcase(os.path.realpath(path))  # macOS /var is /private/var
+        self.assertTrue(real(located.decode().strip()).startswith(real(os.path.join(home, "venv"))), located)
         job_id = self.api.add_job(job_status="RUNNING")["job_id"]
         session = (
             '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
@@ -3037,9 +3095,10 @@ class CliTest(ApiTestCase):
             os.unlink(handle.name)
 
     def test_env_file_errors_name_the_line_or_the_path(self):
-        code, out, err = run_cli("--env-file", "/no/such/file.env", "--config")
+        missing = os.path.join(MISSING_DIR, "file.env")
+        code, out, err = run_cli("--env-file", missing, "--config")
         self.assertEqual(code, 1)
-        self.assertIn("/no/such/file.env", out)
+        self.assertIn(missing, out)
 
     def test_log_file_gets_debug_traces_without_the_key(self):
         import shutil
@@ -3275,17 +3334,115 @@ class CliTest(ApiTestCase):
 # Runner ######################################################################
 ###############################################################################
 
+# The seconds each class took in one serial run here (python3.11, 2 cores), to hand out the
+# slowest first; a class not listed is placed by its test count (RUNNER_SECONDS_PER_TEST each).
+CLASS_SECONDS = {"ProtocolTest": 4.1, "SecretsTest": 4.0, "InstallTest": 3.7, "ApiFailureTest": 3.7,
+                 "CancelJobTest": 2.9, "CliTest": 2.2, "StatelessRevisionTest": 1.8, "FuzzTest": 1.7,
+                 "CreateJobTest": 1.6, "ConcurrencyTest": 1.6, "EveryToolFailureTest": 1.5,
+                 "TlsAndProxyTest": 1.4, "ArgumentTest": 1.3}
+RUNNER_SECONDS_PER_TEST = 0.15
+
+
+def test_classes():
+    """Every TestCase class of this module with at least one test, slowest first."""
+    loader = unittest.defaultTestLoader
+    module = sys.modules[__name__]
+    found = []
+    for name in dir(module):
+        value = getattr(module, name)
+        if isinstance(value, type) and issubclass(value, unittest.TestCase):
+            count = len(loader.getTestCaseNames(value))
+            if count:
+                found.append((CLASS_SECONDS.get(name, count * RUNNER_SECONDS_PER_TEST), name))
+    return [name for _, name in sorted(found, key=lambda item: (-item[0], item[1]))]
+
+
+def run_class(name):
+    """In a worker process: run one class; a picklable account of what happened."""
+    import io
+    stream = io.StringIO()
+    started = time.monotonic()
+    suite = unittest.defaultTestLoader.loadTestsFromName(name, sys.modules[__name__])
+    result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+    problems = [("ERROR", str(test), text) for test, text in result.errors]
+    problems += [("FAIL", str(test), text) for test, text in result.failures]
+    problems += [("UNEXPECTED SUCCESS", str(test), "") for test in result.unexpectedSuccesses]
+    lines = stream.getvalue().split("\n" + "=" * 70)[0].split("\n" + "-" * 70)[0]
+    return {"name": name, "seconds": time.monotonic() - started, "run": result.testsRun,
+            "skipped": len(result.skipped), "expected": len(result.expectedFailures),
+            "problems": problems, "lines": lines.rstrip("\n")}
+
+
+def run_parallel(jobs):
+    """Each class in one of `jobs` worker processes, slowest first; unittest's report."""
+    import multiprocessing
+    names = test_classes()
+    started = time.monotonic()
+    run = skipped = expected = 0
+    problems = []
+    pool = multiprocessing.Pool(min(jobs, len(names)))
+    try:
+        for outcome in pool.imap_unordered(run_class, names, 1):
+            sys.stdout.write("%s\n%s: %d tests, %d problems, %.1f s\n" % (
+                outcome["lines"], outcome["name"], outcome["run"], len(outcome["problems"]),
+                outcome["seconds"]))
+            sys.stdout.flush()
+            run += outcome["run"]
+            skipped += outcome["skipped"]
+            expected += outcome["expected"]
+            problems += outcome["problems"]
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+    for kind, test, text in problems:
+        sys.stdout.write("%s\n%s: %s\n%s\n%s\n" % ("=" * 70, kind, test, "-" * 70, text))
+    sys.stdout.write("%s\nRan %d tests in %.1f s in %d worker processes\n" % (
+        "-" * 70, run, time.monotonic() - started, min(jobs, len(names))))
+    return run, len(problems), skipped, expected
+
+
+def run_serial(argv):
+    """Plain unittest in this process (named classes or tests, unittest's own options)."""
+    result = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    return result.testsRun, failed, len(result.skipped), len(result.expectedFailures)
+
+
+def default_jobs():
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
 def run_suite(argv=None):
-    """unittest, plus the closing line CI reads: "N passed, N failed, N skipped"."""
-    program = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2)
-    result = program.result
-    failed = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped - len(result.expectedFailures)
+    """unittest, plus the closing line CI reads: "N passed, N failed, N skipped".
+
+    No arguments: every class, in parallel worker processes (-j N / --jobs N sets how
+    many; -j1 or --serial runs in this process). Class or test names, or any unittest
+    option, run those serially here, as `python3 -m unittest` would.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    jobs, rest = None, argv[:1]
+    words = iter(argv[1:])
+    for word in words:
+        if word == "--serial":
+            jobs = 1
+        elif word in ("-j", "--jobs"):
+            jobs = int(next(words, "0"))
+        elif word.startswith("-j") and word[2:].isdigit() or word.startswith("--jobs="):
+            jobs = int(word.split("=")[-1] if "=" in word else word[2:])
+        else:
+            rest.append(word)
+    if jobs is not None and jobs < 1:
+        sys.stderr.write("-j needs a number of worker processes, 1 or more\n")
+        return 2
+    if jobs == 1 or len(rest) > 1:
+        tests, failed, skipped, expected = run_serial(rest)
+    else:
+        tests, failed, skipped, expected = run_parallel(jobs or default_jobs())
     sys.stdout.flush()
     sys.stderr.flush()
-    sys.stdout.write("%d passed, %d failed, %d skipped\n" % (passed, failed, skipped))
-    return 0 if failed == 0 and result.testsRun > 0 else 1
+    sys.stdout.write("%d passed, %d failed, %d skipped\n" % (tests - failed - skipped - expected, failed, skipped))
+    return 0 if failed == 0 and tests > 0 else 1
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def find_interpreters():
     if os.path.isdir(versions):
         for name in os.listdir(versions):
             match = re.match(r"^(3\.\d+)\.(\d+)$", name)
-            exe = os.path.join(versions, name, "bin", "python")
+            exe = os.path.join(versions, name, "python.exe" if os.name == "nt" else os.path.join("bin", "python"))
             if match and match.group(1) in WANTED and os.access(exe, os.X_OK):
                 patch = int(match.group(2))
                 if match.group(1) not in found or found[match.group(1)][0] < patch:
