@@ -884,8 +884,25 @@ def pattern_matches(pattern, value):
 
 
 def describe_expected(schema):
-    description = schema.get("description")
-    return "Expected: " + description if description else None
+    expected = schema.get("x-expected") or schema.get("description")
+    return "Expected: " + expected if expected else None
+
+
+# Keywords the validator checks but tools/list leaves out: a model needs no regex or
+# minLength to fill a call, and a value that fails them gets an error naming the argument
+# and what is expected ("x-expected", else the description).
+SERVER_ONLY = ("pattern", "minLength", "x-expected")
+
+
+def published_schema(schema):
+    """A schema as tools/list shows it: the same dict less the SERVER_ONLY keywords."""
+    shown = dict((k, v) for k, v in schema.items() if k not in SERVER_ONLY)
+    if "properties" in shown:
+        shown["properties"] = dict((name, published_schema(sub))
+                                   for name, sub in shown["properties"].items())
+    if isinstance(shown.get("items"), dict):
+        shown["items"] = published_schema(shown["items"])
+    return shown
 
 
 def check_object(schema, args, prefix=""):
@@ -1344,7 +1361,7 @@ def format_params_schema(schema):
 ###############################################################################
 
 Tool = collections.namedtuple("Tool", "name title description input_schema output_schema "
-                                      "annotations handler overlays")
+                                      "annotations handler overlays published_schema")
 TOOLS = []          # in tools/list order
 TOOLS_BY_NAME = {}
 
@@ -1353,7 +1370,8 @@ def tool(name, title, description, input_schema, output_schema, annotations, ove
     """Register a tool; like bottle's route(), return the handler unchanged."""
     def register(handler):
         entry = Tool(name, title, description, input_schema, output_schema,
-                     dict(annotations, title=title), handler, overlays or {})
+                     dict(annotations, title=title), handler, overlays or {},
+                     published_schema(input_schema))
         TOOLS.append(entry)
         TOOLS_BY_NAME[name] = entry
         return handler
@@ -1361,30 +1379,27 @@ def tool(name, title, description, input_schema, output_schema, annotations, ove
 
 
 # Shared schema fragments; nothing mutates them (dict(FRAGMENT, ...) makes a copy).
+# Descriptions only where the name and the schema do not say it all: every word here is
+# in the model's context on every turn (dev/context.py measures it).
 JOB_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
-          "description": "The job's id, as list_jobs shows it, e.g. job-12345."}
+          "x-expected": "a job id, e.g. job-12345 (list_jobs shows them), not blank."}
 ORG_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
-          "description": "Organization id, e.g. aiconnect. Default: the server's DEFAULT_ORG_ID."}
+          "x-expected": "an organization id, e.g. aiconnect, not blank."}
 ISO_DATE = {"type": "string", "pattern": ISO_PATTERN,
-            "description": "ISO 8601 date or date-time, e.g. 2024-07-23 or 2024-07-23T10:00:00Z."}
-STATUS = {"type": "string", "enum": list(JOB_STATUSES) + [s.upper() for s in JOB_STATUSES],
-          "description": "Job status, either case: waiting, scheduled, running, completed, "
-                         "failed or canceled."}
-ACTIVITY_SORT = {"type": "string", "enum": ["created_at", "-created_at"]}
+            "x-expected": "an ISO 8601 date or date-time, e.g. 2024-07-23 or 2024-07-23T10:00:00Z."}
+STATUS = {"type": "string", "enum": list(JOB_STATUSES) + [s.upper() for s in JOB_STATUSES]}
+ACTIVITY_SORT = {"type": "string", "enum": ["created_at", "-created_at"], "default": "-created_at"}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
-OFFSET = {"type": "integer", "minimum": 0,
-          "description": "Rows to skip, for paging: use the 'Next offset' of the previous answer. Default 0."}
+OFFSET = {"type": "integer", "minimum": 0}
+NAME = {"type": "string", "minLength": 1}
+JOB_TYPE_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
+               "x-expected": "a job type id, e.g. customer-followup (get_context lists them), not blank."}
 
 ANY_OBJECT = {"type": "object"}
 PAGINATION = {"type": "object", "required": ["returned", "offset", "has_more"], "properties": {
     "returned": {"type": "integer"}, "offset": {"type": "integer"},
     "total": {"type": ["integer", "null"]}, "has_more": {"type": "boolean"},
     "next_offset": {"type": ["integer", "null"]}}}
-
-
-def iso_filter(description):
-    return dict(ISO_DATE, description=description + " ISO 8601 date or date-time, "
-                "e.g. 2024-07-23 or 2024-07-23T10:00:00Z.")
 
 
 def envelope(payload, kind, what):
@@ -1432,16 +1447,14 @@ def not_found(error, what, org):
 
 @tool(name="cancel_job", title="Cancel Agent Job", annotations=DESTRUCTIVE_IDEMPOTENT,
       description=(
-          "Cancel an Agent Job that has not finished (WAITING, SCHEDULED or RUNNING), so it "
-          "stops and sends nothing more. This cannot be undone: confirm the job id with the "
-          "user first. Cancelling a job that already finished (COMPLETED, FAILED, CANCELED) "
-          "fails with its status. Returns the job as it is after the cancel."),
+          "Cancel a job that has not finished (WAITING, SCHEDULED, RUNNING): it stops and sends "
+          "nothing more. Cannot be undone: confirm the job id with the user first. Returns the "
+          "job after the cancel."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
                     "properties": {
-                        "job_id": dict(JOB_ID, description="Id of the job to cancel, e.g. job-12345 (from list_jobs)."),
+                        "job_id": JOB_ID,
                         "reason": {"type": "string", "maxLength": 1000,
-                                   "description": "Why the job is cancelled, kept with the job, "
-                                                  "e.g. 'Customer asked to stop'. Optional."}}},
+                                   "description": "Kept with the job."}}},
       output_schema={"type": "object", "required": ["job_id", "canceled"], "properties": {
           "job_id": {"type": "string"}, "canceled": {"type": "boolean"},
           "job": ANY_OBJECT, "message": {"type": "string"}}})
@@ -1475,22 +1488,16 @@ def cancel_job(config, args):
 
 @tool(name="get_job", title="Get Agent Job", annotations=READ_ONLY,
       description=(
-          "Show one Agent Job in full: status, type, channel, config, flags, params, tasks "
-          "(with retries used), dates and duration, result, tags and the last lines of its "
-          "execution log. With include_activities=true, also its most recent activities "
-          "(get_job_activities pages through all of them)."),
+          "One job in full: status, type, channel, config, flags, params, tasks (retries "
+          "used), dates, result, tags, last execution-log lines. include_activities adds its "
+          "latest activities (include_limit, include_sort); get_job_activities pages through all."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
                     "properties": {
                         "job_id": JOB_ID,
-                        "org_id": dict(ORG_ID, description="Organization of the job, e.g. aiconnect. Optional."),
-                        "include_activities": {"type": "boolean", "default": False,
-                                               "description": "Also return the job's activities. Default false."},
-                        "include_limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50,
-                                          "description": "Most activities to include, 1-100. Default 50. "
-                                                         "Only with include_activities."},
-                        "include_sort": dict(ACTIVITY_SORT, default="-created_at",
-                                             description="Activity order: -created_at (newest first, "
-                                                         "default) or created_at. Only with include_activities.")}},
+                        "org_id": ORG_ID,
+                        "include_activities": {"type": "boolean", "default": False},
+                        "include_limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                        "include_sort": ACTIVITY_SORT}},
       output_schema={"type": "object", "required": ["job"], "properties": {
           "job": ANY_OBJECT, "activities_meta": ANY_OBJECT}},
       overlays={"include_activities": ("include_limit", "include_sort")})
@@ -1512,18 +1519,11 @@ def get_job(config, args):
 
 
 JOB_FILTERS = {
-    "org_id": dict(ORG_ID, description="Organization whose jobs to list, e.g. aiconnect. "
-                                       "Default: the key's organization."),
-    "scheduled_at": iso_filter("Only jobs scheduled at exactly this time."),
-    "scheduled_at_gte": iso_filter("Only jobs scheduled at or after this time."),
-    "scheduled_at_lte": iso_filter("Only jobs scheduled at or before this time."),
-    "created_at_gte": iso_filter("Only jobs created at or after this time."),
-    "created_at_lte": iso_filter("Only jobs created at or before this time."),
-    "job_type_id": {"type": "string", "minLength": 1,
-                    "description": "Only jobs of this job type, e.g. customer-followup (get_context lists them)."},
-    "channel_code": {"type": "string", "minLength": 1,
-                     "description": "Only jobs on this channel: a phone number, Slack channel or user id, "
-                                    "e.g. 5511999999999."},
+    "org_id": ORG_ID,
+    "scheduled_at": ISO_DATE, "scheduled_at_gte": ISO_DATE, "scheduled_at_lte": ISO_DATE,
+    "created_at_gte": ISO_DATE, "created_at_lte": ISO_DATE,
+    "job_type_id": NAME,
+    "channel_code": dict(NAME, description="Phone number, Slack channel or user id."),
 }
 LIST_ORDER = ("org_id", "status", "scheduled_at", "scheduled_at_gte", "scheduled_at_lte",
               "created_at_gte", "created_at_lte", "job_type_id", "channel_code", "tags")
@@ -1541,29 +1541,21 @@ def filter_query(args):
 
 @tool(name="list_jobs", title="List Agent Jobs", annotations=READ_ONLY,
       description=(
-          "List Agent Jobs, newest first unless sort says otherwise, filtered by status, job "
-          "type, channel or dates. Each job comes with its id, status, type, channel, schedule "
-          "and result; the footer says how many match in all and the offset of the next page. "
-          "Use it to find job ids for get_job and cancel_job."),
+          "List jobs, newest first, to find job ids: one line each (id, status, type, channel, "
+          "scheduled and updated times, activity count), then the total and the next offset. "
+          "Dates are ISO 8601, e.g. 2024-07-23 or 2024-07-23T10:00:00Z."),
       input_schema={"type": "object", "additionalProperties": False, "properties": dict(
           JOB_FILTERS,
           status=STATUS,
-          limit=dict(LIMIT, maximum=100, default=20,
-                     description="Most jobs to return, 1-100. Default 20."),
+          limit=dict(LIMIT, maximum=100, default=20),
           offset=OFFSET,
           sort={"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.]*:(asc|desc)$",
-                "description": "Order as field:direction, e.g. created_at:desc or scheduled_at:asc."},
+                "description": "field:direction, e.g. created_at:desc"},
           include_activities={"type": "boolean", "default": False,
-                              "description": "Also return each job's recent activities. Default false."},
-          activities_limit_per_job={"type": "integer", "minimum": 1, "maximum": 100, "default": 15,
-                                    "description": "Most activities per job, 1-100. Default 15. "
-                                                   "Only with include_activities."},
-          activities_total_limit={"type": "integer", "minimum": 1, "maximum": 3000, "default": 500,
-                                  "description": "Most activities in all, 1-3000. Default 500. "
-                                                 "Only with include_activities."},
-          activities_sort=dict(ACTIVITY_SORT, default="-created_at",
-                               description="Activity order: -created_at (newest first, default) "
-                                           "or created_at. Only with include_activities."))},
+                              "description": "Add each job's latest activities (activities_*)."},
+          activities_limit_per_job={"type": "integer", "minimum": 1, "maximum": 100, "default": 15},
+          activities_total_limit={"type": "integer", "minimum": 1, "maximum": 3000, "default": 500},
+          activities_sort=ACTIVITY_SORT)},
       output_schema={"type": "object", "required": ["jobs", "meta", "pagination"], "properties": {
           "jobs": {"type": "array", "items": ANY_OBJECT}, "meta": ANY_OBJECT,
           "pagination": PAGINATION}},
@@ -1587,15 +1579,12 @@ def list_jobs(config, args):
 
 @tool(name="get_jobs_stats", title="Get Job Statistics", annotations=READ_ONLY,
       description=(
-          "Count Agent Jobs by status (waiting, scheduled, running, completed, failed, "
-          "canceled) with each one's share, the total, the success rate, the active jobs "
-          "and the completion rate, for the date ranges and filters given (all time when "
-          "none). There is no status filter: the breakdown is by status."),
+          "Count jobs by status, with shares, total, success rate, active jobs and completion "
+          "rate, over the ISO 8601 date ranges and filters given (all time by default)."),
       input_schema={"type": "object", "additionalProperties": False, "properties": dict(
           (k, v) for k, v in dict(
               JOB_FILTERS,
-              tags={"type": "string", "minLength": 1,
-                    "description": "Only jobs with any of these tags, comma-separated, e.g. vip,q3-campaign."},
+              tags=dict(NAME, description="Comma-separated; jobs with any of them."),
           ).items() if k != "scheduled_at")},
       output_schema={"type": "object", "required": ["org_id", "counts", "total"], "properties": {
           "org_id": {"type": "string"}, "filters": ANY_OBJECT,
@@ -1630,26 +1619,22 @@ def get_jobs_stats(config, args):
 
 @tool(name="get_job_activities", title="Get Agent Job Activities", annotations=READ_ONLY,
       description=(
-          "Read a job's activity trail: each AI completion, dispatch or step it ran, with "
-          "time, status, type, source, credits used and a cut of its output. Newest first by "
-          "default; page with offset (the footer gives the next one)."),
+          "A job's activity trail (AI completions, dispatches, steps), newest first: one line "
+          "each with time, status, type, source, credits, id and the start of its output; "
+          "then the total and the next offset."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
                     "properties": {
                         "job_id": JOB_ID,
-                        "org_id": dict(ORG_ID, description="Organization of the job, e.g. aiconnect. Optional."),
-                        "status": {"type": "string", "enum": ["submitted", "completed", "canceled"],
-                                   "description": "Only activities in this status: submitted, completed or canceled."},
-                        "activity_type_code": {"type": "string", "minLength": 1,
-                                               "description": "Only activities of this type, e.g. ai_completion."},
-                        "source_type": {"type": "string", "enum": ["dispatch", "process_module", "direct"],
-                                        "description": "Only activities from this source: dispatch, "
-                                                       "process_module or direct."},
-                        "limit": dict(LIMIT, default=50, description="Most activities to return, 1-1000. Default 50."),
+                        "org_id": ORG_ID,
+                        "status": {"type": "string", "enum": ["submitted", "completed", "canceled"]},
+                        "activity_type_code": dict(NAME, description="e.g. ai_completion"),
+                        "source_type": {"type": "string", "enum": ["dispatch", "process_module", "direct"]},
+                        "limit": dict(LIMIT, default=50),
                         "offset": dict(OFFSET, default=0),
                         "sort": {"type": "string", "default": "-created_at",
                                  "pattern": r"^-?[A-Za-z_][A-Za-z0-9_.]*$",
-                                 "description": "Sort field, '-' first for descending, e.g. -created_at "
-                                                "(default, newest first) or created_at."}}},
+                                 "x-expected": "a field name, '-' first for descending, e.g. -created_at.",
+                                 "description": "A field, '-' first for descending."}}},
       output_schema={"type": "object", "required": ["job_id", "activities", "meta", "pagination"],
                      "properties": {"job_id": {"type": "string"},
                                     "activities": {"type": "array", "items": ANY_OBJECT},
@@ -1674,52 +1659,35 @@ def get_job_activities(config, args):
 
 @tool(name="create_job", title="Create Agent Job", annotations=CREATES,
       description=(
-          "Create an Agent Job of a given type on a channel (a WhatsApp number, a Slack channel "
-          "or a web user), to start now or at scheduled_at. Each call creates a new job: do not "
-          "repeat a call that may have worked; check with list_jobs instead. get_job_type shows "
-          "which params a type expects."),
+          "Create a job of a type on a channel (WhatsApp number, Slack channel, web user), "
+          "now or at scheduled_at (ISO 8601). Each call creates a new job: never repeat one "
+          "that may have worked; check list_jobs. get_job_type shows a type's params."),
       input_schema={"type": "object", "additionalProperties": False,
                     "required": ["job_type_id", "target_channel"], "properties": {
-                        "job_type_id": {"type": "string", "minLength": 1, "pattern": r"\S",
-                                        "description": "Job type to run, e.g. customer-followup "
-                                                       "(get_context lists them)."},
+                        "job_type_id": JOB_TYPE_ID,
                         "target_channel": {
                             "type": "object", "additionalProperties": False,
                             "required": ["platform", "code"],
-                            "description": "Where the job talks: platform and code, e.g. "
-                                           "{\"platform\": \"whatsapp\", \"code\": \"5511999999999\"}.",
                             "properties": {
-                                "platform": {"type": "string", "enum": ["whatsapp", "slack", "web"],
-                                             "description": "whatsapp, slack or web."},
-                                "code": {"type": "string", "minLength": 1, "pattern": r"\S",
-                                         "description": "Channel id, phone number or user id, e.g. 5511999999999."},
-                                "org_id": dict(ORG_ID, description="Organization that owns the job. "
-                                                                   "Default: the server's DEFAULT_ORG_ID."),
-                                "type": {"type": "string", "description": "Channel type, when the platform has several. Optional."},
-                                "data": {"type": "object", "description": "Extra channel data. Optional."}}},
-                        "params": {"type": "object",
-                                   "description": "The job's parameters, as the job type's params schema "
-                                                  "describes (get_job_type), e.g. {\"customer_name\": \"Ana\"}."},
-                        "scheduled_at": dict(ISO_DATE, description="When to start, ISO 8601, e.g. "
-                                             "2024-07-23T10:00:00Z. Default: now."),
+                                "platform": {"type": "string", "enum": ["whatsapp", "slack", "web"]},
+                                "code": dict(NAME, pattern=r"\S",
+                                             description="Phone number, channel or user id."),
+                                "org_id": ORG_ID,
+                                "type": {"type": "string"},
+                                "data": {"type": "object"}}},
+                        "params": {"type": "object", "description": "As the type's params schema says."},
+                        "scheduled_at": ISO_DATE,
                         "config": {"type": "object", "additionalProperties": False,
-                                   "description": "Overrides of the job type's default config. Optional.",
+                                   "description": "Overrides of the type's defaults; times in minutes.",
                                    "properties": {
-                                       "max_follow_ups": {"type": "integer", "minimum": 0,
-                                                          "description": "Most follow-up messages, e.g. 3."},
-                                       "max_task_retries": {"type": "integer", "minimum": 0,
-                                                            "description": "Most retries of a failed task, e.g. 2."},
-                                       "task_retry_interval": {"type": "integer", "minimum": 1,
-                                                               "description": "Minutes between task retries."},
-                                       "max_time_to_complete": {"type": "integer", "minimum": 1,
-                                                                "description": "Minutes the job may take in all."},
-                                       "profile_id": {"type": "string", "minLength": 1,
-                                                      "description": "Agent profile to use."},
-                                       "start_prompt": {"type": "string", "minLength": 1,
-                                                        "description": "Prompt the job starts with."}}},
+                                       "max_follow_ups": OFFSET,
+                                       "max_task_retries": OFFSET,
+                                       "task_retry_interval": {"type": "integer", "minimum": 1},
+                                       "max_time_to_complete": {"type": "integer", "minimum": 1},
+                                       "profile_id": NAME,
+                                       "start_prompt": NAME}},
                         "delay": {"type": "integer", "minimum": 0, "maximum": 100000,
-                                  "description": "Most minutes of random delay added to the start, "
-                                                 "e.g. 30 to spread many jobs. Optional."}}},
+                                  "description": "Most minutes of random delay added to the start."}}},
       output_schema={"type": "object", "required": ["job"], "properties": {"job": ANY_OBJECT}})
 def create_job(config, args):
     channel = dict(args["target_channel"])
@@ -1753,15 +1721,10 @@ def create_job(config, args):
 
 @tool(name="get_job_type", title="Get Job Type Configuration", annotations=READ_ONLY,
       description=(
-          "Show a job type: its description, default config and policies, and the params "
-          "its jobs take (from its params schema: which are required, their types, "
-          "descriptions and defaults). Read it before create_job."),
+          "A job type: description, default config and policies, and the params its jobs take "
+          "(required or not, types, descriptions, defaults). Read it before create_job."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_type_id"],
-                    "properties": {
-                        "job_type_id": {"type": "string", "minLength": 1, "pattern": r"\S",
-                                        "description": "The job type's id, e.g. customer-followup "
-                                                       "(get_context lists them)."},
-                        "org_id": ORG_ID}},
+                    "properties": {"job_type_id": JOB_TYPE_ID, "org_id": ORG_ID}},
       output_schema={"type": "object", "required": ["job_type"], "properties": {"job_type": ANY_OBJECT}})
 def get_job_type(config, args):
     org = org_of(config, args)
@@ -1778,11 +1741,9 @@ def get_job_type(config, args):
 
 @tool(name="get_context", title="Get Server Context", annotations=READ_ONLY,
       description=(
-          "Start here: the organization, time zone and API this server uses, its version, "
-          "and the job types of the organization (id, emoji, name, description)."),
-      input_schema={"type": "object", "additionalProperties": False, "properties": {
-          "org_id": dict(ORG_ID, description="Organization to describe, e.g. aiconnect. "
-                                             "Default: the server's DEFAULT_ORG_ID.")}},
+          "Start here: the organization, time zone, API and version in use, and the "
+          "organization's job types (id, emoji, name, description)."),
+      input_schema={"type": "object", "additionalProperties": False, "properties": {"org_id": ORG_ID}},
       output_schema={"type": "object", "required": ["org_id", "timezone", "api_url",
                                                     "server_version", "job_types"],
                      "properties": {"org_id": {"type": "string"}, "timezone": {"type": "string"},
@@ -2005,7 +1966,7 @@ def on_ping(session, params, revision):
 def tool_listing(entry, revision):
     """A tool as tools/list shows it under `revision`."""
     listed = {"name": entry.name, "description": entry.description,
-              "inputSchema": entry.input_schema}
+              "inputSchema": entry.published_schema}
     if revision >= "2025-03-26":
         listed["annotations"] = entry.annotations
     if revision >= STRUCTURED_SINCE:

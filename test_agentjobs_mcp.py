@@ -20,8 +20,10 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "agentjobs_mcp.py")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "dev"))
 
 import agentjobs_mcp  # noqa: E402  (pure parts are tested in-process)
+import context as budget  # noqa: E402  (dev/context.py: the context budgets, issue 11)
 from standin import StandInAPI  # noqa: E402
 
 KEY = "sk-test-4f9c2b7e1d0a-RECOGNISABLE"
@@ -544,9 +546,10 @@ class ToolsListTest(ApiTestCase):
             self.assertEqual(schema["type"], "object")
             self.assertIs(schema["additionalProperties"], False)
             for name, prop in schema["properties"].items():
-                self.assertTrue(prop.get("description"), "%s.%s" % (listed["name"], name))
                 self.assertIn("type", prop)
                 self.assertFalse(set(prop) & {"$ref", "anyOf", "oneOf", "allOf"})
+                # what the server checks anyway is not the model's to read
+                self.assertFalse(set(prop) & set(agentjobs_mcp.SERVER_ONLY), "%s.%s" % (listed["name"], name))
             self.assertEqual(listed["outputSchema"]["type"], "object")
             self.assertGreater(len(listed["description"]), 60)
 
@@ -557,18 +560,46 @@ class ToolsListTest(ApiTestCase):
                 self.assertNotIn("outputSchema", listed)
                 self.assertEqual("annotations" in listed, version == "2025-03-26")
 
-    def test_ranges_enums_and_defaults_are_in_the_schema_and_the_description(self):
+    def test_ranges_enums_and_defaults_are_in_the_schema(self):
         tools = dict((t["name"], t["inputSchema"]["properties"]) for t in self.tools(LATEST)["tools"])
         limit = tools["get_job"]["include_limit"]
         self.assertEqual((limit["minimum"], limit["maximum"], limit["default"]), (1, 100, 50))
-        self.assertIn("1-100", limit["description"])
-        self.assertIn("Default 50", limit["description"])
+        self.assertEqual(tools["get_job"]["include_sort"]["enum"], ["created_at", "-created_at"])
+        self.assertEqual(tools["get_job"]["include_sort"]["default"], "-created_at")
         self.assertEqual(tools["list_jobs"]["limit"]["default"], 20)
+        self.assertEqual((tools["list_jobs"]["limit"]["minimum"], tools["list_jobs"]["limit"]["maximum"]), (1, 100))
         self.assertEqual(tools["list_jobs"]["activities_total_limit"]["maximum"], 3000)
+        self.assertEqual(tools["list_jobs"]["activities_limit_per_job"]["default"], 15)
+        self.assertEqual(tools["get_job_activities"]["limit"]["default"], 50)
+        self.assertEqual(tools["get_job_activities"]["offset"]["default"], 0)
+        self.assertEqual(tools["create_job"]["delay"]["minimum"], 0)
+        self.assertEqual(tools["cancel_job"]["reason"]["maxLength"], 1000)
         self.assertEqual(tools["create_job"]["target_channel"]["properties"]["platform"]["enum"],
                          ["whatsapp", "slack", "web"])
         self.assertIn("RUNNING", tools["list_jobs"]["status"]["enum"])
         self.assertIn("running", tools["list_jobs"]["status"]["enum"])
+
+
+###############################################################################
+# The context budget (dev/context.py, make context) ###########################
+###############################################################################
+
+class ContextBudgetTest(ApiTestCase):
+    """Issue 11: every budget of `make context`, checked here (the sizes are deterministic)."""
+
+    def test_each_tool_definition_stays_within_its_share(self):
+        self.assertEqual(set(budget.SHARES), set(CONTRACT))
+        self.assertLessEqual(sum(budget.SHARES.values()), budget.DEFINITIONS_BUDGET)
+        sizes = budget.definition_sizes(agentjobs_mcp.TOOLS)
+        for name, size in sizes:
+            self.assertLessEqual(size, budget.SHARES[name], name)
+        self.assertLessEqual(sum(size for _, size in sizes), budget.DEFINITIONS_BUDGET)
+
+    def test_definitions_are_measured_as_tools_list_sends_them(self):
+        listed = self.server().request("tools/list")["result"]["tools"]
+        self.assertEqual([(t["name"], budget.compact_size(dict(
+            (k, t[k]) for k in ("name", "description", "inputSchema")))) for t in listed],
+            budget.definition_sizes(agentjobs_mcp.TOOLS))
 
 
 ###############################################################################
@@ -797,8 +828,13 @@ class ArgumentTest(ApiTestCase):
 
     def test_empty_or_blank_ids_are_refused(self):
         self.assert_refused("cancel_job", {"job_id": ""}, "'job_id' must not be empty")
-        self.assert_refused("cancel_job", {"job_id": "   "}, "'job_id'")
+        self.assert_refused("cancel_job", {"job_id": "   "}, "'job_id'", "not blank")
         self.assert_refused("get_job_type", {"job_type_id": ""}, "'job_type_id'")
+        self.assert_refused("get_job_type", {"job_type_id": " \t"}, "'job_type_id'", "not blank")
+        self.assert_refused("get_job", {"job_id": "j", "org_id": " "}, "'org_id'", "not blank")
+        self.assert_refused("create_job", {"job_type_id": "t", "target_channel": {
+            "platform": "web", "code": " "}}, "'target_channel.code'")
+        self.assert_refused("list_jobs", {"channel_code": ""}, "'channel_code' must not be empty")
 
     def test_unknown_arguments_are_refused_by_name(self):
         self.assert_refused("cancel_job", {"job_id": "j", "force": True},
@@ -822,7 +858,8 @@ class ArgumentTest(ApiTestCase):
 
     def test_iso_dates_are_checked(self):
         for bad in ("yesterday", "2024-13-01", "2024-07-23T25:00:00Z", "23/07/2024", ""):
-            self.assert_refused("list_jobs", {"created_at_gte": bad}, "'created_at_gte'")
+            self.assert_refused("list_jobs", {"created_at_gte": bad}, "'created_at_gte'",
+                                "ISO 8601 date or date-time")
         server = self.server()
         for good in ("2024-07-23", "2024-07-23T10:00:00Z", "2024-07-23T10:00:00.123+02:00",
                      "2024-07-23T10:00-0300"):
@@ -1875,6 +1912,14 @@ class InstallTest(ApiTestCase):
 # Pure parts, in-process ######################################################
 ###############################################################################
 
+def strip_server_only(value):
+    if isinstance(value, dict):
+        return dict((k, strip_server_only(v) if k != "properties" else dict(
+            (n, strip_server_only(p)) for n, p in v.items()))
+            for k, v in value.items() if k not in ("pattern", "minLength", "x-expected"))
+    return value
+
+
 class PureTest(unittest.TestCase):
 
     def test_build_url_encodes_each_segment_whole(self):
@@ -1906,6 +1951,8 @@ class PureTest(unittest.TestCase):
                       footer({"limit": 10}, 10, 0))
 
     def test_validator_is_driven_by_the_published_schema(self):
+        for entry in agentjobs_mcp.TOOLS:  # the same dict, less the keywords only the server reads
+            self.assertEqual(entry.published_schema, strip_server_only(entry.input_schema))
         tool = agentjobs_mcp.TOOLS_BY_NAME["list_jobs"]
         self.assertEqual(agentjobs_mcp.check_arguments(tool, {"limit": 5.0}),
                          {"limit": 5, "include_activities": False})

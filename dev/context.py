@@ -1,0 +1,31 @@
+"""The context budget of agentjobs_mcp.py (issue 11): what it costs a model's context window.
+
+Every conversation with the server configured carries its tool definitions, and every
+answer lands in the context. Sizes are characters of compact JSON
+(json.dumps(x, separators=(",", ":"), ensure_ascii=False); about 4 characters a token),
+deterministic for a given file, so the test suite checks the same budgets.
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, HERE)
+
+# Tool definitions as a model sees them, [{name, description, inputSchema}]: each tool's
+# share, and all eight together (the shares add up to it).
+SHARES = {"cancel_job": 480, "get_job": 720, "list_jobs": 1540, "get_jobs_stats": 700,
+          "get_job_activities": 960, "create_job": 1420, "get_job_type": 380, "get_context": 300}
+DEFINITIONS_BUDGET = 6500
+
+
+def compact_size(value):
+    """Characters of compact JSON: the measure of issue 11."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def definition_sizes(tools):
+    """[(name, characters)] of each tool's definition as a model sees it."""
+    return [(entry.name, compact_size({"name": entry.name, "description": entry.description,
+                                       "inputSchema": entry.published_schema}))
+            for entry in tools]
