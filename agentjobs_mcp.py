@@ -479,12 +479,17 @@ def user_agent():
                                    sys.version_info[1])
 
 
+def cut_text(text, limit):
+    """A string cut to `limit` characters (None: whole), saying how many more there were."""
+    if limit is not None and len(text) > limit:
+        return text[:limit] + "... [%d more characters]" % (len(text) - limit)
+    return text
+
+
 def escape_text(text, limit=None):
     """Text from the API made safe to show on one line: control characters escaped,
     optionally cut to `limit` characters."""
-    text = str(text)
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "... [%d more characters]" % (len(text) - limit)
+    text = cut_text(str(text), limit)
     if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ch in "\u2028\u2029" for ch in text):
         out = []
         for ch in text:
@@ -959,7 +964,8 @@ _ISO_PARTS = (r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\
               r"\s*(Z|z|[+-]\d{2}:?\d{2})?)?$")
 PARAMS_TEXT_LIMIT = 2000
 RESULT_TEXT_LIMIT = 1000
-OUTPUT_TEXT_LIMIT = 200
+SUMMARY_TEXT_LIMIT = 100  # a name or code in a one-line summary
+PREVIEW_TEXT_LIMIT = 100  # the start of an activity's output in its one line
 SHOWN_TASKS = 5
 SHOWN_LOG_LINES = 5
 SHOWN_SCHEMA_PROPERTIES = 15
@@ -1000,16 +1006,26 @@ def to_datetime(value):
     return moment
 
 
-def iso_time(value):
-    """A timestamp as ISO 8601 UTC ("2024-07-23T10:00:00Z"), whatever form it came in.
-    Anything unrecognisable is shown as it came, escaped."""
+def normal_time(value, to_second=False):
+    """A timestamp as ISO 8601 UTC ("2024-07-23T10:00:00Z"), whatever form the API sent it
+    in (ISO with an offset, epoch seconds or milliseconds), to the millisecond unless
+    `to_second`; None when missing; anything unrecognisable as it came. The one time
+    format of the text and of structuredContent."""
+    if value is None or value == "":
+        return None
     moment = to_datetime(value)
     if moment is None:
-        return escape_text(value, 80) if value not in (None, "") else "-"
+        return value
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
+    if moment.microsecond and not to_second:
         text += ".%03d" % (moment.microsecond // 1000)
     return text + "Z"
+
+
+def iso_time(value, to_second=False):
+    """normal_time for the text: "-" when missing, anything odd escaped."""
+    value = normal_time(value, to_second)
+    return "-" if value is None else escape_text(value, 80)
 
 
 def format_duration(start, end):
@@ -1026,13 +1042,17 @@ def format_duration(start, end):
     return " ".join(p for p in parts if p) or "0s"
 
 
+def json_text(value):
+    """Any value as one line of JSON, keys sorted (not escaped: see compact_json)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def compact_json(value, limit=None):
     """Any value as one escaped line of JSON, cut at `limit` characters."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return escape_text(text, limit)
+    return escape_text(json_text(value), limit)
 
 
 def pretty_json(value, limit, indent="  "):
@@ -1069,116 +1089,196 @@ def tags_of(value):
     return []
 
 
-def channel_line(job):
-    channel = job.get("channel_data") if isinstance(job.get("channel_data"), dict) else {}
-    platform = channel.get("platform")
-    code = job.get("channel_code")
-    text = " ".join(escape_text(p, 120) for p in (platform, code) if p) or "-"
-    if channel.get("name"):
-        text += " (%s)" % escape_text(channel["name"], 80)
+def json_line(value, limit):
+    """A value as one escaped line of JSON, cut at `limit` with a pointer to the rest."""
+    text = json_text(value)
+    if len(text) > limit:
+        text = text[:limit] + "... [%d more characters; the whole value is in the structured result]" % (
+            len(text) - limit)
+    return escape_text(text)
+
+
+def as_text(value):
+    """An id or name as a string (an API that sends a number still gets a string); None stays."""
+    return value if value is None or isinstance(value, str) else json_text(value)
+
+
+def short(value):
+    """A name or code as a one-line summary shows it: a string, cut at SUMMARY_TEXT_LIMIT."""
+    value = as_text(value)
+    return None if value is None else cut_text(value, SUMMARY_TEXT_LIMIT)
+
+
+def normal_status(value):
+    """A job status as the API documents it, upper-case, whatever case it came in."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def channel_of(job):
+    channel = job.get("channel_data")
+    return channel if isinstance(channel, dict) else {}
+
+
+def job_summary(job):
+    """A job as a list shows it by default (detail "summary"): its one line, normalized.
+    The text line and structuredContent are both made from this."""
+    if not isinstance(job, dict):
+        return {"job_id": None, "unrecognised": cut_text(json_text(job), 300)}
+    summary = {"job_id": as_text(job.get("job_id")), "status": normal_status(job.get("job_status")),
+               "type": short(job.get("job_type_id")), "channel": short(job.get("channel_code")),
+               "scheduled_at": normal_time(job.get("scheduled_at"), to_second=True),
+               "updated_at": normal_time(job.get("updated_at"), to_second=True),
+               "activities": job.get("activities_count")}
+    if isinstance(job.get("Activities"), list):
+        summary["recent_activities"] = [activity_summary(a) for a in job["Activities"]]
+    return summary
+
+
+def job_brief(job):
+    """A job as cancel_job and a list with detail "full" show it: the summary with the
+    channel's platform and name, the result, and times to the millisecond."""
+    if not isinstance(job, dict):
+        return job_summary(job)
+    brief = job_summary(job)
+    channel = channel_of(job)
+    brief.update(platform=short(channel.get("platform")), channel_name=short(channel.get("name")),
+                 scheduled_at=normal_time(job.get("scheduled_at")),
+                 updated_at=normal_time(job.get("updated_at")), result=job.get("result"))
+    return brief
+
+
+JOB_SUMMARY_COLUMNS = ("job_id", "status", "type", "channel", "scheduled_at", "updated_at", "activities")
+
+
+def format_job_line(summary):
+    """One job on one line: the JOB_SUMMARY_COLUMNS, "-" for a missing value."""
+    if "unrecognised" in summary:
+        return "unrecognised job data: " + escape_text(summary["unrecognised"])
+    return " ".join(shown(summary[column]) for column in JOB_SUMMARY_COLUMNS)
+
+
+def format_channel(brief):
+    """"whatsapp 5511999999999 (Ana)" from a job_brief."""
+    text = " ".join(escape_text(p) for p in (brief["platform"], brief["channel"]) if p) or "-"
+    if brief["channel_name"]:
+        text += " (%s)" % escape_text(brief["channel_name"])
     return text
 
 
-JOB_SUMMARY_KEYS = ("job_id", "job_status", "job_type_id", "channel_code", "channel_data",
-                    "scheduled_at", "updated_at", "result", "activities_count")
-
-
-def format_job_summary(job, indent=""):
-    """The few lines that identify a job: for lists and for cancel."""
-    if not isinstance(job, dict):
-        return indent + "Unrecognised job data: " + compact_json(job, 500)
-    lines = [
-        "Job ID: %s" % shown(job.get("job_id"), 200),
-        "Status: %s" % shown(job.get("job_status"), 40),
-        "Type: %s" % shown(job.get("job_type_id"), 200),
-        "Channel: %s" % channel_line(job),
-        "Scheduled at: %s" % iso_time(job.get("scheduled_at")),
-        "Updated at: %s" % iso_time(job.get("updated_at")),
-    ]
-    if job.get("result") not in (None, ""):
-        lines.append("Result: %s" % shown(job.get("result"), 300))
-    if "activities_count" in job:
-        lines.append("Activities: %s" % shown(job.get("activities_count")))
+def format_job_summary(brief, indent=""):
+    """The few lines that identify a job (from job_brief): for cancel and full lists."""
+    if "unrecognised" in brief:
+        return indent + "Unrecognised job data: " + escape_text(brief["unrecognised"])
+    lines = ["Job ID: %s" % shown(brief["job_id"], 200), "Status: %s" % shown(brief["status"], 40),
+             "Type: %s" % shown(brief["type"]), "Channel: %s" % format_channel(brief),
+             "Scheduled at: %s" % iso_time(brief["scheduled_at"]),
+             "Updated at: %s" % iso_time(brief["updated_at"])]
+    if brief["result"] not in (None, ""):
+        lines.append("Result: %s" % shown(brief["result"], 300))
+    if brief["activities"] is not None:
+        lines.append("Activities: %s" % shown(brief["activities"]))
     return "\n".join(indent + line for line in lines)
 
 
 JOB_KEYS = ("job_id", "org_id", "job_type_id", "job_status", "chat_id", "channel_code",
             "channel_data", "created_at", "updated_at", "scheduled_at", "last_task_created_at",
             "config", "job_config", "flags", "params", "tasks", "result", "tags",
-            "execution_log", "activities_count", "Activities")
+            "execution_log", "activities_count")
+JOB_TIMES = ("created_at", "scheduled_at", "last_task_created_at", "updated_at")
 
 
-def format_job(job, activities_meta=None):
-    """A whole job, readable, section by section; unknown fields shown raw at the end."""
+def normal_job(job):
+    """A whole job, normalized as the text shows it: times ISO 8601 UTC (tasks' and flags'
+    too), the status upper-case, tags a list. The activities overlay is not part of it
+    (normal_activities of job["Activities"] is)."""
+    if not isinstance(job, dict):
+        return job
+    out = dict((k, v) for k, v in job.items() if k != "Activities")
+    for key in JOB_TIMES:
+        if out.get(key) is not None:
+            out[key] = normal_time(out[key])
+    if "job_status" in out:
+        out["job_status"] = normal_status(out["job_status"])
+    if "tags" in out:
+        out["tags"] = tags_of(out["tags"])
+    if isinstance(out.get("flags"), dict):
+        out["flags"] = dict((k, normal_time(v) if k.endswith("_at") else v)
+                            for k, v in out["flags"].items())
+    if isinstance(out.get("tasks"), list):
+        out["tasks"] = [dict(t, created_at=normal_time(t["created_at"]))
+                        if isinstance(t, dict) and t.get("created_at") is not None else t
+                        for t in out["tasks"]]
+    return out
+
+
+def format_job(job, activities=None, activities_meta=None):
+    """A whole job (from normal_job), each fact once; unknown fields raw at the end."""
     if not isinstance(job, dict):
         return "Unrecognised job data from the API:\n" + pretty_json(job, PARAMS_TEXT_LIMIT)
-    out = ["Job %s (%s)" % (shown(job.get("job_id"), 200), shown(job.get("job_status"), 40)),
-           "", "Identification:",
-           "  Job ID: %s" % shown(job.get("job_id"), 200),
-           "  Organization: %s" % shown(job.get("org_id"), 200),
-           "  Job type: %s" % shown(job.get("job_type_id"), 200),
-           "  Status: %s" % shown(job.get("job_status"), 40)]
+    out = ["Job %s (%s)" % (shown(job.get("job_id"), 200), shown(job.get("job_status"), 40))]
+    ident = ["Organization: %s" % shown(job.get("org_id"), 200),
+             "Job type: %s" % shown(job.get("job_type_id"), 200)]
     if job.get("chat_id"):
-        out.append("  Chat ID: %s" % shown(job["chat_id"], 200))
-    out += ["", "Channel:", "  Channel code: %s" % shown(job.get("channel_code"), 200)]
-    channel = job.get("channel_data")
-    if isinstance(channel, dict):
-        for key in sorted(channel):
-            out.append("  %s: %s" % (escape_text(key, 60), shown(channel[key], 200)))
-    elif channel is not None:
-        out.append("  Channel data: %s" % shown(channel, 300))
-    out += ["", "Dates:"]
-    for label, key in (("Created", "created_at"), ("Scheduled", "scheduled_at"),
-                       ("Last task created", "last_task_created_at"), ("Updated", "updated_at")):
-        if job.get(key) is not None:
-            out.append("  %s: %s" % (label, iso_time(job[key])))
+        ident.append("Chat ID: %s" % shown(job["chat_id"], 200))
+    out.append(" | ".join(ident))
+    channel = ["Channel code: %s" % shown(job.get("channel_code"), 200)]
+    if isinstance(job.get("channel_data"), dict):
+        channel += ["%s: %s" % (escape_text(k, 60), shown(job["channel_data"][k], 200))
+                    for k in sorted(job["channel_data"])]
+    elif job.get("channel_data") is not None:
+        channel.append("channel data: %s" % shown(job["channel_data"], 300))
+    out.append(" | ".join(channel))
+    dates = ["%s: %s" % (label, iso_time(job[key])) for label, key in (
+        ("Created", "created_at"), ("Scheduled", "scheduled_at"),
+        ("Last task created", "last_task_created_at"), ("Updated", "updated_at"))
+        if job.get(key) is not None]
     duration = format_duration(job.get("created_at"), job.get("updated_at"))
     if duration:
-        out.append("  Duration (created to last update): %s" % duration)
+        dates.append("Duration (created to last update): %s" % duration)
+    if dates:
+        out.append(" | ".join(dates))
     config = job.get("config") if job.get("config") is not None else job.get("job_config")
     if isinstance(config, dict) and config:
-        out += ["", "Configuration:"]
-        out += ["  %s: %s" % (escape_text(k, 60), shown(config[k], 300)) for k in sorted(config)]
+        out.append("Configuration: " + ", ".join(
+            "%s: %s" % (escape_text(k, 60), shown(config[k], 300)) for k in sorted(config)))
     flags = job.get("flags")
     if isinstance(flags, dict) and flags:
-        out += ["", "Flags:"]
-        out += ["  %s: %s" % (escape_text(k, 60), iso_time(flags[k]) if k.endswith("_at")
-                              else shown(flags[k], 200)) for k in sorted(flags)]
+        out.append("Flags: " + ", ".join(
+            "%s: %s" % (escape_text(k, 60), shown(flags[k], 200)) for k in sorted(flags)))
     if job.get("params") not in (None, {}, ""):
-        out += ["", "Params:", pretty_json(job["params"], PARAMS_TEXT_LIMIT)]
+        out.append("Params: " + json_line(job["params"], PARAMS_TEXT_LIMIT))
     out += format_tasks(job.get("tasks"), config)
     if job.get("result") not in (None, ""):
-        out += ["", "Result:", pretty_json(job["result"], RESULT_TEXT_LIMIT)
-                if isinstance(job["result"], (dict, list)) else "  " + shown(job["result"])]
-    tags = tags_of(job.get("tags"))
-    if tags:
-        out += ["", "Tags: " + ", ".join(escape_text(t, 60) for t in tags)]
+        out.append("Result: " + (json_line(job["result"], RESULT_TEXT_LIMIT)
+                                 if isinstance(job["result"], (dict, list)) else shown(job["result"])))
+    if isinstance(job.get("tags"), list) and job["tags"]:
+        out.append("Tags: " + ", ".join(escape_text(t, 60) for t in job["tags"]))
     log_lines = job.get("execution_log")
     if isinstance(log_lines, list) and log_lines:
-        out += ["", "Execution log (last %d of %d lines):" % (
-            min(SHOWN_LOG_LINES, len(log_lines)), len(log_lines))]
+        out.append("Execution log (last %d of %d lines):" % (
+            min(SHOWN_LOG_LINES, len(log_lines)), len(log_lines)))
         out += ["  " + shown(line, 300) for line in log_lines[-SHOWN_LOG_LINES:]]
     if "activities_count" in job:
-        out += ["", "Activities count: %s" % shown(job.get("activities_count"))]
-    if isinstance(job.get("Activities"), list):
-        out += ["", format_activities_overlay(job["Activities"], activities_meta, job.get("job_id"))]
+        out.append("Activities count: %s" % shown(job.get("activities_count")))
+    if activities is not None:
+        out.append(format_activities_overlay(activities, activities_meta, job.get("job_id")))
     extra = dict((k, v) for k, v in job.items() if k not in JOB_KEYS)
     if extra:
-        out += ["", "Other fields:", pretty_json(extra, PARAMS_TEXT_LIMIT)]
+        out.append("Other fields: " + json_line(extra, PARAMS_TEXT_LIMIT))
     return "\n".join(out)
 
 
 def format_tasks(tasks, config):
     if not isinstance(tasks, list):
-        return [] if tasks is None else ["", "Tasks: %s" % shown(tasks, 300)]
+        return [] if tasks is None else ["Tasks: %s" % shown(tasks, 300)]
     allowed = config.get("max_task_retries") if isinstance(config, dict) else None
     used = max(0, len(tasks) - 1)
     line = "Tasks: %d" % len(tasks)
     if tasks:
         line += " (retries used: %d%s)" % (used, " of %s allowed" % allowed if allowed is not None else "")
-    out = ["", line]
     if len(tasks) > SHOWN_TASKS:
-        out.append("  (the last %d shown)" % SHOWN_TASKS)
+        line += " (the last %d shown)" % SHOWN_TASKS
+    out = [line]
     for task in tasks[-SHOWN_TASKS:]:
         if not isinstance(task, dict):
             out.append("  - " + shown(task, 200))
@@ -1192,27 +1292,53 @@ def format_tasks(tasks, config):
     return out
 
 
-def format_activity(activity):
-    """One activity on one line: time [status] type via source, credits, id, output."""
+ACTIVITY_TIMES = ("created_at", "updated_at", "processed_at")
+
+
+def activity_summary(activity):
+    """An activity as its one line shows it (detail "summary"), normalized; the output
+    cut to its first PREVIEW_TEXT_LIMIT characters."""
     if not isinstance(activity, dict):
-        return "- unrecognised activity: " + compact_json(activity, 300)
+        return {"id": None, "unrecognised": cut_text(json_text(activity), 300)}
     source = activity.get("source") if isinstance(activity.get("source"), dict) else {}
-    text = "- %s [%s] %s via %s" % (
-        iso_time(activity.get("created_at")), shown(activity.get("status"), 40),
-        shown(activity.get("activity_type_code"), 80), shown(source.get("type"), 40))
-    if activity.get("consumed_credits") is not None or activity.get("allocated_credits") is not None:
-        text += " | credits: %s used of %s" % (shown(activity.get("consumed_credits")),
-                                                shown(activity.get("allocated_credits")))
-    text += " | id: %s" % shown(activity.get("id"), 100)
     payloads = activity.get("payloads") if isinstance(activity.get("payloads"), dict) else {}
     output = payloads.get("output")
-    if output not in (None, "", {}):
-        text += " | output: %s" % (escape_text(output, OUTPUT_TEXT_LIMIT) if isinstance(output, str)
-                                   else compact_json(output, OUTPUT_TEXT_LIMIT))
+    if output in (None, "", {}):
+        output = None
+    else:
+        output = cut_text(output if isinstance(output, str) else json_text(output), PREVIEW_TEXT_LIMIT)
+    return {"id": as_text(activity.get("id")), "created_at": normal_time(activity.get("created_at")),
+            "status": short(activity.get("status")), "type": short(activity.get("activity_type_code")),
+            "source": short(source.get("type")), "credits_used": activity.get("consumed_credits"),
+            "credits_allocated": activity.get("allocated_credits"), "output": output}
+
+
+def normal_activity(activity):
+    """A whole activity record, normalized: its times ISO 8601 UTC (detail "full")."""
+    if not isinstance(activity, dict):
+        return activity
+    return dict((k, normal_time(v) if k in ACTIVITY_TIMES and v is not None else v)
+                for k, v in activity.items())
+
+
+def format_activity(summary):
+    """One activity on one line (from activity_summary): time [status] type via source,
+    credits, id, the start of the output."""
+    if "unrecognised" in summary:
+        return "- unrecognised activity: " + escape_text(summary["unrecognised"])
+    text = "- %s [%s] %s via %s" % (iso_time(summary["created_at"]), shown(summary["status"]),
+                                    shown(summary["type"]), shown(summary["source"]))
+    if summary["credits_used"] is not None or summary["credits_allocated"] is not None:
+        text += " | credits: %s used of %s" % (shown(summary["credits_used"]),
+                                                shown(summary["credits_allocated"]))
+    text += " | id: %s" % shown(summary["id"], 200)
+    if summary["output"] is not None:
+        text += " | output: %s" % escape_text(summary["output"])
     return text
 
 
 def format_activities_overlay(activities, meta, job_id):
+    """A job's activities overlay (summaries), with a pointer when the API cut it short."""
     meta = meta if isinstance(meta, dict) else {}
     count, limit = meta.get("count"), meta.get("limit")
     out = ["Activities (%d shown%s):" % (len(activities), ", %s in all" % count if count is not None else "")]
@@ -1242,22 +1368,33 @@ def format_page_footer(meta, returned, offset):
     return line
 
 
-def format_job_list(jobs, meta, offset):
+def format_job_list(jobs, meta, offset, detail):
+    """list_jobs' text from job_summary (detail "summary": a line a job) or job_brief
+    (detail "full": a block a job) dicts."""
     count = len(jobs)
-    out = ["Found %d job%s." % (count, "" if count == 1 else "s")]
-    for number, job in enumerate(jobs, offset + 1):
-        out += ["", "%d." % number, format_job_summary(job, "  ")]
-        if isinstance(job, dict) and isinstance(job.get("Activities"), list):
-            out += ["  " + line for line in format_activities_overlay(
-                job["Activities"], None, job.get("job_id")).split("\n")]
+    found = "Found %d job%s." % (count, "" if count == 1 else "s")
+    if detail == "full":
+        out = [found]
+        for number, job in enumerate(jobs, offset + 1):
+            out += ["", "%d." % number, format_job_summary(job, "  ")]
+            if "recent_activities" in job:
+                out += ["  " + line for line in format_activities_overlay(
+                    job["recent_activities"], None, job["job_id"]).split("\n")]
+    else:
+        out = [found + (" Each line: " + " ".join(JOB_SUMMARY_COLUMNS) if jobs else "")]
+        for job in jobs:
+            out.append(format_job_line(job))
+            out += ["  " + format_activity(a) for a in job.get("recent_activities", ())]
     meta = meta if isinstance(meta, dict) else {}
     if meta.get("activities_truncated"):
-        out += ["", "(activities truncated: %s of %s returned; use get_job_activities for a "
+        out += ["(activities truncated: %s of %s returned; use get_job_activities for a "
                 "job's full trail)" % (shown(meta.get("activities_total_returned")),
                                         shown(meta.get("activities_total_available")))]
     out += ["", format_page_footer(meta, count, offset)]
     if not jobs:
         out.append("No jobs match; try fewer filters or another status or date range.")
+    elif detail != "full":
+        out.append("(detail=full adds channel names and results; get_job shows one job whole)")
     return "\n".join(out)
 
 
@@ -1392,6 +1529,7 @@ ACTIVITY_SORT = {"type": "string", "enum": ["created_at", "-created_at"], "defau
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
 OFFSET = {"type": "integer", "minimum": 0}
 NAME = {"type": "string", "minLength": 1}
+DETAIL = {"type": "string", "enum": ["summary", "full"], "default": "summary"}
 JOB_TYPE_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
                "x-expected": "a job type id, e.g. customer-followup (get_context lists them), not blank."}
 
@@ -1474,7 +1612,7 @@ def cancel_job(config, args):
         raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
     job = payload.get("data")
     if isinstance(job, dict):
-        return ("Successfully canceled job:\n" + format_job_summary(job, "  "),
+        return ("Successfully canceled job:\n" + format_job_summary(job_brief(job), "  "),
                 {"job_id": job.get("job_id", job_id), "canceled": True, "job": job})
     message = payload.get("message")
     if isinstance(message, str):
@@ -1515,7 +1653,9 @@ def get_job(config, args):
     data = {"job": job}
     if isinstance(meta.get("activities_meta"), dict):
         data["activities_meta"] = meta["activities_meta"]
-    return format_job(job, meta.get("activities_meta")), data
+    activities = ([activity_summary(a) for a in job["Activities"]]
+                  if isinstance(job.get("Activities"), list) else None)
+    return format_job(normal_job(job), activities, meta.get("activities_meta")), data
 
 
 JOB_FILTERS = {
@@ -1555,7 +1695,8 @@ def filter_query(args):
                               "description": "Add each job's latest activities (activities_*)."},
           activities_limit_per_job={"type": "integer", "minimum": 1, "maximum": 100, "default": 15},
           activities_total_limit={"type": "integer", "minimum": 1, "maximum": 3000, "default": 500},
-          activities_sort=ACTIVITY_SORT)},
+          activities_sort=ACTIVITY_SORT,
+          detail=dict(DETAIL, description="full: a block a job, with channel name and result."))},
       output_schema={"type": "object", "required": ["jobs", "meta", "pagination"], "properties": {
           "jobs": {"type": "array", "items": ANY_OBJECT}, "meta": ANY_OBJECT,
           "pagination": PAGINATION}},
@@ -1573,7 +1714,8 @@ def list_jobs(config, args):
     jobs = envelope(payload, list, "a list of jobs")
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     offset = args.get("offset", 0)
-    return (format_job_list(jobs, meta, offset),
+    rows = [(job_brief if args["detail"] == "full" else job_summary)(job) for job in jobs]
+    return (format_job_list(rows, meta, offset, args["detail"]),
             {"jobs": jobs, "meta": meta, "pagination": pagination(meta, len(jobs), offset)})
 
 
@@ -1634,7 +1776,8 @@ def get_jobs_stats(config, args):
                         "sort": {"type": "string", "default": "-created_at",
                                  "pattern": r"^-?[A-Za-z_][A-Za-z0-9_.]*$",
                                  "x-expected": "a field name, '-' first for descending, e.g. -created_at.",
-                                 "description": "A field, '-' first for descending."}}},
+                                 "description": "A field, '-' first for descending."},
+                        "detail": dict(DETAIL, description="full: each activity whole, payloads included.")}},
       output_schema={"type": "object", "required": ["job_id", "activities", "meta", "pagination"],
                      "properties": {"job_id": {"type": "string"},
                                     "activities": {"type": "array", "items": ANY_OBJECT},
@@ -1650,9 +1793,15 @@ def get_job_activities(config, args):
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     offset = args["offset"]
     count = len(activities)
-    text = ["Activities of job %s: %d shown." % (escape_text(args["job_id"], 200), count)]
-    text += [format_activity(a) for a in activities]
+    if args["detail"] == "full":
+        text = ["Activities of job %s: %d shown, each whole." % (escape_text(args["job_id"], 200), count)]
+        text += ["- " + compact_json(normal_activity(a)) for a in activities]
+    else:
+        text = ["Activities of job %s: %d shown." % (escape_text(args["job_id"], 200), count)]
+        text += [format_activity(activity_summary(a)) for a in activities]
     text += ["", format_page_footer(meta, count, offset)]
+    if count and args["detail"] != "full":
+        text.append("(detail=full shows each activity whole, payloads included)")
     return "\n".join(text), {"job_id": args["job_id"], "activities": activities, "meta": meta,
                              "pagination": pagination(meta, count, offset)}
 
@@ -1709,13 +1858,14 @@ def create_job(config, args):
             error.hint = "get_context lists the job types of the organization."
         raise
     job = envelope(payload, dict, "the new job")
-    text = ["Job created: %s" % shown(job.get("job_id"), 200),
-            "  Status: %s" % shown(job.get("job_status"), 40),
-            "  Type: %s" % shown(job.get("job_type_id", args["job_type_id"]), 200),
-            "  Channel: %s" % (channel_line(job) if job.get("channel_code") else
+    brief = job_brief(job)
+    text = ["Job created: %s" % shown(brief["job_id"], 200),
+            "  Status: %s" % shown(brief["status"], 40),
+            "  Type: %s" % shown(brief["type"] or args["job_type_id"], 200),
+            "  Channel: %s" % (format_channel(brief) if brief["channel"] else
                                escape_text("%s %s" % (channel["platform"], channel["code"]), 200)),
-            "  Scheduled at: %s" % iso_time(job.get("scheduled_at")),
-            "Follow it with get_job job_id=%s; cancel_job stops it." % shown(job.get("job_id"), 200)]
+            "  Scheduled at: %s" % iso_time(brief["scheduled_at"]),
+            "Follow it with get_job job_id=%s; cancel_job stops it." % shown(brief["job_id"], 200)]
     return "\n".join(text), {"job": job}
 
 

@@ -504,13 +504,13 @@ CONTRACT = {
         "org_id", "status", "scheduled_at", "scheduled_at_gte", "scheduled_at_lte",
         "created_at_gte", "created_at_lte", "job_type_id", "channel_code", "limit", "offset",
         "sort", "include_activities", "activities_limit_per_job", "activities_total_limit",
-        "activities_sort"], []),
+        "activities_sort", "detail"], []),
     "get_jobs_stats": ("Get Job Statistics", "read", [
         "org_id", "scheduled_at_gte", "scheduled_at_lte", "created_at_gte", "created_at_lte",
         "job_type_id", "channel_code", "tags"], []),
     "get_job_activities": ("Get Agent Job Activities", "read", [
         "job_id", "org_id", "status", "activity_type_code", "source_type", "limit", "offset",
-        "sort"], ["job_id"]),
+        "sort", "detail"], ["job_id"]),
     "create_job": ("Create Agent Job", "create", [
         "job_type_id", "target_channel", "params", "scheduled_at", "config", "delay"],
         ["job_type_id", "target_channel"]),
@@ -1104,15 +1104,40 @@ class ListJobsTest(StructuredOutputCase):
 
     def test_list_jobs_real_data_is_summarised(self):
         self.api.jobs.clear()
-        for status in ("WAITING", "RUNNING", "COMPLETED"):
-            self.api.add_job(job_status=status)
+        for number, status in enumerate(("WAITING", "RUNNING", "COMPLETED")):
+            self.api.add_job(job_status=status, created_at="2024-07-2%dT10:00:00.250Z" % number,
+                             scheduled_at=1721728800000 + number, updated_at="2024-07-23T12:00:00+02:00",
+                             activities_count=number)
         result = self.call_ok("list_jobs", {})
-        text = text_of(result)
+        lines = text_of(result).split("\n")
+        self.assertEqual(lines[0], "Found 3 jobs. Each line: job_id status type channel scheduled_at "
+                                   "updated_at activities")
+        self.assertEqual(lines[1:4], [
+            "job-0103 COMPLETED customer-followup 5511988880000 2024-07-23T10:00:00Z 2024-07-23T10:00:00Z 2",
+            "job-0102 RUNNING customer-followup 5511988880000 2024-07-23T10:00:00Z 2024-07-23T10:00:00Z 1",
+            "job-0101 WAITING customer-followup 5511988880000 2024-07-23T10:00:00Z 2024-07-23T10:00:00Z 0"])
+        self.assertIn("Has more: no", text_of(result))
+        self.assertIn("detail=full", text_of(result))
+        self.assertEqual(len(result["structuredContent"]["jobs"]), 3)
+
+    def test_list_jobs_detail_full_is_the_long_form(self):
+        self.api.jobs.clear()
+        for status in ("WAITING", "RUNNING", "COMPLETED"):
+            self.api.add_job(job_status=status, result="done: " + status, scheduled_at=1721728800250)
+        text = text_of(self.call_ok("list_jobs", {"detail": "full"}))
         self.assertIn("Found 3 jobs.", text)
         for status in ("WAITING", "RUNNING", "COMPLETED"):
             self.assertIn("Status: " + status, text)
+            self.assertIn("Result: done: " + status, text)
+        self.assertIn("  Channel: whatsapp 5511988880000 (Test)", text)
+        self.assertIn("  Scheduled at: 2024-07-23T10:00:00.250Z", text)
+        self.assertIn("  Activities: 0", text)
         self.assertIn("Has more: no", text)
-        self.assertEqual(len(result["structuredContent"]["jobs"]), 3)
+
+    def test_list_jobs_overlay_shows_each_jobs_activities_under_it(self):
+        for detail in ("summary", "full"):
+            text = text_of(self.call_ok("list_jobs", {"include_activities": True, "detail": detail}))
+            self.assertIn("[completed] ai_completion via dispatch | credits: 7 used of 10 | id: act-0001", text)
 
     def test_list_jobs_unexpected_shape(self):
         self.api.add_fault(status=200, body={"data": {"job_id": "x"}})
@@ -1228,6 +1253,22 @@ class GetJobActivitiesTest(StructuredOutputCase):
         text = text_of(self.call_ok("get_job_activities", {"job_id": job_id}))
         self.assertIn("0 shown", text)
         self.assertIn("Has more: no", text)
+
+    def test_activities_detail_full_shows_each_record_whole(self):
+        job_id = self.api.add_job()["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, created_at=1721728800000,
+                                                payloads={"input": {"q": "hi"}, "output": "z" * 500 + "\nend"})]
+        text = text_of(self.call_ok("get_job_activities", {"job_id": job_id, "detail": "full"}))
+        self.assertIn("1 shown, each whole", text)
+        line = [l for l in text.split("\n") if l.startswith("- ")][0]
+        record = json.loads(line[2:])
+        self.assertEqual(record["payloads"], {"input": {"q": "hi"}, "output": "z" * 500 + "\nend"})
+        self.assertEqual(record["created_at"], "2024-07-23T10:00:00Z")
+        self.assertEqual(record["credits_rule_id"], "rule-1")
+        self.assertEqual(record["source"], {"type": "dispatch", "job_id": job_id})
+        summary = text_of(self.call_ok("get_job_activities", {"job_id": job_id}))
+        self.assertIn("output: " + "z" * 100 + "... [404 more characters]", summary)
+        self.assertIn("detail=full shows each activity whole", summary)
 
     def test_activities_structured_output_validates(self):
         job_id = self.api.add_job()["job_id"]
@@ -1955,7 +1996,7 @@ class PureTest(unittest.TestCase):
             self.assertEqual(entry.published_schema, strip_server_only(entry.input_schema))
         tool = agentjobs_mcp.TOOLS_BY_NAME["list_jobs"]
         self.assertEqual(agentjobs_mcp.check_arguments(tool, {"limit": 5.0}),
-                         {"limit": 5, "include_activities": False})
+                         {"limit": 5, "include_activities": False, "detail": "summary"})
         with self.assertRaises(agentjobs_mcp.ArgumentError):
             agentjobs_mcp.check_arguments(tool, {"limit": 5.5})
 

@@ -14,8 +14,8 @@ sys.path.insert(0, HERE)
 
 # Tool definitions as a model sees them, [{name, description, inputSchema}]: each tool's
 # share, and all eight together (the shares add up to it).
-SHARES = {"cancel_job": 480, "get_job": 720, "list_jobs": 1540, "get_jobs_stats": 700,
-          "get_job_activities": 960, "create_job": 1420, "get_job_type": 380, "get_context": 300}
+SHARES = {"cancel_job": 450, "get_job": 690, "list_jobs": 1580, "get_jobs_stats": 680,
+          "get_job_activities": 1000, "create_job": 1410, "get_job_type": 390, "get_context": 300}
 DEFINITIONS_BUDGET = 6500
 
 
