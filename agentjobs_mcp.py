@@ -971,6 +971,19 @@ SHOWN_LOG_LINES = 5
 SHOWN_SCHEMA_PROPERTIES = 15
 
 
+def json_text(value):
+    """Any value as one line of JSON, keys sorted (not escaped: see compact_json)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def as_text(value):
+    """An id or name as a string (an API that sends a number still gets a string); None stays."""
+    return value if value is None or isinstance(value, str) else json_text(value)
+
+
 def to_datetime(value):
     """A datetime (UTC) from an ISO 8601 string or epoch milliseconds, else None."""
     import datetime
@@ -1015,7 +1028,7 @@ def normal_time(value, to_second=False):
         return None
     moment = to_datetime(value)
     if moment is None:
-        return value
+        return as_text(value)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond and not to_second:
         text += ".%03d" % (moment.microsecond // 1000)
@@ -1040,14 +1053,6 @@ def format_duration(start, end):
     parts = [("%dd" % days) if days else "", ("%dh" % hours) if hours else "",
              ("%dm" % minutes) if minutes else "", ("%ds" % seconds) if seconds and not days else ""]
     return " ".join(p for p in parts if p) or "0s"
-
-
-def json_text(value):
-    """Any value as one line of JSON, keys sorted (not escaped: see compact_json)."""
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def compact_json(value, limit=None):
@@ -1098,20 +1103,22 @@ def json_line(value, limit):
     return escape_text(text)
 
 
-def as_text(value):
-    """An id or name as a string (an API that sends a number still gets a string); None stays."""
-    return value if value is None or isinstance(value, str) else json_text(value)
-
-
 def short(value):
     """A name or code as a one-line summary shows it: a string, cut at SUMMARY_TEXT_LIMIT."""
     value = as_text(value)
     return None if value is None else cut_text(value, SUMMARY_TEXT_LIMIT)
 
 
+def number_of(value):
+    """A count or amount: a number stays a number; anything else the API sent, as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return as_text(value)
+
+
 def normal_status(value):
     """A job status as the API documents it, upper-case, whatever case it came in."""
-    return value.upper() if isinstance(value, str) else value
+    return value.upper() if isinstance(value, str) else as_text(value)
 
 
 def channel_of(job):
@@ -1128,7 +1135,7 @@ def job_summary(job):
                "type": short(job.get("job_type_id")), "channel": short(job.get("channel_code")),
                "scheduled_at": normal_time(job.get("scheduled_at"), to_second=True),
                "updated_at": normal_time(job.get("updated_at"), to_second=True),
-               "activities": job.get("activities_count")}
+               "activities": number_of(job.get("activities_count"))}
     if isinstance(job.get("Activities"), list):
         summary["recent_activities"] = [activity_summary(a) for a in job["Activities"]]
     return summary
@@ -1194,6 +1201,8 @@ def normal_job(job):
     if not isinstance(job, dict):
         return job
     out = dict((k, v) for k, v in job.items() if k != "Activities")
+    if "job_id" in out:
+        out["job_id"] = as_text(out["job_id"])
     for key in JOB_TIMES:
         if out.get(key) is not None:
             out[key] = normal_time(out[key])
@@ -1308,17 +1317,24 @@ def activity_summary(activity):
     else:
         output = cut_text(output if isinstance(output, str) else json_text(output), PREVIEW_TEXT_LIMIT)
     return {"id": as_text(activity.get("id")), "created_at": normal_time(activity.get("created_at")),
-            "status": short(activity.get("status")), "type": short(activity.get("activity_type_code")),
-            "source": short(source.get("type")), "credits_used": activity.get("consumed_credits"),
-            "credits_allocated": activity.get("allocated_credits"), "output": output}
+            "status": short(activity.get("status")),
+            "activity_type_code": short(activity.get("activity_type_code")),
+            "source_type": short(source.get("type")),
+            "consumed_credits": number_of(activity.get("consumed_credits")),
+            "allocated_credits": number_of(activity.get("allocated_credits")), "output": output}
 
 
 def normal_activity(activity):
     """A whole activity record, normalized: its times ISO 8601 UTC (detail "full")."""
     if not isinstance(activity, dict):
-        return activity
-    return dict((k, normal_time(v) if k in ACTIVITY_TIMES and v is not None else v)
-                for k, v in activity.items())
+        return {"id": None, "unrecognised": json_text(activity)}
+    out = dict((k, normal_time(v) if k in ACTIVITY_TIMES and v is not None else v)
+               for k, v in activity.items())
+    for key, normal in (("id", as_text), ("status", as_text), ("activity_type_code", as_text),
+                        ("consumed_credits", number_of), ("allocated_credits", number_of)):
+        if key in out:
+            out[key] = normal(out[key])
+    return out
 
 
 def format_activity(summary):
@@ -1327,10 +1343,10 @@ def format_activity(summary):
     if "unrecognised" in summary:
         return "- unrecognised activity: " + escape_text(summary["unrecognised"])
     text = "- %s [%s] %s via %s" % (iso_time(summary["created_at"]), shown(summary["status"]),
-                                    shown(summary["type"]), shown(summary["source"]))
-    if summary["credits_used"] is not None or summary["credits_allocated"] is not None:
-        text += " | credits: %s used of %s" % (shown(summary["credits_used"]),
-                                                shown(summary["credits_allocated"]))
+                                    shown(summary["activity_type_code"]), shown(summary["source_type"]))
+    if summary["consumed_credits"] is not None or summary["allocated_credits"] is not None:
+        text += " | credits: %s used of %s" % (shown(summary["consumed_credits"]),
+                                                shown(summary["allocated_credits"]))
     text += " | id: %s" % shown(summary["id"], 200)
     if summary["output"] is not None:
         text += " | output: %s" % escape_text(summary["output"])
@@ -1398,14 +1414,36 @@ def format_job_list(jobs, meta, offset, detail):
     return "\n".join(out)
 
 
+def percent_value(part, whole):
+    """part as a percentage of whole, to one decimal as the text shows it; None when whole is 0."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
 def percent(part, whole):
-    return "%.1f%%" % (100.0 * part / whole) if whole else "n/a"
+    value = percent_value(part, whole)
+    return "n/a" if value is None else "%.1f%%" % value
 
 
-def format_stats(counts, filters, org_id):
-    """Counts by status with shares and rates; no division by zero."""
-    total = sum(counts.get(status, 0) for status in JOB_STATUSES)
-    out = ["Job statistics for organization %s" % escape_text(org_id, 200)]
+def job_stats(by_status, filters, org_id):
+    """get_jobs_stats' answer, normalized: a count for each status (the API's keys in
+    either case), shares and rates in percent, active jobs. Never divides by zero."""
+    counts = {}
+    for status in JOB_STATUSES:
+        value = by_status.get(status, by_status.get(status.upper(), 0))
+        counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    total = sum(counts.values())
+    completed, finished = counts["completed"], counts["completed"] + counts["failed"]
+    return {"org_id": org_id, "filters": filters, "counts": counts,
+            "shares": dict((s, percent_value(counts[s], total)) for s in JOB_STATUSES),
+            "total": total, "active": counts["running"] + counts["waiting"] + counts["scheduled"],
+            "success_rate": percent_value(completed, total),
+            "completion_rate": percent_value(completed, finished)}
+
+
+def format_stats(stats):
+    """The text of job_stats: counts by status with shares and rates."""
+    counts, filters, total = stats["counts"], stats["filters"], stats["total"]
+    out = ["Job statistics for organization %s" % escape_text(stats["org_id"], 200)]
     ranges = [(label, filters.get(key)) for label, key in (
         ("created from", "created_at_gte"), ("created until", "created_at_lte"),
         ("scheduled from", "scheduled_at_gte"), ("scheduled until", "scheduled_at_lte"))]
@@ -1420,7 +1458,7 @@ def format_stats(counts, filters, org_id):
         count = counts.get(status, 0)
         out.append("  %-10s %6d  (%s)" % (status.capitalize() + ":", count, percent(count, total)))
     completed, failed = counts.get("completed", 0), counts.get("failed", 0)
-    active = sum(counts.get(s, 0) for s in ("running", "waiting", "scheduled"))
+    active = stats["active"]
     out += ["", "Total: %d" % total,
             "Success rate: %s (completed of all jobs)" % percent(completed, total),
             "Active jobs: %d (running + waiting + scheduled)" % active,
@@ -1432,7 +1470,29 @@ def format_stats(counts, filters, org_id):
     return "\n".join(out)
 
 
+def normal_job_type(job_type):
+    """A job type, normalized as the text shows it: times ISO 8601 UTC, tags a list."""
+    if not isinstance(job_type, dict):
+        return {"unrecognised": json_text(job_type)}
+    out = dict(job_type)
+    for key in ("created_at", "updated_at"):
+        if out.get(key) is not None:
+            out[key] = normal_time(out[key])
+    if "tags" in out:
+        out["tags"] = tags_of(out["tags"])
+    return out
+
+
+def job_type_item(item):
+    """A job type as get_context lists it: id, emoji, name, description."""
+    if not isinstance(item, dict):
+        return {"id": None, "unrecognised": cut_text(json_text(item), 200)}
+    return dict((key, as_text(item.get(key))) for key in ("id", "emoji", "name", "description"))
+
+
 def format_job_type(job_type):
+    if "unrecognised" in job_type:
+        return "Unrecognised job type data from the API: " + escape_text(job_type["unrecognised"])
     if not isinstance(job_type, dict):
         return "Unrecognised job type data from the API:\n" + pretty_json(job_type, PARAMS_TEXT_LIMIT)
     out = ["Job type %s" % shown(job_type.get("id"), 200), "",
@@ -1533,11 +1593,33 @@ DETAIL = {"type": "string", "enum": ["summary", "full"], "default": "summary"}
 JOB_TYPE_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
                "x-expected": "a job type id, e.g. customer-followup (get_context lists them), not blank."}
 
-ANY_OBJECT = {"type": "object"}
-PAGINATION = {"type": "object", "required": ["returned", "offset", "has_more"], "properties": {
-    "returned": {"type": "integer"}, "offset": {"type": "integer"},
-    "total": {"type": ["integer", "null"]}, "has_more": {"type": "boolean"},
-    "next_offset": {"type": ["integer", "null"]}}}
+# outputSchema fragments: the normalized answers of the Formatting section, exactly.
+TEXT = {"type": ["string", "null"]}
+TIME = TEXT  # ISO 8601 UTC, e.g. 2024-07-23T10:00:00Z (normal_time)
+NUMBER = {"type": ["number", "string", "null"]}  # a string only when the API sent one (number_of)
+PAGINATION = {"type": "object", "additionalProperties": False,
+              "required": ["returned", "offset", "total", "has_more", "next_offset"], "properties": {
+                  "returned": {"type": "integer"}, "offset": {"type": "integer"},
+                  "total": {"type": ["integer", "null"]}, "has_more": {"type": "boolean"},
+                  "next_offset": {"type": ["integer", "null"]}}}
+ACTIVITY_OUT = {"type": "object", "required": ["id"], "properties": {  # activity_summary, normal_activity
+    "id": TEXT, "created_at": TIME, "updated_at": TIME, "processed_at": TIME, "status": TEXT,
+    "activity_type_code": TEXT, "source_type": TEXT, "consumed_credits": NUMBER,
+    "allocated_credits": NUMBER, "output": TEXT, "unrecognised": TEXT}}
+JOB_ROW = {"type": "object", "additionalProperties": False, "required": ["job_id"], "properties": {
+    "job_id": TEXT, "status": TEXT, "type": TEXT, "channel": TEXT, "platform": TEXT,
+    "channel_name": TEXT, "scheduled_at": TIME, "updated_at": TIME, "result": {},
+    "activities": NUMBER, "recent_activities": {"type": "array", "items": ACTIVITY_OUT},
+    "unrecognised": TEXT}}  # job_summary, job_brief
+JOB_OUT = {"type": "object", "properties": dict(  # normal_job
+    dict((key, TIME) for key in JOB_TIMES), job_id=TEXT, job_status=TEXT,
+    tags={"type": "array", "items": {"type": "string"}})}
+
+
+def answer_schema(required, **properties):
+    """An outputSchema: an object with exactly these properties."""
+    return {"type": "object", "additionalProperties": False, "required": list(required),
+            "properties": properties}
 
 
 def envelope(payload, kind, what):
@@ -1593,9 +1675,8 @@ def not_found(error, what, org):
                         "job_id": JOB_ID,
                         "reason": {"type": "string", "maxLength": 1000,
                                    "description": "Kept with the job."}}},
-      output_schema={"type": "object", "required": ["job_id", "canceled"], "properties": {
-          "job_id": {"type": "string"}, "canceled": {"type": "boolean"},
-          "job": ANY_OBJECT, "message": {"type": "string"}}})
+      output_schema=answer_schema(("job_id", "canceled"), job_id={"type": "string"},
+                                  canceled={"type": "boolean"}, job=JOB_OUT, message={"type": "string"}))
 def cancel_job(config, args):
     job_id = args["job_id"]
     reason = args.get("reason", "").strip()
@@ -1613,7 +1694,7 @@ def cancel_job(config, args):
     job = payload.get("data")
     if isinstance(job, dict):
         return ("Successfully canceled job:\n" + format_job_summary(job_brief(job), "  "),
-                {"job_id": job.get("job_id", job_id), "canceled": True, "job": job})
+                {"job_id": as_text(job.get("job_id", job_id)), "canceled": True, "job": normal_job(job)})
     message = payload.get("message")
     if isinstance(message, str):
         return ("Successfully canceled job: %s\nThe API said: %s" % (
@@ -1636,8 +1717,9 @@ def cancel_job(config, args):
                         "include_activities": {"type": "boolean", "default": False},
                         "include_limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
                         "include_sort": ACTIVITY_SORT}},
-      output_schema={"type": "object", "required": ["job"], "properties": {
-          "job": ANY_OBJECT, "activities_meta": ANY_OBJECT}},
+      output_schema=answer_schema(
+          ("job",), job=JOB_OUT, activities={"type": "array", "items": ACTIVITY_OUT},
+          activities_meta={"type": "object", "properties": {"count": NUMBER, "limit": NUMBER}}),
       overlays={"include_activities": ("include_limit", "include_sort")})
 def get_job(config, args):
     query = [("org_id", args.get("org_id"))]
@@ -1650,12 +1732,14 @@ def get_job(config, args):
         raise not_found(error, "job '%s'" % escape_text(args["job_id"], 200), org_of(config, args))
     job = envelope(payload, dict, "a job")
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
-    data = {"job": job}
-    if isinstance(meta.get("activities_meta"), dict):
-        data["activities_meta"] = meta["activities_meta"]
-    activities = ([activity_summary(a) for a in job["Activities"]]
-                  if isinstance(job.get("Activities"), list) else None)
-    return format_job(normal_job(job), activities, meta.get("activities_meta")), data
+    data = {"job": normal_job(job)}
+    activities = None
+    if isinstance(job.get("Activities"), list):
+        activities = data["activities"] = [activity_summary(a) for a in job["Activities"]]
+    overlay = meta.get("activities_meta")
+    if isinstance(overlay, dict):
+        data["activities_meta"] = dict((k, number_of(overlay.get(k))) for k in ("count", "limit"))
+    return format_job(data["job"], activities, overlay), data
 
 
 JOB_FILTERS = {
@@ -1697,9 +1781,11 @@ def filter_query(args):
           activities_total_limit={"type": "integer", "minimum": 1, "maximum": 3000, "default": 500},
           activities_sort=ACTIVITY_SORT,
           detail=dict(DETAIL, description="full: a block a job, with channel name and result."))},
-      output_schema={"type": "object", "required": ["jobs", "meta", "pagination"], "properties": {
-          "jobs": {"type": "array", "items": ANY_OBJECT}, "meta": ANY_OBJECT,
-          "pagination": PAGINATION}},
+      output_schema=answer_schema(
+          ("jobs", "pagination"), jobs={"type": "array", "items": JOB_ROW}, pagination=PAGINATION,
+          activities_meta={"type": "object", "properties": {
+              "activities_total_returned": NUMBER, "activities_total_available": NUMBER,
+              "activities_truncated": {}}}),
       overlays={"include_activities": ("activities_limit_per_job", "activities_total_limit",
                                        "activities_sort")})
 def list_jobs(config, args):
@@ -1715,8 +1801,11 @@ def list_jobs(config, args):
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     offset = args.get("offset", 0)
     rows = [(job_brief if args["detail"] == "full" else job_summary)(job) for job in jobs]
-    return (format_job_list(rows, meta, offset, args["detail"]),
-            {"jobs": jobs, "meta": meta, "pagination": pagination(meta, len(jobs), offset)})
+    data = {"jobs": rows, "pagination": pagination(meta, len(jobs), offset)}
+    if args.get("include_activities"):
+        data["activities_meta"] = dict((k, meta.get(k)) for k in (
+            "activities_total_returned", "activities_total_available", "activities_truncated"))
+    return format_job_list(rows, meta, offset, args["detail"]), data
 
 
 @tool(name="get_jobs_stats", title="Get Job Statistics", annotations=READ_ONLY,
@@ -1728,13 +1817,13 @@ def list_jobs(config, args):
               JOB_FILTERS,
               tags=dict(NAME, description="Comma-separated; jobs with any of them."),
           ).items() if k != "scheduled_at")},
-      output_schema={"type": "object", "required": ["org_id", "counts", "total"], "properties": {
-          "org_id": {"type": "string"}, "filters": ANY_OBJECT,
-          "counts": {"type": "object", "properties": dict(
-              (s, {"type": "integer"}) for s in JOB_STATUSES)},
-          "total": {"type": "integer"}, "active": {"type": "integer"},
-          "success_rate": {"type": ["number", "null"]},
-          "completion_rate": {"type": ["number", "null"]}}})
+      output_schema=answer_schema(
+          ("org_id", "filters", "counts", "shares", "total", "active", "success_rate", "completion_rate"),
+          org_id={"type": "string"}, filters={"type": "object"},
+          counts=answer_schema(JOB_STATUSES, **dict((s, {"type": "integer"}) for s in JOB_STATUSES)),
+          shares=answer_schema(JOB_STATUSES, **dict((s, {"type": ["number", "null"]}) for s in JOB_STATUSES)),
+          total={"type": "integer"}, active={"type": "integer"},
+          success_rate={"type": ["number", "null"]}, completion_rate={"type": ["number", "null"]}))
 def get_jobs_stats(config, args):
     query = [("include", "stats"), ("limit", 1)] + filter_query(args)
     payload = api_request(config, "GET", ("services", "agent-jobs"), query)
@@ -1745,18 +1834,8 @@ def get_jobs_stats(config, args):
         raise ApiError(200, "The API answered, but without statistics (meta.stats.status): %s"
                        % compact_json(payload, 300),
                        "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
-    counts = {}
-    for status in JOB_STATUSES:
-        value = by_status.get(status, by_status.get(status.upper(), 0))
-        counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
-    total = sum(counts.values())
-    finished = counts["completed"] + counts["failed"]
-    data = {"org_id": org_of(config, args), "filters": dict(filter_query(args)), "counts": counts,
-            "total": total,
-            "active": counts["running"] + counts["waiting"] + counts["scheduled"],
-            "success_rate": round(100.0 * counts["completed"] / total, 2) if total else None,
-            "completion_rate": round(100.0 * counts["completed"] / finished, 2) if finished else None}
-    return format_stats(counts, args, org_of(config, args)), data
+    data = job_stats(by_status, dict(filter_query(args)), org_of(config, args))
+    return format_stats(data), data
 
 
 @tool(name="get_job_activities", title="Get Agent Job Activities", annotations=READ_ONLY,
@@ -1778,10 +1857,9 @@ def get_jobs_stats(config, args):
                                  "x-expected": "a field name, '-' first for descending, e.g. -created_at.",
                                  "description": "A field, '-' first for descending."},
                         "detail": dict(DETAIL, description="full: each activity whole, payloads included.")}},
-      output_schema={"type": "object", "required": ["job_id", "activities", "meta", "pagination"],
-                     "properties": {"job_id": {"type": "string"},
-                                    "activities": {"type": "array", "items": ANY_OBJECT},
-                                    "meta": ANY_OBJECT, "pagination": PAGINATION}})
+      output_schema=answer_schema(("job_id", "activities", "pagination"), job_id={"type": "string"},
+                                  activities={"type": "array", "items": ACTIVITY_OUT},
+                                  pagination=PAGINATION))
 def get_job_activities(config, args):
     query = [("job_id", args["job_id"])] + [(name, args.get(name)) for name in (
         "org_id", "status", "activity_type_code", "source_type", "limit", "offset", "sort")]
@@ -1794,15 +1872,17 @@ def get_job_activities(config, args):
     offset = args["offset"]
     count = len(activities)
     if args["detail"] == "full":
+        rows = [normal_activity(a) for a in activities]
         text = ["Activities of job %s: %d shown, each whole." % (escape_text(args["job_id"], 200), count)]
-        text += ["- " + compact_json(normal_activity(a)) for a in activities]
+        text += ["- " + compact_json(row) for row in rows]
     else:
+        rows = [activity_summary(a) for a in activities]
         text = ["Activities of job %s: %d shown." % (escape_text(args["job_id"], 200), count)]
-        text += [format_activity(activity_summary(a)) for a in activities]
+        text += [format_activity(row) for row in rows]
     text += ["", format_page_footer(meta, count, offset)]
     if count and args["detail"] != "full":
         text.append("(detail=full shows each activity whole, payloads included)")
-    return "\n".join(text), {"job_id": args["job_id"], "activities": activities, "meta": meta,
+    return "\n".join(text), {"job_id": args["job_id"], "activities": rows,
                              "pagination": pagination(meta, count, offset)}
 
 
@@ -1837,7 +1917,7 @@ def get_job_activities(config, args):
                                        "start_prompt": NAME}},
                         "delay": {"type": "integer", "minimum": 0, "maximum": 100000,
                                   "description": "Most minutes of random delay added to the start."}}},
-      output_schema={"type": "object", "required": ["job"], "properties": {"job": ANY_OBJECT}})
+      output_schema=answer_schema(("job",), job=JOB_OUT))
 def create_job(config, args):
     channel = dict(args["target_channel"])
     channel.setdefault("org_id", config.org_id)
@@ -1866,7 +1946,7 @@ def create_job(config, args):
                                escape_text("%s %s" % (channel["platform"], channel["code"]), 200)),
             "  Scheduled at: %s" % iso_time(brief["scheduled_at"]),
             "Follow it with get_job job_id=%s; cancel_job stops it." % shown(brief["job_id"], 200)]
-    return "\n".join(text), {"job": job}
+    return "\n".join(text), {"job": normal_job(job)}
 
 
 @tool(name="get_job_type", title="Get Job Type Configuration", annotations=READ_ONLY,
@@ -1875,7 +1955,9 @@ def create_job(config, args):
           "(required or not, types, descriptions, defaults). Read it before create_job."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_type_id"],
                     "properties": {"job_type_id": JOB_TYPE_ID, "org_id": ORG_ID}},
-      output_schema={"type": "object", "required": ["job_type"], "properties": {"job_type": ANY_OBJECT}})
+      output_schema=answer_schema(("job_type",), job_type={"type": "object", "properties": {
+          "created_at": TIME, "updated_at": TIME, "tags": {"type": "array", "items": {"type": "string"}},
+          "unrecognised": TEXT}}))
 def get_job_type(config, args):
     org = org_of(config, args)
     try:
@@ -1885,7 +1967,7 @@ def get_job_type(config, args):
         if error.status == 404:
             error.hint = "get_context lists the job types of the organization."
         raise not_found(error, "job type '%s'" % escape_text(args["job_type_id"], 200), org)
-    job_type = envelope(payload, dict, "a job type")
+    job_type = normal_job_type(envelope(payload, dict, "a job type"))
     return format_job_type(job_type), {"job_type": job_type}
 
 
@@ -1894,13 +1976,13 @@ def get_job_type(config, args):
           "Start here: the organization, time zone, API and version in use, and the "
           "organization's job types (id, emoji, name, description)."),
       input_schema={"type": "object", "additionalProperties": False, "properties": {"org_id": ORG_ID}},
-      output_schema={"type": "object", "required": ["org_id", "timezone", "api_url",
-                                                    "server_version", "job_types"],
-                     "properties": {"org_id": {"type": "string"}, "timezone": {"type": "string"},
-                                    "api_url": {"type": "string"}, "server_version": {"type": "string"},
-                                    "job_types": {"type": "array", "items": ANY_OBJECT},
-                                    "job_types_total": {"type": ["integer", "null"]},
-                                    "job_types_error": {"type": "string"}}})
+      output_schema=answer_schema(
+          ("org_id", "timezone", "api_url", "server_version", "job_types"),
+          org_id={"type": "string"}, timezone={"type": "string"}, api_url={"type": "string"},
+          server_version={"type": "string"},
+          job_types={"type": "array", "items": answer_schema(
+              ("id",), id=TEXT, emoji=TEXT, name=TEXT, description=TEXT, unrecognised=TEXT)},
+          job_types_total={"type": ["integer", "null"]}, job_types_error={"type": "string"}))
 def get_context(config, args):
     org = org_of(config, args)
     data = {"org_id": org, "timezone": config.timezone, "api_url": config.api_url,
@@ -1920,13 +2002,13 @@ def get_context(config, args):
             text.append(error.hint)
         return "\n".join(text), data
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
-    data["job_types"] = types
+    types = data["job_types"] = [job_type_item(item) for item in types]
     data["job_types_total"] = meta.get("total") if isinstance(meta.get("total"), int) else None
     text.append("Job types (%d%s):" % (len(types), " of %s" % meta["total"]
                                        if isinstance(meta.get("total"), int) and meta["total"] > len(types) else ""))
     for item in types:
-        if not isinstance(item, dict):
-            text.append("- " + compact_json(item, 200))
+        if "unrecognised" in item:
+            text.append("- " + escape_text(item["unrecognised"]))
             continue
         line = "- %s%s: %s" % (escape_text(item["emoji"], 8) + " " if item.get("emoji") else "",
                                shown(item.get("id"), 200), shown(item.get("name"), 200))

@@ -1412,6 +1412,112 @@ class GetContextTest(StructuredOutputCase):
         self.assert_structured("get_context", {})
 
 
+class NormalizedAnswerTest(StructuredOutputCase):
+    """structuredContent says what the text says, in the same spelling and units (issue 11)."""
+
+    def odd_job(self, **fields):
+        return self.api.add_job(job_status="running", created_at=1721728800000,
+                                updated_at="2024-07-23T14:30:00.5+02:00", scheduled_at=1721728800,
+                                last_task_created_at="2024-07-23T10:00:00Z", tags=" vip, q3 ",
+                                flags={"first_reply_at": 1721730600000, "has_human_reply": True},
+                                tasks=[{"task_id": "t1", "created_at": 1721728860000}], **fields)
+
+    def test_get_job_times_status_and_tags_are_normalized_in_both_parts(self):
+        job = self.odd_job()
+        result = self.assert_structured("get_job", {"job_id": job["job_id"]})
+        data, text = result["structuredContent"]["job"], text_of(result)
+        self.assertEqual((data["created_at"], data["updated_at"], data["scheduled_at"]),
+                         ("2024-07-23T10:00:00Z", "2024-07-23T12:30:00.500Z", "2024-07-23T10:00:00Z"))
+        self.assertEqual(data["flags"]["first_reply_at"], "2024-07-23T10:30:00Z")
+        self.assertEqual(data["tasks"][0]["created_at"], "2024-07-23T10:01:00Z")
+        self.assertEqual((data["job_status"], data["tags"]), ("RUNNING", ["vip", "q3"]))
+        for fragment in ("Job %s (RUNNING)" % job["job_id"], "Created: 2024-07-23T10:00:00Z",
+                         "Updated: 2024-07-23T12:30:00.500Z", "first_reply_at: 2024-07-23T10:30:00Z",
+                         "- t1 at 2024-07-23T10:01:00Z", "Tags: vip, q3"):
+            self.assertIn(fragment, text)
+        self.assertEqual(data["params"], job["params"])  # the rest as the API sent it
+
+    def test_list_summary_rows_are_the_text_lines(self):
+        self.odd_job()
+        for number in range(30):
+            self.api.add_job(job_type_id="type-%d" % number, activities_count=number)
+        result = self.assert_structured("list_jobs", {"limit": 50})
+        data = result["structuredContent"]
+        lines = text_of(result).split("\n")
+        self.assertEqual(len(data["jobs"]), 39)
+        for row, line in zip(data["jobs"], lines[1:]):
+            self.assertEqual(list(row), list(agentjobs_mcp.JOB_SUMMARY_COLUMNS))
+            self.assertEqual(line, " ".join("-" if row[c] is None else str(row[c])
+                                            for c in agentjobs_mcp.JOB_SUMMARY_COLUMNS))
+        odd = [row for row in data["jobs"] if row["status"] == "RUNNING" and
+               row["scheduled_at"] == "2024-07-23T10:00:00Z"]
+        self.assertEqual(odd[0]["updated_at"], "2024-07-23T12:30:00Z")  # to the second, as the line
+        self.assertEqual(data["pagination"], {"returned": 39, "offset": 0, "total": 39, "has_more": False,
+                                              "next_offset": None})
+        self.assertNotIn("params", json.dumps(data))
+
+    def test_list_full_rows_carry_the_long_forms_facts(self):
+        job = self.odd_job(result={"score": 9})
+        result = self.assert_structured("list_jobs", {"detail": "full", "job_type_id": "customer-followup",
+                                                      "include_activities": True})
+        row = [r for r in result["structuredContent"]["jobs"] if r["job_id"] == job["job_id"]][0]
+        self.assertEqual(row, {"job_id": job["job_id"], "status": "RUNNING", "type": "customer-followup",
+                               "channel": "5511988880000", "platform": "whatsapp", "channel_name": "Test",
+                               "scheduled_at": "2024-07-23T10:00:00Z", "updated_at": "2024-07-23T12:30:00.500Z",
+                               "result": {"score": 9}, "activities": 0, "recent_activities": []})
+        self.assertIn("  Updated at: 2024-07-23T12:30:00.500Z\n  Result: {\"score\": 9}", text_of(result))
+        self.assertIn("activities_meta", result["structuredContent"])
+
+    def test_activity_summaries_are_the_text_lines(self):
+        result = self.assert_structured("get_job_activities", {"job_id": "job-0001"})
+        rows = result["structuredContent"]["activities"]
+        lines = [l for l in text_of(result).split("\n") if l.startswith("- ")]
+        self.assertEqual([agentjobs_mcp.format_activity(row) for row in rows], lines)
+        self.assertEqual(rows[-1], {"id": "act-0001", "created_at": "2024-07-11T10:05:00Z", "status": "completed",
+                                    "activity_type_code": "ai_completion", "source_type": "dispatch",
+                                    "consumed_credits": 7, "allocated_credits": 10,
+                                    "output": "Hello! How was your order?"})
+        self.assertTrue(rows[0]["output"].endswith("... [350 more characters]"))
+        full = self.assert_structured("get_job_activities", {"job_id": "job-0001", "detail": "full"})
+        record = full["structuredContent"]["activities"][0]
+        self.assertEqual(record["payloads"]["output"], "A long answer. " * 30)
+        self.assertEqual(record["source"]["execution_id"], "exec-4")
+
+    def test_get_job_overlay_is_the_same_activity_summaries(self):
+        result = self.assert_structured("get_job", {"job_id": "job-0001", "include_activities": True,
+                                                    "include_limit": 2})
+        data = result["structuredContent"]
+        self.assertEqual(data["activities_meta"], {"count": 4, "limit": 2})
+        for row in data["activities"]:
+            self.assertIn(agentjobs_mcp.format_activity(row), text_of(result))
+        self.assertNotIn("Activities", data["job"])
+
+    def test_stats_shares_and_rates_are_the_texts_numbers(self):
+        self.api.add_fault(status=200, body={"data": [], "meta": {"stats": {"status": {
+            "WAITING": 1, "scheduled": 0, "running": 1, "completed": 1, "failed": 0, "canceled": 0}}}})
+        result = self.assert_structured("get_jobs_stats", {})
+        data, text = result["structuredContent"], text_of(result)
+        self.assertEqual(data["shares"], {"waiting": 33.3, "scheduled": 0.0, "running": 33.3,
+                                          "completed": 33.3, "failed": 0.0, "canceled": 0.0})
+        self.assertIn("Waiting:        1  (33.3%)", text)
+        self.assertEqual((data["success_rate"], data["completion_rate"]), (33.3, 100.0))
+        self.assertIn("Success rate: 33.3%", text)
+        self.assertIn("Completion rate: 100.0%", text)
+
+    def test_job_types_and_created_jobs_are_normalized(self):
+        self.api.job_types[("aiconnect", "customer-followup")]["created_at"] = 1721728800000
+        data = self.assert_structured("get_job_type", {"job_type_id": "customer-followup"})["structuredContent"]
+        self.assertEqual((data["job_type"]["created_at"], data["job_type"]["tags"]),
+                         ("2024-07-23T10:00:00Z", ["sales", "post-purchase"]))
+        types = self.assert_structured("get_context", {})["structuredContent"]["job_types"]
+        self.assertEqual(types[0], {"id": "customer-followup", "emoji": "\U0001f4de", "name": "Customer follow-up",
+                                    "description": "Follows up with a customer after a purchase until they answer."})
+        job = self.assert_structured("create_job", {"job_type_id": "nps-survey", "target_channel": {
+            "platform": "web", "code": "u1"}})["structuredContent"]["job"]
+        self.assertEqual(job["tags"], [])
+        self.assertRegex(job["created_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+
+
 class StructuredOutputRevisionTest(ApiTestCase):
 
     def test_structured_content_only_for_2025_06_18_and_later(self):
