@@ -23,6 +23,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
+    AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
     HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
@@ -78,6 +79,7 @@ DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_ANSWER_CHARS = 40000  # text + structuredContent of one answer: what lands in a model's context
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -174,6 +176,7 @@ SETTINGS = (
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
+    ("AGENTJOBS_MAX_ANSWER_CHARS", MAX_ANSWER_CHARS, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
     ("MCP_DEBUG", False, "bool"),
 )
@@ -183,6 +186,7 @@ SETTING_RANGES = {
     "AGENTJOBS_MAX_CONCURRENCY": (1, 1024),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
+    "AGENTJOBS_MAX_ANSWER_CHARS": (2000, 100000000),
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
@@ -222,6 +226,7 @@ class Config(object):
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
+        self.max_answer_chars = self.values["AGENTJOBS_MAX_ANSWER_CHARS"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
         self.debug = self.values["MCP_DEBUG"]
 
@@ -1553,22 +1558,98 @@ def format_params_schema(schema):
     return out
 
 
+def json_size(value):
+    """Characters of a value as compact JSON: how an answer is measured against the ceiling."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
+
+
+# From the gentlest to the strictest: (longest string kept, most items of a list or of a
+# free-form object kept) when structuredContent must shrink to fit under the ceiling.
+SHRINK_STEPS = ((32000, 1000), (16000, 1000), (8000, 1000), (2000, 500), (1000, 200), (500, 100), (200, 50), (200, 20),
+                (100, 10), (100, 5), (50, 2), (50, 0))
+NOTE_CHARS = 400  # the longest cut note: what was cut, and how to get it
+
+
+def shrink(value, schema, longest, most):
+    """`value` with strings over `longest` characters cut (saying how many more there
+    were) and lists and free-form objects cut to `most` items. Only what its schema
+    leaves free is dropped, so the result still validates against it."""
+    schema = schema if isinstance(schema, dict) else {}
+    if isinstance(value, str):
+        return cut_text(value, longest)
+    if isinstance(value, list):
+        return [shrink(item, schema.get("items"), longest, most) for item in value[:most]]
+    if isinstance(value, dict):
+        declared = schema.get("properties", {})
+        out, extra = {}, 0
+        for key, item in value.items():
+            if key not in declared:
+                extra += 1
+                if extra > most:
+                    continue
+            out[key] = shrink(item, declared.get(key), longest, most)
+        return out
+    return value
+
+
+def fit_answer(text, data, schema, limit, hint):
+    """The one ceiling on an answer: text plus structuredContent (`data`, None when not
+    sent) at most `limit` characters, whatever the API returned. Past it, the text is cut
+    (at a line end when one is near) and ends with one line saying what was cut and how
+    to get it (`hint`); `data` shrinks by SHRINK_STEPS, still valid against `schema`, and
+    carries the same line as "cut"."""
+    data_size = json_size(data) if data is not None else 0
+    size = len(text) + data_size
+    if size <= limit:
+        return text, data
+    note_room = 1 + NOTE_CHARS                                  # a new line, then the note
+    room = limit - (NOTE_CHARS + 20 if data is not None else 0)  # the note again, as data["cut"]
+    if data is None or data_size <= room // 2:
+        text_budget = room - data_size
+    else:
+        text_budget = max(room // 2, min(len(text) + note_room, room - data_size))
+    cuts = []
+    if len(text) + note_room > text_budget:
+        keep = text_budget - note_room
+        line_end = text.rfind("\n", 0, keep + 1)
+        keep = line_end if line_end >= keep // 2 else keep
+        cuts.append("the text stops after %d of its %d characters" % (keep, len(text)))
+        text = text[:keep]
+    if data is not None and data_size > room - len(text) - note_room:
+        for longest, most in SHRINK_STEPS:
+            shrunk = shrink(data, schema, longest, most)
+            if json_size(shrunk) <= room - len(text) - note_room:
+                break
+        data = shrunk
+        cuts.append("structuredContent keeps at most %d characters of each string and %d items "
+                    "of each list" % (longest, most))
+    note = ("[cut: this answer was %d characters, over the %d-character limit "
+            "(AGENTJOBS_MAX_ANSWER_CHARS); %s. %s]" % (size, limit, "; ".join(cuts), hint))
+    if len(note) > NOTE_CHARS:
+        note = note[:NOTE_CHARS - 1] + "]"
+    if data is not None:
+        data = dict(data, cut=note)
+    return text + "\n" + note, data
+
+
 ###############################################################################
 # Tools #######################################################################
 ###############################################################################
 
 Tool = collections.namedtuple("Tool", "name title description input_schema output_schema "
-                                      "annotations handler overlays published_schema")
+                                      "annotations handler overlays published_schema cut_hint")
 TOOLS = []          # in tools/list order
 TOOLS_BY_NAME = {}
 
 
-def tool(name, title, description, input_schema, output_schema, annotations, overlays=None):
-    """Register a tool; like bottle's route(), return the handler unchanged."""
+def tool(name, title, description, input_schema, output_schema, annotations, cut_hint,
+         overlays=None):
+    """Register a tool; like bottle's route(), return the handler unchanged. `cut_hint`
+    tells the model how to get what an answer over the ceiling lost (fit_answer)."""
     def register(handler):
         entry = Tool(name, title, description, input_schema, output_schema,
                      dict(annotations, title=title), handler, overlays or {},
-                     published_schema(input_schema))
+                     published_schema(input_schema), cut_hint)
         TOOLS.append(entry)
         TOOLS_BY_NAME[name] = entry
         return handler
@@ -1597,7 +1678,7 @@ JOB_TYPE_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
 TEXT = {"type": ["string", "null"]}
 TIME = TEXT  # ISO 8601 UTC, e.g. 2024-07-23T10:00:00Z (normal_time)
 NUMBER = {"type": ["number", "string", "null"]}  # a string only when the API sent one (number_of)
-PAGINATION = {"type": "object", "additionalProperties": False,
+PAGINATION = {"type": "object", "additionalProperties": False,  # pagination()
               "required": ["returned", "offset", "total", "has_more", "next_offset"], "properties": {
                   "returned": {"type": "integer"}, "offset": {"type": "integer"},
                   "total": {"type": ["integer", "null"]}, "has_more": {"type": "boolean"},
@@ -1616,10 +1697,16 @@ JOB_OUT = {"type": "object", "properties": dict(  # normal_job
     tags={"type": "array", "items": {"type": "string"}})}
 
 
-def answer_schema(required, **properties):
-    """An outputSchema: an object with exactly these properties."""
+def exact_object(required, **properties):
+    """The schema of an object with exactly these properties."""
     return {"type": "object", "additionalProperties": False, "required": list(required),
             "properties": properties}
+
+
+def answer_schema(required, **properties):
+    """An outputSchema: exactly these properties, and the note of an answer cut to fit
+    the ceiling (fit_answer)."""
+    return exact_object(required, cut={"type": "string"}, **properties)
 
 
 def envelope(payload, kind, what):
@@ -1666,6 +1753,7 @@ def not_found(error, what, org):
 
 
 @tool(name="cancel_job", title="Cancel Agent Job", annotations=DESTRUCTIVE_IDEMPOTENT,
+      cut_hint="get_job shows the job.",
       description=(
           "Cancel a job that has not finished (WAITING, SCHEDULED, RUNNING): it stops and sends "
           "nothing more. Cannot be undone: confirm the job id with the user first. Returns the "
@@ -1706,6 +1794,7 @@ def cancel_job(config, args):
 
 
 @tool(name="get_job", title="Get Agent Job", annotations=READ_ONLY,
+      cut_hint="get_job_activities pages through the activities; a field this long is not shown whole here.",
       description=(
           "One job in full: status, type, channel, config, flags, params, tasks (retries "
           "used), dates, result, tags, last execution-log lines. include_activities adds its "
@@ -1764,6 +1853,7 @@ def filter_query(args):
 
 
 @tool(name="list_jobs", title="List Agent Jobs", annotations=READ_ONLY,
+      cut_hint="Ask for fewer jobs (limit, then offset), narrow the filters, or use get_job for one job.",
       description=(
           "List jobs, newest first, to find job ids: one line each (id, status, type, channel, "
           "scheduled and updated times, activity count), then the total and the next offset. "
@@ -1809,6 +1899,7 @@ def list_jobs(config, args):
 
 
 @tool(name="get_jobs_stats", title="Get Job Statistics", annotations=READ_ONLY,
+      cut_hint="Narrow the filters.",
       description=(
           "Count jobs by status, with shares, total, success rate, active jobs and completion "
           "rate, over the ISO 8601 date ranges and filters given (all time by default)."),
@@ -1820,8 +1911,8 @@ def list_jobs(config, args):
       output_schema=answer_schema(
           ("org_id", "filters", "counts", "shares", "total", "active", "success_rate", "completion_rate"),
           org_id={"type": "string"}, filters={"type": "object"},
-          counts=answer_schema(JOB_STATUSES, **dict((s, {"type": "integer"}) for s in JOB_STATUSES)),
-          shares=answer_schema(JOB_STATUSES, **dict((s, {"type": ["number", "null"]}) for s in JOB_STATUSES)),
+          counts=exact_object(JOB_STATUSES, **dict((s, {"type": "integer"}) for s in JOB_STATUSES)),
+          shares=exact_object(JOB_STATUSES, **dict((s, {"type": ["number", "null"]}) for s in JOB_STATUSES)),
           total={"type": "integer"}, active={"type": "integer"},
           success_rate={"type": ["number", "null"]}, completion_rate={"type": ["number", "null"]}))
 def get_jobs_stats(config, args):
@@ -1839,6 +1930,7 @@ def get_jobs_stats(config, args):
 
 
 @tool(name="get_job_activities", title="Get Agent Job Activities", annotations=READ_ONLY,
+      cut_hint="Ask for fewer at a time (limit, then offset), or the default detail=summary.",
       description=(
           "A job's activity trail (AI completions, dispatches, steps), newest first: one line "
           "each with time, status, type, source, credits, id and the start of its output; "
@@ -1887,6 +1979,7 @@ def get_job_activities(config, args):
 
 
 @tool(name="create_job", title="Create Agent Job", annotations=CREATES,
+      cut_hint="get_job shows the new job.",
       description=(
           "Create a job of a type on a channel (WhatsApp number, Slack channel, web user), "
           "now or at scheduled_at (ISO 8601). Each call creates a new job: never repeat one "
@@ -1950,6 +2043,7 @@ def create_job(config, args):
 
 
 @tool(name="get_job_type", title="Get Job Type Configuration", annotations=READ_ONLY,
+      cut_hint="A field this long is not shown whole here.",
       description=(
           "A job type: description, default config and policies, and the params its jobs take "
           "(required or not, types, descriptions, defaults). Read it before create_job."),
@@ -1972,25 +2066,28 @@ def get_job_type(config, args):
 
 
 @tool(name="get_context", title="Get Server Context", annotations=READ_ONLY,
+      cut_hint="get_job_type shows one job type.",
       description=(
           "Start here: the organization, time zone, API and version in use, and the "
           "organization's job types (id, emoji, name, description)."),
       input_schema={"type": "object", "additionalProperties": False, "properties": {"org_id": ORG_ID}},
       output_schema=answer_schema(
-          ("org_id", "timezone", "api_url", "server_version", "job_types"),
+          ("org_id", "timezone", "api_url", "server_version", "max_answer_chars", "job_types"),
           org_id={"type": "string"}, timezone={"type": "string"}, api_url={"type": "string"},
-          server_version={"type": "string"},
-          job_types={"type": "array", "items": answer_schema(
+          server_version={"type": "string"}, max_answer_chars={"type": "integer"},
+          job_types={"type": "array", "items": exact_object(
               ("id",), id=TEXT, emoji=TEXT, name=TEXT, description=TEXT, unrecognised=TEXT)},
           job_types_total={"type": ["integer", "null"]}, job_types_error={"type": "string"}))
 def get_context(config, args):
     org = org_of(config, args)
     data = {"org_id": org, "timezone": config.timezone, "api_url": config.api_url,
-            "server_version": __version__, "job_types": []}
+            "server_version": __version__, "max_answer_chars": config.max_answer_chars, "job_types": []}
     text = ["Organization: %s" % escape_text(org, 200),
             "Time zone: %s" % escape_text(config.timezone, 60),
             "API: %s" % escape_text(config.api_url, 300),
-            "Server: %s %s" % (SERVER_NAME, __version__), ""]
+            "Server: %s %s" % (SERVER_NAME, __version__),
+            "Answers: at most %d characters (AGENTJOBS_MAX_ANSWER_CHARS); a longer one is cut "
+            "with a note saying how to get the rest." % config.max_answer_chars, ""]
     try:
         payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
@@ -2245,10 +2342,14 @@ def on_tools_call(session, params, revision):
             _local.call = None
     if call.cancelled:
         raise CancelledError()
+    if is_error or revision < STRUCTURED_SINCE:
+        data = None
+    text, data = fit_answer(text, data, entry.output_schema, session.config.max_answer_chars,
+                            entry.cut_hint)
     log.debug("tools/call %s -> %s in %.1f ms, %d characters", name,
               "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text))
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
-    if not is_error and data is not None and revision >= STRUCTURED_SINCE:
+    if data is not None:
         result["structuredContent"] = data
     return result
 
@@ -2646,7 +2747,7 @@ def parse_args(argv):
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
-               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
+               "AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")

@@ -1518,6 +1518,111 @@ class NormalizedAnswerTest(StructuredOutputCase):
         self.assertRegex(job["created_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
 
+class CeilingTest(StructuredOutputCase):
+    """No answer over AGENTJOBS_MAX_ANSWER_CHARS, whatever the API returns (issue 11)."""
+
+    def assert_cut(self, result, limit=40000, hint=None):
+        text = text_of(result)
+        data = result.get("structuredContent")
+        self.assertLessEqual(len(text) + (budget.compact_size(data) if data is not None else 0), limit)
+        note = text.split("\n")[-1]
+        self.assertRegex(note, r"^\[cut: this answer was \d+ characters, over the %d-character limit "
+                               r"\(AGENTJOBS_MAX_ANSWER_CHARS\); .*\]$" % limit)
+        if hint:
+            self.assertIn(hint, note)
+        if data is not None:
+            self.assertEqual(data["cut"], note)
+        return text, data
+
+    def assert_answer(self, server, name, arguments, **expect):
+        result = self.call_ok(name, arguments, server=server)
+        self.assertEqual(check_schema(self.output_schema(name, server), result["structuredContent"]), [])
+        return self.assert_cut(result, **expect)
+
+    def test_a_job_with_a_1_mb_param(self):
+        job_id = self.api.add_job(params={"blob": "z" * (1 << 20), "small": 1})["job_id"]
+        server = self.server()
+        text, data = self.assert_answer(server, "get_job", {"job_id": job_id}, hint="get_job_activities")
+        self.assertIn("Params: {", text)
+        self.assertEqual(data["job"]["params"]["small"], 1)
+        self.assertTrue(data["job"]["params"]["blob"].startswith("z" * 16000))
+        self.assertTrue(data["job"]["params"]["blob"].endswith("more characters]"))
+        self.assertEqual(data["job"]["job_id"], job_id)
+
+    def test_an_activity_with_a_5_mb_output(self):
+        job_id = self.api.add_job()["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "y" * (5 << 20)}),
+                                       activity(2, job_id)]
+        server = self.server()
+        text, data = self.assert_answer(server, "get_job_activities", {"job_id": job_id, "detail": "full"},
+                                        hint="limit, then offset")
+        self.assertIn("the text stops after", text)
+        summary = self.call_ok("get_job_activities", {"job_id": job_id}, server=server)
+        self.assertNotIn("cut", summary["structuredContent"])  # the summary needs no cut
+        self.assertIn("id: act-002", text_of(summary))
+
+    def test_a_hundred_jobs_with_long_names(self):
+        self.api.jobs.clear()
+        for number in range(100):
+            self.api.add_job(job_type_id="type-%d-" % number + "t" * 3000, result="r" * 3000,
+                             channel_data={"platform": "web", "name": "n" * 3000})
+        server = self.server()
+        for detail in ("summary", "full"):
+            text, data = self.assert_answer(server, "list_jobs", {"limit": 100, "detail": detail},
+                                            hint="limit, then offset")
+            self.assertTrue(text.startswith("Found 100 jobs."))
+            self.assertGreater(len(data["jobs"]), 0)
+            self.assertEqual(data["pagination"]["returned"], 100)
+
+    def test_the_ceiling_is_a_setting_shown_by_config_and_get_context(self):
+        server = self.server(AGENTJOBS_MAX_ANSWER_CHARS="3000")
+        self.assert_answer(server, "list_jobs", {"limit": 8, "detail": "full"}, limit=3000)
+        context = self.call_ok("get_context", {}, server=server)
+        self.assertIn("Answers: at most 3000 characters (AGENTJOBS_MAX_ANSWER_CHARS)", text_of(context))
+        self.assertEqual(context["structuredContent"]["max_answer_chars"], 3000)
+        self.assertIn("AGENTJOBS_MAX_ANSWER_CHARS: 3000  (env)", run_cli(
+            "--config", AGENTJOBS_MAX_ANSWER_CHARS="3000")[1])
+        self.assertIn("AGENTJOBS_MAX_ANSWER_CHARS: 40000  (default)", run_cli("--config")[1])
+        bad = self.server(AGENTJOBS_MAX_ANSWER_CHARS="10").call("list_jobs", {})
+        self.assertIn("AGENTJOBS_MAX_ANSWER_CHARS='10' must be a whole number from 2000", text_of(bad))
+
+    def test_without_structured_content_the_text_has_the_whole_ceiling(self):
+        self.version = "2025-03-26"
+        job_id = self.api.add_job()["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "y" * 100000})]
+        result = self.server().call("get_job_activities", {"job_id": job_id, "detail": "full"})
+        self.assertNotIn("structuredContent", result)
+        text = text_of(result)
+        self.assertGreater(len(text), 39000)
+        self.assertNotIn("structuredContent keeps", self.assert_cut(result)[0])
+
+    def test_answers_under_the_ceiling_are_untouched(self):
+        fit = agentjobs_mcp.fit_answer
+        self.assertEqual(fit("short", {"a": "b"}, {}, 2000, "hint"), ("short", {"a": "b"}))
+        self.assertEqual(fit("x" * 1990, {"a": "b"}, {}, 2000, "hint"), ("x" * 1990, {"a": "b"}))
+
+    def test_fit_answer_holds_for_any_sizes_and_keeps_the_schema(self):
+        import random
+        rng = random.Random(11)
+        schema = agentjobs_mcp.TOOLS_BY_NAME["list_jobs"].output_schema
+        for _ in range(60):
+            jobs = [{"job_id": "j" * rng.randrange(1, 3000), "status": "WAITING", "type": None,
+                     "channel": "c" * rng.randrange(0, 500), "platform": None, "channel_name": None,
+                     "scheduled_at": None, "updated_at": None, "activities": 1,
+                     "result": {"k%d" % i: "v" * rng.randrange(0, 2000) for i in range(rng.randrange(0, 50))}}
+                    for _ in range(rng.randrange(0, 120))]
+            data = {"jobs": jobs, "pagination": {"returned": len(jobs), "offset": 0, "total": None,
+                                                 "has_more": False, "next_offset": None}}
+            text = "\n".join("line %d " % i + "t" * rng.randrange(0, 400) for i in range(rng.randrange(0, 3000)))
+            limit = rng.choice([2000, 5000, 40000, 100000])
+            new_text, new_data = agentjobs_mcp.fit_answer(text, data, schema, limit, "Ask for less.")
+            self.assertLessEqual(len(new_text) + budget.compact_size(new_data), limit)
+            self.assertEqual(check_schema(schema, new_data), [])
+            if len(text) + budget.compact_size(data) > limit:
+                self.assertTrue(new_text.split("\n")[-1].startswith("[cut: "))
+                self.assertTrue(new_text.endswith("Ask for less.]"))
+
+
 class StructuredOutputRevisionTest(ApiTestCase):
 
     def test_structured_content_only_for_2025_06_18_and_later(self):
