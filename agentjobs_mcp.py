@@ -1415,7 +1415,7 @@ def format_job_list(jobs, meta, offset, detail):
     if not jobs:
         out.append("No jobs match; try fewer filters or another status or date range.")
     elif detail != "full":
-        out.append("(detail=full adds channel names and results; get_job shows one job whole)")
+        out.append("(detail=full adds channel names and results)")
     return "\n".join(out)
 
 

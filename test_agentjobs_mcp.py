@@ -595,6 +595,30 @@ class ContextBudgetTest(ApiTestCase):
             self.assertLessEqual(size, budget.SHARES[name], name)
         self.assertLessEqual(sum(size for _, size in sizes), budget.DEFINITIONS_BUDGET)
 
+    def test_typical_answers_stay_within_their_budgets(self):
+        budget.seed_waiting_jobs(self.api)
+        server = self.server()
+        rows = budget.answer_rows(server.call)
+        rows += budget.ceiling_rows(self.api, server.call, agentjobs_mcp.MAX_ANSWER_CHARS)
+        self.assertEqual(len(rows), 15)
+        for what, size, limit, _ in rows:
+            self.assertLessEqual(size, limit, what)
+        self.assertEqual(dict((r[0], r[2]) for r in rows)["list_jobs limit=50: text"], 4992)
+
+    def test_make_context_prints_the_table_and_fails_when_a_budget_does(self):
+        out = subprocess.check_output([sys.executable, os.path.join(HERE, "dev", "context.py")],
+                                      env=clean_env(), timeout=40).decode("utf-8")
+        self.assertIn("tool definitions, all eight", out)
+        self.assertRegex(out, r"list_jobs limit=50: text +[\d,]+ +4,992 +9,985  yes")
+        self.assertTrue(out.endswith("All 24 budgets hold.\n"), out)
+        code = ("import sys; sys.path.insert(0, %r); import context\n"
+                "context.SHARES['get_context'] = 10\nsys.exit(context.main())\n" % os.path.join(HERE, "dev"))
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=clean_env())
+        out = proc.communicate(timeout=40)[0].decode("utf-8")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(out, r"  get_context +\d+ +10 +NO")
+        self.assertIn("FAILED: get_context over budget", out)
+
     def test_definitions_are_measured_as_tools_list_sends_them(self):
         listed = self.server().request("tools/list")["result"]["tools"]
         self.assertEqual([(t["name"], budget.compact_size(dict(
