@@ -1565,8 +1565,8 @@ def json_size(value):
 
 # From the gentlest to the strictest: (longest string kept, most items of a list or of a
 # free-form object kept) when structuredContent must shrink to fit under the ceiling.
-SHRINK_STEPS = ((32000, 1000), (16000, 1000), (8000, 1000), (2000, 500), (1000, 200), (500, 100), (200, 50), (200, 20),
-                (100, 10), (100, 5), (50, 2), (50, 0))
+SHRINK_STEPS = ((32000, 1000), (16000, 1000), (8000, 1000), (2000, 500), (1000, 200), (500, 100),
+                (200, 50), (200, 20), (100, 10), (100, 5), (50, 2), (50, 0))
 NOTE_CHARS = 400  # the longest cut note: what was cut, and how to get it
 
 
@@ -1782,7 +1782,7 @@ def cancel_job(config, args):
     job = payload.get("data")
     if isinstance(job, dict):
         return ("Successfully canceled job:\n" + format_job_summary(job_brief(job), "  "),
-                {"job_id": as_text(job.get("job_id", job_id)), "canceled": True, "job": normal_job(job)})
+                {"job_id": as_text(job.get("job_id")) or job_id, "canceled": True, "job": normal_job(job)})
     message = payload.get("message")
     if isinstance(message, str):
         return ("Successfully canceled job: %s\nThe API said: %s" % (

@@ -1528,6 +1528,17 @@ class NormalizedAnswerTest(StructuredOutputCase):
         self.assertIn("Success rate: 33.3%", text)
         self.assertIn("Completion rate: 100.0%", text)
 
+    def test_a_cancelled_job_without_its_id_still_names_it(self):
+        self.api.add_fault(status=200, body={"data": {"job_id": None, "job_status": "canceled",
+                                                      "updated_at": 1721728800000}})
+        server = self.server()
+        result = self.call_ok("cancel_job", {"job_id": "job-0001"}, server=server)
+        data = result["structuredContent"]
+        self.assertEqual(check_schema(self.output_schema("cancel_job", server), data), [])
+        self.assertEqual((data["job_id"], data["job"]["job_status"], data["job"]["updated_at"]),
+                         ("job-0001", "CANCELED", "2024-07-23T10:00:00Z"))
+        self.assertIn("  Status: CANCELED\n", text_of(result))
+
     def test_job_types_and_created_jobs_are_normalized(self):
         self.api.job_types[("aiconnect", "customer-followup")]["created_at"] = 1721728800000
         data = self.assert_structured("get_job_type", {"job_type_id": "customer-followup"})["structuredContent"]

@@ -3,7 +3,9 @@
 Prints each tool definition's size against its share, their total, and the typical
 answers (text and structuredContent) against the stand-in API, each with its budget and
 whether it holds; exits 1 when one does not. test_agentjobs_mcp.py checks the same
-budgets from this file (ContextBudgetTest). Every conversation with the server configured carries its tool definitions, and every
+budgets from this file (ContextBudgetTest).
+
+Every conversation with the server configured carries its tool definitions, and every
 answer lands in the context. Sizes are characters of compact JSON
 (json.dumps(x, separators=(",", ":"), ensure_ascii=False); about 4 characters a token),
 deterministic for a given file, so the test suite checks the same budgets.
