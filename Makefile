@@ -5,7 +5,7 @@ QUICK ?=
 JOBS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-warnings test-all demo bench interop lint bundle version clean
+.PHONY: help test test-warnings test-all demo bench context interop lint bundle version clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ demo: ## start the stand-in API and the real server, and show a short session
 
 bench: ## measure start-up, per-call overhead, bursts, memory and exit (QUICK=1: a smoke run)
 	$(PYTHON) bench/bench.py $(if $(QUICK),--quick,)
+
+context: ## tool definitions and typical answers against their context budgets (fails when one is over)
+	$(PYTHON) dev/context.py
 
 interop: ## talk to the server with the official SDK clients and the MCP Inspector
 	$(PYTHON) interop/run.py

@@ -24,6 +24,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
+    AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
     HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
@@ -90,6 +91,7 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_NUMBER_DIGITS = 4300
 MAX_COUNT = 2 ** 53  # the largest count shown with a share: floats hold it exactly
 LOG_FILE_MAX_BYTES = 10 * 1024 * 1024  # then the --log-file becomes PATH.1, replacing the last one
+MAX_ANSWER_CHARS = 40000  # text + structuredContent of one answer: what lands in a model's context
 RETRY_STATUSES = (429, 502, 503, 504)
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELED")
 JOB_STATUSES = ("waiting", "scheduled", "running", "completed", "failed", "canceled")
@@ -192,6 +194,7 @@ SETTINGS = (
     ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
+    ("AGENTJOBS_MAX_ANSWER_CHARS", MAX_ANSWER_CHARS, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
     ("MCP_DEBUG", False, "bool"),
     ("AGENTJOBS_LOG_MAX_BYTES", LOG_FILE_MAX_BYTES, "int"),
@@ -203,6 +206,7 @@ SETTING_RANGES = {
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_LOG_MAX_BYTES": (1024, 1024 ** 3),
+    "AGENTJOBS_MAX_ANSWER_CHARS": (2000, 100000000),
 }
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
@@ -245,6 +249,7 @@ class Config(object):
         self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
+        self.max_answer_chars = self.values["AGENTJOBS_MAX_ANSWER_CHARS"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
         self.debug = self.values["MCP_DEBUG"]
         self.log_max_bytes = self.values["AGENTJOBS_LOG_MAX_BYTES"]
@@ -678,6 +683,13 @@ def user_agent():
                                    sys.version_info[1])
 
 
+def cut_text(text, limit):
+    """A string cut to `limit` characters (None: whole), saying how many more there were."""
+    if limit is not None and len(text) > limit:
+        return text[:limit] + "... [%d more characters]" % (len(text) - limit)
+    return text
+
+
 # Characters a person does not see but a model reads: format characters (U+200B zero
 # width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
 # injections), private-use and unassigned code points, and lone surrogates.
@@ -689,9 +701,7 @@ def escape_text(text, limit=None, controls=True):
     characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
     structured data, where line breaks are data), control characters and line breaks
     escaped so it stays on one line. The one place that decides what is escaped."""
-    text = redact(str(text))  # before the cut, which could leave half of a key
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "... [%d more characters]" % (len(text) - limit)
+    text = cut_text(redact(str(text)), limit)  # redacted before the cut: no half key
     if text.isprintable():  # C speed; false for every character escaped below
         return text
     out = []
@@ -1210,8 +1220,25 @@ def pattern_matches(pattern, value):
 
 
 def describe_expected(schema):
-    description = schema.get("description")
-    return "Expected: " + description if description else None
+    expected = schema.get("x-expected") or schema.get("description")
+    return "Expected: " + expected if expected else None
+
+
+# Keywords the validator checks but tools/list leaves out: a model needs no regex or
+# minLength to fill a call, and a value that fails them gets an error naming the argument
+# and what is expected ("x-expected", else the description).
+SERVER_ONLY = ("pattern", "minLength", "x-expected")
+
+
+def published_schema(schema):
+    """A schema as tools/list shows it: the same dict less the SERVER_ONLY keywords."""
+    shown = dict((k, v) for k, v in schema.items() if k not in SERVER_ONLY)
+    if "properties" in shown:
+        shown["properties"] = dict((name, published_schema(sub))
+                                   for name, sub in shown["properties"].items())
+    if isinstance(shown.get("items"), dict):
+        shown["items"] = published_schema(shown["items"])
+    return shown
 
 
 def check_object(schema, args, prefix=""):
@@ -1317,10 +1344,26 @@ _ISO_PARTS = (r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\
               r"\s*(Z|z|[+-]\d{2}:?\d{2})?)?$")
 PARAMS_TEXT_LIMIT = 2000
 RESULT_TEXT_LIMIT = 1000
-OUTPUT_TEXT_LIMIT = 200
+SUMMARY_TEXT_LIMIT = 100  # a name or code in a one-line summary
+PREVIEW_TEXT_LIMIT = 100  # the start of an activity's output in its one line
 SHOWN_TASKS = 5
 SHOWN_LOG_LINES = 5
 SHOWN_SCHEMA_PROPERTIES = 15
+
+
+def json_text(value):
+    """Any value as one line of JSON, keys sorted (not escaped: see compact_json)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:  # the API can send ~1000 levels; json.loads took them
+        return TOO_DEEP
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def as_text(value):
+    """An id or name as a string (an API that sends a number still gets a string); None stays."""
+    return value if value is None or isinstance(value, str) else json_text(value)
 
 
 def to_datetime(value):
@@ -1359,16 +1402,26 @@ def to_datetime(value):
     return moment
 
 
-def iso_time(value):
-    """A timestamp as ISO 8601 UTC ("2024-07-23T10:00:00Z"), whatever form it came in.
-    Anything unrecognisable is shown as it came, escaped."""
+def normal_time(value, to_second=False):
+    """A timestamp as ISO 8601 UTC ("2024-07-23T10:00:00Z"), whatever form the API sent it
+    in (ISO with an offset, epoch seconds or milliseconds), to the millisecond unless
+    `to_second`; None when missing; anything unrecognisable as it came. The one time
+    format of the text and of structuredContent."""
+    if value is None or value == "":
+        return None
     moment = to_datetime(value)
     if moment is None:
-        return escape_text(value, 80) if value not in (None, "") else "-"
+        return as_text(value)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
+    if moment.microsecond and not to_second:
         text += ".%03d" % (moment.microsecond // 1000)
     return text + "Z"
+
+
+def iso_time(value, to_second=False):
+    """normal_time for the text: "-" when missing, anything odd escaped."""
+    value = normal_time(value, to_second)
+    return "-" if value is None else escape_text(value, 80)
 
 
 def format_duration(start, end):
@@ -1390,13 +1443,7 @@ TOO_DEEP = "(nested too deeply to show here)"
 
 def compact_json(value, limit=None):
     """Any value as one escaped line of JSON, cut at `limit` characters."""
-    try:
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    except RecursionError:  # the API can send ~1000 levels; json.loads took them
-        text = TOO_DEEP
-    except (TypeError, ValueError):
-        text = repr(value)
-    return escape_text(text, limit)
+    return escape_text(json_text(value), limit)
 
 
 def pretty_json(value, limit, indent="  "):
@@ -1437,116 +1484,200 @@ def tags_of(value):
     return []
 
 
-def channel_line(job):
-    channel = job.get("channel_data") if isinstance(job.get("channel_data"), dict) else {}
-    platform = channel.get("platform")
-    code = job.get("channel_code")
-    text = " ".join(escape_text(p, 120) for p in (platform, code) if p) or "-"
-    if channel.get("name"):
-        text += " (%s)" % escape_text(channel["name"], 80)
+def json_line(value, limit):
+    """A value as one escaped line of JSON, cut at `limit` with a pointer to the rest."""
+    text = json_text(value)
+    if len(text) > limit:
+        text = text[:limit] + "... [%d more characters; the whole value is in the structured result]" % (
+            len(text) - limit)
+    return escape_text(text)
+
+
+def short(value):
+    """A name or code as a one-line summary shows it: a string, cut at SUMMARY_TEXT_LIMIT."""
+    value = as_text(value)
+    return None if value is None else cut_text(value, SUMMARY_TEXT_LIMIT)
+
+
+def number_of(value):
+    """A count or amount: a number stays a number; anything else the API sent, as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return as_text(value)
+
+
+def normal_status(value):
+    """A job status as the API documents it, upper-case, whatever case it came in."""
+    return value.upper() if isinstance(value, str) else as_text(value)
+
+
+def channel_of(job):
+    channel = job.get("channel_data")
+    return channel if isinstance(channel, dict) else {}
+
+
+def job_summary(job):
+    """A job as a list shows it by default (detail "summary"): its one line, normalized.
+    The text line and structuredContent are both made from this."""
+    if not isinstance(job, dict):
+        return {"job_id": None, "unrecognised": cut_text(json_text(job), 300)}
+    summary = {"job_id": as_text(job.get("job_id")), "status": normal_status(job.get("job_status")),
+               "type": short(job.get("job_type_id")), "channel": short(job.get("channel_code")),
+               "scheduled_at": normal_time(job.get("scheduled_at"), to_second=True),
+               "updated_at": normal_time(job.get("updated_at"), to_second=True),
+               "activities": number_of(job.get("activities_count"))}
+    if isinstance(job.get("Activities"), list):
+        summary["recent_activities"] = [activity_summary(a) for a in job["Activities"]]
+    return summary
+
+
+def job_brief(job):
+    """A job as cancel_job and a list with detail "full" show it: the summary with the
+    channel's platform and name, the result, and times to the millisecond."""
+    if not isinstance(job, dict):
+        return job_summary(job)
+    brief = job_summary(job)
+    channel = channel_of(job)
+    brief.update(platform=short(channel.get("platform")), channel_name=short(channel.get("name")),
+                 scheduled_at=normal_time(job.get("scheduled_at")),
+                 updated_at=normal_time(job.get("updated_at")), result=job.get("result"))
+    return brief
+
+
+JOB_SUMMARY_COLUMNS = ("job_id", "status", "type", "channel", "scheduled_at", "updated_at", "activities")
+
+
+def format_job_line(summary):
+    """One job on one line: the JOB_SUMMARY_COLUMNS, "-" for a missing value."""
+    if "unrecognised" in summary:
+        return "unrecognised job data: " + escape_text(summary["unrecognised"])
+    return " ".join(shown(summary[column]) for column in JOB_SUMMARY_COLUMNS)
+
+
+def format_channel(brief):
+    """"whatsapp 5511999999999 (Ana)" from a job_brief."""
+    text = " ".join(escape_text(p) for p in (brief["platform"], brief["channel"]) if p) or "-"
+    if brief["channel_name"]:
+        text += " (%s)" % escape_text(brief["channel_name"])
     return text
 
 
-JOB_SUMMARY_KEYS = ("job_id", "job_status", "job_type_id", "channel_code", "channel_data",
-                    "scheduled_at", "updated_at", "result", "activities_count")
-
-
-def format_job_summary(job, indent=""):
-    """The few lines that identify a job: for lists and for cancel."""
-    if not isinstance(job, dict):
-        return indent + "Unrecognised job data: " + compact_json(job, 500)
-    lines = [
-        "Job ID: %s" % shown(job.get("job_id"), 200),
-        "Status: %s" % shown(job.get("job_status"), 40),
-        "Type: %s" % shown(job.get("job_type_id"), 200),
-        "Channel: %s" % channel_line(job),
-        "Scheduled at: %s" % iso_time(job.get("scheduled_at")),
-        "Updated at: %s" % iso_time(job.get("updated_at")),
-    ]
-    if job.get("result") not in (None, ""):
-        lines.append("Result: %s" % shown(job.get("result"), 300))
-    if "activities_count" in job:
-        lines.append("Activities: %s" % shown(job.get("activities_count")))
+def format_job_summary(brief, indent=""):
+    """The few lines that identify a job (from job_brief): for cancel and full lists."""
+    if "unrecognised" in brief:
+        return indent + "Unrecognised job data: " + escape_text(brief["unrecognised"])
+    lines = ["Job ID: %s" % shown(brief["job_id"], 200), "Status: %s" % shown(brief["status"], 40),
+             "Type: %s" % shown(brief["type"]), "Channel: %s" % format_channel(brief),
+             "Scheduled at: %s" % iso_time(brief["scheduled_at"]),
+             "Updated at: %s" % iso_time(brief["updated_at"])]
+    if brief["result"] not in (None, ""):
+        lines.append("Result: %s" % shown(brief["result"], 300))
+    if brief["activities"] is not None:
+        lines.append("Activities: %s" % shown(brief["activities"]))
     return "\n".join(indent + line for line in lines)
 
 
 JOB_KEYS = ("job_id", "org_id", "job_type_id", "job_status", "chat_id", "channel_code",
             "channel_data", "created_at", "updated_at", "scheduled_at", "last_task_created_at",
             "config", "job_config", "flags", "params", "tasks", "result", "tags",
-            "execution_log", "activities_count", "Activities")
+            "execution_log", "activities_count")
+JOB_TIMES = ("created_at", "scheduled_at", "last_task_created_at", "updated_at")
 
 
-def format_job(job, activities_meta=None):
-    """A whole job, readable, section by section; unknown fields shown raw at the end."""
+def normal_job(job):
+    """A whole job, normalized as the text shows it: times ISO 8601 UTC (tasks' and flags'
+    too), the status upper-case, tags a list. The activities overlay is not part of it
+    (normal_activities of job["Activities"] is)."""
+    if not isinstance(job, dict):
+        return job
+    out = dict((k, v) for k, v in job.items() if k != "Activities")
+    if "job_id" in out:
+        out["job_id"] = as_text(out["job_id"])
+    for key in JOB_TIMES:
+        if out.get(key) is not None:
+            out[key] = normal_time(out[key])
+    if "job_status" in out:
+        out["job_status"] = normal_status(out["job_status"])
+    if "tags" in out:
+        out["tags"] = tags_of(out["tags"])
+    if isinstance(out.get("flags"), dict):
+        out["flags"] = dict((k, normal_time(v) if k.endswith("_at") else v)
+                            for k, v in out["flags"].items())
+    if isinstance(out.get("tasks"), list):
+        out["tasks"] = [dict(t, created_at=normal_time(t["created_at"]))
+                        if isinstance(t, dict) and t.get("created_at") is not None else t
+                        for t in out["tasks"]]
+    return out
+
+
+def format_job(job, activities=None, activities_meta=None):
+    """A whole job (from normal_job), each fact once; unknown fields raw at the end."""
     if not isinstance(job, dict):
         return "Unrecognised job data from the API:\n" + pretty_json(job, PARAMS_TEXT_LIMIT)
-    out = ["Job %s (%s)" % (shown(job.get("job_id"), 200), shown(job.get("job_status"), 40)),
-           "", "Identification:",
-           "  Job ID: %s" % shown(job.get("job_id"), 200),
-           "  Organization: %s" % shown(job.get("org_id"), 200),
-           "  Job type: %s" % shown(job.get("job_type_id"), 200),
-           "  Status: %s" % shown(job.get("job_status"), 40)]
+    out = ["Job %s (%s)" % (shown(job.get("job_id"), 200), shown(job.get("job_status"), 40))]
+    ident = ["Organization: %s" % shown(job.get("org_id"), 200),
+             "Job type: %s" % shown(job.get("job_type_id"), 200)]
     if job.get("chat_id"):
-        out.append("  Chat ID: %s" % shown(job["chat_id"], 200))
-    out += ["", "Channel:", "  Channel code: %s" % shown(job.get("channel_code"), 200)]
-    channel = job.get("channel_data")
-    if isinstance(channel, dict):
-        for key in sorted(channel):
-            out.append("  %s: %s" % (escape_text(key, 60), shown(channel[key], 200)))
-    elif channel is not None:
-        out.append("  Channel data: %s" % shown(channel, 300))
-    out += ["", "Dates:"]
-    for label, key in (("Created", "created_at"), ("Scheduled", "scheduled_at"),
-                       ("Last task created", "last_task_created_at"), ("Updated", "updated_at")):
-        if job.get(key) is not None:
-            out.append("  %s: %s" % (label, iso_time(job[key])))
+        ident.append("Chat ID: %s" % shown(job["chat_id"], 200))
+    out.append(" | ".join(ident))
+    channel = ["Channel code: %s" % shown(job.get("channel_code"), 200)]
+    if isinstance(job.get("channel_data"), dict):
+        channel += ["%s: %s" % (escape_text(k, 60), shown(job["channel_data"][k], 200))
+                    for k in sorted(job["channel_data"])]
+    elif job.get("channel_data") is not None:
+        channel.append("channel data: %s" % shown(job["channel_data"], 300))
+    out.append(" | ".join(channel))
+    dates = ["%s: %s" % (label, iso_time(job[key])) for label, key in (
+        ("Created", "created_at"), ("Scheduled", "scheduled_at"),
+        ("Last task created", "last_task_created_at"), ("Updated", "updated_at"))
+        if job.get(key) is not None]
     duration = format_duration(job.get("created_at"), job.get("updated_at"))
     if duration:
-        out.append("  Duration (created to last update): %s" % duration)
+        dates.append("Duration (created to last update): %s" % duration)
+    if dates:
+        out.append(" | ".join(dates))
     config = job.get("config") if job.get("config") is not None else job.get("job_config")
     if isinstance(config, dict) and config:
-        out += ["", "Configuration:"]
-        out += ["  %s: %s" % (escape_text(k, 60), shown(config[k], 300)) for k in sorted(config)]
+        out.append("Configuration: " + ", ".join(
+            "%s: %s" % (escape_text(k, 60), shown(config[k], 300)) for k in sorted(config)))
     flags = job.get("flags")
     if isinstance(flags, dict) and flags:
-        out += ["", "Flags:"]
-        out += ["  %s: %s" % (escape_text(k, 60), iso_time(flags[k]) if k.endswith("_at")
-                              else shown(flags[k], 200)) for k in sorted(flags)]
+        out.append("Flags: " + ", ".join(
+            "%s: %s" % (escape_text(k, 60), shown(flags[k], 200)) for k in sorted(flags)))
     if job.get("params") not in (None, {}, ""):
-        out += ["", "Params:", pretty_json(job["params"], PARAMS_TEXT_LIMIT)]
+        out.append("Params: " + json_line(job["params"], PARAMS_TEXT_LIMIT))
     out += format_tasks(job.get("tasks"), config)
     if job.get("result") not in (None, ""):
-        out += ["", "Result:", pretty_json(job["result"], RESULT_TEXT_LIMIT)
-                if isinstance(job["result"], (dict, list)) else "  " + shown(job["result"])]
-    tags = tags_of(job.get("tags"))
-    if tags:
-        out += ["", "Tags: " + ", ".join(escape_text(t, 60) for t in tags)]
+        out.append("Result: " + (json_line(job["result"], RESULT_TEXT_LIMIT)
+                                 if isinstance(job["result"], (dict, list)) else shown(job["result"])))
+    if isinstance(job.get("tags"), list) and job["tags"]:
+        out.append("Tags: " + ", ".join(escape_text(t, 60) for t in job["tags"]))
     log_lines = job.get("execution_log")
     if isinstance(log_lines, list) and log_lines:
-        out += ["", "Execution log (last %d of %d lines):" % (
-            min(SHOWN_LOG_LINES, len(log_lines)), len(log_lines))]
+        out.append("Execution log (last %d of %d lines):" % (
+            min(SHOWN_LOG_LINES, len(log_lines)), len(log_lines)))
         out += ["  " + shown(line, 300) for line in log_lines[-SHOWN_LOG_LINES:]]
     if "activities_count" in job:
-        out += ["", "Activities count: %s" % shown(job.get("activities_count"))]
-    if isinstance(job.get("Activities"), list):
-        out += ["", format_activities_overlay(job["Activities"], activities_meta, job.get("job_id"))]
+        out.append("Activities count: %s" % shown(job.get("activities_count")))
+    if activities is not None:
+        out.append(format_activities_overlay(activities, activities_meta, job.get("job_id")))
     extra = dict((k, v) for k, v in job.items() if k not in JOB_KEYS)
     if extra:
-        out += ["", "Other fields:", pretty_json(extra, PARAMS_TEXT_LIMIT)]
+        out.append("Other fields: " + json_line(extra, PARAMS_TEXT_LIMIT))
     return "\n".join(out)
 
 
 def format_tasks(tasks, config):
     if not isinstance(tasks, list):
-        return [] if tasks is None else ["", "Tasks: %s" % shown(tasks, 300)]
+        return [] if tasks is None else ["Tasks: %s" % shown(tasks, 300)]
     allowed = config.get("max_task_retries") if isinstance(config, dict) else None
     used = max(0, len(tasks) - 1)
     line = "Tasks: %d" % len(tasks)
     if tasks:
         line += " (retries used: %d%s)" % (used, " of %s allowed" % allowed if allowed is not None else "")
-    out = ["", line]
     if len(tasks) > SHOWN_TASKS:
-        out.append("  (the last %d shown)" % SHOWN_TASKS)
+        line += " (the last %d shown)" % SHOWN_TASKS
+    out = [line]
     for task in tasks[-SHOWN_TASKS:]:
         if not isinstance(task, dict):
             out.append("  - " + shown(task, 200))
@@ -1560,27 +1691,60 @@ def format_tasks(tasks, config):
     return out
 
 
-def format_activity(activity):
-    """One activity on one line: time [status] type via source, credits, id, output."""
+ACTIVITY_TIMES = ("created_at", "updated_at", "processed_at")
+
+
+def activity_summary(activity):
+    """An activity as its one line shows it (detail "summary"), normalized; the output
+    cut to its first PREVIEW_TEXT_LIMIT characters."""
     if not isinstance(activity, dict):
-        return "- unrecognised activity: " + compact_json(activity, 300)
+        return {"id": None, "unrecognised": cut_text(json_text(activity), 300)}
     source = activity.get("source") if isinstance(activity.get("source"), dict) else {}
-    text = "- %s [%s] %s via %s" % (
-        iso_time(activity.get("created_at")), shown(activity.get("status"), 40),
-        shown(activity.get("activity_type_code"), 80), shown(source.get("type"), 40))
-    if activity.get("consumed_credits") is not None or activity.get("allocated_credits") is not None:
-        text += " | credits: %s used of %s" % (shown(activity.get("consumed_credits")),
-                                                shown(activity.get("allocated_credits")))
-    text += " | id: %s" % shown(activity.get("id"), 100)
     payloads = activity.get("payloads") if isinstance(activity.get("payloads"), dict) else {}
     output = payloads.get("output")
-    if output not in (None, "", {}):
-        text += " | output: %s" % (escape_text(output, OUTPUT_TEXT_LIMIT) if isinstance(output, str)
-                                   else compact_json(output, OUTPUT_TEXT_LIMIT))
+    if output in (None, "", {}):
+        output = None
+    else:
+        output = cut_text(output if isinstance(output, str) else json_text(output), PREVIEW_TEXT_LIMIT)
+    return {"id": as_text(activity.get("id")), "created_at": normal_time(activity.get("created_at")),
+            "status": short(activity.get("status")),
+            "activity_type_code": short(activity.get("activity_type_code")),
+            "source_type": short(source.get("type")),
+            "consumed_credits": number_of(activity.get("consumed_credits")),
+            "allocated_credits": number_of(activity.get("allocated_credits")), "output": output}
+
+
+def normal_activity(activity):
+    """A whole activity record, normalized: its times ISO 8601 UTC (detail "full")."""
+    if not isinstance(activity, dict):
+        return {"id": None, "unrecognised": json_text(activity)}
+    out = dict((k, normal_time(v) if k in ACTIVITY_TIMES and v is not None else v)
+               for k, v in activity.items())
+    for key, normal in (("id", as_text), ("status", as_text), ("activity_type_code", as_text),
+                        ("consumed_credits", number_of), ("allocated_credits", number_of)):
+        if key in out:
+            out[key] = normal(out[key])
+    return out
+
+
+def format_activity(summary):
+    """One activity on one line (from activity_summary): time [status] type via source,
+    credits, id, the start of the output."""
+    if "unrecognised" in summary:
+        return "- unrecognised activity: " + escape_text(summary["unrecognised"])
+    text = "- %s [%s] %s via %s" % (iso_time(summary["created_at"]), shown(summary["status"]),
+                                    shown(summary["activity_type_code"]), shown(summary["source_type"]))
+    if summary["consumed_credits"] is not None or summary["allocated_credits"] is not None:
+        text += " | credits: %s used of %s" % (shown(summary["consumed_credits"]),
+                                                shown(summary["allocated_credits"]))
+    text += " | id: %s" % shown(summary["id"], 200)
+    if summary["output"] is not None:
+        text += " | output: %s" % escape_text(summary["output"])
     return text
 
 
 def format_activities_overlay(activities, meta, job_id):
+    """A job's activities overlay (summaries), with a pointer when the API cut it short."""
     meta = meta if isinstance(meta, dict) else {}
     count, limit = meta.get("count"), meta.get("limit")
     out = ["Activities (%d shown%s):" % (len(activities), ", %s in all" % count if count is not None else "")]
@@ -1610,33 +1774,70 @@ def format_page_footer(meta, returned, offset):
     return line
 
 
-def format_job_list(jobs, meta, offset):
+def format_job_list(jobs, meta, offset, detail):
+    """list_jobs' text from job_summary (detail "summary": a line a job) or job_brief
+    (detail "full": a block a job) dicts."""
     count = len(jobs)
-    out = ["Found %d job%s." % (count, "" if count == 1 else "s")]
-    for number, job in enumerate(jobs, offset + 1):
-        out += ["", "%d." % number, format_job_summary(job, "  ")]
-        if isinstance(job, dict) and isinstance(job.get("Activities"), list):
-            out += ["  " + line for line in format_activities_overlay(
-                job["Activities"], None, job.get("job_id")).split("\n")]
+    found = "Found %d job%s." % (count, "" if count == 1 else "s")
+    if detail == "full":
+        out = [found]
+        for number, job in enumerate(jobs, offset + 1):
+            out += ["", "%d." % number, format_job_summary(job, "  ")]
+            if "recent_activities" in job:
+                out += ["  " + line for line in format_activities_overlay(
+                    job["recent_activities"], None, job["job_id"]).split("\n")]
+    else:
+        out = [found + (" Each line: " + " ".join(JOB_SUMMARY_COLUMNS) if jobs else "")]
+        for job in jobs:
+            out.append(format_job_line(job))
+            out += ["  " + format_activity(a) for a in job.get("recent_activities", ())]
     meta = meta if isinstance(meta, dict) else {}
     if meta.get("activities_truncated"):
-        out += ["", "(activities truncated: %s of %s returned; use get_job_activities for a "
+        out += ["(activities truncated: %s of %s returned; use get_job_activities for a "
                 "job's full trail)" % (shown(meta.get("activities_total_returned")),
                                         shown(meta.get("activities_total_available")))]
     out += ["", format_page_footer(meta, count, offset)]
     if not jobs:
         out.append("No jobs match; try fewer filters or another status or date range.")
+    elif detail != "full":
+        out.append("(detail=full adds channel names and results)")
     return "\n".join(out)
 
 
+def percent_value(part, whole):
+    """part as a percentage of whole, to one decimal as the text shows it; None when whole is 0."""
+    return round(100.0 * part / whole, 1) if whole else None
+
+
 def percent(part, whole):
-    return "%.1f%%" % (100.0 * part / whole) if whole else "n/a"
+    value = percent_value(part, whole)
+    return "n/a" if value is None else "%.1f%%" % value
 
 
-def format_stats(counts, filters, org_id):
-    """Counts by status with shares and rates; no division by zero."""
-    total = sum(counts.get(status, 0) for status in JOB_STATUSES)
-    out = ["Job statistics for organization %s" % escape_text(org_id, 200)]
+def job_stats(by_status, filters, org_id):
+    """get_jobs_stats' answer, normalized: a count for each status (the API's keys in
+    either case), shares and rates in percent, active jobs. Never divides by zero."""
+    counts = {}
+    for status in JOB_STATUSES:
+        value = by_status.get(status, by_status.get(status.upper(), 0))
+        counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        if not 0 <= counts[status] <= MAX_COUNT:  # shares are floats: 10**400 would overflow
+            raise ApiError(200, "The API answered with %s jobs %s, which is not a count of jobs."
+                           % (status, escape_text(counts[status], 40)),
+                           "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
+    total = sum(counts.values())
+    completed, finished = counts["completed"], counts["completed"] + counts["failed"]
+    return {"org_id": org_id, "filters": filters, "counts": counts,
+            "shares": dict((s, percent_value(counts[s], total)) for s in JOB_STATUSES),
+            "total": total, "active": counts["running"] + counts["waiting"] + counts["scheduled"],
+            "success_rate": percent_value(completed, total),
+            "completion_rate": percent_value(completed, finished)}
+
+
+def format_stats(stats):
+    """The text of job_stats: counts by status with shares and rates."""
+    counts, filters, total = stats["counts"], stats["filters"], stats["total"]
+    out = ["Job statistics for organization %s" % escape_text(stats["org_id"], 200)]
     ranges = [(label, filters.get(key)) for label, key in (
         ("created from", "created_at_gte"), ("created until", "created_at_lte"),
         ("scheduled from", "scheduled_at_gte"), ("scheduled until", "scheduled_at_lte"))]
@@ -1651,7 +1852,7 @@ def format_stats(counts, filters, org_id):
         count = counts.get(status, 0)
         out.append("  %-10s %6d  (%s)" % (status.capitalize() + ":", count, percent(count, total)))
     completed, failed = counts.get("completed", 0), counts.get("failed", 0)
-    active = sum(counts.get(s, 0) for s in ("running", "waiting", "scheduled"))
+    active = stats["active"]
     out += ["", "Total: %d" % total,
             "Success rate: %s (completed of all jobs)" % percent(completed, total),
             "Active jobs: %d (running + waiting + scheduled)" % active,
@@ -1663,7 +1864,29 @@ def format_stats(counts, filters, org_id):
     return "\n".join(out)
 
 
+def normal_job_type(job_type):
+    """A job type, normalized as the text shows it: times ISO 8601 UTC, tags a list."""
+    if not isinstance(job_type, dict):
+        return {"unrecognised": json_text(job_type)}
+    out = dict(job_type)
+    for key in ("created_at", "updated_at"):
+        if out.get(key) is not None:
+            out[key] = normal_time(out[key])
+    if "tags" in out:
+        out["tags"] = tags_of(out["tags"])
+    return out
+
+
+def job_type_item(item):
+    """A job type as get_context lists it: id, emoji, name, description."""
+    if not isinstance(item, dict):
+        return {"id": None, "unrecognised": cut_text(json_text(item), 200)}
+    return dict((key, as_text(item.get(key))) for key in ("id", "emoji", "name", "description"))
+
+
 def format_job_type(job_type):
+    if "unrecognised" in job_type:
+        return "Unrecognised job type data from the API: " + escape_text(job_type["unrecognised"])
     if not isinstance(job_type, dict):
         return "Unrecognised job type data from the API:\n" + pretty_json(job_type, PARAMS_TEXT_LIMIT)
     out = ["Job type %s" % shown(job_type.get("id"), 200), "",
@@ -1724,21 +1947,98 @@ def format_params_schema(schema):
     return out
 
 
+def json_size(value):
+    """Characters of a value as compact JSON: how an answer is measured against the ceiling."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str))
+
+
+# From the gentlest to the strictest: (longest string kept, most items of a list or of a
+# free-form object kept) when structuredContent must shrink to fit under the ceiling.
+SHRINK_STEPS = ((32000, 1000), (16000, 1000), (8000, 1000), (2000, 500), (1000, 200), (500, 100),
+                (200, 50), (200, 20), (100, 10), (100, 5), (50, 2), (50, 0))
+NOTE_CHARS = 400  # the longest cut note: what was cut, and how to get it
+
+
+def shrink(value, schema, longest, most):
+    """`value` with strings over `longest` characters cut (saying how many more there
+    were) and lists and free-form objects cut to `most` items. Only what its schema
+    leaves free is dropped, so the result still validates against it."""
+    schema = schema if isinstance(schema, dict) else {}
+    if isinstance(value, str):
+        return cut_text(value, longest)
+    if isinstance(value, list):
+        return [shrink(item, schema.get("items"), longest, most) for item in value[:most]]
+    if isinstance(value, dict):
+        declared = schema.get("properties", {})
+        out, extra = {}, 0
+        for key, item in value.items():
+            if key not in declared:
+                extra += 1
+                if extra > most:
+                    continue
+            out[key] = shrink(item, declared.get(key), longest, most)
+        return out
+    return value
+
+
+def fit_answer(text, data, schema, limit, hint):
+    """The one ceiling on an answer: text plus structuredContent (`data`, None when not
+    sent) at most `limit` characters, whatever the API returned. Past it, the text is cut
+    (at a line end when one is near) and ends with one line saying what was cut and how
+    to get it (`hint`); `data` shrinks by SHRINK_STEPS, still valid against `schema`, and
+    carries the same line as "cut"."""
+    data_size = json_size(data) if data is not None else 0
+    size = len(text) + data_size
+    if size <= limit:
+        return text, data
+    note_room = 1 + NOTE_CHARS                                  # a new line, then the note
+    room = limit - (NOTE_CHARS + 20 if data is not None else 0)  # the note again, as data["cut"]
+    if data is None or data_size <= room // 2:
+        text_budget = room - data_size
+    else:
+        text_budget = max(room // 2, min(len(text) + note_room, room - data_size))
+    cuts = []
+    if len(text) + note_room > text_budget:
+        keep = text_budget - note_room
+        line_end = text.rfind("\n", 0, keep + 1)
+        keep = line_end if line_end >= keep // 2 else keep
+        cuts.append("the text stops after %d of its %d characters" % (keep, len(text)))
+        text = text[:keep]
+    if data is not None and data_size > room - len(text) - note_room:
+        for longest, most in SHRINK_STEPS:
+            shrunk = shrink(data, schema, longest, most)
+            if json_size(shrunk) <= room - len(text) - note_room:
+                break
+        data = shrunk
+        cuts.append("structuredContent keeps at most %d characters of each string and %d items "
+                    "of each list" % (longest, most))
+    note = ("[cut: this answer was %d characters, over the %d-character limit "
+            "(AGENTJOBS_MAX_ANSWER_CHARS); %s. %s]" % (size, limit, "; ".join(cuts), hint))
+    if len(note) > NOTE_CHARS:
+        note = note[:NOTE_CHARS - 1] + "]"
+    if data is not None:
+        data = dict(data, cut=note)
+    return text + "\n" + note, data
+
+
 ###############################################################################
 # Tools #######################################################################
 ###############################################################################
 
 Tool = collections.namedtuple("Tool", "name title description input_schema output_schema "
-                                      "annotations handler overlays")
+                                      "annotations handler overlays published_schema cut_hint")
 TOOLS = []          # in tools/list order
 TOOLS_BY_NAME = {}
 
 
-def tool(name, title, description, input_schema, output_schema, annotations, overlays=None):
-    """Register a tool; like bottle's route(), return the handler unchanged."""
+def tool(name, title, description, input_schema, output_schema, annotations, cut_hint,
+         overlays=None):
+    """Register a tool; like bottle's route(), return the handler unchanged. `cut_hint`
+    tells the model how to get what an answer over the ceiling lost (fit_answer)."""
     def register(handler):
         entry = Tool(name, title, description, input_schema, output_schema,
-                     dict(annotations, title=title), handler, overlays or {})
+                     dict(annotations, title=title), handler, overlays or {},
+                     published_schema(input_schema), cut_hint)
         TOOLS.append(entry)
         TOOLS_BY_NAME[name] = entry
         return handler
@@ -1746,30 +2046,56 @@ def tool(name, title, description, input_schema, output_schema, annotations, ove
 
 
 # Shared schema fragments; nothing mutates them (dict(FRAGMENT, ...) makes a copy).
+# Descriptions only where the name and the schema do not say it all: every word here is
+# in the model's context on every turn (dev/context.py measures it).
 JOB_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
-          "description": "The job's id, as list_jobs shows it, e.g. job-12345."}
+          "x-expected": "a job id, e.g. job-12345 (list_jobs shows them), not blank."}
 ORG_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
-          "description": "Organization id, e.g. aiconnect. Default: the server's DEFAULT_ORG_ID."}
+          "x-expected": "an organization id, e.g. aiconnect, not blank."}
 ISO_DATE = {"type": "string", "pattern": ISO_PATTERN,
-            "description": "ISO 8601 date or date-time, e.g. 2024-07-23 or 2024-07-23T10:00:00Z."}
-STATUS = {"type": "string", "enum": list(JOB_STATUSES) + [s.upper() for s in JOB_STATUSES],
-          "description": "Job status, either case: waiting, scheduled, running, completed, "
-                         "failed or canceled."}
-ACTIVITY_SORT = {"type": "string", "enum": ["created_at", "-created_at"]}
+            "x-expected": "an ISO 8601 date or date-time, e.g. 2024-07-23 or 2024-07-23T10:00:00Z."}
+STATUS = {"type": "string", "enum": list(JOB_STATUSES) + [s.upper() for s in JOB_STATUSES]}
+ACTIVITY_SORT = {"type": "string", "enum": ["created_at", "-created_at"], "default": "-created_at"}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 1000}
-OFFSET = {"type": "integer", "minimum": 0,
-          "description": "Rows to skip, for paging: use the 'Next offset' of the previous answer. Default 0."}
+OFFSET = {"type": "integer", "minimum": 0}
+NAME = {"type": "string", "minLength": 1}
+DETAIL = {"type": "string", "enum": ["summary", "full"], "default": "summary"}
+JOB_TYPE_ID = {"type": "string", "minLength": 1, "pattern": r"\S",
+               "x-expected": "a job type id, e.g. customer-followup (get_context lists them), not blank."}
 
-ANY_OBJECT = {"type": "object"}
-PAGINATION = {"type": "object", "required": ["returned", "offset", "has_more"], "properties": {
-    "returned": {"type": "integer"}, "offset": {"type": "integer"},
-    "total": {"type": ["integer", "null"]}, "has_more": {"type": "boolean"},
-    "next_offset": {"type": ["integer", "null"]}}}
+# outputSchema fragments: the normalized answers of the Formatting section, exactly.
+TEXT = {"type": ["string", "null"]}
+TIME = TEXT  # ISO 8601 UTC, e.g. 2024-07-23T10:00:00Z (normal_time)
+NUMBER = {"type": ["number", "string", "null"]}  # a string only when the API sent one (number_of)
+PAGINATION = {"type": "object", "additionalProperties": False,  # pagination()
+              "required": ["returned", "offset", "total", "has_more", "next_offset"], "properties": {
+                  "returned": {"type": "integer"}, "offset": {"type": "integer"},
+                  "total": {"type": ["integer", "null"]}, "has_more": {"type": "boolean"},
+                  "next_offset": {"type": ["integer", "null"]}}}
+ACTIVITY_OUT = {"type": "object", "required": ["id"], "properties": {  # activity_summary, normal_activity
+    "id": TEXT, "created_at": TIME, "updated_at": TIME, "processed_at": TIME, "status": TEXT,
+    "activity_type_code": TEXT, "source_type": TEXT, "consumed_credits": NUMBER,
+    "allocated_credits": NUMBER, "output": TEXT, "unrecognised": TEXT}}
+JOB_ROW = {"type": "object", "additionalProperties": False, "required": ["job_id"], "properties": {
+    "job_id": TEXT, "status": TEXT, "type": TEXT, "channel": TEXT, "platform": TEXT,
+    "channel_name": TEXT, "scheduled_at": TIME, "updated_at": TIME, "result": {},
+    "activities": NUMBER, "recent_activities": {"type": "array", "items": ACTIVITY_OUT},
+    "unrecognised": TEXT}}  # job_summary, job_brief
+JOB_OUT = {"type": "object", "properties": dict(  # normal_job
+    dict((key, TIME) for key in JOB_TIMES), job_id=TEXT, job_status=TEXT,
+    tags={"type": "array", "items": {"type": "string"}})}
 
 
-def iso_filter(description):
-    return dict(ISO_DATE, description=description + " ISO 8601 date or date-time, "
-                "e.g. 2024-07-23 or 2024-07-23T10:00:00Z.")
+def exact_object(required, **properties):
+    """The schema of an object with exactly these properties."""
+    return {"type": "object", "additionalProperties": False, "required": list(required),
+            "properties": properties}
+
+
+def answer_schema(required, **properties):
+    """An outputSchema: exactly these properties, and the note of an answer cut to fit
+    the ceiling (fit_answer)."""
+    return exact_object(required, cut={"type": "string"}, **properties)
 
 
 def envelope(payload, kind, what):
@@ -1821,20 +2147,18 @@ def not_found(error, what, org):
 
 
 @tool(name="cancel_job", title="Cancel Agent Job", annotations=DESTRUCTIVE_IDEMPOTENT,
+      cut_hint="get_job shows the job.",
       description=(
-          "Cancel an Agent Job that has not finished (WAITING, SCHEDULED or RUNNING), so it "
-          "stops and sends nothing more. This cannot be undone: confirm the job id with the "
-          "user first. Cancelling a job that already finished (COMPLETED, FAILED, CANCELED) "
-          "fails with its status. Returns the job as it is after the cancel."),
+          "Cancel a job that has not finished (WAITING, SCHEDULED, RUNNING): it stops and sends "
+          "nothing more. Cannot be undone: confirm the job id with the user first. Returns the "
+          "job after the cancel."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
                     "properties": {
-                        "job_id": dict(JOB_ID, description="Id of the job to cancel, e.g. job-12345 (from list_jobs)."),
+                        "job_id": JOB_ID,
                         "reason": {"type": "string", "maxLength": 1000,
-                                   "description": "Why the job is cancelled, kept with the job, "
-                                                  "e.g. 'Customer asked to stop'. Optional."}}},
-      output_schema={"type": "object", "required": ["job_id", "canceled"], "properties": {
-          "job_id": {"type": "string"}, "canceled": {"type": "boolean"},
-          "job": ANY_OBJECT, "message": {"type": "string"}}})
+                                   "description": "Kept with the job."}}},
+      output_schema=answer_schema(("job_id", "canceled"), job_id={"type": "string"},
+                                  canceled={"type": "boolean"}, job=JOB_OUT, message={"type": "string"}))
 def cancel_job(config, args):
     job_id = args["job_id"]
     reason = args.get("reason", "").strip()
@@ -1851,8 +2175,8 @@ def cancel_job(config, args):
         raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
     job = payload.get("data")
     if isinstance(job, dict):
-        return ("Successfully canceled job:\n" + format_job_summary(job, "  "),
-                {"job_id": job.get("job_id", job_id), "canceled": True, "job": job})
+        return ("Successfully canceled job:\n" + format_job_summary(job_brief(job), "  "),
+                {"job_id": as_text(job.get("job_id")) or job_id, "canceled": True, "job": normal_job(job)})
     message = payload.get("message")
     if isinstance(message, str):
         return ("Successfully canceled job: %s\nThe API said: %s" % (
@@ -1864,25 +2188,21 @@ def cancel_job(config, args):
 
 
 @tool(name="get_job", title="Get Agent Job", annotations=READ_ONLY,
+      cut_hint="get_job_activities pages through the activities; a field this long is not shown whole here.",
       description=(
-          "Show one Agent Job in full: status, type, channel, config, flags, params, tasks "
-          "(with retries used), dates and duration, result, tags and the last lines of its "
-          "execution log. With include_activities=true, also its most recent activities "
-          "(get_job_activities pages through all of them)."),
+          "One job in full: status, type, channel, config, flags, params, tasks (retries "
+          "used), dates, result, tags, last execution-log lines. include_activities adds its "
+          "latest activities (include_limit, include_sort); get_job_activities pages through all."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
                     "properties": {
                         "job_id": JOB_ID,
-                        "org_id": dict(ORG_ID, description="Organization of the job, e.g. aiconnect. Optional."),
-                        "include_activities": {"type": "boolean", "default": False,
-                                               "description": "Also return the job's activities. Default false."},
-                        "include_limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50,
-                                          "description": "Most activities to include, 1-100. Default 50. "
-                                                         "Only with include_activities."},
-                        "include_sort": dict(ACTIVITY_SORT, default="-created_at",
-                                             description="Activity order: -created_at (newest first, "
-                                                         "default) or created_at. Only with include_activities.")}},
-      output_schema={"type": "object", "required": ["job"], "properties": {
-          "job": ANY_OBJECT, "activities_meta": ANY_OBJECT}},
+                        "org_id": ORG_ID,
+                        "include_activities": {"type": "boolean", "default": False},
+                        "include_limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                        "include_sort": ACTIVITY_SORT}},
+      output_schema=answer_schema(
+          ("job",), job=JOB_OUT, activities={"type": "array", "items": ACTIVITY_OUT},
+          activities_meta={"type": "object", "properties": {"count": NUMBER, "limit": NUMBER}}),
       overlays={"include_activities": ("include_limit", "include_sort")})
 def get_job(config, args):
     query = [("org_id", args.get("org_id"))]
@@ -1896,25 +2216,22 @@ def get_job(config, args):
         raise not_found(error, "job '%s'" % escape_text(args["job_id"], 200), org_of(config, args))
     job = envelope(payload, dict, "a job")
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
-    data = {"job": job}
-    if isinstance(meta.get("activities_meta"), dict):
-        data["activities_meta"] = meta["activities_meta"]
-    return format_job(job, meta.get("activities_meta")), data
+    data = {"job": normal_job(job)}
+    activities = None
+    if isinstance(job.get("Activities"), list):
+        activities = data["activities"] = [activity_summary(a) for a in job["Activities"]]
+    overlay = meta.get("activities_meta")
+    if isinstance(overlay, dict):
+        data["activities_meta"] = dict((k, number_of(overlay.get(k))) for k in ("count", "limit"))
+    return format_job(data["job"], activities, overlay), data
 
 
 JOB_FILTERS = {
-    "org_id": dict(ORG_ID, description="Organization whose jobs to list, e.g. aiconnect. "
-                                       "Default: the key's organization."),
-    "scheduled_at": iso_filter("Only jobs scheduled at exactly this time."),
-    "scheduled_at_gte": iso_filter("Only jobs scheduled at or after this time."),
-    "scheduled_at_lte": iso_filter("Only jobs scheduled at or before this time."),
-    "created_at_gte": iso_filter("Only jobs created at or after this time."),
-    "created_at_lte": iso_filter("Only jobs created at or before this time."),
-    "job_type_id": {"type": "string", "minLength": 1,
-                    "description": "Only jobs of this job type, e.g. customer-followup (get_context lists them)."},
-    "channel_code": {"type": "string", "minLength": 1,
-                     "description": "Only jobs on this channel: a phone number, Slack channel or user id, "
-                                    "e.g. 5511999999999."},
+    "org_id": ORG_ID,
+    "scheduled_at": ISO_DATE, "scheduled_at_gte": ISO_DATE, "scheduled_at_lte": ISO_DATE,
+    "created_at_gte": ISO_DATE, "created_at_lte": ISO_DATE,
+    "job_type_id": NAME,
+    "channel_code": dict(NAME, description="Phone number, Slack channel or user id."),
 }
 LIST_ORDER = ("org_id", "status", "scheduled_at", "scheduled_at_gte", "scheduled_at_lte",
               "created_at_gte", "created_at_lte", "job_type_id", "channel_code", "tags")
@@ -1931,33 +2248,29 @@ def filter_query(args):
 
 
 @tool(name="list_jobs", title="List Agent Jobs", annotations=READ_ONLY,
+      cut_hint="Ask for fewer jobs (limit, then offset), narrow the filters, or use get_job for one job.",
       description=(
-          "List Agent Jobs, newest first unless sort says otherwise, filtered by status, job "
-          "type, channel or dates. Each job comes with its id, status, type, channel, schedule "
-          "and result; the footer says how many match in all and the offset of the next page. "
-          "Use it to find job ids for get_job and cancel_job."),
+          "List jobs, newest first, to find job ids: one line each (id, status, type, channel, "
+          "scheduled and updated times, activity count), then the total and the next offset. "
+          "Dates are ISO 8601, e.g. 2024-07-23 or 2024-07-23T10:00:00Z."),
       input_schema={"type": "object", "additionalProperties": False, "properties": dict(
           JOB_FILTERS,
           status=STATUS,
-          limit=dict(LIMIT, maximum=100, default=20,
-                     description="Most jobs to return, 1-100. Default 20."),
+          limit=dict(LIMIT, maximum=100, default=20),
           offset=OFFSET,
           sort={"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.]*:(asc|desc)$",
-                "description": "Order as field:direction, e.g. created_at:desc or scheduled_at:asc."},
+                "description": "field:direction, e.g. created_at:desc"},
           include_activities={"type": "boolean", "default": False,
-                              "description": "Also return each job's recent activities. Default false."},
-          activities_limit_per_job={"type": "integer", "minimum": 1, "maximum": 100, "default": 15,
-                                    "description": "Most activities per job, 1-100. Default 15. "
-                                                   "Only with include_activities."},
-          activities_total_limit={"type": "integer", "minimum": 1, "maximum": 3000, "default": 500,
-                                  "description": "Most activities in all, 1-3000. Default 500. "
-                                                 "Only with include_activities."},
-          activities_sort=dict(ACTIVITY_SORT, default="-created_at",
-                               description="Activity order: -created_at (newest first, default) "
-                                           "or created_at. Only with include_activities."))},
-      output_schema={"type": "object", "required": ["jobs", "meta", "pagination"], "properties": {
-          "jobs": {"type": "array", "items": ANY_OBJECT}, "meta": ANY_OBJECT,
-          "pagination": PAGINATION}},
+                              "description": "Add each job's latest activities (activities_*)."},
+          activities_limit_per_job={"type": "integer", "minimum": 1, "maximum": 100, "default": 15},
+          activities_total_limit={"type": "integer", "minimum": 1, "maximum": 3000, "default": 500},
+          activities_sort=ACTIVITY_SORT,
+          detail=dict(DETAIL, description="full: a block a job, with channel name and result."))},
+      output_schema=answer_schema(
+          ("jobs", "pagination"), jobs={"type": "array", "items": JOB_ROW}, pagination=PAGINATION,
+          activities_meta={"type": "object", "properties": {
+              "activities_total_returned": NUMBER, "activities_total_available": NUMBER,
+              "activities_truncated": {}}}),
       overlays={"include_activities": ("activities_limit_per_job", "activities_total_limit",
                                        "activities_sort")})
 def list_jobs(config, args):
@@ -1972,29 +2285,31 @@ def list_jobs(config, args):
     jobs = envelope(payload, list, "a list of jobs")
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     offset = args.get("offset", 0)
-    return (format_job_list(jobs, meta, offset),
-            {"jobs": jobs, "meta": meta, "pagination": pagination(meta, len(jobs), offset)})
+    rows = [(job_brief if args["detail"] == "full" else job_summary)(job) for job in jobs]
+    data = {"jobs": rows, "pagination": pagination(meta, len(jobs), offset)}
+    if args.get("include_activities"):
+        data["activities_meta"] = dict((k, meta.get(k)) for k in (
+            "activities_total_returned", "activities_total_available", "activities_truncated"))
+    return format_job_list(rows, meta, offset, args["detail"]), data
 
 
 @tool(name="get_jobs_stats", title="Get Job Statistics", annotations=READ_ONLY,
+      cut_hint="Narrow the filters.",
       description=(
-          "Count Agent Jobs by status (waiting, scheduled, running, completed, failed, "
-          "canceled) with each one's share, the total, the success rate, the active jobs "
-          "and the completion rate, for the date ranges and filters given (all time when "
-          "none). There is no status filter: the breakdown is by status."),
+          "Count jobs by status, with shares, total, success rate, active jobs and completion "
+          "rate, over the ISO 8601 date ranges and filters given (all time by default)."),
       input_schema={"type": "object", "additionalProperties": False, "properties": dict(
           (k, v) for k, v in dict(
               JOB_FILTERS,
-              tags={"type": "string", "minLength": 1,
-                    "description": "Only jobs with any of these tags, comma-separated, e.g. vip,q3-campaign."},
+              tags=dict(NAME, description="Comma-separated; jobs with any of them."),
           ).items() if k != "scheduled_at")},
-      output_schema={"type": "object", "required": ["org_id", "counts", "total"], "properties": {
-          "org_id": {"type": "string"}, "filters": ANY_OBJECT,
-          "counts": {"type": "object", "properties": dict(
-              (s, {"type": "integer"}) for s in JOB_STATUSES)},
-          "total": {"type": "integer"}, "active": {"type": "integer"},
-          "success_rate": {"type": ["number", "null"]},
-          "completion_rate": {"type": ["number", "null"]}}})
+      output_schema=answer_schema(
+          ("org_id", "filters", "counts", "shares", "total", "active", "success_rate", "completion_rate"),
+          org_id={"type": "string"}, filters={"type": "object"},
+          counts=exact_object(JOB_STATUSES, **dict((s, {"type": "integer"}) for s in JOB_STATUSES)),
+          shares=exact_object(JOB_STATUSES, **dict((s, {"type": ["number", "null"]}) for s in JOB_STATUSES)),
+          total={"type": "integer"}, active={"type": "integer"},
+          success_rate={"type": ["number", "null"]}, completion_rate={"type": ["number", "null"]}))
 def get_jobs_stats(config, args):
     query = [("include", "stats"), ("limit", 1)] + filter_query(args)
     payload = api_request(config, "GET", ("services", "agent-jobs"), query)
@@ -2005,50 +2320,33 @@ def get_jobs_stats(config, args):
         raise ApiError(200, "The API answered, but without statistics (meta.stats.status): %s"
                        % compact_json(payload, 300),
                        "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
-    counts = {}
-    for status in JOB_STATUSES:
-        value = by_status.get(status, by_status.get(status.upper(), 0))
-        counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
-        if not 0 <= counts[status] <= MAX_COUNT:  # shares are floats: 10**400 would overflow
-            raise ApiError(200, "The API answered with %s jobs %s, which is not a count of jobs."
-                           % (status, escape_text(counts[status], 40)),
-                           "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
-    total = sum(counts.values())
-    finished = counts["completed"] + counts["failed"]
-    data = {"org_id": org_of(config, args), "filters": dict(filter_query(args)), "counts": counts,
-            "total": total,
-            "active": counts["running"] + counts["waiting"] + counts["scheduled"],
-            "success_rate": round(100.0 * counts["completed"] / total, 2) if total else None,
-            "completion_rate": round(100.0 * counts["completed"] / finished, 2) if finished else None}
-    return format_stats(counts, args, org_of(config, args)), data
+    data = job_stats(by_status, dict(filter_query(args)), org_of(config, args))
+    return format_stats(data), data
 
 
 @tool(name="get_job_activities", title="Get Agent Job Activities", annotations=READ_ONLY,
+      cut_hint="Ask for fewer at a time (limit, then offset), or the default detail=summary.",
       description=(
-          "Read a job's activity trail: each AI completion, dispatch or step it ran, with "
-          "time, status, type, source, credits used and a cut of its output. Newest first by "
-          "default; page with offset (the footer gives the next one)."),
+          "A job's activity trail (AI completions, dispatches, steps), newest first: one line "
+          "each with time, status, type, source, credits, id and the start of its output; "
+          "then the total and the next offset."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
                     "properties": {
                         "job_id": JOB_ID,
-                        "org_id": dict(ORG_ID, description="Organization of the job, e.g. aiconnect. Optional."),
-                        "status": {"type": "string", "enum": ["submitted", "completed", "canceled"],
-                                   "description": "Only activities in this status: submitted, completed or canceled."},
-                        "activity_type_code": {"type": "string", "minLength": 1,
-                                               "description": "Only activities of this type, e.g. ai_completion."},
-                        "source_type": {"type": "string", "enum": ["dispatch", "process_module", "direct"],
-                                        "description": "Only activities from this source: dispatch, "
-                                                       "process_module or direct."},
-                        "limit": dict(LIMIT, default=50, description="Most activities to return, 1-1000. Default 50."),
+                        "org_id": ORG_ID,
+                        "status": {"type": "string", "enum": ["submitted", "completed", "canceled"]},
+                        "activity_type_code": dict(NAME, description="e.g. ai_completion"),
+                        "source_type": {"type": "string", "enum": ["dispatch", "process_module", "direct"]},
+                        "limit": dict(LIMIT, default=50),
                         "offset": dict(OFFSET, default=0),
                         "sort": {"type": "string", "default": "-created_at",
                                  "pattern": r"^-?[A-Za-z_][A-Za-z0-9_.]*$",
-                                 "description": "Sort field, '-' first for descending, e.g. -created_at "
-                                                "(default, newest first) or created_at."}}},
-      output_schema={"type": "object", "required": ["job_id", "activities", "meta", "pagination"],
-                     "properties": {"job_id": {"type": "string"},
-                                    "activities": {"type": "array", "items": ANY_OBJECT},
-                                    "meta": ANY_OBJECT, "pagination": PAGINATION}})
+                                 "x-expected": "a field name, '-' first for descending, e.g. -created_at.",
+                                 "description": "A field, '-' first for descending."},
+                        "detail": dict(DETAIL, description="full: each activity whole, payloads included.")}},
+      output_schema=answer_schema(("job_id", "activities", "pagination"), job_id={"type": "string"},
+                                  activities={"type": "array", "items": ACTIVITY_OUT},
+                                  pagination=PAGINATION))
 def get_job_activities(config, args):
     query = [("job_id", args["job_id"])] + [(name, args.get(name)) for name in (
         "org_id", "status", "activity_type_code", "source_type", "limit", "offset", "sort")]
@@ -2060,62 +2358,54 @@ def get_job_activities(config, args):
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     offset = args["offset"]
     count = len(activities)
-    text = ["Activities of job %s: %d shown." % (escape_text(args["job_id"], 200), count)]
-    text += [format_activity(a) for a in activities]
+    if args["detail"] == "full":
+        rows = [normal_activity(a) for a in activities]
+        text = ["Activities of job %s: %d shown, each whole." % (escape_text(args["job_id"], 200), count)]
+        text += ["- " + compact_json(row) for row in rows]
+    else:
+        rows = [activity_summary(a) for a in activities]
+        text = ["Activities of job %s: %d shown." % (escape_text(args["job_id"], 200), count)]
+        text += [format_activity(row) for row in rows]
     text += ["", format_page_footer(meta, count, offset)]
-    return "\n".join(text), {"job_id": args["job_id"], "activities": activities, "meta": meta,
+    if count and args["detail"] != "full":
+        text.append("(detail=full shows each activity whole, payloads included)")
+    return "\n".join(text), {"job_id": args["job_id"], "activities": rows,
                              "pagination": pagination(meta, count, offset)}
 
 
 @tool(name="create_job", title="Create Agent Job", annotations=CREATES,
+      cut_hint="get_job shows the new job.",
       description=(
-          "Create an Agent Job of a given type on a channel (a WhatsApp number, a Slack channel "
-          "or a web user), to start now or at scheduled_at. Each call creates a new job: do not "
-          "repeat a call that may have worked; check with list_jobs instead. get_job_type shows "
-          "which params a type expects."),
+          "Create a job of a type on a channel (WhatsApp number, Slack channel, web user), "
+          "now or at scheduled_at (ISO 8601). Each call creates a new job: never repeat one "
+          "that may have worked; check list_jobs. get_job_type shows a type's params."),
       input_schema={"type": "object", "additionalProperties": False,
                     "required": ["job_type_id", "target_channel"], "properties": {
-                        "job_type_id": {"type": "string", "minLength": 1, "pattern": r"\S",
-                                        "description": "Job type to run, e.g. customer-followup "
-                                                       "(get_context lists them)."},
+                        "job_type_id": JOB_TYPE_ID,
                         "target_channel": {
                             "type": "object", "additionalProperties": False,
                             "required": ["platform", "code"],
-                            "description": "Where the job talks: platform and code, e.g. "
-                                           "{\"platform\": \"whatsapp\", \"code\": \"5511999999999\"}.",
                             "properties": {
-                                "platform": {"type": "string", "enum": ["whatsapp", "slack", "web"],
-                                             "description": "whatsapp, slack or web."},
-                                "code": {"type": "string", "minLength": 1, "pattern": r"\S",
-                                         "description": "Channel id, phone number or user id, e.g. 5511999999999."},
-                                "org_id": dict(ORG_ID, description="Organization that owns the job. "
-                                                                   "Default: the server's DEFAULT_ORG_ID."),
-                                "type": {"type": "string", "description": "Channel type, when the platform has several. Optional."},
-                                "data": {"type": "object", "description": "Extra channel data. Optional."}}},
-                        "params": {"type": "object",
-                                   "description": "The job's parameters, as the job type's params schema "
-                                                  "describes (get_job_type), e.g. {\"customer_name\": \"Ana\"}."},
-                        "scheduled_at": dict(ISO_DATE, description="When to start, ISO 8601, e.g. "
-                                             "2024-07-23T10:00:00Z. Default: now."),
+                                "platform": {"type": "string", "enum": ["whatsapp", "slack", "web"]},
+                                "code": dict(NAME, pattern=r"\S",
+                                             description="Phone number, channel or user id."),
+                                "org_id": ORG_ID,
+                                "type": {"type": "string"},
+                                "data": {"type": "object"}}},
+                        "params": {"type": "object", "description": "As the type's params schema says."},
+                        "scheduled_at": ISO_DATE,
                         "config": {"type": "object", "additionalProperties": False,
-                                   "description": "Overrides of the job type's default config. Optional.",
+                                   "description": "Overrides of the type's defaults; times in minutes.",
                                    "properties": {
-                                       "max_follow_ups": {"type": "integer", "minimum": 0,
-                                                          "description": "Most follow-up messages, e.g. 3."},
-                                       "max_task_retries": {"type": "integer", "minimum": 0,
-                                                            "description": "Most retries of a failed task, e.g. 2."},
-                                       "task_retry_interval": {"type": "integer", "minimum": 1,
-                                                               "description": "Minutes between task retries."},
-                                       "max_time_to_complete": {"type": "integer", "minimum": 1,
-                                                                "description": "Minutes the job may take in all."},
-                                       "profile_id": {"type": "string", "minLength": 1,
-                                                      "description": "Agent profile to use."},
-                                       "start_prompt": {"type": "string", "minLength": 1,
-                                                        "description": "Prompt the job starts with."}}},
+                                       "max_follow_ups": OFFSET,
+                                       "max_task_retries": OFFSET,
+                                       "task_retry_interval": {"type": "integer", "minimum": 1},
+                                       "max_time_to_complete": {"type": "integer", "minimum": 1},
+                                       "profile_id": NAME,
+                                       "start_prompt": NAME}},
                         "delay": {"type": "integer", "minimum": 0, "maximum": 100000,
-                                  "description": "Most minutes of random delay added to the start, "
-                                                 "e.g. 30 to spread many jobs. Optional."}}},
-      output_schema={"type": "object", "required": ["job"], "properties": {"job": ANY_OBJECT}})
+                                  "description": "Most minutes of random delay added to the start."}}},
+      output_schema=answer_schema(("job",), job=JOB_OUT))
 def create_job(config, args):
     channel = dict(args["target_channel"])
     channel.setdefault("org_id", config.org_id)
@@ -2136,28 +2426,27 @@ def create_job(config, args):
             error.hint = "get_context lists the job types of the organization."
         raise
     job = envelope(payload, dict, "the new job")
-    text = ["Job created: %s" % shown(job.get("job_id"), 200),
-            "  Status: %s" % shown(job.get("job_status"), 40),
-            "  Type: %s" % shown(job.get("job_type_id", args["job_type_id"]), 200),
-            "  Channel: %s" % (channel_line(job) if job.get("channel_code") else
+    brief = job_brief(job)
+    text = ["Job created: %s" % shown(brief["job_id"], 200),
+            "  Status: %s" % shown(brief["status"], 40),
+            "  Type: %s" % shown(brief["type"] or args["job_type_id"], 200),
+            "  Channel: %s" % (format_channel(brief) if brief["channel"] else
                                escape_text("%s %s" % (channel["platform"], channel["code"]), 200)),
-            "  Scheduled at: %s" % iso_time(job.get("scheduled_at")),
-            "Follow it with get_job job_id=%s; cancel_job stops it." % shown(job.get("job_id"), 200)]
-    return "\n".join(text), {"job": job}
+            "  Scheduled at: %s" % iso_time(brief["scheduled_at"]),
+            "Follow it with get_job job_id=%s; cancel_job stops it." % shown(brief["job_id"], 200)]
+    return "\n".join(text), {"job": normal_job(job)}
 
 
 @tool(name="get_job_type", title="Get Job Type Configuration", annotations=READ_ONLY,
+      cut_hint="A field this long is not shown whole here.",
       description=(
-          "Show a job type: its description, default config and policies, and the params "
-          "its jobs take (from its params schema: which are required, their types, "
-          "descriptions and defaults). Read it before create_job."),
+          "A job type: description, default config and policies, and the params its jobs take "
+          "(required or not, types, descriptions, defaults). Read it before create_job."),
       input_schema={"type": "object", "additionalProperties": False, "required": ["job_type_id"],
-                    "properties": {
-                        "job_type_id": {"type": "string", "minLength": 1, "pattern": r"\S",
-                                        "description": "The job type's id, e.g. customer-followup "
-                                                       "(get_context lists them)."},
-                        "org_id": ORG_ID}},
-      output_schema={"type": "object", "required": ["job_type"], "properties": {"job_type": ANY_OBJECT}})
+                    "properties": {"job_type_id": JOB_TYPE_ID, "org_id": ORG_ID}},
+      output_schema=answer_schema(("job_type",), job_type={"type": "object", "properties": {
+          "created_at": TIME, "updated_at": TIME, "tags": {"type": "array", "items": {"type": "string"}},
+          "unrecognised": TEXT}}))
 def get_job_type(config, args):
     org = org_of(config, args)
     try:
@@ -2167,32 +2456,33 @@ def get_job_type(config, args):
         if error.status == 404:
             error.hint = "get_context lists the job types of the organization."
         raise not_found(error, "job type '%s'" % escape_text(args["job_type_id"], 200), org)
-    job_type = envelope(payload, dict, "a job type")
+    job_type = normal_job_type(envelope(payload, dict, "a job type"))
     return format_job_type(job_type), {"job_type": job_type}
 
 
 @tool(name="get_context", title="Get Server Context", annotations=READ_ONLY,
+      cut_hint="get_job_type shows one job type.",
       description=(
-          "Start here: the organization, time zone and API this server uses, its version, "
-          "and the job types of the organization (id, emoji, name, description)."),
-      input_schema={"type": "object", "additionalProperties": False, "properties": {
-          "org_id": dict(ORG_ID, description="Organization to describe, e.g. aiconnect. "
-                                             "Default: the server's DEFAULT_ORG_ID.")}},
-      output_schema={"type": "object", "required": ["org_id", "timezone", "api_url",
-                                                    "server_version", "job_types"],
-                     "properties": {"org_id": {"type": "string"}, "timezone": {"type": "string"},
-                                    "api_url": {"type": "string"}, "server_version": {"type": "string"},
-                                    "job_types": {"type": "array", "items": ANY_OBJECT},
-                                    "job_types_total": {"type": ["integer", "null"]},
-                                    "job_types_error": {"type": "string"}}})
+          "Start here: the organization, time zone, API and version in use, and the "
+          "organization's job types (id, emoji, name, description)."),
+      input_schema={"type": "object", "additionalProperties": False, "properties": {"org_id": ORG_ID}},
+      output_schema=answer_schema(
+          ("org_id", "timezone", "api_url", "server_version", "max_answer_chars", "job_types"),
+          org_id={"type": "string"}, timezone={"type": "string"}, api_url={"type": "string"},
+          server_version={"type": "string"}, max_answer_chars={"type": "integer"},
+          job_types={"type": "array", "items": exact_object(
+              ("id",), id=TEXT, emoji=TEXT, name=TEXT, description=TEXT, unrecognised=TEXT)},
+          job_types_total={"type": ["integer", "null"]}, job_types_error={"type": "string"}))
 def get_context(config, args):
     org = org_of(config, args)
     data = {"org_id": org, "timezone": config.timezone, "api_url": config.api_url,
-            "server_version": __version__, "job_types": []}
+            "server_version": __version__, "max_answer_chars": config.max_answer_chars, "job_types": []}
     text = ["Organization: %s" % escape_text(org, 200),
             "Time zone: %s" % escape_text(config.timezone, 60),
             "API: %s" % escape_text(config.api_url, 300),
-            "Server: %s %s" % (SERVER_NAME, __version__), ""]
+            "Server: %s %s" % (SERVER_NAME, __version__),
+            "Answers: at most %d characters (AGENTJOBS_MAX_ANSWER_CHARS); a longer one is cut "
+            "with a note saying how to get the rest." % config.max_answer_chars, ""]
     try:
         payload = api_request(config, "GET", ("organizations", org_segment(config, args),
                                                "agent-jobs-type"),
@@ -2207,13 +2497,13 @@ def get_context(config, args):
             text.append(error.hint)
         return "\n".join(text), data
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
-    data["job_types"] = types
+    types = data["job_types"] = [job_type_item(item) for item in types]
     data["job_types_total"] = meta.get("total") if isinstance(meta.get("total"), int) else None
     text.append("Job types (%d%s):" % (len(types), " of %s" % meta["total"]
                                        if isinstance(meta.get("total"), int) and meta["total"] > len(types) else ""))
     for item in types:
-        if not isinstance(item, dict):
-            text.append("- " + compact_json(item, 200))
+        if "unrecognised" in item:
+            text.append("- " + escape_text(item["unrecognised"]))
             continue
         line = "- %s%s: %s" % (escape_text(item["emoji"], 8) + " " if item.get("emoji") else "",
                                shown(item.get("id"), 200), shown(item.get("name"), 200))
@@ -2413,7 +2703,7 @@ def on_ping(session, params, revision):
 def tool_listing(entry, revision):
     """A tool as tools/list shows it under `revision`."""
     listed = {"name": entry.name, "description": entry.description,
-              "inputSchema": entry.input_schema}
+              "inputSchema": entry.published_schema}
     if revision >= "2025-03-26":
         listed["annotations"] = entry.annotations
     if revision >= STRUCTURED_SINCE:
@@ -2463,11 +2753,17 @@ def on_tools_call(session, params, revision):
             _local.call = None
     if call.cancelled:
         raise CancelledError()
+    if is_error or revision < STRUCTURED_SINCE:
+        data = None
+    if data is not None:
+        data = escape_data(data)  # before the ceiling: escaping makes strings longer
+    text, data = fit_answer(text, data, entry.output_schema, session.config.max_answer_chars,
+                            entry.cut_hint)
     log.debug("tools/call %s -> %s in %.1f ms, %d characters", name,
               "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text))
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
-    if not is_error and data is not None and revision >= STRUCTURED_SINCE:
-        result["structuredContent"] = escape_data(data)
+    if data is not None:
+        result["structuredContent"] = data
     return result
 
 
@@ -3081,7 +3377,8 @@ def parse_args(argv):
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, AGENTJOBS_MAX_RESPONSE_BYTES, "
-               "AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES.")
+               "AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, "
+               "AGENTJOBS_LOG_MAX_BYTES.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")

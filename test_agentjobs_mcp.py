@@ -24,8 +24,10 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "agentjobs_mcp.py")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "dev"))
 
 import agentjobs_mcp  # noqa: E402  (pure parts are tested in-process)
+import context as budget  # noqa: E402  (dev/context.py: the context budgets, issue 11)
 from standin import StandInAPI  # noqa: E402
 
 KEY = "sk-test-4f9c2b7e1d0a-RECOGNISABLE"
@@ -621,13 +623,13 @@ CONTRACT = {
         "org_id", "status", "scheduled_at", "scheduled_at_gte", "scheduled_at_lte",
         "created_at_gte", "created_at_lte", "job_type_id", "channel_code", "limit", "offset",
         "sort", "include_activities", "activities_limit_per_job", "activities_total_limit",
-        "activities_sort"], []),
+        "activities_sort", "detail"], []),
     "get_jobs_stats": ("Get Job Statistics", "read", [
         "org_id", "scheduled_at_gte", "scheduled_at_lte", "created_at_gte", "created_at_lte",
         "job_type_id", "channel_code", "tags"], []),
     "get_job_activities": ("Get Agent Job Activities", "read", [
         "job_id", "org_id", "status", "activity_type_code", "source_type", "limit", "offset",
-        "sort"], ["job_id"]),
+        "sort", "detail"], ["job_id"]),
     "create_job": ("Create Agent Job", "create", [
         "job_type_id", "target_channel", "params", "scheduled_at", "config", "delay"],
         ["job_type_id", "target_channel"]),
@@ -663,9 +665,10 @@ class ToolsListTest(ApiTestCase):
             self.assertEqual(schema["type"], "object")
             self.assertIs(schema["additionalProperties"], False)
             for name, prop in schema["properties"].items():
-                self.assertTrue(prop.get("description"), "%s.%s" % (listed["name"], name))
                 self.assertIn("type", prop)
                 self.assertFalse(set(prop) & {"$ref", "anyOf", "oneOf", "allOf"})
+                # what the server checks anyway is not the model's to read
+                self.assertFalse(set(prop) & set(agentjobs_mcp.SERVER_ONLY), "%s.%s" % (listed["name"], name))
             self.assertEqual(listed["outputSchema"]["type"], "object")
             self.assertGreater(len(listed["description"]), 60)
 
@@ -676,18 +679,70 @@ class ToolsListTest(ApiTestCase):
                 self.assertNotIn("outputSchema", listed)
                 self.assertEqual("annotations" in listed, version == "2025-03-26")
 
-    def test_ranges_enums_and_defaults_are_in_the_schema_and_the_description(self):
+    def test_ranges_enums_and_defaults_are_in_the_schema(self):
         tools = dict((t["name"], t["inputSchema"]["properties"]) for t in self.tools(LATEST)["tools"])
         limit = tools["get_job"]["include_limit"]
         self.assertEqual((limit["minimum"], limit["maximum"], limit["default"]), (1, 100, 50))
-        self.assertIn("1-100", limit["description"])
-        self.assertIn("Default 50", limit["description"])
+        self.assertEqual(tools["get_job"]["include_sort"]["enum"], ["created_at", "-created_at"])
+        self.assertEqual(tools["get_job"]["include_sort"]["default"], "-created_at")
         self.assertEqual(tools["list_jobs"]["limit"]["default"], 20)
+        self.assertEqual((tools["list_jobs"]["limit"]["minimum"], tools["list_jobs"]["limit"]["maximum"]), (1, 100))
         self.assertEqual(tools["list_jobs"]["activities_total_limit"]["maximum"], 3000)
+        self.assertEqual(tools["list_jobs"]["activities_limit_per_job"]["default"], 15)
+        self.assertEqual(tools["get_job_activities"]["limit"]["default"], 50)
+        self.assertEqual(tools["get_job_activities"]["offset"]["default"], 0)
+        self.assertEqual(tools["create_job"]["delay"]["minimum"], 0)
+        self.assertEqual(tools["cancel_job"]["reason"]["maxLength"], 1000)
         self.assertEqual(tools["create_job"]["target_channel"]["properties"]["platform"]["enum"],
                          ["whatsapp", "slack", "web"])
         self.assertIn("RUNNING", tools["list_jobs"]["status"]["enum"])
         self.assertIn("running", tools["list_jobs"]["status"]["enum"])
+
+
+###############################################################################
+# The context budget (dev/context.py, make context) ###########################
+###############################################################################
+
+class ContextBudgetTest(ApiTestCase):
+    """Issue 11: every budget of `make context`, checked here (the sizes are deterministic)."""
+
+    def test_each_tool_definition_stays_within_its_share(self):
+        self.assertEqual(set(budget.SHARES), set(CONTRACT))
+        self.assertLessEqual(sum(budget.SHARES.values()), budget.DEFINITIONS_BUDGET)
+        sizes = budget.definition_sizes(agentjobs_mcp.TOOLS)
+        for name, size in sizes:
+            self.assertLessEqual(size, budget.SHARES[name], name)
+        self.assertLessEqual(sum(size for _, size in sizes), budget.DEFINITIONS_BUDGET)
+
+    def test_typical_answers_stay_within_their_budgets(self):
+        budget.seed_waiting_jobs(self.api)
+        server = self.server()
+        rows = budget.answer_rows(server.call)
+        rows += budget.ceiling_rows(self.api, server.call, agentjobs_mcp.MAX_ANSWER_CHARS)
+        self.assertEqual(len(rows), 15)
+        for what, size, limit, _ in rows:
+            self.assertLessEqual(size, limit, what)
+        self.assertEqual(dict((r[0], r[2]) for r in rows)["list_jobs limit=50: text"], 4992)
+
+    def test_make_context_prints_the_table_and_fails_when_a_budget_does(self):
+        out = subprocess.check_output([sys.executable, os.path.join(HERE, "dev", "context.py")],
+                                      env=clean_env(), timeout=40).decode("utf-8")
+        self.assertIn("tool definitions, all eight", out)
+        self.assertRegex(out, r"list_jobs limit=50: text +[\d,]+ +4,992 +9,985  yes")
+        self.assertTrue(out.endswith("All 24 budgets hold.\n"), out)
+        code = ("import sys; sys.path.insert(0, %r); import context\n"
+                "context.SHARES['get_context'] = 10\nsys.exit(context.main())\n" % os.path.join(HERE, "dev"))
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=clean_env())
+        out = proc.communicate(timeout=40)[0].decode("utf-8")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(out, r"  get_context +\d+ +10 +NO")
+        self.assertIn("FAILED: get_context over budget", out)
+
+    def test_definitions_are_measured_as_tools_list_sends_them(self):
+        listed = self.server().request("tools/list")["result"]["tools"]
+        self.assertEqual([(t["name"], budget.compact_size(dict(
+            (k, t[k]) for k in ("name", "description", "inputSchema")))) for t in listed],
+            budget.definition_sizes(agentjobs_mcp.TOOLS))
 
 
 ###############################################################################
@@ -917,8 +972,13 @@ class ArgumentTest(ApiTestCase):
 
     def test_empty_or_blank_ids_are_refused(self):
         self.assert_refused("cancel_job", {"job_id": ""}, "'job_id' must not be empty")
-        self.assert_refused("cancel_job", {"job_id": "   "}, "'job_id'")
+        self.assert_refused("cancel_job", {"job_id": "   "}, "'job_id'", "not blank")
         self.assert_refused("get_job_type", {"job_type_id": ""}, "'job_type_id'")
+        self.assert_refused("get_job_type", {"job_type_id": " \t"}, "'job_type_id'", "not blank")
+        self.assert_refused("get_job", {"job_id": "j", "org_id": " "}, "'org_id'", "not blank")
+        self.assert_refused("create_job", {"job_type_id": "t", "target_channel": {
+            "platform": "web", "code": " "}}, "'target_channel.code'")
+        self.assert_refused("list_jobs", {"channel_code": ""}, "'channel_code' must not be empty")
 
     def test_dot_only_path_segments_are_refused_before_any_request(self):
         # A proxy that removes dot segments would turn DELETE .../agent-jobs/.. into another endpoint.
@@ -998,7 +1058,8 @@ class ArgumentTest(ApiTestCase):
 
     def test_iso_dates_are_checked(self):
         for bad in ("yesterday", "2024-13-01", "2024-07-23T25:00:00Z", "23/07/2024", ""):
-            self.assert_refused("list_jobs", {"created_at_gte": bad}, "'created_at_gte'")
+            self.assert_refused("list_jobs", {"created_at_gte": bad}, "'created_at_gte'",
+                                "ISO 8601 date or date-time")
         server = self.server()
         for good in ("2024-07-23", "2024-07-23T10:00:00Z", "2024-07-23T10:00:00.123+02:00",
                      "2024-07-23T10:00-0300"):
@@ -1393,15 +1454,40 @@ class ListJobsTest(StructuredOutputCase):
 
     def test_list_jobs_real_data_is_summarised(self):
         self.api.jobs.clear()
-        for status in ("WAITING", "RUNNING", "COMPLETED"):
-            self.api.add_job(job_status=status)
+        for number, status in enumerate(("WAITING", "RUNNING", "COMPLETED")):
+            self.api.add_job(job_status=status, created_at="2024-07-2%dT10:00:00.250Z" % number,
+                             scheduled_at=1721728800000 + number, updated_at="2024-07-23T12:00:00+02:00",
+                             activities_count=number)
         result = self.call_ok("list_jobs", {})
-        text = text_of(result)
+        lines = text_of(result).split("\n")
+        self.assertEqual(lines[0], "Found 3 jobs. Each line: job_id status type channel scheduled_at "
+                                   "updated_at activities")
+        self.assertEqual(lines[1:4], [
+            "job-0103 COMPLETED customer-followup 5511988880000 2024-07-23T10:00:00Z 2024-07-23T10:00:00Z 2",
+            "job-0102 RUNNING customer-followup 5511988880000 2024-07-23T10:00:00Z 2024-07-23T10:00:00Z 1",
+            "job-0101 WAITING customer-followup 5511988880000 2024-07-23T10:00:00Z 2024-07-23T10:00:00Z 0"])
+        self.assertIn("Has more: no", text_of(result))
+        self.assertIn("detail=full", text_of(result))
+        self.assertEqual(len(result["structuredContent"]["jobs"]), 3)
+
+    def test_list_jobs_detail_full_is_the_long_form(self):
+        self.api.jobs.clear()
+        for status in ("WAITING", "RUNNING", "COMPLETED"):
+            self.api.add_job(job_status=status, result="done: " + status, scheduled_at=1721728800250)
+        text = text_of(self.call_ok("list_jobs", {"detail": "full"}))
         self.assertIn("Found 3 jobs.", text)
         for status in ("WAITING", "RUNNING", "COMPLETED"):
             self.assertIn("Status: " + status, text)
+            self.assertIn("Result: done: " + status, text)
+        self.assertIn("  Channel: whatsapp 5511988880000 (Test)", text)
+        self.assertIn("  Scheduled at: 2024-07-23T10:00:00.250Z", text)
+        self.assertIn("  Activities: 0", text)
         self.assertIn("Has more: no", text)
-        self.assertEqual(len(result["structuredContent"]["jobs"]), 3)
+
+    def test_list_jobs_overlay_shows_each_jobs_activities_under_it(self):
+        for detail in ("summary", "full"):
+            text = text_of(self.call_ok("list_jobs", {"include_activities": True, "detail": detail}))
+            self.assertIn("[completed] ai_completion via dispatch | credits: 7 used of 10 | id: act-0001", text)
 
     def test_list_jobs_unexpected_shape(self):
         self.api.add_fault(status=200, body={"data": {"job_id": "x"}})
@@ -1517,6 +1603,22 @@ class GetJobActivitiesTest(StructuredOutputCase):
         text = text_of(self.call_ok("get_job_activities", {"job_id": job_id}))
         self.assertIn("0 shown", text)
         self.assertIn("Has more: no", text)
+
+    def test_activities_detail_full_shows_each_record_whole(self):
+        job_id = self.api.add_job()["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, created_at=1721728800000,
+                                                payloads={"input": {"q": "hi"}, "output": "z" * 500 + "\nend"})]
+        text = text_of(self.call_ok("get_job_activities", {"job_id": job_id, "detail": "full"}))
+        self.assertIn("1 shown, each whole", text)
+        line = [l for l in text.split("\n") if l.startswith("- ")][0]
+        record = json.loads(line[2:])
+        self.assertEqual(record["payloads"], {"input": {"q": "hi"}, "output": "z" * 500 + "\nend"})
+        self.assertEqual(record["created_at"], "2024-07-23T10:00:00Z")
+        self.assertEqual(record["credits_rule_id"], "rule-1")
+        self.assertEqual(record["source"], {"type": "dispatch", "job_id": job_id})
+        summary = text_of(self.call_ok("get_job_activities", {"job_id": job_id}))
+        self.assertIn("output: " + "z" * 100 + "... [404 more characters]", summary)
+        self.assertIn("detail=full shows each activity whole", summary)
 
     def test_activities_structured_output_validates(self):
         job_id = self.api.add_job()["job_id"]
@@ -1658,6 +1760,228 @@ class GetContextTest(StructuredOutputCase):
 
     def test_get_context_structured_output_validates(self):
         self.assert_structured("get_context", {})
+
+
+class NormalizedAnswerTest(StructuredOutputCase):
+    """structuredContent says what the text says, in the same spelling and units (issue 11)."""
+
+    def odd_job(self, **fields):
+        return self.api.add_job(job_status="running", created_at=1721728800000,
+                                updated_at="2024-07-23T14:30:00.5+02:00", scheduled_at=1721728800,
+                                last_task_created_at="2024-07-23T10:00:00Z", tags=" vip, q3 ",
+                                flags={"first_reply_at": 1721730600000, "has_human_reply": True},
+                                tasks=[{"task_id": "t1", "created_at": 1721728860000}], **fields)
+
+    def test_get_job_times_status_and_tags_are_normalized_in_both_parts(self):
+        job = self.odd_job()
+        result = self.assert_structured("get_job", {"job_id": job["job_id"]})
+        data, text = result["structuredContent"]["job"], text_of(result)
+        self.assertEqual((data["created_at"], data["updated_at"], data["scheduled_at"]),
+                         ("2024-07-23T10:00:00Z", "2024-07-23T12:30:00.500Z", "2024-07-23T10:00:00Z"))
+        self.assertEqual(data["flags"]["first_reply_at"], "2024-07-23T10:30:00Z")
+        self.assertEqual(data["tasks"][0]["created_at"], "2024-07-23T10:01:00Z")
+        self.assertEqual((data["job_status"], data["tags"]), ("RUNNING", ["vip", "q3"]))
+        for fragment in ("Job %s (RUNNING)" % job["job_id"], "Created: 2024-07-23T10:00:00Z",
+                         "Updated: 2024-07-23T12:30:00.500Z", "first_reply_at: 2024-07-23T10:30:00Z",
+                         "- t1 at 2024-07-23T10:01:00Z", "Tags: vip, q3"):
+            self.assertIn(fragment, text)
+        self.assertEqual(data["params"], job["params"])  # the rest as the API sent it
+
+    def test_list_summary_rows_are_the_text_lines(self):
+        self.odd_job()
+        for number in range(30):
+            self.api.add_job(job_type_id="type-%d" % number, activities_count=number)
+        result = self.assert_structured("list_jobs", {"limit": 50})
+        data = result["structuredContent"]
+        lines = text_of(result).split("\n")
+        self.assertEqual(len(data["jobs"]), 39)
+        for row, line in zip(data["jobs"], lines[1:]):
+            self.assertEqual(list(row), list(agentjobs_mcp.JOB_SUMMARY_COLUMNS))
+            self.assertEqual(line, " ".join("-" if row[c] is None else str(row[c])
+                                            for c in agentjobs_mcp.JOB_SUMMARY_COLUMNS))
+        odd = [row for row in data["jobs"] if row["status"] == "RUNNING" and
+               row["scheduled_at"] == "2024-07-23T10:00:00Z"]
+        self.assertEqual(odd[0]["updated_at"], "2024-07-23T12:30:00Z")  # to the second, as the line
+        self.assertEqual(data["pagination"], {"returned": 39, "offset": 0, "total": 39, "has_more": False,
+                                              "next_offset": None})
+        self.assertNotIn("params", json.dumps(data))
+
+    def test_list_full_rows_carry_the_long_forms_facts(self):
+        job = self.odd_job(result={"score": 9})
+        result = self.assert_structured("list_jobs", {"detail": "full", "job_type_id": "customer-followup",
+                                                      "include_activities": True})
+        row = [r for r in result["structuredContent"]["jobs"] if r["job_id"] == job["job_id"]][0]
+        self.assertEqual(row, {"job_id": job["job_id"], "status": "RUNNING", "type": "customer-followup",
+                               "channel": "5511988880000", "platform": "whatsapp", "channel_name": "Test",
+                               "scheduled_at": "2024-07-23T10:00:00Z", "updated_at": "2024-07-23T12:30:00.500Z",
+                               "result": {"score": 9}, "activities": 0, "recent_activities": []})
+        self.assertIn("  Updated at: 2024-07-23T12:30:00.500Z\n  Result: {\"score\": 9}", text_of(result))
+        self.assertIn("activities_meta", result["structuredContent"])
+
+    def test_activity_summaries_are_the_text_lines(self):
+        result = self.assert_structured("get_job_activities", {"job_id": "job-0001"})
+        rows = result["structuredContent"]["activities"]
+        lines = [l for l in text_of(result).split("\n") if l.startswith("- ")]
+        self.assertEqual([agentjobs_mcp.format_activity(row) for row in rows], lines)
+        self.assertEqual(rows[-1], {"id": "act-0001", "created_at": "2024-07-11T10:05:00Z", "status": "completed",
+                                    "activity_type_code": "ai_completion", "source_type": "dispatch",
+                                    "consumed_credits": 7, "allocated_credits": 10,
+                                    "output": "Hello! How was your order?"})
+        self.assertTrue(rows[0]["output"].endswith("... [350 more characters]"))
+        full = self.assert_structured("get_job_activities", {"job_id": "job-0001", "detail": "full"})
+        record = full["structuredContent"]["activities"][0]
+        self.assertEqual(record["payloads"]["output"], "A long answer. " * 30)
+        self.assertEqual(record["source"]["execution_id"], "exec-4")
+
+    def test_get_job_overlay_is_the_same_activity_summaries(self):
+        result = self.assert_structured("get_job", {"job_id": "job-0001", "include_activities": True,
+                                                    "include_limit": 2})
+        data = result["structuredContent"]
+        self.assertEqual(data["activities_meta"], {"count": 4, "limit": 2})
+        for row in data["activities"]:
+            self.assertIn(agentjobs_mcp.format_activity(row), text_of(result))
+        self.assertNotIn("Activities", data["job"])
+
+    def test_stats_shares_and_rates_are_the_texts_numbers(self):
+        self.api.add_fault(status=200, body={"data": [], "meta": {"stats": {"status": {
+            "WAITING": 1, "scheduled": 0, "running": 1, "completed": 1, "failed": 0, "canceled": 0}}}})
+        result = self.assert_structured("get_jobs_stats", {})
+        data, text = result["structuredContent"], text_of(result)
+        self.assertEqual(data["shares"], {"waiting": 33.3, "scheduled": 0.0, "running": 33.3,
+                                          "completed": 33.3, "failed": 0.0, "canceled": 0.0})
+        self.assertIn("Waiting:        1  (33.3%)", text)
+        self.assertEqual((data["success_rate"], data["completion_rate"]), (33.3, 100.0))
+        self.assertIn("Success rate: 33.3%", text)
+        self.assertIn("Completion rate: 100.0%", text)
+
+    def test_a_cancelled_job_without_its_id_still_names_it(self):
+        self.api.add_fault(status=200, body={"data": {"job_id": None, "job_status": "canceled",
+                                                      "updated_at": 1721728800000}})
+        server = self.server()
+        result = self.call_ok("cancel_job", {"job_id": "job-0001"}, server=server)
+        data = result["structuredContent"]
+        self.assertEqual(check_schema(self.output_schema("cancel_job", server), data), [])
+        self.assertEqual((data["job_id"], data["job"]["job_status"], data["job"]["updated_at"]),
+                         ("job-0001", "CANCELED", "2024-07-23T10:00:00Z"))
+        self.assertIn("  Status: CANCELED\n", text_of(result))
+
+    def test_job_types_and_created_jobs_are_normalized(self):
+        self.api.job_types[("aiconnect", "customer-followup")]["created_at"] = 1721728800000
+        data = self.assert_structured("get_job_type", {"job_type_id": "customer-followup"})["structuredContent"]
+        self.assertEqual((data["job_type"]["created_at"], data["job_type"]["tags"]),
+                         ("2024-07-23T10:00:00Z", ["sales", "post-purchase"]))
+        types = self.assert_structured("get_context", {})["structuredContent"]["job_types"]
+        self.assertEqual(types[0], {"id": "customer-followup", "emoji": "\U0001f4de", "name": "Customer follow-up",
+                                    "description": "Follows up with a customer after a purchase until they answer."})
+        job = self.assert_structured("create_job", {"job_type_id": "nps-survey", "target_channel": {
+            "platform": "web", "code": "u1"}})["structuredContent"]["job"]
+        self.assertEqual(job["tags"], [])
+        self.assertRegex(job["created_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+
+
+class CeilingTest(StructuredOutputCase):
+    """No answer over AGENTJOBS_MAX_ANSWER_CHARS, whatever the API returns (issue 11)."""
+
+    def assert_cut(self, result, limit=40000, hint=None):
+        text = text_of(result)
+        data = result.get("structuredContent")
+        self.assertLessEqual(len(text) + (budget.compact_size(data) if data is not None else 0), limit)
+        note = text.split("\n")[-1]
+        self.assertRegex(note, r"^\[cut: this answer was \d+ characters, over the %d-character limit "
+                               r"\(AGENTJOBS_MAX_ANSWER_CHARS\); .*\]$" % limit)
+        if hint:
+            self.assertIn(hint, note)
+        if data is not None:
+            self.assertEqual(data["cut"], note)
+        return text, data
+
+    def assert_answer(self, server, name, arguments, **expect):
+        result = self.call_ok(name, arguments, server=server)
+        self.assertEqual(check_schema(self.output_schema(name, server), result["structuredContent"]), [])
+        return self.assert_cut(result, **expect)
+
+    def test_a_job_with_a_1_mb_param(self):
+        job_id = self.api.add_job(params={"blob": "z" * (1 << 20), "small": 1})["job_id"]
+        server = self.server()
+        text, data = self.assert_answer(server, "get_job", {"job_id": job_id}, hint="get_job_activities")
+        self.assertIn("Params: {", text)
+        self.assertEqual(data["job"]["params"]["small"], 1)
+        self.assertTrue(data["job"]["params"]["blob"].startswith("z" * 16000))
+        self.assertTrue(data["job"]["params"]["blob"].endswith("more characters]"))
+        self.assertEqual(data["job"]["job_id"], job_id)
+
+    def test_an_activity_with_a_5_mb_output(self):
+        job_id = self.api.add_job()["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "y" * (5 << 20)}),
+                                       activity(2, job_id)]
+        server = self.server()
+        text, data = self.assert_answer(server, "get_job_activities", {"job_id": job_id, "detail": "full"},
+                                        hint="limit, then offset")
+        self.assertIn("the text stops after", text)
+        summary = self.call_ok("get_job_activities", {"job_id": job_id}, server=server)
+        self.assertNotIn("cut", summary["structuredContent"])  # the summary needs no cut
+        self.assertIn("id: act-002", text_of(summary))
+
+    def test_a_hundred_jobs_with_long_names(self):
+        self.api.jobs.clear()
+        for number in range(100):
+            self.api.add_job(job_type_id="type-%d-" % number + "t" * 3000, result="r" * 3000,
+                             channel_data={"platform": "web", "name": "n" * 3000})
+        server = self.server()
+        for detail in ("summary", "full"):
+            text, data = self.assert_answer(server, "list_jobs", {"limit": 100, "detail": detail},
+                                            hint="limit, then offset")
+            self.assertTrue(text.startswith("Found 100 jobs."))
+            self.assertGreater(len(data["jobs"]), 0)
+            self.assertEqual(data["pagination"]["returned"], 100)
+
+    def test_the_ceiling_is_a_setting_shown_by_config_and_get_context(self):
+        server = self.server(AGENTJOBS_MAX_ANSWER_CHARS="3000")
+        self.assert_answer(server, "list_jobs", {"limit": 8, "detail": "full"}, limit=3000)
+        context = self.call_ok("get_context", {}, server=server)
+        self.assertIn("Answers: at most 3000 characters (AGENTJOBS_MAX_ANSWER_CHARS)", text_of(context))
+        self.assertEqual(context["structuredContent"]["max_answer_chars"], 3000)
+        self.assertIn("AGENTJOBS_MAX_ANSWER_CHARS: 3000  (env)", run_cli(
+            "--config", AGENTJOBS_MAX_ANSWER_CHARS="3000")[1])
+        self.assertIn("AGENTJOBS_MAX_ANSWER_CHARS: 40000  (default)", run_cli("--config")[1])
+        bad = self.server(AGENTJOBS_MAX_ANSWER_CHARS="10").call("list_jobs", {})
+        self.assertIn("AGENTJOBS_MAX_ANSWER_CHARS='10' must be a whole number from 2000", text_of(bad))
+
+    def test_without_structured_content_the_text_has_the_whole_ceiling(self):
+        self.version = "2025-03-26"
+        job_id = self.api.add_job()["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "y" * 100000})]
+        result = self.server().call("get_job_activities", {"job_id": job_id, "detail": "full"})
+        self.assertNotIn("structuredContent", result)
+        text = text_of(result)
+        self.assertGreater(len(text), 39000)
+        self.assertNotIn("structuredContent keeps", self.assert_cut(result)[0])
+
+    def test_answers_under_the_ceiling_are_untouched(self):
+        fit = agentjobs_mcp.fit_answer
+        self.assertEqual(fit("short", {"a": "b"}, {}, 2000, "hint"), ("short", {"a": "b"}))
+        self.assertEqual(fit("x" * 1990, {"a": "b"}, {}, 2000, "hint"), ("x" * 1990, {"a": "b"}))
+
+    def test_fit_answer_holds_for_any_sizes_and_keeps_the_schema(self):
+        import random
+        rng = random.Random(11)
+        schema = agentjobs_mcp.TOOLS_BY_NAME["list_jobs"].output_schema
+        for _ in range(60):
+            jobs = [{"job_id": "j" * rng.randrange(1, 3000), "status": "WAITING", "type": None,
+                     "channel": "c" * rng.randrange(0, 500), "platform": None, "channel_name": None,
+                     "scheduled_at": None, "updated_at": None, "activities": 1,
+                     "result": {"k%d" % i: "v" * rng.randrange(0, 2000) for i in range(rng.randrange(0, 50))}}
+                    for _ in range(rng.randrange(0, 120))]
+            data = {"jobs": jobs, "pagination": {"returned": len(jobs), "offset": 0, "total": None,
+                                                 "has_more": False, "next_offset": None}}
+            text = "\n".join("line %d " % i + "t" * rng.randrange(0, 400) for i in range(rng.randrange(0, 3000)))
+            limit = rng.choice([2000, 5000, 40000, 100000])
+            new_text, new_data = agentjobs_mcp.fit_answer(text, data, schema, limit, "Ask for less.")
+            self.assertLessEqual(len(new_text) + budget.compact_size(new_data), limit)
+            self.assertEqual(check_schema(schema, new_data), [])
+            if len(text) + budget.compact_size(data) > limit:
+                self.assertTrue(new_text.split("\n")[-1].startswith("[cut: "))
+                self.assertTrue(new_text.endswith("Ask for less.]"))
 
 
 class StructuredOutputRevisionTest(ApiTestCase):
@@ -1829,7 +2153,7 @@ class ApiFailureTest(ApiTestCase):
         self.assertEqual(structured["result"], escaped)
         self.assertEqual(structured["params"], {"note" + escaped: "x" + escaped, "plain": visible})
         listed = server.call("list_jobs", {})
-        self.assertIn("Type: type" + escaped, text_of(listed))
+        self.assertIn(" WAITING type" + escaped + " ", text_of(listed))  # the summary line
         for output in (text, json.dumps(result, ensure_ascii=False), text_of(listed),
                        json.dumps(listed, ensure_ascii=False)):
             for ch in hidden:
@@ -2610,6 +2934,14 @@ class BundleTest(ApiTestCase):
 # Pure parts, in-process ######################################################
 ###############################################################################
 
+def strip_server_only(value):
+    if isinstance(value, dict):
+        return dict((k, strip_server_only(v) if k != "properties" else dict(
+            (n, strip_server_only(p)) for n, p in v.items()))
+            for k, v in value.items() if k not in ("pattern", "minLength", "x-expected"))
+    return value
+
+
 class PureTest(unittest.TestCase):
 
     def test_tls_hint_names_the_macos_certificate_installer(self):
@@ -2684,9 +3016,11 @@ class PureTest(unittest.TestCase):
                       footer({"limit": 10}, 10, 0))
 
     def test_validator_is_driven_by_the_published_schema(self):
+        for entry in agentjobs_mcp.TOOLS:  # the same dict, less the keywords only the server reads
+            self.assertEqual(entry.published_schema, strip_server_only(entry.input_schema))
         tool = agentjobs_mcp.TOOLS_BY_NAME["list_jobs"]
         self.assertEqual(agentjobs_mcp.check_arguments(tool, {"limit": 5.0}),
-                         {"limit": 5, "include_activities": False})
+                         {"limit": 5, "include_activities": False, "detail": "summary"})
         with self.assertRaises(agentjobs_mcp.ArgumentError):
             agentjobs_mcp.check_arguments(tool, {"limit": 5.5})
 
