@@ -3032,13 +3032,13 @@ class PureTest(unittest.TestCase):
 
     def test_env_file_parsing(self):
         import tempfile
-        with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
+        with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False, encoding="utf-8") as handle:
             handle.write("# comment\n\nexport A=1\nB='two words'\nC=\"q\\\"x\"\nD=plain # note\n")
         try:
             values, problems, _ = agentjobs_mcp.load_env_file(handle.name)
             self.assertEqual((values, problems),
                              ({"A": "1", "B": "two words", "C": 'q"x', "D": "plain"}, []))
-            with open(handle.name, "a") as more:
+            with open(handle.name, "a", encoding="utf-8") as more:
                 more.write("not a setting\n")
             values, problems, _ = agentjobs_mcp.load_env_file(handle.name)
             self.assertEqual(len(problems), 1)
@@ -3070,7 +3070,7 @@ class PureTest(unittest.TestCase):
                 "print(sorted(bad))\n" % HERE)
         out = subprocess.check_output([sys.executable, "-S", "-c", code], env=clean_env())
         self.assertEqual(out.strip(), b"[]")
-        with open(SERVER) as handle:
+        with open(SERVER, encoding="utf-8") as handle:
             source = handle.read()
         imported = set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", source, re.M))
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
@@ -3311,7 +3311,7 @@ class LogFileTest(ApiTestCase):
         finally:
             os.umask(old_umask)
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o640)
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             self.assertEqual(handle.read().count("serving on stdio"), 2)  # appended
 
     @unittest.skipIf(not hasattr(os, "O_NOFOLLOW") or not hasattr(os, "symlink"),
@@ -3319,14 +3319,14 @@ class LogFileTest(ApiTestCase):
     def test_log_file_does_not_follow_a_symbolic_link(self):
         path = self.log_path()
         target = path + ".target"
-        with open(target, "w") as handle:
+        with open(target, "w", encoding="utf-8") as handle:
             handle.write("precious\n")
         os.symlink(target, path)
         code, out, err = run_cli("--log-file", path, AICONNECT_API_KEY=KEY)
         self.assertEqual(code, 2)
         self.assertIn("cannot open log file", err)
         self.assertIn("is a symbolic link, which is not followed", err)
-        with open(target) as handle:
+        with open(target, encoding="utf-8") as handle:
             self.assertEqual(handle.read(), "precious\n")
 
     def test_log_file_is_rotated_at_its_bound(self):
@@ -3338,7 +3338,7 @@ class LogFileTest(ApiTestCase):
         self.assertLessEqual(os.path.getsize(path), 4096)
         self.assertLessEqual(os.path.getsize(path + ".1"), 4096)
         self.assertGreater(os.path.getsize(path + ".1"), 3000)
-        with open(path + ".1") as older, open(path) as newer:
+        with open(path + ".1", encoding="utf-8") as older, open(path, encoding="utf-8") as newer:
             old_text, new_text = older.read(), newer.read()
         self.assertIn("offset=1039", old_text + new_text)
         self.assertIn("stdin closed", new_text)  # the newest lines are in PATH
@@ -3352,7 +3352,7 @@ class LogFileTest(ApiTestCase):
                                    "job_type_id": "customer-followup"}, server=server)
         server.call("get_job", {"job_id": job_id})
         self.assertEqual(server.close(), 0)
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             log_text = handle.read()
         self.assertNotIn("5511987654321", log_text)
         self.assertIn("channel_code=*", log_text)
@@ -3412,7 +3412,7 @@ class CliTest(ApiTestCase):
 
     def test_env_file_supplies_settings_and_the_environment_wins(self):
         import tempfile
-        with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
+        with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False, encoding="utf-8") as handle:
             handle.write("export AICONNECT_API_KEY='%s'\nDEFAULT_ORG_ID=from-file\n"
                          "DEFAULT_TIMEZONE=Europe/Lisbon\n" % KEY)
         try:
@@ -3445,7 +3445,7 @@ class CliTest(ApiTestCase):
         self.api.add_fault(status=401, body={"message": "key %s refused" % KEY})
         server.call("list_jobs", {})
         self.assertEqual(server.close(), 0)
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             log_text = handle.read()
         self.assertIn("tools/call list_jobs", log_text)
         self.assertNotIn(KEY, log_text)
@@ -3528,7 +3528,7 @@ class CliTest(ApiTestCase):
         folder = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, folder, True)
         path = os.path.join(folder, "agentjobs.env")
-        with open(path, "w") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             handle.write("AICONNECT_API_KEY=%s\nAICONNECT_API_URL=%s\n" % (KEY, self.api.url))
         if os.name != "nt":
             os.chmod(path, 0o600)

@@ -2,7 +2,9 @@
 
 Interpreters come from pyenv's versions folder (the newest patch of each minor) and
 from python3.X on PATH. One line per version; the run fails if any suite fails or if
-any of 3.6 ... 3.13 is missing. Ends with the summed "N passed, N failed" line.
+any of 3.6 ... 3.13 is missing. Newer ones (3.14 on) run too when they are found, but
+are not required (docs/pythons.md: how to get 3.14 and 3.15 here). Ends with the summed
+"N passed, N failed" line.
 """
 import os
 import re
@@ -13,6 +15,7 @@ import time
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WANTED = ["3.%d" % minor for minor in range(6, 14)]
+OPTIONAL = ["3.%d" % minor for minor in range(14, 17)]
 
 
 def pyenv_root():
@@ -31,11 +34,11 @@ def find_interpreters():
         for name in os.listdir(versions):
             match = re.match(r"^(3\.\d+)\.(\d+)$", name)
             exe = os.path.join(versions, name, "python.exe" if os.name == "nt" else os.path.join("bin", "python"))
-            if match and match.group(1) in WANTED and os.access(exe, os.X_OK):
+            if match and match.group(1) in WANTED + OPTIONAL and os.access(exe, os.X_OK):
                 patch = int(match.group(2))
                 if match.group(1) not in found or found[match.group(1)][0] < patch:
                     found[match.group(1)] = (patch, exe)
-    for minor in WANTED:
+    for minor in WANTED + OPTIONAL:
         if minor not in found:
             exe = shutil.which("python" + minor)
             if exe:
@@ -48,7 +51,7 @@ def main():
     missing = [minor for minor in WANTED if minor not in interpreters]
     total_passed = total_failed = total_skipped = 0
     bad = []
-    for minor in WANTED:
+    for minor in WANTED + OPTIONAL:
         if minor not in interpreters:
             continue
         started = time.time()
@@ -64,7 +67,7 @@ def main():
         if not ok:
             bad.append(minor)
             log = os.path.join(HERE, "test-%s.log" % minor)
-            with open(log, "w") as handle:
+            with open(log, "w", encoding="utf-8") as handle:
                 handle.write(output)
             sys.stdout.write(output[-6000:] + "\n")
         sys.stdout.write("Python %-5s %-4s %d passed, %d failed, %d skipped (%.0f s) %s\n" % (

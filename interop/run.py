@@ -107,7 +107,7 @@ def install():
     wanted = json.dumps({"python_sdk": PYTHON_SDK, "inputs_sha256": digest.hexdigest()})
     stamp = os.path.join(DEPS, "installed.json")
     try:
-        with open(stamp) as handle:
+        with open(stamp, encoding="utf-8") as handle:
             if handle.read() == wanted and os.path.exists(VENV_PYTHON) and os.path.exists(INSPECTOR):
                 return
     except OSError:
@@ -124,7 +124,7 @@ def install():
     for name in ("package.json", "package-lock.json"):
         shutil.copy(os.path.join(HERE, name), os.path.join(NODE_DIR, name))
     run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR)
-    with open(stamp, "w") as handle:
+    with open(stamp, "w", encoding="utf-8") as handle:
         handle.write(wanted)
 
 
@@ -185,7 +185,7 @@ def typescript(env):
             env, AGENTJOBS_SERVER=SERVER, AGENTJOBS_PYTHON=sys.executable, AICONNECT_API_URL=api.url,
             AICONNECT_API_KEY=KEY, RUNNING_JOBS=",".join(jobs), PLAN_FILE=plan.name))
         try:
-            with open(plan.name) as handle:
+            with open(plan.name, encoding="utf-8") as handle:
                 labels = json.load(handle)
         except ValueError:
             labels = {}
