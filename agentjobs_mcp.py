@@ -24,11 +24,16 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
+    AGENTJOBS_READ_ONLY     "1": cancel_job and create_job are neither listed nor callable (--read-only)
+    AGENTJOBS_TOOLS         comma list of the only tools listed and callable (all)
+    AGENTJOBS_AUDIT_LOG     file that gets one JSON line per cancel_job/create_job attempt (none)
+    AGENTJOBS_CONFIRM       comma list of tools the user must confirm first: cancel_job, create_job (none)
     HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
 
 What it is not: not a framework and not a library. It needs nothing but the Python
-standard library (CPython 3.6 to 3.13), writes nothing to disk, and talks to no host but
+standard library (CPython 3.6 to 3.13), writes nothing to disk but the audit log
+you ask for, and talks to no host but
 the configured API. Copy this one file and point an MCP client at it.
 """
 
@@ -168,7 +173,8 @@ log = LazyLog()
 # Configuration ###############################################################
 ###############################################################################
 
-# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path")
+# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path", "file",
+# "names": a comma list of tool names)
 SETTINGS = (
     ("AICONNECT_API_URL", DEFAULT_API_URL, "url"),
     ("AICONNECT_API_KEY", None, "secret"),
@@ -181,6 +187,8 @@ SETTINGS = (
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
     ("MCP_DEBUG", False, "bool"),
+    ("AGENTJOBS_READ_ONLY", False, "bool"),
+    ("AGENTJOBS_TOOLS", None, "names"),
 )
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
@@ -203,7 +211,7 @@ class Config(object):
     every tool call reports it, so the person sees it in the chat, not as a crash.
     """
 
-    def __init__(self, env, file_env=None, debug=False):
+    def __init__(self, env, file_env=None, debug=False, read_only=False):
         file_env = file_env or {}
         self.values, self.sources, self.problems = {}, {}, []
         for name, default, kind in SETTINGS:
@@ -218,6 +226,8 @@ class Config(object):
             self.values[name] = self._parse(name, raw, default, kind)
         if debug:
             self.values["MCP_DEBUG"], self.sources["MCP_DEBUG"] = True, "--debug"
+        if read_only:
+            self.values["AGENTJOBS_READ_ONLY"], self.sources["AGENTJOBS_READ_ONLY"] = True, "--read-only"
         self.api_url = self.values["AICONNECT_API_URL"].rstrip("/")
         self.api_key = self.values["AICONNECT_API_KEY"] or None
         self.org_id = self.values["DEFAULT_ORG_ID"]
@@ -229,6 +239,8 @@ class Config(object):
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
         self.debug = self.values["MCP_DEBUG"]
+        self.read_only = self.values["AGENTJOBS_READ_ONLY"]
+        self.tools = self.values["AGENTJOBS_TOOLS"]  # None: every tool
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -259,12 +271,39 @@ class Config(object):
             if raw.lower() not in FALSE_WORDS:
                 self.problems.append("%s=%r is not true/false; using false" % (name, raw[:20]))
             return False
+        if kind == "names":
+            return self._parse_names(name, raw)
         if kind == "path" and raw and not os.path.isfile(raw):
             self.problems.append("%s=%r: no such file" % (name, raw[:200]))
             return None
         if kind == "str" and not raw:
             return default
         return raw or None
+
+    def _parse_names(self, name, raw):
+        """A comma list of tool names -> a tuple. An unknown name is a problem, and the
+        list keeps the names it knows: a typo must never widen what a guard allows."""
+        # The tool table, read when the settings are (after the module has loaded); only
+        # the tools that change something can need a confirmation.
+        known = [t.name for t in TOOLS if name != "AGENTJOBS_CONFIRM" or not t.annotations["readOnlyHint"]]
+        names = []
+        for word in raw.split(","):
+            word = word.strip()
+            if word and word not in names:
+                names.append(word)
+        unknown = [word for word in names if word not in known]
+        if unknown:
+            self.problems.append("%s names %s, which %s not %s; the names it takes: %s. Correct "
+                                 "the list." % (name, ", ".join(repr(w[:60]) for w in unknown),
+                                               "is" if len(unknown) == 1 else "are",
+                                               "a tool" if name == "AGENTJOBS_TOOLS" else
+                                               "a tool that changes anything",
+                                               ", ".join(known)))
+        return tuple(word for word in names if word in known) if names else None
+
+    def guard_rails(self):
+        """The guard-rail settings, as get_context shows them."""
+        return {"read_only": self.read_only, "tools": list(self.tools) if self.tools is not None else None}
 
     def describe(self):
         """The effective settings as lines, the key only as set / not set."""
@@ -274,7 +313,9 @@ class Config(object):
             if kind == "secret":
                 shown = "set" if value else "not set"
             elif value is None:
-                shown = "(none)"
+                shown = "(all tools)" if name == "AGENTJOBS_TOOLS" else "(none)"
+            elif kind == "names":
+                shown = ",".join(value) or "(none)"
             else:
                 shown = str(value)
             lines.append("%s: %s  (%s)" % (name, shown, self.sources[name]))
@@ -1804,15 +1845,22 @@ def get_job_type(config, args):
                                     "api_url": {"type": "string"}, "server_version": {"type": "string"},
                                     "job_types": {"type": "array", "items": ANY_OBJECT},
                                     "job_types_total": {"type": ["integer", "null"]},
-                                    "job_types_error": {"type": "string"}}})
+                                    "job_types_error": {"type": "string"},
+                                    "guard_rails": {"type": "object", "properties": {
+                                        "read_only": {"type": "boolean"},
+                                        "tools": {"type": ["array", "null"], "items": {"type": "string"}}}}}})
 def get_context(config, args):
     org = org_of(config, args)
+    guard_rails = config.guard_rails()
     data = {"org_id": org, "timezone": config.timezone, "api_url": config.api_url,
-            "server_version": __version__, "job_types": []}
+            "server_version": __version__, "job_types": [], "guard_rails": guard_rails}
     text = ["Organization: %s" % escape_text(org, 200),
             "Time zone: %s" % escape_text(config.timezone, 60),
             "API: %s" % escape_text(config.api_url, 300),
-            "Server: %s %s" % (SERVER_NAME, __version__), ""]
+            "Server: %s %s" % (SERVER_NAME, __version__),
+            "Guard rails: read-only %s; tools: %s" % (
+                "yes (cancel_job and create_job are off)" if guard_rails["read_only"] else "no",
+                ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all"), ""]
     try:
         payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
@@ -1841,6 +1889,51 @@ def get_context(config, args):
         text.append("  (none in this organization)")
     text += ["", "Next: list_jobs to see jobs; get_job_type for a type's params."]
     return "\n".join(text), data
+
+
+###############################################################################
+# Guard rails #################################################################
+###############################################################################
+
+# What the operator's settings let a tool call do. `refusal` is the ToolError a call
+# gets instead of running (None: it may run).
+Permission = collections.namedtuple("Permission", "listed refusal confirm audited")
+
+
+def guard(config, name):
+    # type: (Config, str) -> Permission
+    """The one place that decides, from the settings, what a call of the tool `name`
+    may do: be listed, be called, need the user's confirmation first, be audited.
+    Only the tools that change something (not readOnlyHint) are read-only-guarded,
+    confirmed and audited."""
+    changes = not TOOLS_BY_NAME[name].annotations["readOnlyHint"]
+    refusal = None
+    if changes and config.read_only:
+        refusal = ToolError(
+            "%s is refused: this server is read-only (AGENTJOBS_READ_ONLY%s), so nothing was "
+            "sent to the API." % (name, " via --read-only" if config.sources[
+                "AGENTJOBS_READ_ONLY"] == "--read-only" else "=1"),
+            "Only the operator can allow it: remove AGENTJOBS_READ_ONLY (and --read-only) "
+            "from the server's configuration and restart it.")
+    elif config.tools is not None and name not in config.tools:
+        refusal = ToolError(
+            "%s is not enabled on this server: AGENTJOBS_TOOLS allows only %s. Nothing was "
+            "sent to the API." % (name, ", ".join(config.tools) or "(no tool)"),
+            "Use one of those tools; only the operator can add %s to AGENTJOBS_TOOLS "
+            "(then restart the server)." % name)
+    if refusal is not None and config.problems:  # every tool says what is misconfigured
+        refusal.hint += " The configuration also has a problem: " + "; ".join(config.problems)
+    return Permission(listed=refusal is None, refusal=refusal, confirm=False, audited=False)
+
+
+def guarded_call(session, entry, params, revision):
+    # type: (Session, Tool, dict, str) -> tuple
+    """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
+    permission = guard(session.config, entry.name)
+    if permission.refusal is not None:
+        raise permission.refusal
+    args = check_arguments(entry, params.get("arguments"))
+    return entry.handler(session.config, args)
 
 
 ###############################################################################
@@ -2031,7 +2124,8 @@ def tool_listing(entry, revision):
 
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
-    result = {"tools": [tool_listing(entry, revision) for entry in TOOLS]}
+    result = {"tools": [tool_listing(entry, revision) for entry in TOOLS
+                        if guard(session.config, entry.name).listed]}
     if revision in STATELESS_VERSIONS:
         result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
     return result
@@ -2052,8 +2146,7 @@ def on_tools_call(session, params, revision):
     started = time.monotonic()
     data, is_error = None, False
     try:
-        args = check_arguments(entry, params.get("arguments"))
-        text, data = entry.handler(session.config, args)
+        text, data = guarded_call(session, entry, params, revision)
     except ToolError as error:
         text, is_error = error.text(), True
     except CancelledError:
@@ -2337,7 +2430,8 @@ def client_env(config, include_key, env_file=None):
         if env_file and config.sources[name] == "env file":
             continue
         value = config.values[name]
-        env[name] = ("true" if value else "false") if kind == "bool" else str(value)
+        env[name] = (("true" if value else "false") if kind == "bool" else
+                     ",".join(value) if kind == "names" else str(value))
     if not env_file:
         env.setdefault("AICONNECT_API_URL", config.api_url)
         env.setdefault("DEFAULT_ORG_ID", config.org_id)
@@ -2532,7 +2626,8 @@ def parse_args(argv):
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
-               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
+               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, "
+               "AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")
@@ -2547,6 +2642,8 @@ def parse_args(argv):
     parser.add_argument("--log-file", metavar="PATH",
                         help="also write debug traces to this file (the key is redacted)")
     parser.add_argument("--debug", action="store_true", help="debug traces on stderr (as MCP_DEBUG=true)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="serve only the tools that change nothing (as AGENTJOBS_READ_ONLY=1)")
     return parser.parse_args(argv)
 
 
@@ -2559,7 +2656,8 @@ def main(argv=None):
     except ValueError as error:
         sys.stderr.write("agentjobs_mcp.py: error: %s\n" % error)
         return 2
-    config = Config(os.environ, file_env, debug=bool(opts and opts.debug))
+    config = Config(os.environ, file_env, debug=bool(opts and opts.debug),
+                    read_only=bool(opts and opts.read_only))
     if config.api_key and len(config.api_key) >= MIN_REDACTED_LENGTH:
         _secrets.append(config.api_key)
     if opts and opts.config:

@@ -1819,6 +1819,113 @@ class StatelessRevisionTest(ApiTestCase):
 
 
 ###############################################################################
+# Guard rails #################################################################
+###############################################################################
+
+READ_ONLY_TOOLS = [name for name in CONTRACT if name not in ("cancel_job", "create_job")]
+NEW_JOB = {"job_type_id": "customer-followup", "target_channel": {"platform": "whatsapp", "code": "5511999990000"}}
+
+
+class ReadOnlyAndAllowListTest(ApiTestCase):
+
+    def listed(self, server):
+        return [t["name"] for t in server.request("tools/list")["result"]["tools"]]
+
+    def test_read_only_hides_and_refuses_cancel_and_create_and_sends_nothing(self):
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        server = self.server(AGENTJOBS_READ_ONLY="1")
+        self.assertEqual(self.listed(server), READ_ONLY_TOOLS)
+        for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB)):
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn("%s is refused: this server is read-only (AGENTJOBS_READ_ONLY=1)" % name, text)
+            self.assertIn("remove AGENTJOBS_READ_ONLY", text)
+        self.assert_no_request()
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+        self.call_ok("list_jobs", {}, server=server)
+        self.assertEqual(self.only_request().method, "GET")
+
+    def test_read_only_flag_and_the_stateless_listing(self):
+        server = self.server(initialize=False, args=["--read-only"])
+        listed = server.request("tools/list", {"_meta": modern_meta()})["result"]["tools"]
+        self.assertEqual([t["name"] for t in listed], READ_ONLY_TOOLS)
+        result = server.request("tools/call", {"name": "cancel_job", "arguments": {"job_id": "job-0001"},
+                                               "_meta": modern_meta()})["result"]
+        self.assertTrue(result["isError"])
+        self.assertIn("(AGENTJOBS_READ_ONLY via --read-only)", text_of(result))
+        self.assert_no_request()
+
+    def test_read_only_refuses_before_checking_arguments(self):
+        text = self.call_error("cancel_job", {"nonsense": 1}, server=self.server(AGENTJOBS_READ_ONLY="true"))
+        self.assertIn("read-only", text)
+
+    def test_allow_list_lists_and_calls_only_its_tools(self):
+        server = self.server(AGENTJOBS_TOOLS=" list_jobs , get_job,list_jobs")
+        self.assertEqual(self.listed(server), ["get_job", "list_jobs"])  # in the table's order
+        for name, arguments in (("get_context", {}), ("cancel_job", {"job_id": "job-0001"}),
+                                ("create_job", NEW_JOB), ("get_jobs_stats", {})):
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn("%s is not enabled on this server: AGENTJOBS_TOOLS allows only list_jobs, get_job. "
+                          "Nothing was sent to the API." % name, text)
+        self.assert_no_request()
+        self.call_ok("get_job", {"job_id": "job-0001"}, server=server)
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/job-0001")
+
+    def test_read_only_and_the_allow_list_combine(self):
+        server = self.server(AGENTJOBS_TOOLS="cancel_job,list_jobs", AGENTJOBS_READ_ONLY="yes")
+        self.assertEqual(self.listed(server), ["list_jobs"])
+        self.assertIn("read-only", self.call_error("cancel_job", {"job_id": "job-0001"}, server=server))
+        self.assertIn("not enabled", self.call_error("get_job", {"job_id": "job-0001"}, server=server))
+        self.assert_no_request()
+
+    def test_an_unknown_name_in_the_allow_list_is_a_configuration_problem(self):
+        server = self.server(AGENTJOBS_TOOLS="list_jobs,lst_jobs")
+        self.assertEqual(self.listed(server), ["list_jobs"])  # a typo never widens the list
+        for name, arguments in (("list_jobs", {}), ("get_context", {}), ("cancel_job", {"job_id": "job-0001"})):
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn("AGENTJOBS_TOOLS names 'lst_jobs', which is not a tool", text)
+        self.assert_no_request()
+        self.assertEqual(server.close(), 0)
+        self.assertIn("lst_jobs", server.stderr)
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_TOOLS="list_jobs,lst_jobs")
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  settings: AGENTJOBS_TOOLS names 'lst_jobs', which is not a tool; the names it "
+                      "takes: cancel_job, get_job, list_jobs", out)
+        self.assertIn("fix: correct the setting named above", out)
+
+    def test_config_check_and_env_file_show_the_settings(self):
+        code, out, _ = run_cli("--config")
+        self.assertIn("AGENTJOBS_READ_ONLY: False  (default)", out)
+        self.assertIn("AGENTJOBS_TOOLS: (all tools)  (default)", out)
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
+            handle.write("AGENTJOBS_READ_ONLY=1\nAGENTJOBS_TOOLS=get_job,cancel_job\n")
+        try:
+            code, out, _ = run_cli("--env-file", handle.name, "--check", AICONNECT_API_KEY=KEY,
+                                   AICONNECT_API_URL=self.api.url)
+            self.assertEqual(code, 0, out)
+            self.assertIn("AGENTJOBS_READ_ONLY: True  (env file)", out)
+            self.assertIn("AGENTJOBS_TOOLS: get_job,cancel_job  (env file)", out)
+            code, out, _ = run_cli("--read-only", "--config")
+            self.assertIn("AGENTJOBS_READ_ONLY: True  (--read-only)", out)
+            server = ServerProcess(self.api, args=["--env-file", handle.name])
+            self._servers.append(server)
+            server.initialize()
+            self.assertEqual(self.listed(server), ["get_job"])
+        finally:
+            os.unlink(handle.name)
+
+    def test_get_context_shows_the_guard_rails(self):
+        self.assertEqual(self.call_ok("get_context")["structuredContent"]["guard_rails"]["read_only"], False)
+        result = self.call_ok("get_context", server=self.server(AGENTJOBS_READ_ONLY="1",
+                                                               AGENTJOBS_TOOLS="get_context,list_jobs"))
+        self.assertEqual(result["structuredContent"]["guard_rails"],
+                         {"read_only": True, "tools": ["get_context", "list_jobs"]})
+        self.assertIn("Guard rails: read-only yes (cancel_job and create_job are off); tools: get_context, "
+                      "list_jobs", text_of(result))
+
+
+###############################################################################
 # Installing with pip #########################################################
 ###############################################################################
 
