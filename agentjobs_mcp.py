@@ -173,8 +173,8 @@ log = LazyLog()
 # Configuration ###############################################################
 ###############################################################################
 
-# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path", "file",
-# "names": a comma list of tool names)
+# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path": a file to
+# read, "file": a file to write, "names": a comma list of tool names)
 SETTINGS = (
     ("AICONNECT_API_URL", DEFAULT_API_URL, "url"),
     ("AICONNECT_API_KEY", None, "secret"),
@@ -189,6 +189,7 @@ SETTINGS = (
     ("MCP_DEBUG", False, "bool"),
     ("AGENTJOBS_READ_ONLY", False, "bool"),
     ("AGENTJOBS_TOOLS", None, "names"),
+    ("AGENTJOBS_AUDIT_LOG", None, "file"),
 )
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
@@ -241,6 +242,7 @@ class Config(object):
         self.debug = self.values["MCP_DEBUG"]
         self.read_only = self.values["AGENTJOBS_READ_ONLY"]
         self.tools = self.values["AGENTJOBS_TOOLS"]  # None: every tool
+        self.audit_log = self.values["AGENTJOBS_AUDIT_LOG"]
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -303,7 +305,8 @@ class Config(object):
 
     def guard_rails(self):
         """The guard-rail settings, as get_context shows them."""
-        return {"read_only": self.read_only, "tools": list(self.tools) if self.tools is not None else None}
+        return {"read_only": self.read_only, "tools": list(self.tools) if self.tools is not None else None,
+                "audit_log": self.audit_log}
 
     def describe(self):
         """The effective settings as lines, the key only as set / not set."""
@@ -1848,7 +1851,8 @@ def get_job_type(config, args):
                                     "job_types_error": {"type": "string"},
                                     "guard_rails": {"type": "object", "properties": {
                                         "read_only": {"type": "boolean"},
-                                        "tools": {"type": ["array", "null"], "items": {"type": "string"}}}}}})
+                                        "tools": {"type": ["array", "null"], "items": {"type": "string"}},
+                                        "audit_log": {"type": ["string", "null"]}}}}})
 def get_context(config, args):
     org = org_of(config, args)
     guard_rails = config.guard_rails()
@@ -1858,9 +1862,10 @@ def get_context(config, args):
             "Time zone: %s" % escape_text(config.timezone, 60),
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__),
-            "Guard rails: read-only %s; tools: %s" % (
+            "Guard rails: read-only %s; tools: %s; audit log: %s" % (
                 "yes (cancel_job and create_job are off)" if guard_rails["read_only"] else "no",
-                ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all"), ""]
+                ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all",
+                escape_text(guard_rails["audit_log"], 300) if guard_rails["audit_log"] else "none"), ""]
     try:
         payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type"),
                               [("enrich", "emoji"), ("limit", 100), ("sort", "name:asc")])
@@ -1923,17 +1928,153 @@ def guard(config, name):
             "(then restart the server)." % name)
     if refusal is not None and config.problems:  # every tool says what is misconfigured
         refusal.hint += " The configuration also has a problem: " + "; ".join(config.problems)
-    return Permission(listed=refusal is None, refusal=refusal, confirm=False, audited=False)
+    return Permission(listed=refusal is None, refusal=refusal, confirm=False,
+                      audited=changes and config.audit_log is not None)
+
+
+_audit_lock = threading.Lock()  # one line at a time, whole, in the order written
+
+
+def open_audit_log(path):
+    """The audit log opened for appending (created 0600 on POSIX); raises OSError."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+
+
+def append_audit_line(path, record):
+    """Append `record` as one JSON line and fsync it; raise OSError if it is not all on disk."""
+    line = json.dumps(record, separators=(",", ":"))
+    for secret in _secrets:  # never the key, even if an agent pasted it into an argument
+        line = line.replace(secret, "[redacted]")
+    data = line.encode("ascii") + b"\n"
+    with _audit_lock:
+        fd = open_audit_log(path)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            try:
+                os.fsync(fd)
+            except OSError as error:
+                import errno
+                if error.errno not in (errno.EINVAL, getattr(errno, "ENOTSUP", None)):
+                    raise  # a pipe or a terminal cannot be synced; a file that fails to must refuse
+        finally:
+            os.close(fd)
+
+
+def audit_time():
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (int(now * 1000) % 1000)
+
+
+def audit_refusal(name, path, error):
+    return ToolError("%s is refused: the audit log (AGENTJOBS_AUDIT_LOG=%s) cannot be written "
+                     "(%s), and this server sends no %s it cannot record. Nothing was sent to "
+                     "the API." % (name, escape_text(path, 300), escape_text(
+                         error.strerror or error, 200), name),
+                     "Only the operator can fix it: point AGENTJOBS_AUDIT_LOG at a file this "
+                     "server may write (its folder must exist), or free disk space.")
+
+
+class Attempt(object):
+    """One call of a tool that changes something, as the audit log records it: an
+    outcome line for every attempt, and before a request goes to the API a "sending"
+    line, so that no cancel or create can reach the API unrecorded."""
+
+    def __init__(self, config, name, params, client, revision):
+        import binascii
+        self.path, self.name, self.failed = config.audit_log, name, False
+        self.id = binascii.hexlify(os.urandom(6)).decode("ascii")
+        self.arguments = params.get("arguments")
+        self.job_id = self.arguments.get("job_id") if isinstance(self.arguments, dict) else None
+        self.confirmation = None  # what the client answered when asked to confirm
+        self.client, self.revision = client, revision
+
+    def write(self, outcome, status=None, reason=None):
+        """Write one line (raises OSError); nothing when no audit log is set."""
+        if self.path is None or self.failed:
+            return
+        record = collections.OrderedDict([("time", audit_time()), ("attempt", self.id),
+                                          ("tool", self.name), ("outcome", outcome)])
+        if status is not None:
+            record["status"] = status
+        if reason is not None:
+            record["reason"] = reason
+        record.update([("job_id", self.job_id), ("confirmation", self.confirmation),
+                       ("client", self.client), ("protocol", self.revision),
+                       ("arguments", self.arguments)])
+        append_audit_line(self.path, record)
+
+    def sending(self):
+        """The line before the request goes out; a refusal if it cannot be written."""
+        try:
+            self.write("sending")
+        except OSError as error:
+            log.error("audit log %r: %s; %s refused", self.path, error, self.name)
+            self.failed = True  # the outcome line would fail the same way
+            raise audit_refusal(self.name, self.path, error)
+
+    def finish(self, error=None):
+        """The outcome line for an attempt that ended with `error` (None: it worked).
+        Returns a note for the answer when the line could not be written."""
+        status = reason = None
+        if error is None:
+            outcome = "ok"
+        elif isinstance(error, ApiError):
+            outcome, reason = "api error" if error.status else "no answer", error.message
+            status = error.status or None
+        elif isinstance(error, ToolError):
+            outcome, reason = "refused", error.message
+        elif isinstance(error, CancelledError):
+            outcome, reason = "cancelled", "the client cancelled the call"
+        else:
+            outcome, reason = "error", "internal error: %s" % type(error).__name__
+        try:
+            self.write(outcome, status, reason)
+        except OSError as failure:
+            log.error("audit log %r: %s; the outcome of %s went unrecorded", self.path, failure, self.name)
+            return ("\nWarning: the audit log could not record this outcome (%s); its "
+                    "\"sending\" line is there." % escape_text(failure.strerror or failure, 200))
+        return ""
+
+
+def client_of(session, params, revision):
+    """The client's name and version: from initialize, or from the request's _meta
+    in the stateless revisions."""
+    if revision in STATELESS_VERSIONS:
+        meta = params.get("_meta")
+        info = meta.get(META_CLIENT) if isinstance(meta, dict) else None
+    else:
+        info = session.client_info
+    if not isinstance(info, dict):
+        return None
+    return dict((key, info[key] if isinstance(info.get(key), str) else None)
+                for key in ("name", "version"))
 
 
 def guarded_call(session, entry, params, revision):
     # type: (Session, Tool, dict, str) -> tuple
     """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
-    permission = guard(session.config, entry.name)
-    if permission.refusal is not None:
-        raise permission.refusal
-    args = check_arguments(entry, params.get("arguments"))
-    return entry.handler(session.config, args)
+    config = session.config
+    permission = guard(config, entry.name)
+    if not permission.audited:
+        if permission.refusal is not None:
+            raise permission.refusal
+        return entry.handler(config, check_arguments(entry, params.get("arguments")))
+    attempt = Attempt(config, entry.name, params, client_of(session, params, revision), revision)
+    try:
+        if permission.refusal is not None:
+            raise permission.refusal
+        args = check_arguments(entry, params.get("arguments"))
+        attempt.sending()
+        text, data = entry.handler(config, args)
+    except Exception as error:  # recorded here, answered by on_tools_call as always
+        attempt.finish(error)
+        raise
+    job = data.get("job") if isinstance(data, dict) else None
+    if isinstance(job, dict) and isinstance(job.get("job_id"), str):
+        attempt.job_id = job["job_id"]  # create_job: the new job's id
+    return text + attempt.finish(), data
 
 
 ###############################################################################
@@ -2544,6 +2685,15 @@ def run_check(config):
     if not check_step(not config.problems, "settings", "valid" if not config.problems
                       else "; ".join(config.problems), "correct the setting named above"):
         return 1
+    if config.audit_log:
+        try:
+            os.close(open_audit_log(config.audit_log))
+        except OSError as error:
+            return int(not check_step(False, "audit log", "%s cannot be opened for appending: %s" % (
+                config.audit_log, error.strerror or error), "point AGENTJOBS_AUDIT_LOG at a file this "
+                "server may write (its folder must exist); cancel_job and create_job are refused until then"))
+        check_step(True, "audit log", "%s can be appended to (a line per cancel_job and create_job "
+                   "attempt)" % config.audit_log)
     scheme, host, port = origin_of(config.api_url)
     check_step(True, "url", "%s (%s, host %s, port %d)" % (config.api_url, scheme, host, port))
     proxies = urllib.request.getproxies()

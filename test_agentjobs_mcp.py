@@ -1920,9 +1920,150 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         result = self.call_ok("get_context", server=self.server(AGENTJOBS_READ_ONLY="1",
                                                                AGENTJOBS_TOOLS="get_context,list_jobs"))
         self.assertEqual(result["structuredContent"]["guard_rails"],
-                         {"read_only": True, "tools": ["get_context", "list_jobs"]})
+                         {"read_only": True, "tools": ["get_context", "list_jobs"], "audit_log": None})
         self.assertIn("Guard rails: read-only yes (cancel_job and create_job are off); tools: get_context, "
                       "list_jobs", text_of(result))
+
+
+AUDIT_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
+AUDIT_FIELDS = ["time", "attempt", "tool", "outcome", "job_id", "confirmation", "client", "protocol", "arguments"]
+
+
+class AuditLogTest(ApiTestCase):
+
+    def setUp(self):
+        ApiTestCase.setUp(self)
+        import tempfile
+        self.folder = tempfile.mkdtemp(prefix="agentjobs-audit-")
+        self.path = os.path.join(self.folder, "audit.log")
+
+    def tearDown(self):
+        ApiTestCase.tearDown(self)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def lines(self, path=None):
+        with open(path or self.path, "rb") as handle:
+            return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
+
+    def running_job(self):
+        return self.api.add_job(job_status="RUNNING")["job_id"]
+
+    def test_a_cancel_writes_its_sending_and_outcome_lines_before_the_answer(self):
+        job_id = self.running_job()
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.path)
+        self.call_ok("cancel_job", {"job_id": job_id, "reason": "asked to stop"}, server=server)
+        sending, done = self.lines()  # read as the answer arrived: both are on disk already
+        for line in (sending, done):
+            self.assertRegex(line["time"], AUDIT_TIME)
+            self.assertEqual((line["tool"], line["job_id"], line["confirmation"], line["protocol"]),
+                             ("cancel_job", job_id, None, LATEST))
+            self.assertEqual(line["client"], {"name": "test-client", "version": "1.0"})
+            self.assertEqual(line["arguments"], {"job_id": job_id, "reason": "asked to stop"})
+        self.assertEqual(list(sending), AUDIT_FIELDS)
+        self.assertEqual((sending["outcome"], done["outcome"]), ("sending", "ok"))
+        self.assertEqual(sending["attempt"], done["attempt"])
+        self.assertEqual(self.only_request().method, "DELETE")
+        if os.name == "posix":
+            self.assertEqual(os.stat(self.path).st_mode & 0o777, 0o600)
+        self.call_ok("list_jobs", {}, server=server)
+        self.call_ok("get_job", {"job_id": job_id}, server=server)
+        self.assertEqual(len(self.lines()), 2)  # read-only tools are not logged
+        self.call_error("cancel_job", {"job_id": job_id}, server=server)
+        self.assertEqual(len(self.lines()), 4)  # appended
+        self.assertEqual(self.lines()[3]["outcome"], "api error")
+        self.assertEqual(self.lines()[3]["status"], 409)
+        self.assertNotEqual(self.lines()[3]["attempt"], done["attempt"])
+
+    def test_create_records_the_new_job_and_a_stateless_client(self):
+        server = self.server(initialize=False, AGENTJOBS_AUDIT_LOG=self.path)
+        result = server.request("tools/call", {"name": "create_job", "arguments": NEW_JOB,
+                                               "_meta": modern_meta()})["result"]
+        self.assertFalse(result["isError"], result)
+        sending, done = self.lines()
+        self.assertEqual((sending["job_id"], done["job_id"]), (None, result["structuredContent"]["job"]["job_id"]))
+        self.assertEqual(done["client"], {"name": "test-client", "version": "2"})
+        self.assertEqual((done["protocol"], done["outcome"]), (MODERN, "ok"))
+        self.assertEqual(done["arguments"], NEW_JOB)
+
+    def test_no_answer_and_refusals_are_recorded(self):
+        self.api.add_fault(action="hang", delay=10)
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.path, AGENTJOBS_TIMEOUT="1")
+        self.call_error("cancel_job", {"job_id": "job-0001"}, server=server)
+        self.assertEqual([(l["outcome"], l.get("status")) for l in self.lines()],
+                         [("sending", None), ("no answer", None)])
+        self.assertIn("did not answer within 1 seconds", self.lines()[1]["reason"])
+        self.call_error("cancel_job", {"job_id": "job-0001", "why": "x"}, server=server)
+        refused = self.lines()[2]
+        self.assertEqual(refused["outcome"], "refused")
+        self.assertIn("why", refused["reason"])
+        self.assertEqual(refused["arguments"], {"job_id": "job-0001", "why": "x"})
+        self.api.reset()
+        path = os.path.join(self.folder, "read-only.log")
+        server = self.server(AGENTJOBS_AUDIT_LOG=path, AGENTJOBS_READ_ONLY="1")
+        self.call_error("create_job", NEW_JOB, server=server)
+        (line,) = self.lines(path)
+        self.assertEqual((line["tool"], line["outcome"]), ("create_job", "refused"))
+        self.assertIn("read-only", line["reason"])
+        self.assert_no_request()
+
+    def test_the_key_never_reaches_the_audit_log(self):
+        job_id = self.running_job()
+        self.call_ok("cancel_job", {"job_id": job_id, "reason": "key " + KEY},
+                     server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
+        with open(self.path, "rb") as handle:
+            text = handle.read().decode("ascii")
+        self.assertNotIn(KEY, text)
+        self.assertIn("key [redacted]", text)
+
+    def unwritable_paths(self):
+        """Paths the log cannot be written at, whoever runs the test (root ignores file modes)."""
+        afile = os.path.join(self.folder, "a-file")
+        with open(afile, "w") as handle:
+            handle.write("x")
+        paths = {"a directory": self.folder, "a missing folder": os.path.join(self.folder, "no", "audit.log"),
+                 "a file as its folder": os.path.join(afile, "audit.log")}
+        if os.path.exists("/dev/full"):
+            paths["a full disk"] = "/dev/full"
+        if os.name == "posix" and os.geteuid() != 0:
+            locked = os.path.join(self.folder, "locked.log")
+            with open(locked, "w"):
+                pass
+            os.chmod(locked, 0o400)
+            paths["a read-only file"] = locked
+        return paths
+
+    def test_an_audit_log_that_cannot_be_written_refuses_and_sends_nothing(self):
+        job_id = self.running_job()
+        for what, path in sorted(self.unwritable_paths().items()):
+            server = self.server(AGENTJOBS_AUDIT_LOG=path)
+            for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB)):
+                text = self.call_error(name, arguments, server=server)
+                self.assertIn("%s is refused: the audit log (AGENTJOBS_AUDIT_LOG=%s) cannot be written (" % (
+                    name, path), text, what)
+                self.assertIn("Nothing was sent to the API.", text)
+            self.call_ok("list_jobs", {}, server=server)  # read-only tools never fail because of it
+            self.assertEqual([r.method for r in self.api.requests], ["GET"], what)
+            self.api.clear_requests()
+            self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+            self.assertEqual(server.close(), 0)
+            self.assertIn("audit log", server.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "no")))
+
+    def test_check_and_config_show_the_audit_log(self):
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_AUDIT_LOG=self.path)
+        self.assertEqual(code, 0, out)
+        self.assertIn("AGENTJOBS_AUDIT_LOG: %s  (env)" % self.path, out)
+        self.assertIn("ok    audit log: %s can be appended to" % self.path, out)
+        self.assertEqual(self.lines(), [])  # created, and nothing written
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_AUDIT_LOG=self.folder)
+        self.assertEqual(code, 1, out)
+        self.assertIn("FAIL  audit log: %s cannot be opened for appending" % self.folder, out)
+        self.assertIn("fix: point AGENTJOBS_AUDIT_LOG at a file", out)
+        result = self.call_ok("get_context", server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
+        self.assertEqual(result["structuredContent"]["guard_rails"]["audit_log"], self.path)
+        self.assertIn("audit log: " + self.path, text_of(result))
 
 
 ###############################################################################
