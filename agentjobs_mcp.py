@@ -190,6 +190,7 @@ SETTINGS = (
     ("AGENTJOBS_READ_ONLY", False, "bool"),
     ("AGENTJOBS_TOOLS", None, "names"),
     ("AGENTJOBS_AUDIT_LOG", None, "file"),
+    ("AGENTJOBS_CONFIRM", None, "names"),
 )
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
@@ -243,6 +244,7 @@ class Config(object):
         self.read_only = self.values["AGENTJOBS_READ_ONLY"]
         self.tools = self.values["AGENTJOBS_TOOLS"]  # None: every tool
         self.audit_log = self.values["AGENTJOBS_AUDIT_LOG"]
+        self.confirm = self.values["AGENTJOBS_CONFIRM"] or ()
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -306,7 +308,7 @@ class Config(object):
     def guard_rails(self):
         """The guard-rail settings, as get_context shows them."""
         return {"read_only": self.read_only, "tools": list(self.tools) if self.tools is not None else None,
-                "audit_log": self.audit_log}
+                "audit_log": self.audit_log, "confirm": list(self.confirm)}
 
     def describe(self):
         """The effective settings as lines, the key only as set / not set."""
@@ -1852,7 +1854,8 @@ def get_job_type(config, args):
                                     "guard_rails": {"type": "object", "properties": {
                                         "read_only": {"type": "boolean"},
                                         "tools": {"type": ["array", "null"], "items": {"type": "string"}},
-                                        "audit_log": {"type": ["string", "null"]}}}}})
+                                        "audit_log": {"type": ["string", "null"]},
+                                        "confirm": {"type": "array", "items": {"type": "string"}}}}}})
 def get_context(config, args):
     org = org_of(config, args)
     guard_rails = config.guard_rails()
@@ -1862,9 +1865,10 @@ def get_context(config, args):
             "Time zone: %s" % escape_text(config.timezone, 60),
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__),
-            "Guard rails: read-only %s; tools: %s; audit log: %s" % (
+            "Guard rails: read-only %s; tools: %s; the user confirms: %s; audit log: %s" % (
                 "yes (cancel_job and create_job are off)" if guard_rails["read_only"] else "no",
                 ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all",
+                ", ".join(guard_rails["confirm"]) or "nothing",
                 escape_text(guard_rails["audit_log"], 300) if guard_rails["audit_log"] else "none"), ""]
     try:
         payload = api_request(config, "GET", ("organizations", org, "agent-jobs-type"),
@@ -1928,7 +1932,7 @@ def guard(config, name):
             "(then restart the server)." % name)
     if refusal is not None and config.problems:  # every tool says what is misconfigured
         refusal.hint += " The configuration also has a problem: " + "; ".join(config.problems)
-    return Permission(listed=refusal is None, refusal=refusal, confirm=False,
+    return Permission(listed=refusal is None, refusal=refusal, confirm=changes and name in config.confirm,
                       audited=changes and config.audit_log is not None)
 
 
@@ -2005,14 +2009,25 @@ class Attempt(object):
                        ("arguments", self.arguments)])
         append_audit_line(self.path, record)
 
-    def sending(self):
-        """The line before the request goes out; a refusal if it cannot be written."""
+    def ready(self):
+        """Refuse now if the log cannot even be opened: before the user is asked anything."""
+        if self.path is not None:
+            try:
+                os.close(open_audit_log(self.path))
+            except OSError as error:
+                self.refuse(error)
+
+    def must_write(self, outcome):
+        """Write a line that must be on disk before the call goes on, or refuse the call."""
         try:
-            self.write("sending")
+            self.write(outcome)
         except OSError as error:
-            log.error("audit log %r: %s; %s refused", self.path, error, self.name)
-            self.failed = True  # the outcome line would fail the same way
-            raise audit_refusal(self.name, self.path, error)
+            self.refuse(error)
+
+    def refuse(self, error):
+        log.error("audit log %r: %s; %s refused", self.path, error, self.name)
+        self.failed = True  # the outcome line would fail the same way
+        raise audit_refusal(self.name, self.path, error)
 
     def finish(self, error=None):
         """The outcome line for an attempt that ended with `error` (None: it worked).
@@ -2023,7 +2038,7 @@ class Attempt(object):
         elif isinstance(error, ApiError):
             outcome, reason = "api error" if error.status else "no answer", error.message
             status = error.status or None
-        elif isinstance(error, ToolError):
+        elif isinstance(error, (ToolError, RpcError)):
             outcome, reason = "refused", error.message
         elif isinstance(error, CancelledError):
             outcome, reason = "cancelled", "the client cancelled the call"
@@ -2052,6 +2067,174 @@ def client_of(session, params, revision):
                 for key in ("name", "version"))
 
 
+CONFIRM_FIELD = "confirm"  # the yes/no field of the confirmation form
+ELICIT_ID = "agentjobs-elicit-%d"  # the ids of this server's requests: its own space
+# What the audit log says the client answered.
+ANSWERS = {"accept": "confirmed by the client", "decline": "declined by the client",
+           "cancel": "dismissed by the client"}
+
+
+def confirmation_form(config, name, args):
+    """(message, requestedSchema): what the user is asked before the call. For a cancel
+    the job is read first, so that the user sees what would stop."""
+    if name == "cancel_job":
+        job_id = args["job_id"]
+        try:
+            job = envelope(api_request(config, "GET", ("services", "agent-jobs", job_id)), dict, "a job")
+        except ApiError as error:
+            raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
+        if str(job.get("job_status")).upper() in TERMINAL_STATUSES:
+            raise ToolError("Job '%s' is already finished (status: %s), so it cannot be cancelled; "
+                            "the user was not asked." % (escape_text(job_id, 200),
+                                                         shown(job.get("job_status"), 40)),
+                            "Nothing to do: a finished job sends nothing more.")
+        lines = ["Cancel this Agent Job? This cannot be undone.",
+                 "Job: %s" % shown(job.get("job_id") or job_id, 200),
+                 "Type: %s" % shown(job.get("job_type_id"), 200),
+                 "Channel: %s" % channel_line(job),
+                 "Status: %s" % shown(job.get("job_status"), 40),
+                 "Reason: %s" % (escape_text(args["reason"], 500) if args.get("reason") else "(none given)")]
+        title = "Yes, cancel job %s" % escape_text(job_id, 100)
+    else:
+        channel = args["target_channel"]
+        lines = ["Create this Agent Job? It starts a conversation on the channel below.",
+                 "Type: %s" % escape_text(args["job_type_id"], 200),
+                 "Channel: %s %s (organization %s)" % (channel["platform"], escape_text(channel["code"], 120),
+                                                       escape_text(channel.get("org_id") or config.org_id, 120)),
+                 "Starts: %s" % escape_text(args.get("scheduled_at") or "now", 60),
+                 "Params: %s" % compact_json(args.get("params") or {}, 300)]
+        title = "Yes, create this job"
+    schema = {"type": "object", "required": [CONFIRM_FIELD], "properties": {CONFIRM_FIELD: {
+        "type": "boolean", "title": title, "default": False,
+        "description": "Leave unticked, or decline, to leave things as they are."}}}
+    return "\n".join(lines), schema
+
+
+def form_elicitation_declared(capabilities):
+    """Whether client capabilities declare form-mode elicitation ({} means form)."""
+    elicitation = capabilities.get("elicitation") if isinstance(capabilities, dict) else None
+    return isinstance(elicitation, dict) and (not elicitation or isinstance(elicitation.get("form"), dict))
+
+
+def verdict(name, answer, attempt):
+    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
+    action = answer.get("action") if isinstance(answer, dict) else None
+    content = answer.get("content") if isinstance(answer, dict) else None
+    undone = "not cancelled" if name == "cancel_job" else "not created"
+    if action not in ANSWERS:
+        attempt.confirmation = "unreadable answer"
+        raise ToolError("%s: the client's answer to the confirmation is not one MCP defines (action %s). "
+                        "Nothing was sent to the API." % (undone, compact_json(action, 60)),
+                        "Call again to be asked anew.")
+    attempt.confirmation = ANSWERS[action]
+    if action == "accept" and isinstance(content, dict) and content.get(CONFIRM_FIELD) is True:
+        return
+    if action == "accept":
+        attempt.confirmation = "declined by the client (the box was left unticked)"
+    raise ToolError("%s: the user declined. Nothing was sent to the API." % undone,
+                    "Do not retry unless the user asks again.")
+
+
+def cannot_ask(name, config, why):
+    undone = "not cancelled" if name == "cancel_job" else "not created"
+    return ToolError("%s: confirmation is required by the server's settings (AGENTJOBS_CONFIRM=%s), and "
+                     "this client cannot ask the user (%s). Nothing was sent to the API." % (
+                         undone, ",".join(config.confirm), why),
+                     "Use a client that supports elicitation (forms) for %s; only the operator can "
+                     "drop it from AGENTJOBS_CONFIRM." % name)
+
+
+class PendingAnswer(object):
+    """A request this server sent the client, waiting for the client's response.
+    Attached to the tool call like its sockets: CallContext.cancel() shuts down what
+    is attached, and for this that means: stop waiting."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.response = None
+
+    def deliver(self, response):
+        self.response = response
+        self.event.set()
+
+    def shutdown(self, how):
+        self.event.set()
+
+
+def ask_client(session, method, params, call):
+    """Send the client a request and wait for its response, within the call's deadline:
+    the response message, or None (deadline, cancelled call, or stdin closed).
+    Only this worker waits: the reader goes on dispatching and hands the response over."""
+    with session.lock:
+        session.asked += 1
+        request_id = ELICIT_ID % session.asked
+        pending = session.asking[request_id] = PendingAnswer()
+    call.attach(pending)
+    try:
+        write_message(session, {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        pending.event.wait(max(0.0, call.remaining()))
+    finally:
+        with session.lock:
+            session.asking.pop(request_id, None)
+    if pending.response is None:  # tell the client its form is moot
+        write_message(session, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+            "requestId": request_id, "reason": "the tool call %s" % (
+                "was cancelled" if call.cancelled else "ran out of time")}})
+    return pending.response
+
+
+def deliver_answer(session, msg):
+    """Hand a response from the client to the call waiting for it."""
+    with session.lock:
+        pending = session.asking.get(msg["id"]) if isinstance(msg["id"], str) else None
+    if pending is None:
+        log.debug("response to no request of this server (id %s); ignored", id_key(msg["id"]))
+        return
+    pending.deliver(msg)
+
+
+def stop_asking(session):
+    """Stdin is closed: no answer will come; end every wait now."""
+    with session.lock:
+        waiting = list(session.asking.values())
+    for pending in waiting:
+        pending.shutdown(None)
+
+
+def confirm(session, name, args, params, revision, attempt):
+    """Ask the user, through the client, to confirm the call; return on a yes, else
+    raise: a ToolError says why not (or, stateless, InputRequired asks first)."""
+    config = session.config
+    call = getattr(_local, "call", None) or CallContext(config.timeout)
+    if revision < "2025-06-18" or not form_elicitation_declared(session.client_capabilities):
+        attempt.confirmation = "the client cannot ask"
+        raise cannot_ask(name, config, "it did not declare form elicitation in initialize" if
+                         revision >= "2025-06-18" else "revision %s has no elicitation" % revision)
+    message, schema = confirmation_form(config, name, args)
+    request = {"message": message, "requestedSchema": schema}
+    if revision >= "2025-11-25":
+        request["mode"] = "form"
+    response = ask_client(session, "elicitation/create", request, call)
+    if call.cancelled:
+        attempt.confirmation = "the call was cancelled while asking"
+        raise CancelledError()
+    undone = "not cancelled" if name == "cancel_job" else "not created"
+    if response is None:
+        attempt.confirmation = "no answer"
+        raise ToolError("%s: the client did not answer the confirmation within this call's %g "
+                        "seconds. Nothing was sent to the API." % (undone, call.timeout),
+                        "Call again when the user can answer; the operator can give more time "
+                        "with AGENTJOBS_TIMEOUT.")
+    if "error" in response:
+        attempt.confirmation = "the client could not ask"
+        error = response["error"] if isinstance(response["error"], dict) else {}
+        raise ToolError("%s: the client could not ask the user (it answered error %s: %s). Nothing "
+                        "was sent to the API." % (undone, compact_json(error.get("code"), 20),
+                                                  escape_text(error.get("message") or "no message", 200)),
+                        "Call again, or use a client that supports elicitation.")
+    verdict(name, response.get("result"), attempt)
+
+
 def guarded_call(session, entry, params, revision):
     # type: (Session, Tool, dict, str) -> tuple
     """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
@@ -2066,7 +2249,10 @@ def guarded_call(session, entry, params, revision):
         if permission.refusal is not None:
             raise permission.refusal
         args = check_arguments(entry, params.get("arguments"))
-        attempt.sending()
+        if permission.confirm:
+            attempt.ready()
+            confirm(session, entry.name, args, params, revision, attempt)
+        attempt.must_write("sending")  # the line that makes the request go out recorded
         text, data = entry.handler(config, args)
     except Exception as error:  # recorded here, answered by on_tools_call as always
         attempt.finish(error)
@@ -2164,7 +2350,10 @@ class Session(object):
         self.out = out
         self.protocol = None       # set by initialize
         self.client_info = None
+        self.client_capabilities = None  # from initialize
         self.in_flight = {}        # request id (as JSON) -> CallContext
+        self.asking = {}           # id of a request this server sent the client -> PendingAnswer
+        self.asked = 0             # how many it sent: its ids are "agentjobs-elicit-<n>"
         self.lock = threading.Lock()
         self.write_lock = threading.Lock()
         self.pool = WorkerPool(config.max_concurrency)
@@ -2239,6 +2428,7 @@ def on_initialize(session, params, revision):
     version = requested if requested in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
     session.protocol = version
     session.client_info = params.get("clientInfo") if isinstance(params.get("clientInfo"), dict) else None
+    session.client_capabilities = params.get("capabilities")
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
     return {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}},
@@ -2290,7 +2480,7 @@ def on_tools_call(session, params, revision):
         text, data = guarded_call(session, entry, params, revision)
     except ToolError as error:
         text, is_error = error.text(), True
-    except CancelledError:
+    except (CancelledError, RpcError):
         raise
     except Exception:
         log.exception("internal error in tool %s", name)
@@ -2329,7 +2519,8 @@ def handle_message(session, msg):
     request_id = msg.get("id")
     if "method" not in msg:
         if has_id and ("result" in msg or "error" in msg):
-            return None  # a response; this server sends no requests, so nothing waits for it
+            deliver_answer(session, msg)  # the client's answer to a confirmation this server asked
+            return None
         return rpc_error(request_id if valid_id(request_id) else None, INVALID_REQUEST,
                          "The message has no 'method'.")
     method, params = msg.get("method"), msg.get("params")
@@ -2473,6 +2664,7 @@ def serve(config, stdin, out):
         if session.closed:
             break
     log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
+    stop_asking(session)  # no answer can come any more
     session.pool.join(config.timeout + 5)
     return 0
 

@@ -1920,7 +1920,8 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         result = self.call_ok("get_context", server=self.server(AGENTJOBS_READ_ONLY="1",
                                                                AGENTJOBS_TOOLS="get_context,list_jobs"))
         self.assertEqual(result["structuredContent"]["guard_rails"],
-                         {"read_only": True, "tools": ["get_context", "list_jobs"], "audit_log": None})
+                         {"read_only": True, "tools": ["get_context", "list_jobs"], "audit_log": None,
+                          "confirm": []})
         self.assertIn("Guard rails: read-only yes (cancel_job and create_job are off); tools: get_context, "
                       "list_jobs", text_of(result))
 
@@ -2064,6 +2065,199 @@ class AuditLogTest(ApiTestCase):
         result = self.call_ok("get_context", server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
         self.assertEqual(result["structuredContent"]["guard_rails"]["audit_log"], self.path)
         self.assertIn("audit log: " + self.path, text_of(result))
+
+
+def read_audit(path):
+    with open(path, "rb") as handle:
+        return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
+
+
+class ConfirmTest(ApiTestCase):
+    """AGENTJOBS_CONFIRM in the initialize era: elicitation/create sent by the server."""
+
+    def setUp(self):
+        ApiTestCase.setUp(self)
+        import tempfile
+        self.folder = tempfile.mkdtemp(prefix="agentjobs-confirm-")
+        self.audit = os.path.join(self.folder, "audit.log")
+
+    def tearDown(self):
+        ApiTestCase.tearDown(self)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def asking_server(self, capabilities=None, version=LATEST, confirm="cancel_job", **env):
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM=confirm, AGENTJOBS_AUDIT_LOG=self.audit, **env)
+        response = server.request("initialize", {
+            "protocolVersion": version, "clientInfo": {"name": "asking-client", "version": "3.1"},
+            "capabilities": {"elicitation": {}} if capabilities is None else capabilities})
+        self.assertEqual(response["result"]["protocolVersion"], version)
+        server.notify("notifications/initialized")
+        return server
+
+    def start_cancel(self, server, job_id, request_id="c1", reason="customer asked"):
+        server.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {
+            "name": "cancel_job", "arguments": {"job_id": job_id, "reason": reason}}})
+        return server.read()
+
+    def answer(self, server, ask, result):
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": result})
+
+    def running_job(self):
+        return self.api.add_job(job_status="RUNNING", job_type_id="customer-followup")["job_id"]
+
+    def test_accept_cancels_after_showing_the_user_the_job(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        ask = self.start_cancel(server, job_id)
+        self.assertEqual((ask["id"], ask["method"]), ("agentjobs-elicit-1", "elicitation/create"))
+        params = ask["params"]
+        self.assertEqual(params["mode"], "form")
+        for shown_text in ("Cancel this Agent Job? This cannot be undone.", "Job: " + job_id,
+                           "Type: customer-followup", "Status: RUNNING", "Reason: customer asked",
+                           "Channel: " + self.api.jobs[job_id]["channel_data"]["platform"]):
+            self.assertIn(shown_text, params["message"])
+        schema = params["requestedSchema"]
+        self.assertEqual((schema["type"], schema["required"]), ("object", ["confirm"]))
+        self.assertEqual(list(schema["properties"]), ["confirm"])
+        self.assertEqual(schema["properties"]["confirm"]["type"], "boolean")
+        self.assertEqual([(r.method, r.path) for r in self.api.requests],
+                         [("GET", "/api/v0/services/agent-jobs/" + job_id)])  # read, not cancelled yet
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        response = server.read()
+        self.assertEqual(response["id"], "c1")
+        self.assertFalse(response["result"]["isError"], response)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "DELETE"])
+        self.assertEqual(self.api.requests[1].json, {"reason": "customer asked"})
+        sending, done = read_audit(self.audit)
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in (sending, done)],
+                         [("sending", "confirmed by the client"), ("ok", "confirmed by the client")])
+        self.assertEqual(done["client"], {"name": "asking-client", "version": "3.1"})
+
+    def test_decline_dismiss_or_an_unticked_box_sends_nothing(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        answers = [({"action": "decline"}, "declined by the client"),
+                   ({"action": "cancel"}, "dismissed by the client"),
+                   ({"action": "accept", "content": {"confirm": False}},
+                    "declined by the client (the box was left unticked)")]
+        for number, (answer, logged) in enumerate(answers):
+            ask = self.start_cancel(server, job_id, request_id=number)
+            self.assertEqual(ask["id"], "agentjobs-elicit-%d" % (number + 1))
+            self.answer(server, ask, answer)
+            result = server.read()["result"]
+            self.assertTrue(result["isError"])
+            self.assertTrue(text_of(result).startswith("not cancelled: the user declined."), text_of(result))
+            self.assertEqual(read_audit(self.audit)[-1]["confirmation"], logged)
+            self.assertEqual(read_audit(self.audit)[-1]["outcome"], "refused")
+        self.assertEqual([r.method for r in self.api.requests], ["GET"] * 3)
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+        self.assertEqual(len(read_audit(self.audit)), 3)  # no "sending" line: nothing went out
+
+    def test_other_requests_are_served_while_the_user_decides(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        ask = self.start_cancel(server, job_id)
+        # The client's own ids live in another space: even the same string is its own request.
+        self.assertEqual(server.request("ping", request_id="agentjobs-elicit-1")["result"], {})
+        listed = server.request("tools/call", {"name": "list_jobs", "arguments": {"limit": 1}})
+        self.assertFalse(listed["result"]["isError"])
+        server.send({"jsonrpc": "2.0", "id": "agentjobs-elicit-99", "result": {"action": "accept"}})
+        self.assertTrue(server.nothing_more(0.3))  # an answer to nothing asked is ignored
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        self.assertFalse(server.read()["result"]["isError"])
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE"])
+
+    def test_the_wait_ends_at_the_calls_deadline(self):
+        job_id = self.running_job()
+        server = self.asking_server(AGENTJOBS_TIMEOUT="1")
+        ask = self.start_cancel(server, job_id)
+        started = time.monotonic()
+        moot = server.read()
+        self.assertEqual(moot, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+            "requestId": ask["id"], "reason": "the tool call ran out of time"}})
+        result = server.read()["result"]
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertIn("not cancelled: the client did not answer the confirmation within this call's 1 seconds",
+                      text_of(result))
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})  # too late
+        self.assertEqual(server.request("ping")["result"], {})
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        self.assertEqual(read_audit(self.audit)[-1]["confirmation"], "no answer")
+
+    def test_the_wait_ends_when_the_call_is_cancelled(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        ask = self.start_cancel(server, job_id, request_id="to-cancel")
+        server.notify("notifications/cancelled", {"requestId": "to-cancel"})
+        self.assertEqual(server.read()["params"], {"requestId": ask["id"], "reason": "the tool call was cancelled"})
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        self.assertEqual(server.request("ping")["result"], {})
+        self.assertTrue(server.nothing_more(0.3))  # the cancelled call is never answered
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        self.assertEqual(read_audit(self.audit)[-1]["outcome"], "cancelled")
+
+    def test_closing_stdin_ends_the_wait_and_the_server_exits_promptly(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        self.start_cancel(server, job_id)
+        started = time.monotonic()
+        self.assertEqual(server.close(), 0)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+
+    def test_a_client_that_cannot_ask_is_refused_and_nothing_is_sent(self):
+        job_id = self.running_job()
+        for version, capabilities, why in (
+                (LATEST, {}, "it did not declare form elicitation in initialize"),
+                (LATEST, {"elicitation": {"url": {}}}, "it did not declare form elicitation in initialize"),
+                ("2025-03-26", {"elicitation": {}}, "revision 2025-03-26 has no elicitation")):
+            server = self.asking_server(capabilities, version)
+            text = self.call_error("cancel_job", {"job_id": job_id}, server=server)
+            self.assertIn("not cancelled: confirmation is required by the server's settings "
+                          "(AGENTJOBS_CONFIRM=cancel_job), and this client cannot ask the user (%s). "
+                          "Nothing was sent to the API." % why, text)
+        self.assert_no_request()
+        self.assertEqual([l["confirmation"] for l in read_audit(self.audit)], ["the client cannot ask"] * 3)
+
+    def test_an_error_from_the_client_refuses(self):
+        job_id = self.running_job()
+        server = self.asking_server(version="2025-06-18")
+        ask = self.start_cancel(server, job_id)
+        self.assertNotIn("mode", ask["params"])  # 2025-06-18 has form mode only, unnamed
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "error": {"code": -32601, "message": "no forms here"}})
+        text = text_of(server.read()["result"])
+        self.assertIn("not cancelled: the client could not ask the user (it answered error -32601: no forms here)", text)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+
+    def test_a_finished_or_unknown_job_is_not_asked_about(self):
+        job_id = self.api.add_job(job_status="COMPLETED")["job_id"]
+        server = self.asking_server()
+        self.assertIn("is already finished (status: COMPLETED)", self.call_error("cancel_job", {"job_id": job_id},
+                                                                                 server=server))
+        self.assertIn("No job 'job-nope'", self.call_error("cancel_job", {"job_id": "job-nope"}, server=server))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+
+    def test_create_job_can_need_confirmation_too(self):
+        job_id = self.running_job()
+        server = self.asking_server(confirm="create_job")
+        self.call_ok("cancel_job", {"job_id": job_id}, server=server)  # not in the list: not asked
+        server.send({"jsonrpc": "2.0", "id": "n1", "method": "tools/call", "params": {
+            "name": "create_job", "arguments": NEW_JOB}})
+        ask = server.read()
+        self.assertIn("Create this Agent Job?", ask["params"]["message"])
+        self.assertIn("Channel: whatsapp 5511999990000 (organization aiconnect)", ask["params"]["message"])
+        self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
+        self.answer(server, ask, {"action": "decline"})
+        self.assertTrue(text_of(server.read()["result"]).startswith("not created: the user declined."))
+        self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
+
+    def test_the_setting_is_checked_and_shown(self):
+        code, out, _ = run_cli("--config", AGENTJOBS_CONFIRM="cancel_job,get_job")
+        self.assertIn("AGENTJOBS_CONFIRM: cancel_job  (env)", out)
+        self.assertIn("problem: AGENTJOBS_CONFIRM names 'get_job', which is not a tool that changes anything", out)
+        result = self.call_ok("get_context", server=self.server(AGENTJOBS_CONFIRM="create_job,cancel_job"))
+        self.assertEqual(result["structuredContent"]["guard_rails"]["confirm"], ["create_job", "cancel_job"])
+        self.assertIn("the user confirms: create_job, cancel_job", text_of(result))
 
 
 ###############################################################################
