@@ -74,6 +74,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 UNSUPPORTED_VERSION = -32022  # 2026-07-28: the _meta revision is not served here
+MISSING_CLIENT_CAPABILITY = -32021  # 2026-07-28: the request needs a capability the client lacks
 
 DEFAULT_API_URL = "https://api.aiconnect.cloud/api/v0"
 DEFAULT_ORG = "aiconnect"
@@ -2033,6 +2034,8 @@ class Attempt(object):
         """The outcome line for an attempt that ended with `error` (None: it worked).
         Returns a note for the answer when the line could not be written."""
         status = reason = None
+        if isinstance(error, InputRequired):
+            return ""  # its "asked" line is written already
         if error is None:
             outcome = "ok"
         elif isinstance(error, ApiError):
@@ -2201,10 +2204,111 @@ def stop_asking(session):
         pending.shutdown(None)
 
 
+CONFIRM_TTL_S = 600  # how long a stateless confirmation may wait for the user's answer
+STATE_KEY = os.urandom(32)  # made at start-up: a requestState is good in this process only
+_used_states = {}  # nonce -> expiry of each requestState already answered: one use each
+_used_lock = threading.Lock()
+
+
+class InputRequired(AgentJobsError):
+    """Not an answer yet (2026-07-28): the result that asks the client for input first."""
+
+    def __init__(self, result):
+        AgentJobsError.__init__(self, "input required")
+        self.result = result
+
+
+def b64(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def state_mac(body):
+    import hashlib
+    import hmac
+    return b64(hmac.new(STATE_KEY, body.encode("ascii"), hashlib.sha256).digest())
+
+
+def call_digest(name, args):
+    """The tool and its (checked) arguments, as one hash: what a state is bound to."""
+    import hashlib
+    canonical = json.dumps([name, args], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def seal_state(name, args, ttl=CONFIRM_TTL_S):
+    """A requestState: the call it was made for, an expiry and a nonce, with a MAC."""
+    payload = {"call": call_digest(name, args), "exp": int(time.time() + ttl),
+               "nonce": b64(os.urandom(12))}
+    body = b64(json.dumps(payload, sort_keys=True).encode("ascii"))
+    return body + "." + state_mac(body)
+
+
+def state_problem(state, name, args):
+    """Why a requestState from the client is refused, or None: then it is good, and
+    used up (a state is answered once)."""
+    import base64
+    import hmac
+    try:
+        body, mac = state.split(".")
+        good = hmac.compare_digest(state_mac(body).encode("ascii"), mac.encode("ascii"))
+        payload = json.loads(base64.urlsafe_b64decode((body + "=" * (-len(body) % 4)).encode("ascii"))
+                             .decode("ascii")) if good else None
+    except (AttributeError, ValueError, UnicodeError):  # not text, not two parts, not base64
+        return "it is not a state this server made"
+    if not good:
+        return "it was altered, or not made by this server"
+    if payload["call"] != call_digest(name, args):
+        return "it was made for another call (another tool, job or arguments)"
+    now = time.time()
+    if payload["exp"] < now:
+        return "it expired (an answer is awaited %d minutes)" % (CONFIRM_TTL_S // 60)
+    with _used_lock:
+        for nonce in [n for n, expiry in _used_states.items() if expiry < now]:
+            del _used_states[nonce]
+        if payload["nonce"] in _used_states:
+            return "it was answered already"
+        _used_states[payload["nonce"]] = payload["exp"]
+    return None
+
+
+def confirm_stateless(config, name, args, params, attempt):
+    """2026-07-28: no request to the client; the tools/call is answered with
+    input_required, and the client retries it with the answer and our requestState."""
+    meta = params.get("_meta")
+    if not form_elicitation_declared(meta.get(META_CAPABILITIES)):
+        attempt.confirmation = "the client cannot ask"
+        raise RpcError(MISSING_CLIENT_CAPABILITY, "%s needs the user's confirmation (the server's "
+                       "AGENTJOBS_CONFIRM=%s), and this request's client capabilities do not declare "
+                       "form elicitation; nothing was sent to the API." % (name, ",".join(config.confirm)),
+                       {"requiredCapabilities": {"elicitation": {"form": {}}}})
+    state = params.get("requestState")
+    if state is not None:
+        problem = state_problem(state, name, args)
+        if problem is not None:
+            attempt.confirmation = "refused requestState: " + problem
+            raise ToolError("%s: the confirmation could not be verified: %s. Nothing was sent to "
+                            "the API." % ("not cancelled" if name == "cancel_job" else "not created",
+                                          problem),
+                            "Call again without requestState for the user to be asked anew.")
+        responses = params.get("inputResponses")
+        answer = responses.get(CONFIRM_FIELD) if isinstance(responses, dict) else None
+        if answer is not None:
+            return verdict(name, answer, attempt)
+    message, schema = confirmation_form(config, name, args)  # first call, or a retry without the answer
+    attempt.confirmation = "asked the client"
+    attempt.must_write("asked")
+    raise InputRequired({"resultType": "input_required", "requestState": seal_state(name, args),
+                         "inputRequests": {CONFIRM_FIELD: {"method": "elicitation/create", "params": {
+                             "mode": "form", "message": message, "requestedSchema": schema}}}})
+
+
 def confirm(session, name, args, params, revision, attempt):
     """Ask the user, through the client, to confirm the call; return on a yes, else
     raise: a ToolError says why not (or, stateless, InputRequired asks first)."""
     config = session.config
+    if revision in STATELESS_VERSIONS:
+        return confirm_stateless(config, name, args, params, attempt)
     call = getattr(_local, "call", None) or CallContext(config.timeout)
     if revision < "2025-06-18" or not form_elicitation_declared(session.client_capabilities):
         attempt.confirmation = "the client cannot ask"
@@ -2240,7 +2344,7 @@ def guarded_call(session, entry, params, revision):
     """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
     config = session.config
     permission = guard(config, entry.name)
-    if not permission.audited:
+    if not (permission.audited or permission.confirm):
         if permission.refusal is not None:
             raise permission.refusal
         return entry.handler(config, check_arguments(entry, params.get("arguments")))
@@ -2480,6 +2584,8 @@ def on_tools_call(session, params, revision):
         text, data = guarded_call(session, entry, params, revision)
     except ToolError as error:
         text, is_error = error.text(), True
+    except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
+        return pending.result
     except (CancelledError, RpcError):
         raise
     except Exception:
@@ -2547,7 +2653,8 @@ def handle_message(session, msg):
         revision = request_revision(session, method, params)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
-            result = dict(result, resultType="complete", _meta={META_SERVER: server_info(revision)})
+            result = dict(result, resultType=result.get("resultType", "complete"),
+                          _meta={META_SERVER: server_info(revision)})
     except RpcError as error:
         log.debug("%s id=%s -> error %d", method, id_key(request_id), error.code)
         return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}

@@ -2072,8 +2072,8 @@ def read_audit(path):
         return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
 
 
-class ConfirmTest(ApiTestCase):
-    """AGENTJOBS_CONFIRM in the initialize era: elicitation/create sent by the server."""
+class ConfirmCase(ApiTestCase):
+    """A folder for an audit log, and a running job to cancel."""
 
     def setUp(self):
         ApiTestCase.setUp(self)
@@ -2085,8 +2085,17 @@ class ConfirmTest(ApiTestCase):
         ApiTestCase.tearDown(self)
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def running_job(self):
+        return self.api.add_job(job_status="RUNNING", job_type_id="customer-followup")["job_id"]
+
+
+class ConfirmTest(ConfirmCase):
+    """AGENTJOBS_CONFIRM in the initialize era: elicitation/create sent by the server."""
+
     def asking_server(self, capabilities=None, version=LATEST, confirm="cancel_job", **env):
-        server = self.server(initialize=False, AGENTJOBS_CONFIRM=confirm, AGENTJOBS_AUDIT_LOG=self.audit, **env)
+        settings = {"AGENTJOBS_CONFIRM": confirm, "AGENTJOBS_AUDIT_LOG": self.audit}
+        settings.update(env)
+        server = self.server(initialize=False, **settings)
         response = server.request("initialize", {
             "protocolVersion": version, "clientInfo": {"name": "asking-client", "version": "3.1"},
             "capabilities": {"elicitation": {}} if capabilities is None else capabilities})
@@ -2101,9 +2110,6 @@ class ConfirmTest(ApiTestCase):
 
     def answer(self, server, ask, result):
         server.send({"jsonrpc": "2.0", "id": ask["id"], "result": result})
-
-    def running_job(self):
-        return self.api.add_job(job_status="RUNNING", job_type_id="customer-followup")["job_id"]
 
     def test_accept_cancels_after_showing_the_user_the_job(self):
         job_id = self.running_job()
@@ -2239,7 +2245,7 @@ class ConfirmTest(ApiTestCase):
 
     def test_create_job_can_need_confirmation_too(self):
         job_id = self.running_job()
-        server = self.asking_server(confirm="create_job")
+        server = self.asking_server(confirm="create_job", AGENTJOBS_AUDIT_LOG=None)  # asked without a log too
         self.call_ok("cancel_job", {"job_id": job_id}, server=server)  # not in the list: not asked
         server.send({"jsonrpc": "2.0", "id": "n1", "method": "tools/call", "params": {
             "name": "create_job", "arguments": NEW_JOB}})
@@ -2258,6 +2264,120 @@ class ConfirmTest(ApiTestCase):
         result = self.call_ok("get_context", server=self.server(AGENTJOBS_CONFIRM="create_job,cancel_job"))
         self.assertEqual(result["structuredContent"]["guard_rails"]["confirm"], ["create_job", "cancel_job"])
         self.assertIn("the user confirms: create_job, cancel_job", text_of(result))
+
+
+def asking_meta(capabilities=None):
+    return modern_meta(**{"io.modelcontextprotocol/clientCapabilities":
+                          {"elicitation": {}} if capabilities is None else capabilities})
+
+
+class ConfirmStatelessTest(ConfirmCase):
+    """AGENTJOBS_CONFIRM in the stateless 2026-07-28 revision: input_required, then a retry."""
+
+    def call(self, server, job_id, capabilities=None, **extra):
+        params = {"name": "cancel_job", "arguments": {"job_id": job_id, "reason": "customer asked"},
+                  "_meta": asking_meta(capabilities)}
+        params.update(extra)
+        return server.request("tools/call", params)
+
+    def ask(self, server, job_id):
+        result = self.call(server, job_id)["result"]
+        self.assertEqual(result["resultType"], "input_required", result)
+        return result
+
+    def accept(self, confirm=True):
+        return {"confirm": {"action": "accept", "content": {"confirm": confirm}}}
+
+    def test_input_required_then_the_retry_with_the_answer_cancels(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job", AGENTJOBS_AUDIT_LOG=self.audit)
+        result = self.ask(server, job_id)
+        self.assertEqual(set(result), {"resultType", "inputRequests", "requestState", "_meta"})
+        self.assertEqual(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "agentjobs-mcp")
+        (key, request), = result["inputRequests"].items()
+        self.assertEqual((key, request["method"], request["params"]["mode"]), ("confirm", "elicitation/create", "form"))
+        self.assertIn("Job: " + job_id, request["params"]["message"])
+        self.assertIn("Status: RUNNING", request["params"]["message"])
+        self.assertEqual(request["params"]["requestedSchema"]["properties"]["confirm"]["type"], "boolean")
+        self.assertIsInstance(result["requestState"], str)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        done = self.call(server, job_id, inputResponses=self.accept(), requestState=result["requestState"])["result"]
+        self.assertEqual(done["resultType"], "complete")
+        self.assertFalse(done["isError"], done)
+        self.assertEqual(done["structuredContent"]["job"]["job_status"], "CANCELED")
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "DELETE"])
+        lines = read_audit(self.audit)
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in lines],
+                         [("asked", "asked the client"), ("sending", "confirmed by the client"),
+                          ("ok", "confirmed by the client")])
+        self.assertEqual(lines[2]["client"], {"name": "test-client", "version": "2"})
+        self.assertEqual(lines[2]["protocol"], MODERN)
+
+    def test_decline_on_the_retry_sends_nothing(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        for answer in ({"confirm": {"action": "decline"}}, {"confirm": {"action": "cancel"}}, self.accept(False)):
+            state = self.ask(server, job_id)["requestState"]
+            result = self.call(server, job_id, inputResponses=answer, requestState=state)["result"]
+            self.assertTrue(result["isError"])
+            self.assertTrue(text_of(result).startswith("not cancelled: the user declined."))
+        self.assertEqual([r.method for r in self.api.requests], ["GET"] * 3)
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+
+    def test_forged_tampered_replayed_or_borrowed_states_are_refused(self):
+        job_id, other_id = self.running_job(), self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        # An answer without the state the server made is no answer: the server asks.
+        self.assertEqual(self.call(server, job_id, inputResponses=self.accept())["result"]["resultType"],
+                         "input_required")
+        state = self.ask(server, job_id)["requestState"]
+        body, mac = state.split(".")
+        flipped = mac[:-2] + ("A" if mac[-2] != "A" else "B") + mac[-1]
+        for forged, why in ((body + "." + flipped, "it was altered, or not made by this server"),
+                            (body[:-2] + "xx." + mac, "it was altered, or not made by this server"),
+                            ("made-up", "it is not a state this server made"),
+                            (42, "it is not a state this server made")):
+            result = self.call(server, job_id, inputResponses=self.accept(), requestState=forged)["result"]
+            self.assertIn("not cancelled: the confirmation could not be verified: %s." % why, text_of(result))
+        result = self.call(server, other_id, inputResponses=self.accept(), requestState=state)["result"]
+        self.assertIn("it was made for another call", text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])  # the two asks
+        self.assertFalse(self.call(server, job_id, inputResponses=self.accept(), requestState=state)
+                         ["result"]["isError"])
+        self.api.jobs[job_id]["job_status"] = "RUNNING"
+        result = self.call(server, job_id, inputResponses=self.accept(), requestState=state)["result"]
+        self.assertIn("it was answered already", text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE"])
+
+    def test_a_retry_with_the_state_but_no_answer_is_asked_again(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        state = self.ask(server, job_id)["requestState"]
+        again = self.call(server, job_id, inputResponses={}, requestState=state)["result"]
+        self.assertEqual(again["resultType"], "input_required")
+        self.assertNotEqual(again["requestState"], state)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+
+    def test_a_client_without_elicitation_gets_the_missing_capability_error(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job", AGENTJOBS_AUDIT_LOG=self.audit)
+        for capabilities in ({}, {"elicitation": {"url": {}}}, {"sampling": {}}):
+            response = self.call(server, job_id, capabilities=capabilities)
+            self.assertEqual(response["error"]["code"], -32021, response)
+            self.assertEqual(response["error"]["data"], {"requiredCapabilities": {"elicitation": {"form": {}}}})
+            self.assertIn("AGENTJOBS_CONFIRM=cancel_job", response["error"]["message"])
+        self.assert_no_request()
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in read_audit(self.audit)],
+                         [("refused", "the client cannot ask")] * 3)
+
+    def test_an_expired_state_is_refused(self):
+        args = {"job_id": "job-0001"}
+        old = agentjobs_mcp.seal_state("cancel_job", args, ttl=-1)
+        self.assertIn("expired", agentjobs_mcp.state_problem(old, "cancel_job", args))
+        fresh = agentjobs_mcp.seal_state("cancel_job", args)
+        self.assertIn("another call", agentjobs_mcp.state_problem(fresh, "create_job", args))
+        self.assertIsNone(agentjobs_mcp.state_problem(fresh, "cancel_job", args))
+        self.assertIn("answered already", agentjobs_mcp.state_problem(fresh, "cancel_job", args))
 
 
 ###############################################################################
