@@ -32,9 +32,9 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
 
 What it is not: not a framework and not a library. It needs nothing but the Python
-standard library (CPython 3.6 to 3.13), writes nothing to disk but the audit log
-you ask for, and talks to no host but
-the configured API. Copy this one file and point an MCP client at it.
+standard library (CPython 3.6 to 3.13), writes nothing to disk but the audit log you
+ask for, and talks to no host but the configured API. Copy this one file and point an
+MCP client at it.
 """
 
 __version__ = "1.0.0"

@@ -2713,7 +2713,7 @@ class CliTest(ApiTestCase):
         code, out, _ = run_cli("--help")
         self.assertEqual(code, 0)
         for flag in ("--version", "--config", "--check", "--debug", "--env-file", "--log-file",
-                     "--client-config"):
+                     "--client-config", "--read-only"):
             self.assertIn(flag, out)
 
     def test_unknown_flag_prints_usage_and_exits_2(self):
