@@ -1915,6 +1915,15 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         finally:
             os.unlink(handle.name)
 
+    def test_client_configs_carry_the_guard_settings(self):
+        code, out, _ = run_cli("--client-config", "claude-desktop", "--read-only",
+                               AGENTJOBS_TOOLS="list_jobs, get_job", AGENTJOBS_CONFIRM="cancel_job")
+        self.assertEqual(code, 0)
+        env = json.loads(out)["mcpServers"]["agentjobs"]["env"]
+        self.assertEqual((env["AGENTJOBS_READ_ONLY"], env["AGENTJOBS_TOOLS"], env["AGENTJOBS_CONFIRM"]),
+                         ("true", "list_jobs,get_job", "cancel_job"))
+        self.assertNotIn("AGENTJOBS_AUDIT_LOG", env)
+
     def test_get_context_shows_the_guard_rails(self):
         self.assertEqual(self.call_ok("get_context")["structuredContent"]["guard_rails"]["read_only"], False)
         result = self.call_ok("get_context", server=self.server(AGENTJOBS_READ_ONLY="1",
