@@ -1987,9 +1987,8 @@ class Attempt(object):
     line, so that no cancel or create can reach the API unrecorded."""
 
     def __init__(self, config, name, params, client, revision):
-        import binascii
         self.path, self.name, self.failed = config.audit_log, name, False
-        self.id = binascii.hexlify(os.urandom(6)).decode("ascii")
+        self.id = os.urandom(6).hex()
         self.arguments = params.get("arguments")
         self.job_id = self.arguments.get("job_id") if isinstance(self.arguments, dict) else None
         self.confirmation = None  # what the client answered when asked to confirm
