@@ -2059,6 +2059,27 @@ class AuditLogTest(ApiTestCase):
             self.assertIn("audit log", server.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "no")))
 
+    @unittest.skipUnless(os.name == "posix", "RLIMIT_FSIZE is POSIX")
+    def test_an_outcome_line_that_fails_after_the_request_went_out_is_a_warning(self):
+        # A file-size limit lets the "sending" line (~450 bytes) in and not the outcome line:
+        # the disk fills between the two. Python ignores SIGXFSZ, so the write gets EFBIG.
+        job_id = self.running_job()
+        command = [sys.executable, "-c", "import resource, runpy, sys; "
+                   "resource.setrlimit(resource.RLIMIT_FSIZE, (700, 700)); sys.argv = [%r]; "
+                   "runpy.run_path(%r, run_name='__main__')" % (SERVER, SERVER)]
+        server = ServerProcess(self.api, command=command, AGENTJOBS_AUDIT_LOG=self.path)
+        self._servers.append(server)
+        server.initialize()
+        result = self.call_ok("cancel_job", {"job_id": job_id, "reason": "x" * 150}, server=server)
+        self.assertIn("Warning: the audit log could not record this outcome (File too large); its "
+                      "\"sending\" line is there.", text_of(result))
+        self.assertEqual(self.only_request().method, "DELETE")
+        with open(self.path, "rb") as handle:
+            first = handle.read().split(b"\n")[0]
+        self.assertEqual(json.loads(first.decode("ascii"))["outcome"], "sending")
+        self.assertEqual(server.close(), 0)
+        self.assertIn("the outcome of cancel_job went unrecorded", server.stderr)
+
     def test_check_and_config_show_the_audit_log(self):
         code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
                                AGENTJOBS_AUDIT_LOG=self.path)
