@@ -26,13 +26,18 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
+    AGENTJOBS_READ_ONLY     "1": cancel_job and create_job are neither listed nor callable (--read-only)
+    AGENTJOBS_TOOLS         comma list of the only tools listed and callable (all)
+    AGENTJOBS_AUDIT_LOG     file that gets one JSON line per cancel_job/create_job attempt (none)
+    AGENTJOBS_CONFIRM       comma list of tools the user must confirm first: cancel_job, create_job (none)
     HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
     MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
     AGENTJOBS_LOG_MAX_BYTES     size at which the --log-file is rotated to PATH.1 (10485760)
 
 What it is not: not a framework and not a library. It needs nothing but the Python
-standard library (CPython 3.6 to 3.13), writes nothing to disk, and talks to no host but
-the configured API. Copy this one file and point an MCP client at it.
+standard library (CPython 3.6 to 3.13), writes nothing to disk but the audit log you
+ask for, and talks to no host but the configured API. Copy this one file and point an
+MCP client at it.
 """
 
 __version__ = "1.0.0"
@@ -76,6 +81,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 UNSUPPORTED_VERSION = -32022  # 2026-07-28: the _meta revision is not served here
+MISSING_CLIENT_CAPABILITY = -32021  # 2026-07-28: the request needs a capability the client lacks
 
 DEFAULT_API_URL = "https://api.aiconnect.cloud/api/v0"
 DEFAULT_ORG = "aiconnect"
@@ -182,7 +188,8 @@ log = LazyLog()
 # Configuration ###############################################################
 ###############################################################################
 
-# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path")
+# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path": a file to
+# read, "file": a file to write, "names": a comma list of tool names)
 SETTINGS = (
     ("AICONNECT_API_URL", DEFAULT_API_URL, "url"),
     ("AICONNECT_API_KEY", None, "secret"),
@@ -198,6 +205,10 @@ SETTINGS = (
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
     ("MCP_DEBUG", False, "bool"),
     ("AGENTJOBS_LOG_MAX_BYTES", LOG_FILE_MAX_BYTES, "int"),
+    ("AGENTJOBS_READ_ONLY", False, "bool"),
+    ("AGENTJOBS_TOOLS", None, "names"),
+    ("AGENTJOBS_AUDIT_LOG", None, "file"),
+    ("AGENTJOBS_CONFIRM", None, "names"),
 )
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
@@ -222,7 +233,8 @@ class Config(object):
     every tool call reports it, so the person sees it in the chat, not as a crash.
     """
 
-    def __init__(self, env, file_env=None, debug=False, file_problems=(), file_warnings=()):
+    def __init__(self, env, file_env=None, debug=False, file_problems=(), file_warnings=(),
+                 read_only=False):
         file_env = file_env or {}
         self.values, self.sources, self.problems = {}, {}, list(file_problems)
         self.secrets = {}  # secret values as given, refused ones too: for redaction
@@ -239,6 +251,8 @@ class Config(object):
             self.values[name] = self._parse(name, raw, default, kind)
         if debug:
             self.values["MCP_DEBUG"], self.sources["MCP_DEBUG"] = True, "--debug"
+        if read_only:
+            self.values["AGENTJOBS_READ_ONLY"], self.sources["AGENTJOBS_READ_ONLY"] = True, "--read-only"
         self.api_url = self.values["AICONNECT_API_URL"].rstrip("/")
         self.api_key = self.values["AICONNECT_API_KEY"] or None
         self.org_id = self.values["DEFAULT_ORG_ID"]
@@ -253,6 +267,10 @@ class Config(object):
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
         self.debug = self.values["MCP_DEBUG"]
         self.log_max_bytes = self.values["AGENTJOBS_LOG_MAX_BYTES"]
+        self.read_only = self.values["AGENTJOBS_READ_ONLY"]
+        self.tools = self.values["AGENTJOBS_TOOLS"]  # None: every tool
+        self.audit_log = self.values["AGENTJOBS_AUDIT_LOG"]
+        self.confirm = self.values["AGENTJOBS_CONFIRM"] or ()
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -306,12 +324,40 @@ class Config(object):
             if raw.lower() not in FALSE_WORDS:
                 self.problems.append("%s=%r is not true/false; using false" % (name, raw[:20]))
             return False
+        if kind == "names":
+            return self._parse_names(name, raw)
         if kind == "path" and raw and not os.path.isfile(raw):
             self.problems.append("%s=%r: no such file" % (name, raw[:200]))
             return None
         if kind == "str" and not raw:
             return default
         return raw or None
+
+    def _parse_names(self, name, raw):
+        """A comma list of tool names -> a tuple. An unknown name is a problem, and the
+        list keeps the names it knows: a typo must never widen what a guard allows."""
+        # The tool table, read when the settings are (after the module has loaded); only
+        # the tools that change something can need a confirmation.
+        known = [t.name for t in TOOLS if name != "AGENTJOBS_CONFIRM" or not t.annotations["readOnlyHint"]]
+        names = []
+        for word in raw.split(","):
+            word = word.strip()
+            if word and word not in names:
+                names.append(word)
+        unknown = [word for word in names if word not in known]
+        if unknown:
+            self.problems.append("%s names %s, which %s not %s; the names it takes: %s. Correct "
+                                 "the list." % (name, ", ".join(repr(w[:60]) for w in unknown),
+                                               "is" if len(unknown) == 1 else "are",
+                                               "a tool" if name == "AGENTJOBS_TOOLS" else
+                                               "a tool that changes anything",
+                                               ", ".join(known)))
+        return tuple(word for word in names if word in known) if names else None
+
+    def guard_rails(self):
+        """The guard-rail settings, as get_context shows them."""
+        return {"read_only": self.read_only, "tools": list(self.tools) if self.tools is not None else None,
+                "audit_log": self.audit_log, "confirm": list(self.confirm)}
 
     def describe(self):
         """The effective settings as lines, the key only as set / not set."""
@@ -321,7 +367,9 @@ class Config(object):
             if kind == "secret":
                 shown = "set" if value else "refused" if name in self.secrets else "not set"
             elif value is None:
-                shown = "(none)"
+                shown = "(all tools)" if name == "AGENTJOBS_TOOLS" else "(none)"
+            elif kind == "names":
+                shown = ",".join(value) or "(none)"
             else:
                 shown = str(value)
             lines.append("%s: %s  (%s)" % (name, shown, self.sources[name]))
@@ -2472,17 +2520,29 @@ def get_job_type(config, args):
           server_version={"type": "string"}, max_answer_chars={"type": "integer"},
           job_types={"type": "array", "items": exact_object(
               ("id",), id=TEXT, emoji=TEXT, name=TEXT, description=TEXT, unrecognised=TEXT)},
-          job_types_total={"type": ["integer", "null"]}, job_types_error={"type": "string"}))
+          job_types_total={"type": ["integer", "null"]}, job_types_error={"type": "string"},
+          guard_rails=exact_object(
+              ("read_only", "tools", "audit_log", "confirm"), read_only={"type": "boolean"},
+              tools={"type": ["array", "null"], "items": {"type": "string"}},
+              audit_log={"type": ["string", "null"]},
+              confirm={"type": "array", "items": {"type": "string"}})))
 def get_context(config, args):
     org = org_of(config, args)
+    guard_rails = config.guard_rails()
     data = {"org_id": org, "timezone": config.timezone, "api_url": config.api_url,
-            "server_version": __version__, "max_answer_chars": config.max_answer_chars, "job_types": []}
+            "server_version": __version__, "max_answer_chars": config.max_answer_chars, "job_types": [],
+            "guard_rails": guard_rails}
     text = ["Organization: %s" % escape_text(org, 200),
             "Time zone: %s" % escape_text(config.timezone, 60),
             "API: %s" % escape_text(config.api_url, 300),
             "Server: %s %s" % (SERVER_NAME, __version__),
             "Answers: at most %d characters (AGENTJOBS_MAX_ANSWER_CHARS); a longer one is cut "
-            "with a note saying how to get the rest." % config.max_answer_chars, ""]
+            "with a note saying how to get the rest." % config.max_answer_chars,
+            "Guard rails: read-only %s; tools: %s; the user confirms: %s; audit log: %s" % (
+                "yes (cancel_job and create_job are off)" if guard_rails["read_only"] else "no",
+                ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all",
+                ", ".join(guard_rails["confirm"]) or "nothing",
+                escape_text(guard_rails["audit_log"], 300) if guard_rails["audit_log"] else "none"), ""]
     try:
         payload = api_request(config, "GET", ("organizations", org_segment(config, args),
                                                "agent-jobs-type"),
@@ -2514,6 +2574,474 @@ def get_context(config, args):
         text.append("  (none in this organization)")
     text += ["", "Next: list_jobs to see jobs; get_job_type for a type's params."]
     return "\n".join(text), data
+
+
+###############################################################################
+# Guard rails #################################################################
+###############################################################################
+
+# What the operator's settings let a tool call do. `refusal` is the ToolError a call
+# gets instead of running (None: it may run).
+Permission = collections.namedtuple("Permission", "listed refusal confirm audited")
+
+
+def guard(config, name):
+    # type: (Config, str) -> Permission
+    """The one place that decides, from the settings, what a call of the tool `name`
+    may do: be listed, be called, need the user's confirmation first, be audited.
+    Only the tools that change something (not readOnlyHint) are read-only-guarded,
+    confirmed and audited."""
+    changes = not TOOLS_BY_NAME[name].annotations["readOnlyHint"]
+    refusal = None
+    if changes and config.read_only:
+        refusal = ToolError(
+            "%s is refused: this server is read-only (AGENTJOBS_READ_ONLY%s), so nothing was "
+            "sent to the API." % (name, " via --read-only" if config.sources[
+                "AGENTJOBS_READ_ONLY"] == "--read-only" else "=1"),
+            "Only the operator can allow it: remove AGENTJOBS_READ_ONLY (and --read-only) "
+            "from the server's configuration and restart it.")
+    elif config.tools is not None and name not in config.tools:
+        refusal = ToolError(
+            "%s is not enabled on this server: AGENTJOBS_TOOLS allows only %s. Nothing was "
+            "sent to the API." % (name, ", ".join(config.tools) or "(no tool)"),
+            "Use one of those tools; only the operator can add %s to AGENTJOBS_TOOLS "
+            "(then restart the server)." % name)
+    if refusal is not None and config.problems:  # every tool says what is misconfigured
+        refusal.hint += " The configuration also has a problem: " + "; ".join(config.problems)
+    return Permission(listed=refusal is None, refusal=refusal, confirm=changes and name in config.confirm,
+                      audited=changes and config.audit_log is not None)
+
+
+_audit_lock = threading.Lock()  # one line at a time, whole, in the order written
+
+
+def open_audit_log(path):
+    """The audit log opened for appending (created 0600 on POSIX); raises OSError."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+
+
+def append_audit_line(path, record):
+    """Append `record` as one JSON line and fsync it; raise OSError if it is not all on disk."""
+    line = json.dumps(record, separators=(",", ":"))
+    for secret in _secrets:  # never the key, even if an agent pasted it into an argument
+        line = line.replace(secret, "[redacted]")
+    data = line.encode("ascii") + b"\n"
+    with _audit_lock:
+        fd = open_audit_log(path)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+            try:
+                os.fsync(fd)
+            except OSError as error:
+                import errno
+                if error.errno not in (errno.EINVAL, getattr(errno, "ENOTSUP", None)):
+                    raise  # a pipe or a terminal cannot be synced; a file that fails to must refuse
+        finally:
+            os.close(fd)
+
+
+def audit_time():
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ" % (int(now * 1000) % 1000)
+
+
+def audit_refusal(name, path, error):
+    return ToolError("%s is refused: the audit log (AGENTJOBS_AUDIT_LOG=%s) cannot be written "
+                     "(%s), and this server sends no %s it cannot record. Nothing was sent to "
+                     "the API." % (name, escape_text(path, 300), escape_text(
+                         error.strerror or error, 200), name),
+                     "Only the operator can fix it: point AGENTJOBS_AUDIT_LOG at a file this "
+                     "server may write (its folder must exist), or free disk space.")
+
+
+class Attempt(object):
+    """One call of a tool that changes something, as the audit log records it: an
+    outcome line for every attempt, and before a request goes to the API a "sending"
+    line, so that no cancel or create can reach the API unrecorded."""
+
+    def __init__(self, config, name, params, client, revision):
+        self.path, self.name, self.failed = config.audit_log, name, False
+        self.id = os.urandom(6).hex()
+        self.arguments = params.get("arguments")
+        self.job_id = self.arguments.get("job_id") if isinstance(self.arguments, dict) else None
+        self.confirmation = None  # what the client answered when asked to confirm
+        self.client, self.revision = client, revision
+
+    def write(self, outcome, status=None, reason=None):
+        """Write one line (raises OSError); nothing when no audit log is set."""
+        if self.path is None or self.failed:
+            return
+        record = collections.OrderedDict([("time", audit_time()), ("attempt", self.id),
+                                          ("tool", self.name), ("outcome", outcome)])
+        if status is not None:
+            record["status"] = status
+        if reason is not None:
+            record["reason"] = reason
+        record.update([("job_id", self.job_id), ("confirmation", self.confirmation),
+                       ("client", self.client), ("protocol", self.revision),
+                       ("arguments", self.arguments)])
+        append_audit_line(self.path, record)
+
+    def ready(self):
+        """Refuse now if the log cannot even be opened: before the user is asked anything."""
+        if self.path is not None:
+            try:
+                os.close(open_audit_log(self.path))
+            except OSError as error:
+                self.refuse(error)
+
+    def must_write(self, outcome):
+        """Write a line that must be on disk before the call goes on, or refuse the call."""
+        try:
+            self.write(outcome)
+        except OSError as error:
+            self.refuse(error)
+
+    def refuse(self, error):
+        log.error("audit log %r: %s; %s refused", self.path, error, self.name)
+        self.failed = True  # the outcome line would fail the same way
+        raise audit_refusal(self.name, self.path, error)
+
+    def finish(self, error=None):
+        """The outcome line for an attempt that ended with `error` (None: it worked).
+        Returns a note for the answer when the line could not be written."""
+        status = reason = None
+        if isinstance(error, InputRequired):
+            return ""  # its "asked" line is written already
+        if error is None:
+            outcome = "ok"
+        elif isinstance(error, ApiError):
+            outcome, reason = "api error" if error.status else "no answer", error.message
+            status = error.status or None
+        elif isinstance(error, (ToolError, RpcError)):
+            outcome, reason = "refused", error.message
+        elif isinstance(error, CancelledError):
+            outcome, reason = "cancelled", "the client cancelled the call"
+        else:
+            outcome, reason = "error", "internal error: %s" % type(error).__name__
+        try:
+            self.write(outcome, status, reason)
+        except OSError as failure:
+            log.error("audit log %r: %s; the outcome of %s went unrecorded", self.path, failure, self.name)
+            return ("\nWarning: the audit log could not record this outcome (%s); its "
+                    "\"sending\" line is there." % escape_text(failure.strerror or failure, 200))
+        return ""
+
+
+def client_of(session, params, revision):
+    """The client's name and version: from initialize, or from the request's _meta
+    in the stateless revisions."""
+    if revision in STATELESS_VERSIONS:
+        meta = params.get("_meta")
+        info = meta.get(META_CLIENT) if isinstance(meta, dict) else None
+    else:
+        info = session.client_info
+    if not isinstance(info, dict):
+        return None
+    return dict((key, info[key] if isinstance(info.get(key), str) else None)
+                for key in ("name", "version"))
+
+
+CONFIRM_FIELD = "confirm"  # the yes/no field of the confirmation form
+ELICIT_ID = "agentjobs-elicit-%d"  # the ids of this server's requests: its own space
+# What the audit log says the client answered.
+ANSWERS = {"accept": "confirmed by the client", "decline": "declined by the client",
+           "cancel": "dismissed by the client"}
+
+
+def confirmation_form(config, name, args):
+    """(message, requestedSchema): what the user is asked before the call. For a cancel
+    the job is read first, so that the user sees what would stop."""
+    if name == "cancel_job":
+        job_id = args["job_id"]
+        try:
+            job = envelope(api_request(config, "GET", ("services", "agent-jobs", job_id)), dict, "a job")
+        except ApiError as error:
+            raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
+        if str(job.get("job_status")).upper() in TERMINAL_STATUSES:
+            raise ToolError("Job '%s' is already finished (status: %s), so it cannot be cancelled; "
+                            "the user was not asked." % (escape_text(job_id, 200),
+                                                         shown(job.get("job_status"), 40)),
+                            "Nothing to do: a finished job sends nothing more.")
+        lines = ["Cancel this Agent Job? This cannot be undone.",
+                 "Job: %s" % shown(job.get("job_id") or job_id, 200),
+                 "Type: %s" % shown(job.get("job_type_id"), 200),
+                 "Channel: %s" % format_channel(job_brief(job)),
+                 "Status: %s" % shown(job.get("job_status"), 40),
+                 "Reason: %s" % (escape_text(args["reason"], 500) if args.get("reason") else "(none given)")]
+        title = "Yes, cancel job %s" % escape_text(job_id, 100)
+    else:
+        channel = args["target_channel"]
+        lines = ["Create this Agent Job? It starts a conversation on the channel below.",
+                 "Type: %s" % escape_text(args["job_type_id"], 200),
+                 "Channel: %s %s (organization %s)" % (channel["platform"], escape_text(channel["code"], 120),
+                                                       escape_text(channel.get("org_id") or config.org_id, 120)),
+                 "Starts: %s" % escape_text(args.get("scheduled_at") or "now", 60),
+                 "Params: %s" % compact_json(args.get("params") or {}, 300)]
+        title = "Yes, create this job"
+    schema = {"type": "object", "required": [CONFIRM_FIELD], "properties": {CONFIRM_FIELD: {
+        "type": "boolean", "title": title, "default": False,
+        "description": "Leave unticked, or decline, to leave things as they are."}}}
+    return "\n".join(lines), schema
+
+
+def form_elicitation_declared(capabilities):
+    """Whether client capabilities declare form-mode elicitation ({} means form)."""
+    elicitation = capabilities.get("elicitation") if isinstance(capabilities, dict) else None
+    return isinstance(elicitation, dict) and (not elicitation or isinstance(elicitation.get("form"), dict))
+
+
+def verdict(name, answer, attempt):
+    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
+    action = answer.get("action") if isinstance(answer, dict) else None
+    content = answer.get("content") if isinstance(answer, dict) else None
+    undone = "not cancelled" if name == "cancel_job" else "not created"
+    if action not in ANSWERS:
+        attempt.confirmation = "unreadable answer"
+        raise ToolError("%s: the client's answer to the confirmation is not one MCP defines (action %s). "
+                        "Nothing was sent to the API." % (undone, compact_json(action, 60)),
+                        "Call again to be asked anew.")
+    attempt.confirmation = ANSWERS[action]
+    if action == "accept" and isinstance(content, dict) and content.get(CONFIRM_FIELD) is True:
+        return
+    if action == "accept":
+        attempt.confirmation = "declined by the client (the box was left unticked)"
+    raise ToolError("%s: the user declined. Nothing was sent to the API." % undone,
+                    "Do not retry unless the user asks again.")
+
+
+def cannot_ask(name, config, why):
+    undone = "not cancelled" if name == "cancel_job" else "not created"
+    return ToolError("%s: confirmation is required by the server's settings (AGENTJOBS_CONFIRM=%s), and "
+                     "this client cannot ask the user (%s). Nothing was sent to the API." % (
+                         undone, ",".join(config.confirm), why),
+                     "Use a client that supports elicitation (forms) for %s; only the operator can "
+                     "drop it from AGENTJOBS_CONFIRM." % name)
+
+
+class PendingAnswer(object):
+    """A request this server sent the client, waiting for the client's response.
+    Attached to the tool call like its sockets: CallContext.cancel() shuts down what
+    is attached, and for this that means: stop waiting."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.response = None
+
+    def deliver(self, response):
+        self.response = response
+        self.event.set()
+
+    def shutdown(self, how):
+        self.event.set()
+
+    def settimeout(self, timeout):
+        """Nothing to bound: ask_client waits on the event until the call's deadline."""
+
+
+def ask_client(session, method, params, call):
+    """Send the client a request and wait for its response, within the call's deadline:
+    the response message, or None (deadline, cancelled call, or stdin closed).
+    Only this worker waits: the reader goes on dispatching and hands the response over."""
+    with session.lock:
+        session.asked += 1
+        request_id = ELICIT_ID % session.asked
+        pending = session.asking[request_id] = PendingAnswer()
+    call.attach(pending)
+    try:
+        write_message(session, {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
+        pending.event.wait(max(0.0, call.remaining()))
+    finally:
+        with session.lock:
+            session.asking.pop(request_id, None)
+    if pending.response is None:  # tell the client its form is moot
+        write_message(session, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+            "requestId": request_id, "reason": "the tool call %s" % (
+                "was cancelled" if call.cancelled else "ran out of time")}})
+    return pending.response
+
+
+def deliver_answer(session, msg):
+    """Hand a response from the client to the call waiting for it."""
+    with session.lock:
+        pending = session.asking.get(msg["id"]) if isinstance(msg["id"], str) else None
+    if pending is None:
+        log.debug("response to no request of this server (id %s); ignored", id_key(msg["id"]))
+        return
+    pending.deliver(msg)
+
+
+def stop_asking(session):
+    """Stdin is closed: no answer will come; end every wait now."""
+    with session.lock:
+        waiting = list(session.asking.values())
+    for pending in waiting:
+        pending.shutdown(None)
+
+
+CONFIRM_TTL_S = 600  # how long a stateless confirmation may wait for the user's answer
+STATE_KEY = os.urandom(32)  # made at start-up: a requestState is good in this process only
+_used_states = {}  # nonce -> expiry of each requestState already answered: one use each
+_used_lock = threading.Lock()
+
+
+class InputRequired(AgentJobsError):
+    """Not an answer yet (2026-07-28): the result that asks the client for input first."""
+
+    def __init__(self, result):
+        AgentJobsError.__init__(self, "input required")
+        self.result = result
+
+
+def b64(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def state_mac(body):
+    import hashlib
+    import hmac
+    return b64(hmac.new(STATE_KEY, body.encode("ascii"), hashlib.sha256).digest())
+
+
+def call_digest(name, args):
+    """The tool and its (checked) arguments, as one hash: what a state is bound to."""
+    import hashlib
+    canonical = json.dumps([name, args], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def seal_state(name, args, ttl=CONFIRM_TTL_S):
+    """A requestState: the call it was made for, an expiry and a nonce, with a MAC."""
+    payload = {"call": call_digest(name, args), "exp": int(time.time() + ttl),
+               "nonce": b64(os.urandom(12))}
+    body = b64(json.dumps(payload, sort_keys=True).encode("ascii"))
+    return body + "." + state_mac(body)
+
+
+def state_problem(state, name, args):
+    """Why a requestState from the client is refused, or None: then it is good, and
+    used up (a state is answered once)."""
+    import base64
+    import hmac
+    try:
+        body, mac = state.split(".")
+        good = hmac.compare_digest(state_mac(body).encode("ascii"), mac.encode("ascii"))
+        payload = json.loads(base64.urlsafe_b64decode((body + "=" * (-len(body) % 4)).encode("ascii"))
+                             .decode("ascii")) if good else None
+    except (AttributeError, ValueError, UnicodeError):  # not text, not two parts, not base64
+        return "it is not a state this server made"
+    if not good:
+        return "it was altered, or not made by this server"
+    if payload["call"] != call_digest(name, args):
+        return "it was made for another call (another tool, job or arguments)"
+    now = time.time()
+    if payload["exp"] < now:
+        return "it expired (an answer is awaited %d minutes)" % (CONFIRM_TTL_S // 60)
+    with _used_lock:
+        for nonce in [n for n, expiry in _used_states.items() if expiry < now]:
+            del _used_states[nonce]
+        if payload["nonce"] in _used_states:
+            return "it was answered already"
+        _used_states[payload["nonce"]] = payload["exp"]
+    return None
+
+
+def confirm_stateless(config, name, args, params, attempt):
+    """2026-07-28: no request to the client; the tools/call is answered with
+    input_required, and the client retries it with the answer and our requestState."""
+    meta = params.get("_meta")
+    if not form_elicitation_declared(meta.get(META_CAPABILITIES)):
+        attempt.confirmation = "the client cannot ask"
+        raise RpcError(MISSING_CLIENT_CAPABILITY, "%s needs the user's confirmation (the server's "
+                       "AGENTJOBS_CONFIRM=%s), and this request's client capabilities do not declare "
+                       "form elicitation; nothing was sent to the API." % (name, ",".join(config.confirm)),
+                       {"requiredCapabilities": {"elicitation": {"form": {}}}})
+    state = params.get("requestState")
+    if state is not None:
+        problem = state_problem(state, name, args)
+        if problem is not None:
+            attempt.confirmation = "refused requestState: " + problem
+            raise ToolError("%s: the confirmation could not be verified: %s. Nothing was sent to "
+                            "the API." % ("not cancelled" if name == "cancel_job" else "not created",
+                                          problem),
+                            "Call again without requestState for the user to be asked anew.")
+        responses = params.get("inputResponses")
+        answer = responses.get(CONFIRM_FIELD) if isinstance(responses, dict) else None
+        if answer is not None:
+            return verdict(name, answer, attempt)
+    message, schema = confirmation_form(config, name, args)  # first call, or a retry without the answer
+    attempt.confirmation = "asked the client"
+    attempt.must_write("asked")
+    raise InputRequired({"resultType": "input_required", "requestState": seal_state(name, args),
+                         "inputRequests": {CONFIRM_FIELD: {"method": "elicitation/create", "params": {
+                             "mode": "form", "message": message, "requestedSchema": schema}}}})
+
+
+def confirm(session, name, args, params, revision, attempt):
+    """Ask the user, through the client, to confirm the call; return on a yes, else
+    raise: a ToolError says why not (or, stateless, InputRequired asks first)."""
+    config = session.config
+    if revision in STATELESS_VERSIONS:
+        return confirm_stateless(config, name, args, params, attempt)
+    call = getattr(_local, "call", None) or CallContext(config.timeout)
+    if revision < "2025-06-18" or not form_elicitation_declared(session.client_capabilities):
+        attempt.confirmation = "the client cannot ask"
+        raise cannot_ask(name, config, "it did not declare form elicitation in initialize" if
+                         revision >= "2025-06-18" else "revision %s has no elicitation" % revision)
+    message, schema = confirmation_form(config, name, args)
+    request = {"message": message, "requestedSchema": schema}
+    if revision >= "2025-11-25":
+        request["mode"] = "form"
+    response = ask_client(session, "elicitation/create", request, call)
+    if call.cancelled:
+        attempt.confirmation = "the call was cancelled while asking"
+        raise CancelledError()
+    undone = "not cancelled" if name == "cancel_job" else "not created"
+    if response is None:
+        attempt.confirmation = "no answer"
+        raise ToolError("%s: the client did not answer the confirmation within this call's %g "
+                        "seconds. Nothing was sent to the API." % (undone, call.timeout),
+                        "Call again when the user can answer; the operator can give more time "
+                        "with AGENTJOBS_TIMEOUT.")
+    if "error" in response:
+        attempt.confirmation = "the client could not ask"
+        error = response["error"] if isinstance(response["error"], dict) else {}
+        raise ToolError("%s: the client could not ask the user (it answered error %s: %s). Nothing "
+                        "was sent to the API." % (undone, compact_json(error.get("code"), 20),
+                                                  escape_text(error.get("message") or "no message", 200)),
+                        "Call again, or use a client that supports elicitation.")
+    verdict(name, response.get("result"), attempt)
+
+
+def guarded_call(session, entry, params, revision):
+    # type: (Session, Tool, dict, str) -> tuple
+    """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
+    config = session.config
+    permission = guard(config, entry.name)
+    if not (permission.audited or permission.confirm):
+        if permission.refusal is not None:
+            raise permission.refusal
+        return entry.handler(config, check_arguments(entry, params.get("arguments")))
+    attempt = Attempt(config, entry.name, params, client_of(session, params, revision), revision)
+    try:
+        if permission.refusal is not None:
+            raise permission.refusal
+        args = check_arguments(entry, params.get("arguments"))
+        if permission.confirm:
+            attempt.ready()
+            confirm(session, entry.name, args, params, revision, attempt)
+        attempt.must_write("sending")  # the line that makes the request go out recorded
+        text, data = entry.handler(config, args)
+    except Exception as error:  # recorded here, answered by on_tools_call as always
+        attempt.finish(error)
+        raise
+    job = data.get("job") if isinstance(data, dict) else None
+    if isinstance(job, dict) and isinstance(job.get("job_id"), str):
+        attempt.job_id = job["job_id"]  # create_job: the new job's id
+    return text + attempt.finish(), data
 
 
 ###############################################################################
@@ -2608,7 +3136,10 @@ class Session(object):
         self.out = out
         self.protocol = None       # set by initialize
         self.client_info = None
+        self.client_capabilities = None  # from initialize
         self.in_flight = {}        # request id (as JSON) -> CallContext
+        self.asking = {}           # id of a request this server sent the client -> PendingAnswer
+        self.asked = 0             # how many it sent: its ids are "agentjobs-elicit-<n>"
         self.lock = threading.Lock()
         self.write_lock = threading.Lock()
         self.pool = WorkerPool(config.max_concurrency)
@@ -2688,6 +3219,7 @@ def on_initialize(session, params, revision):
     version = requested if requested in PROTOCOL_VERSIONS else PROTOCOL_VERSIONS[0]
     session.protocol = version
     session.client_info = params.get("clientInfo") if isinstance(params.get("clientInfo"), dict) else None
+    session.client_capabilities = params.get("capabilities")
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
     return {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}},
@@ -2714,7 +3246,8 @@ def tool_listing(entry, revision):
 
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
-    result = {"tools": [tool_listing(entry, revision) for entry in TOOLS]}
+    result = {"tools": [tool_listing(entry, revision) for entry in TOOLS
+                        if guard(session.config, entry.name).listed]}
     if revision in STATELESS_VERSIONS:
         result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
     return result
@@ -2738,11 +3271,12 @@ def on_tools_call(session, params, revision):
         if call.busy:
             raise busy_error(session)
         check_configured(session.config)
-        args = check_arguments(entry, params.get("arguments"))
-        text, data = entry.handler(session.config, args)
+        text, data = guarded_call(session, entry, params, revision)
     except ToolError as error:
         text, is_error = error.text(), True
-    except CancelledError:
+    except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
+        return pending.result
+    except (CancelledError, RpcError):
         raise
     except Exception:
         log.exception("internal error in tool %s", name)
@@ -2813,7 +3347,8 @@ def handle_message(session, msg):
                          INVALID_REQUEST, repeated_keys(msg, "The message"))
     if "method" not in msg:
         if has_id and ("result" in msg or "error" in msg):
-            return None  # a response; this server sends no requests, so nothing waits for it
+            deliver_answer(session, msg)  # the client's answer to a confirmation this server asked
+            return None
         return rpc_error(request_id if valid_id(request_id) else None, INVALID_REQUEST,
                          "The message has no 'method'.")
     method, params = msg.get("method"), msg.get("params")
@@ -2844,7 +3379,8 @@ def handle_message(session, msg):
         revision = request_revision(session, method, params)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
-            result = dict(result, resultType="complete", _meta={META_SERVER: server_info(revision)})
+            result = dict(result, resultType=result.get("resultType", "complete"),
+                          _meta={META_SERVER: server_info(revision)})
     except RpcError as error:
         log.debug("%s id=%s -> error %d", method, id_key(request_id), error.code)
         return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
@@ -2989,6 +3525,7 @@ def serve(config, stdin, out):
         if session.closed:
             break
     log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
+    stop_asking(session)  # no answer can come any more
     session.pool.join(config.timeout + 5)
     return 0
 
@@ -3177,7 +3714,8 @@ def client_env(config, include_key, env_file=None):
         if env_file and config.sources[name] == "env file":
             continue
         value = config.values[name]
-        env[name] = ("true" if value else "false") if kind == "bool" else str(value)
+        env[name] = (("true" if value else "false") if kind == "bool" else
+                     ",".join(value) if kind == "names" else str(value))
     if not env_file:
         env.setdefault("AICONNECT_API_URL", config.api_url)
         env.setdefault("DEFAULT_ORG_ID", config.org_id)
@@ -3295,6 +3833,15 @@ def run_check(config):
     if not check_step(not config.problems, "settings", "valid" if not config.problems
                       else "; ".join(config.problems), "correct the setting named above"):
         return 1
+    if config.audit_log:
+        try:
+            os.close(open_audit_log(config.audit_log))
+        except OSError as error:
+            return int(not check_step(False, "audit log", "%s cannot be opened for appending: %s" % (
+                config.audit_log, error.strerror or error), "point AGENTJOBS_AUDIT_LOG at a file this "
+                "server may write (its folder must exist); cancel_job and create_job are refused until then"))
+        check_step(True, "audit log", "%s can be appended to (a line per cancel_job and create_job "
+                   "attempt)" % config.audit_log)
     scheme, host, port = origin_of(config.api_url)
     check_step(True, "url", "%s (%s, host %s, port %d)" % (config.api_url, scheme, host, port))
     proxies = urllib.request.getproxies()
@@ -3378,7 +3925,8 @@ def parse_args(argv):
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, AGENTJOBS_MAX_RESPONSE_BYTES, "
                "AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, "
-               "AGENTJOBS_LOG_MAX_BYTES.")
+               "AGENTJOBS_LOG_MAX_BYTES, AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, "
+               "AGENTJOBS_CONFIRM.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")
@@ -3394,6 +3942,8 @@ def parse_args(argv):
                         help="also write debug traces to this file (the key is redacted; created "
                              "0600; rotated to PATH.1 at AGENTJOBS_LOG_MAX_BYTES)")
     parser.add_argument("--debug", action="store_true", help="debug traces on stderr (as MCP_DEBUG=true)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="serve only the tools that change nothing (as AGENTJOBS_READ_ONLY=1)")
     return parser.parse_args(argv)
 
 
@@ -3405,7 +3955,8 @@ def main(argv=None):
         load_env_file(opts.env_file) if opts and opts.env_file else ({}, [], []))
     apply_network_names(file_env, os.environ)
     config = Config(os.environ, file_env, debug=bool(opts and opts.debug),
-                    file_problems=file_problems, file_warnings=file_warnings)
+                    file_problems=file_problems, file_warnings=file_warnings,
+                    read_only=bool(opts and opts.read_only))
     for secret in config.secrets.values():
         add_secret(secret)
     if opts and (opts.config or opts.check or opts.client_config and not opts.include_key):

@@ -2764,6 +2764,598 @@ class StatelessRevisionTest(ApiTestCase):
 
 
 ###############################################################################
+# Guard rails #################################################################
+###############################################################################
+
+READ_ONLY_TOOLS = [name for name in CONTRACT if name not in ("cancel_job", "create_job")]
+NEW_JOB = {"job_type_id": "customer-followup", "target_channel": {"platform": "whatsapp", "code": "5511999990000"}}
+
+
+class ReadOnlyAndAllowListTest(ApiTestCase):
+
+    def listed(self, server):
+        return [t["name"] for t in server.request("tools/list")["result"]["tools"]]
+
+    def test_read_only_hides_and_refuses_cancel_and_create_and_sends_nothing(self):
+        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
+        server = self.server(AGENTJOBS_READ_ONLY="1")
+        self.assertEqual(self.listed(server), READ_ONLY_TOOLS)
+        for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB)):
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn("%s is refused: this server is read-only (AGENTJOBS_READ_ONLY=1)" % name, text)
+            self.assertIn("remove AGENTJOBS_READ_ONLY", text)
+        self.assert_no_request()
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+        self.call_ok("list_jobs", {}, server=server)
+        self.assertEqual(self.only_request().method, "GET")
+
+    def test_read_only_flag_and_the_stateless_listing(self):
+        server = self.server(initialize=False, args=["--read-only"])
+        listed = server.request("tools/list", {"_meta": modern_meta()})["result"]["tools"]
+        self.assertEqual([t["name"] for t in listed], READ_ONLY_TOOLS)
+        result = server.request("tools/call", {"name": "cancel_job", "arguments": {"job_id": "job-0001"},
+                                               "_meta": modern_meta()})["result"]
+        self.assertTrue(result["isError"])
+        self.assertIn("(AGENTJOBS_READ_ONLY via --read-only)", text_of(result))
+        self.assert_no_request()
+
+    def test_read_only_refuses_before_checking_arguments(self):
+        text = self.call_error("cancel_job", {"nonsense": 1}, server=self.server(AGENTJOBS_READ_ONLY="true"))
+        self.assertIn("read-only", text)
+
+    def test_allow_list_lists_and_calls_only_its_tools(self):
+        server = self.server(AGENTJOBS_TOOLS=" list_jobs , get_job,list_jobs")
+        self.assertEqual(self.listed(server), ["get_job", "list_jobs"])  # in the table's order
+        for name, arguments in (("get_context", {}), ("cancel_job", {"job_id": "job-0001"}),
+                                ("create_job", NEW_JOB), ("get_jobs_stats", {})):
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn("%s is not enabled on this server: AGENTJOBS_TOOLS allows only list_jobs, get_job. "
+                          "Nothing was sent to the API." % name, text)
+        self.assert_no_request()
+        self.call_ok("get_job", {"job_id": "job-0001"}, server=server)
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/job-0001")
+
+    def test_read_only_and_the_allow_list_combine(self):
+        server = self.server(AGENTJOBS_TOOLS="cancel_job,list_jobs", AGENTJOBS_READ_ONLY="yes")
+        self.assertEqual(self.listed(server), ["list_jobs"])
+        self.assertIn("read-only", self.call_error("cancel_job", {"job_id": "job-0001"}, server=server))
+        self.assertIn("not enabled", self.call_error("get_job", {"job_id": "job-0001"}, server=server))
+        self.assert_no_request()
+
+    def test_an_unknown_name_in_the_allow_list_is_a_configuration_problem(self):
+        server = self.server(AGENTJOBS_TOOLS="list_jobs,lst_jobs")
+        self.assertEqual(self.listed(server), ["list_jobs"])  # a typo never widens the list
+        for name, arguments in (("list_jobs", {}), ("get_context", {}), ("cancel_job", {"job_id": "job-0001"})):
+            text = self.call_error(name, arguments, server=server)
+            self.assertIn("AGENTJOBS_TOOLS names 'lst_jobs', which is not a tool", text)
+        self.assert_no_request()
+        self.assertEqual(server.close(), 0)
+        self.assertIn("lst_jobs", server.stderr)
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_TOOLS="list_jobs,lst_jobs")
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  settings: AGENTJOBS_TOOLS names 'lst_jobs', which is not a tool; the names it "
+                      "takes: cancel_job, get_job, list_jobs", out)
+        self.assertIn("fix: correct the setting named above", out)
+
+    def test_config_check_and_env_file_show_the_settings(self):
+        code, out, _ = run_cli("--config")
+        self.assertIn("AGENTJOBS_READ_ONLY: False  (default)", out)
+        self.assertIn("AGENTJOBS_TOOLS: (all tools)  (default)", out)
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
+            handle.write("AGENTJOBS_READ_ONLY=1\nAGENTJOBS_TOOLS=get_job,cancel_job\n")
+        try:
+            code, out, _ = run_cli("--env-file", handle.name, "--check", AICONNECT_API_KEY=KEY,
+                                   AICONNECT_API_URL=self.api.url)
+            self.assertEqual(code, 0, out)
+            self.assertIn("AGENTJOBS_READ_ONLY: True  (env file)", out)
+            self.assertIn("AGENTJOBS_TOOLS: get_job,cancel_job  (env file)", out)
+            code, out, _ = run_cli("--read-only", "--config")
+            self.assertIn("AGENTJOBS_READ_ONLY: True  (--read-only)", out)
+            server = ServerProcess(self.api, args=["--env-file", handle.name])
+            self._servers.append(server)
+            server.initialize()
+            self.assertEqual(self.listed(server), ["get_job"])
+        finally:
+            os.unlink(handle.name)
+
+    def test_client_configs_carry_the_guard_settings(self):
+        code, out, _ = run_cli("--client-config", "claude-desktop", "--read-only",
+                               AGENTJOBS_TOOLS="list_jobs, get_job", AGENTJOBS_CONFIRM="cancel_job")
+        self.assertEqual(code, 0)
+        env = json.loads(out)["mcpServers"]["agentjobs"]["env"]
+        self.assertEqual((env["AGENTJOBS_READ_ONLY"], env["AGENTJOBS_TOOLS"], env["AGENTJOBS_CONFIRM"]),
+                         ("true", "list_jobs,get_job", "cancel_job"))
+        self.assertNotIn("AGENTJOBS_AUDIT_LOG", env)
+
+    def test_get_context_shows_the_guard_rails(self):
+        self.assertEqual(self.call_ok("get_context")["structuredContent"]["guard_rails"]["read_only"], False)
+        result = self.call_ok("get_context", server=self.server(AGENTJOBS_READ_ONLY="1",
+                                                               AGENTJOBS_TOOLS="get_context,list_jobs"))
+        self.assertEqual(result["structuredContent"]["guard_rails"],
+                         {"read_only": True, "tools": ["get_context", "list_jobs"], "audit_log": None,
+                          "confirm": []})
+        self.assertIn("Guard rails: read-only yes (cancel_job and create_job are off); tools: get_context, "
+                      "list_jobs", text_of(result))
+
+
+AUDIT_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
+AUDIT_FIELDS = ["time", "attempt", "tool", "outcome", "job_id", "confirmation", "client", "protocol", "arguments"]
+
+
+class AuditLogTest(ApiTestCase):
+
+    def setUp(self):
+        ApiTestCase.setUp(self)
+        import tempfile
+        self.folder = tempfile.mkdtemp(prefix="agentjobs-audit-")
+        self.path = os.path.join(self.folder, "audit.log")
+
+    def tearDown(self):
+        ApiTestCase.tearDown(self)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def lines(self, path=None):
+        with open(path or self.path, "rb") as handle:
+            return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
+
+    def running_job(self):
+        return self.api.add_job(job_status="RUNNING")["job_id"]
+
+    def test_a_cancel_writes_its_sending_and_outcome_lines_before_the_answer(self):
+        job_id = self.running_job()
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.path)
+        self.call_ok("cancel_job", {"job_id": job_id, "reason": "asked to stop"}, server=server)
+        sending, done = self.lines()  # read as the answer arrived: both are on disk already
+        for line in (sending, done):
+            self.assertRegex(line["time"], AUDIT_TIME)
+            self.assertEqual((line["tool"], line["job_id"], line["confirmation"], line["protocol"]),
+                             ("cancel_job", job_id, None, LATEST))
+            self.assertEqual(line["client"], {"name": "test-client", "version": "1.0"})
+            self.assertEqual(line["arguments"], {"job_id": job_id, "reason": "asked to stop"})
+        self.assertEqual(list(sending), AUDIT_FIELDS)
+        self.assertEqual((sending["outcome"], done["outcome"]), ("sending", "ok"))
+        self.assertEqual(sending["attempt"], done["attempt"])
+        self.assertEqual(self.only_request().method, "DELETE")
+        if os.name == "posix":
+            self.assertEqual(os.stat(self.path).st_mode & 0o777, 0o600)
+        self.call_ok("list_jobs", {}, server=server)
+        self.call_ok("get_job", {"job_id": job_id}, server=server)
+        self.assertEqual(len(self.lines()), 2)  # read-only tools are not logged
+        self.call_error("cancel_job", {"job_id": job_id}, server=server)
+        self.assertEqual(len(self.lines()), 4)  # appended
+        self.assertEqual(self.lines()[3]["outcome"], "api error")
+        self.assertEqual(self.lines()[3]["status"], 409)
+        self.assertNotEqual(self.lines()[3]["attempt"], done["attempt"])
+
+    def test_create_records_the_new_job_and_a_stateless_client(self):
+        server = self.server(initialize=False, AGENTJOBS_AUDIT_LOG=self.path)
+        result = server.request("tools/call", {"name": "create_job", "arguments": NEW_JOB,
+                                               "_meta": modern_meta()})["result"]
+        self.assertFalse(result["isError"], result)
+        sending, done = self.lines()
+        self.assertEqual((sending["job_id"], done["job_id"]), (None, result["structuredContent"]["job"]["job_id"]))
+        self.assertEqual(done["client"], {"name": "test-client", "version": "2"})
+        self.assertEqual((done["protocol"], done["outcome"]), (MODERN, "ok"))
+        self.assertEqual(done["arguments"], NEW_JOB)
+
+    def test_no_answer_and_refusals_are_recorded(self):
+        self.api.add_fault(action="hang", delay=10)
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.path, AGENTJOBS_TIMEOUT="1")
+        self.call_error("cancel_job", {"job_id": "job-0001"}, server=server)
+        self.assertEqual([(l["outcome"], l.get("status")) for l in self.lines()],
+                         [("sending", None), ("no answer", None)])
+        self.assertIn("did not answer within 1 seconds", self.lines()[1]["reason"])
+        self.call_error("cancel_job", {"job_id": "job-0001", "why": "x"}, server=server)
+        refused = self.lines()[2]
+        self.assertEqual(refused["outcome"], "refused")
+        self.assertIn("why", refused["reason"])
+        self.assertEqual(refused["arguments"], {"job_id": "job-0001", "why": "x"})
+        self.api.reset()
+        path = os.path.join(self.folder, "read-only.log")
+        server = self.server(AGENTJOBS_AUDIT_LOG=path, AGENTJOBS_READ_ONLY="1")
+        self.call_error("create_job", NEW_JOB, server=server)
+        (line,) = self.lines(path)
+        self.assertEqual((line["tool"], line["outcome"]), ("create_job", "refused"))
+        self.assertIn("read-only", line["reason"])
+        self.assert_no_request()
+
+    def test_the_key_never_reaches_the_audit_log(self):
+        job_id = self.running_job()
+        self.call_ok("cancel_job", {"job_id": job_id, "reason": "key " + KEY},
+                     server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
+        with open(self.path, "rb") as handle:
+            text = handle.read().decode("ascii")
+        self.assertNotIn(KEY, text)
+        self.assertIn("key [redacted]", text)
+
+    def unwritable_paths(self):
+        """Paths the log cannot be written at, whoever runs the test (root ignores file modes)."""
+        afile = os.path.join(self.folder, "a-file")
+        with open(afile, "w") as handle:
+            handle.write("x")
+        paths = {"a directory": self.folder, "a missing folder": os.path.join(self.folder, "no", "audit.log"),
+                 "a file as its folder": os.path.join(afile, "audit.log")}
+        if os.path.exists("/dev/full"):
+            paths["a full disk"] = "/dev/full"
+        if os.name == "posix" and os.geteuid() != 0:
+            locked = os.path.join(self.folder, "locked.log")
+            with open(locked, "w"):
+                pass
+            os.chmod(locked, 0o400)
+            paths["a read-only file"] = locked
+        return paths
+
+    def test_an_audit_log_that_cannot_be_written_refuses_and_sends_nothing(self):
+        job_id = self.running_job()
+        for what, path in sorted(self.unwritable_paths().items()):
+            server = self.server(AGENTJOBS_AUDIT_LOG=path)
+            for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB)):
+                text = self.call_error(name, arguments, server=server)
+                self.assertIn("%s is refused: the audit log (AGENTJOBS_AUDIT_LOG=%s) cannot be written (" % (
+                    name, path), text, what)
+                self.assertIn("Nothing was sent to the API.", text)
+            self.call_ok("list_jobs", {}, server=server)  # read-only tools never fail because of it
+            self.assertEqual([r.method for r in self.api.requests], ["GET"], what)
+            self.api.clear_requests()
+            self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+            self.assertEqual(server.close(), 0)
+            self.assertIn("audit log", server.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "no")))
+
+    @unittest.skipUnless(os.name == "posix", "RLIMIT_FSIZE is POSIX")
+    def test_an_outcome_line_that_fails_after_the_request_went_out_is_a_warning(self):
+        # A file-size limit lets the "sending" line (~450 bytes) in and not the outcome line:
+        # the disk fills between the two. Python ignores SIGXFSZ, so the write gets EFBIG.
+        job_id = self.running_job()
+        command = [sys.executable, "-c", "import resource, runpy, sys; "
+                   "resource.setrlimit(resource.RLIMIT_FSIZE, (700, 700)); sys.argv = [%r]; "
+                   "runpy.run_path(%r, run_name='__main__')" % (SERVER, SERVER)]
+        server = ServerProcess(self.api, command=command, AGENTJOBS_AUDIT_LOG=self.path)
+        self._servers.append(server)
+        server.initialize()
+        result = self.call_ok("cancel_job", {"job_id": job_id, "reason": "x" * 150}, server=server)
+        self.assertIn("Warning: the audit log could not record this outcome (File too large); its "
+                      "\"sending\" line is there.", text_of(result))
+        self.assertEqual(self.only_request().method, "DELETE")
+        with open(self.path, "rb") as handle:
+            first = handle.read().split(b"\n")[0]
+        self.assertEqual(json.loads(first.decode("ascii"))["outcome"], "sending")
+        self.assertEqual(server.close(), 0)
+        self.assertIn("the outcome of cancel_job went unrecorded", server.stderr)
+
+    def test_check_and_config_show_the_audit_log(self):
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_AUDIT_LOG=self.path)
+        self.assertEqual(code, 0, out)
+        self.assertIn("AGENTJOBS_AUDIT_LOG: %s  (env)" % self.path, out)
+        self.assertIn("ok    audit log: %s can be appended to" % self.path, out)
+        self.assertEqual(self.lines(), [])  # created, and nothing written
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_AUDIT_LOG=self.folder)
+        self.assertEqual(code, 1, out)
+        self.assertIn("FAIL  audit log: %s cannot be opened for appending" % self.folder, out)
+        self.assertIn("fix: point AGENTJOBS_AUDIT_LOG at a file", out)
+        result = self.call_ok("get_context", server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
+        self.assertEqual(result["structuredContent"]["guard_rails"]["audit_log"], self.path)
+        self.assertIn("audit log: " + self.path, text_of(result))
+
+
+def read_audit(path):
+    with open(path, "rb") as handle:
+        return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
+
+
+class ConfirmCase(ApiTestCase):
+    """A folder for an audit log, and a running job to cancel."""
+
+    def setUp(self):
+        ApiTestCase.setUp(self)
+        import tempfile
+        self.folder = tempfile.mkdtemp(prefix="agentjobs-confirm-")
+        self.audit = os.path.join(self.folder, "audit.log")
+
+    def tearDown(self):
+        ApiTestCase.tearDown(self)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def running_job(self):
+        return self.api.add_job(job_status="RUNNING", job_type_id="customer-followup")["job_id"]
+
+
+class ConfirmTest(ConfirmCase):
+    """AGENTJOBS_CONFIRM in the initialize era: elicitation/create sent by the server."""
+
+    def asking_server(self, capabilities=None, version=LATEST, confirm="cancel_job", **env):
+        settings = {"AGENTJOBS_CONFIRM": confirm, "AGENTJOBS_AUDIT_LOG": self.audit}
+        settings.update(env)
+        server = self.server(initialize=False, **settings)
+        response = server.request("initialize", {
+            "protocolVersion": version, "clientInfo": {"name": "asking-client", "version": "3.1"},
+            "capabilities": {"elicitation": {}} if capabilities is None else capabilities})
+        self.assertEqual(response["result"]["protocolVersion"], version)
+        server.notify("notifications/initialized")
+        return server
+
+    def start_cancel(self, server, job_id, request_id="c1", reason="customer asked"):
+        server.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {
+            "name": "cancel_job", "arguments": {"job_id": job_id, "reason": reason}}})
+        return server.read()
+
+    def answer(self, server, ask, result):
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": result})
+
+    def test_accept_cancels_after_showing_the_user_the_job(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        ask = self.start_cancel(server, job_id)
+        self.assertEqual((ask["id"], ask["method"]), ("agentjobs-elicit-1", "elicitation/create"))
+        params = ask["params"]
+        self.assertEqual(params["mode"], "form")
+        for shown_text in ("Cancel this Agent Job? This cannot be undone.", "Job: " + job_id,
+                           "Type: customer-followup", "Status: RUNNING", "Reason: customer asked",
+                           "Channel: " + self.api.jobs[job_id]["channel_data"]["platform"]):
+            self.assertIn(shown_text, params["message"])
+        schema = params["requestedSchema"]
+        self.assertEqual((schema["type"], schema["required"]), ("object", ["confirm"]))
+        self.assertEqual(list(schema["properties"]), ["confirm"])
+        self.assertEqual(schema["properties"]["confirm"]["type"], "boolean")
+        self.assertEqual([(r.method, r.path) for r in self.api.requests],
+                         [("GET", "/api/v0/services/agent-jobs/" + job_id)])  # read, not cancelled yet
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        response = server.read()
+        self.assertEqual(response["id"], "c1")
+        self.assertFalse(response["result"]["isError"], response)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "DELETE"])
+        self.assertEqual(self.api.requests[1].json, {"reason": "customer asked"})
+        sending, done = read_audit(self.audit)
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in (sending, done)],
+                         [("sending", "confirmed by the client"), ("ok", "confirmed by the client")])
+        self.assertEqual(done["client"], {"name": "asking-client", "version": "3.1"})
+
+    def test_decline_dismiss_or_an_unticked_box_sends_nothing(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        answers = [({"action": "decline"}, "declined by the client"),
+                   ({"action": "cancel"}, "dismissed by the client"),
+                   ({"action": "accept", "content": {"confirm": False}},
+                    "declined by the client (the box was left unticked)")]
+        for number, (answer, logged) in enumerate(answers):
+            ask = self.start_cancel(server, job_id, request_id=number)
+            self.assertEqual(ask["id"], "agentjobs-elicit-%d" % (number + 1))
+            self.answer(server, ask, answer)
+            result = server.read()["result"]
+            self.assertTrue(result["isError"])
+            self.assertTrue(text_of(result).startswith("not cancelled: the user declined."), text_of(result))
+            self.assertEqual(read_audit(self.audit)[-1]["confirmation"], logged)
+            self.assertEqual(read_audit(self.audit)[-1]["outcome"], "refused")
+        self.assertEqual([r.method for r in self.api.requests], ["GET"] * 3)
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+        self.assertEqual(len(read_audit(self.audit)), 3)  # no "sending" line: nothing went out
+
+    def test_other_requests_are_served_while_the_user_decides(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        ask = self.start_cancel(server, job_id)
+        # The client's own ids live in another space: even the same string is its own request.
+        self.assertEqual(server.request("ping", request_id="agentjobs-elicit-1")["result"], {})
+        listed = server.request("tools/call", {"name": "list_jobs", "arguments": {"limit": 1}})
+        self.assertFalse(listed["result"]["isError"])
+        server.send({"jsonrpc": "2.0", "id": "agentjobs-elicit-99", "result": {"action": "accept"}})
+        self.assertTrue(server.nothing_more(0.3))  # an answer to nothing asked is ignored
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        self.assertFalse(server.read()["result"]["isError"])
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE"])
+
+    def test_the_wait_ends_at_the_calls_deadline(self):
+        job_id = self.running_job()
+        server = self.asking_server(AGENTJOBS_TIMEOUT="1")
+        ask = self.start_cancel(server, job_id)
+        started = time.monotonic()
+        moot = server.read()
+        self.assertEqual(moot, {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {
+            "requestId": ask["id"], "reason": "the tool call ran out of time"}})
+        result = server.read()["result"]
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertIn("not cancelled: the client did not answer the confirmation within this call's 1 seconds",
+                      text_of(result))
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})  # too late
+        self.assertEqual(server.request("ping")["result"], {})
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        self.assertEqual(read_audit(self.audit)[-1]["confirmation"], "no answer")
+
+    def test_the_wait_ends_when_the_call_is_cancelled(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        ask = self.start_cancel(server, job_id, request_id="to-cancel")
+        server.notify("notifications/cancelled", {"requestId": "to-cancel"})
+        self.assertEqual(server.read()["params"], {"requestId": ask["id"], "reason": "the tool call was cancelled"})
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        self.assertEqual(server.request("ping")["result"], {})
+        self.assertTrue(server.nothing_more(0.3))  # the cancelled call is never answered
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        self.assertEqual(read_audit(self.audit)[-1]["outcome"], "cancelled")
+
+    def test_closing_stdin_ends_the_wait_and_the_server_exits_promptly(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        self.start_cancel(server, job_id)
+        started = time.monotonic()
+        self.assertEqual(server.close(), 0)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+
+    def test_a_client_that_cannot_ask_is_refused_and_nothing_is_sent(self):
+        job_id = self.running_job()
+        for version, capabilities, why in (
+                (LATEST, {}, "it did not declare form elicitation in initialize"),
+                (LATEST, {"elicitation": {"url": {}}}, "it did not declare form elicitation in initialize"),
+                ("2025-03-26", {"elicitation": {}}, "revision 2025-03-26 has no elicitation")):
+            server = self.asking_server(capabilities, version)
+            text = self.call_error("cancel_job", {"job_id": job_id}, server=server)
+            self.assertIn("not cancelled: confirmation is required by the server's settings "
+                          "(AGENTJOBS_CONFIRM=cancel_job), and this client cannot ask the user (%s). "
+                          "Nothing was sent to the API." % why, text)
+        self.assert_no_request()
+        self.assertEqual([l["confirmation"] for l in read_audit(self.audit)], ["the client cannot ask"] * 3)
+
+    def test_an_error_from_the_client_refuses(self):
+        job_id = self.running_job()
+        server = self.asking_server(version="2025-06-18")
+        ask = self.start_cancel(server, job_id)
+        self.assertNotIn("mode", ask["params"])  # 2025-06-18 has form mode only, unnamed
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "error": {"code": -32601, "message": "no forms here"}})
+        text = text_of(server.read()["result"])
+        self.assertIn("not cancelled: the client could not ask the user (it answered error -32601: no forms here)", text)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+
+    def test_a_finished_or_unknown_job_is_not_asked_about(self):
+        job_id = self.api.add_job(job_status="COMPLETED")["job_id"]
+        server = self.asking_server()
+        self.assertIn("is already finished (status: COMPLETED)", self.call_error("cancel_job", {"job_id": job_id},
+                                                                                 server=server))
+        self.assertIn("No job 'job-nope'", self.call_error("cancel_job", {"job_id": "job-nope"}, server=server))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+
+    def test_create_job_can_need_confirmation_too(self):
+        job_id = self.running_job()
+        server = self.asking_server(confirm="create_job", AGENTJOBS_AUDIT_LOG=None)  # asked without a log too
+        self.call_ok("cancel_job", {"job_id": job_id}, server=server)  # not in the list: not asked
+        server.send({"jsonrpc": "2.0", "id": "n1", "method": "tools/call", "params": {
+            "name": "create_job", "arguments": NEW_JOB}})
+        ask = server.read()
+        self.assertIn("Create this Agent Job?", ask["params"]["message"])
+        self.assertIn("Channel: whatsapp 5511999990000 (organization aiconnect)", ask["params"]["message"])
+        self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
+        self.answer(server, ask, {"action": "decline"})
+        self.assertTrue(text_of(server.read()["result"]).startswith("not created: the user declined."))
+        self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
+
+    def test_the_setting_is_checked_and_shown(self):
+        code, out, _ = run_cli("--config", AGENTJOBS_CONFIRM="cancel_job,get_job")
+        self.assertIn("AGENTJOBS_CONFIRM: cancel_job  (env)", out)
+        self.assertIn("problem: AGENTJOBS_CONFIRM names 'get_job', which is not a tool that changes anything", out)
+        result = self.call_ok("get_context", server=self.server(AGENTJOBS_CONFIRM="create_job,cancel_job"))
+        self.assertEqual(result["structuredContent"]["guard_rails"]["confirm"], ["create_job", "cancel_job"])
+        self.assertIn("the user confirms: create_job, cancel_job", text_of(result))
+
+
+def asking_meta(capabilities=None):
+    return modern_meta(**{"io.modelcontextprotocol/clientCapabilities":
+                          {"elicitation": {}} if capabilities is None else capabilities})
+
+
+class ConfirmStatelessTest(ConfirmCase):
+    """AGENTJOBS_CONFIRM in the stateless 2026-07-28 revision: input_required, then a retry."""
+
+    def call(self, server, job_id, capabilities=None, **extra):
+        params = {"name": "cancel_job", "arguments": {"job_id": job_id, "reason": "customer asked"},
+                  "_meta": asking_meta(capabilities)}
+        params.update(extra)
+        return server.request("tools/call", params)
+
+    def ask(self, server, job_id):
+        result = self.call(server, job_id)["result"]
+        self.assertEqual(result["resultType"], "input_required", result)
+        return result
+
+    def accept(self, confirm=True):
+        return {"confirm": {"action": "accept", "content": {"confirm": confirm}}}
+
+    def test_input_required_then_the_retry_with_the_answer_cancels(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job", AGENTJOBS_AUDIT_LOG=self.audit)
+        result = self.ask(server, job_id)
+        self.assertEqual(set(result), {"resultType", "inputRequests", "requestState", "_meta"})
+        self.assertEqual(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "agentjobs-mcp")
+        (key, request), = result["inputRequests"].items()
+        self.assertEqual((key, request["method"], request["params"]["mode"]), ("confirm", "elicitation/create", "form"))
+        self.assertIn("Job: " + job_id, request["params"]["message"])
+        self.assertIn("Status: RUNNING", request["params"]["message"])
+        self.assertEqual(request["params"]["requestedSchema"]["properties"]["confirm"]["type"], "boolean")
+        self.assertIsInstance(result["requestState"], str)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        done = self.call(server, job_id, inputResponses=self.accept(), requestState=result["requestState"])["result"]
+        self.assertEqual(done["resultType"], "complete")
+        self.assertFalse(done["isError"], done)
+        self.assertEqual(done["structuredContent"]["job"]["job_status"], "CANCELED")
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "DELETE"])
+        lines = read_audit(self.audit)
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in lines],
+                         [("asked", "asked the client"), ("sending", "confirmed by the client"),
+                          ("ok", "confirmed by the client")])
+        self.assertEqual(lines[2]["client"], {"name": "test-client", "version": "2"})
+        self.assertEqual(lines[2]["protocol"], MODERN)
+
+    def test_decline_on_the_retry_sends_nothing(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        for answer in ({"confirm": {"action": "decline"}}, {"confirm": {"action": "cancel"}}, self.accept(False)):
+            state = self.ask(server, job_id)["requestState"]
+            result = self.call(server, job_id, inputResponses=answer, requestState=state)["result"]
+            self.assertTrue(result["isError"])
+            self.assertTrue(text_of(result).startswith("not cancelled: the user declined."))
+        self.assertEqual([r.method for r in self.api.requests], ["GET"] * 3)
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+
+    def test_forged_tampered_replayed_or_borrowed_states_are_refused(self):
+        job_id, other_id = self.running_job(), self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        # An answer without the state the server made is no answer: the server asks.
+        self.assertEqual(self.call(server, job_id, inputResponses=self.accept())["result"]["resultType"],
+                         "input_required")
+        state = self.ask(server, job_id)["requestState"]
+        body, mac = state.split(".")
+        flipped = mac[:-2] + ("A" if mac[-2] != "A" else "B") + mac[-1]
+        for forged, why in ((body + "." + flipped, "it was altered, or not made by this server"),
+                            (body[:-2] + "xx." + mac, "it was altered, or not made by this server"),
+                            ("made-up", "it is not a state this server made"),
+                            (42, "it is not a state this server made")):
+            result = self.call(server, job_id, inputResponses=self.accept(), requestState=forged)["result"]
+            self.assertIn("not cancelled: the confirmation could not be verified: %s." % why, text_of(result))
+        result = self.call(server, other_id, inputResponses=self.accept(), requestState=state)["result"]
+        self.assertIn("it was made for another call", text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])  # the two asks
+        self.assertFalse(self.call(server, job_id, inputResponses=self.accept(), requestState=state)
+                         ["result"]["isError"])
+        self.api.jobs[job_id]["job_status"] = "RUNNING"
+        result = self.call(server, job_id, inputResponses=self.accept(), requestState=state)["result"]
+        self.assertIn("it was answered already", text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE"])
+
+    def test_a_retry_with_the_state_but_no_answer_is_asked_again(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        state = self.ask(server, job_id)["requestState"]
+        again = self.call(server, job_id, inputResponses={}, requestState=state)["result"]
+        self.assertEqual(again["resultType"], "input_required")
+        self.assertNotEqual(again["requestState"], state)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+
+    def test_a_client_without_elicitation_gets_the_missing_capability_error(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job", AGENTJOBS_AUDIT_LOG=self.audit)
+        for capabilities in ({}, {"elicitation": {"url": {}}}, {"sampling": {}}):
+            response = self.call(server, job_id, capabilities=capabilities)
+            self.assertEqual(response["error"]["code"], -32021, response)
+            self.assertEqual(response["error"]["data"], {"requiredCapabilities": {"elicitation": {"form": {}}}})
+            self.assertIn("AGENTJOBS_CONFIRM=cancel_job", response["error"]["message"])
+        self.assert_no_request()
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in read_audit(self.audit)],
+                         [("refused", "the client cannot ask")] * 3)
+
+    def test_an_expired_state_is_refused(self):
+        args = {"job_id": "job-0001"}
+        old = agentjobs_mcp.seal_state("cancel_job", args, ttl=-1)
+        self.assertIn("expired", agentjobs_mcp.state_problem(old, "cancel_job", args))
+        fresh = agentjobs_mcp.seal_state("cancel_job", args)
+        self.assertIn("another call", agentjobs_mcp.state_problem(fresh, "create_job", args))
+        self.assertIsNone(agentjobs_mcp.state_problem(fresh, "cancel_job", args))
+        self.assertIn("answered already", agentjobs_mcp.state_problem(fresh, "cancel_job", args))
+
+
+###############################################################################
 # Installing with pip #########################################################
 ###############################################################################
 
@@ -3076,7 +3668,7 @@ class PureTest(unittest.TestCase):
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
                   "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
-                  "unicodedata", "difflib"}
+                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac"}
         self.assertEqual(imported - stdlib, set())
 
 
@@ -3371,7 +3963,7 @@ class CliTest(ApiTestCase):
         code, out, _ = run_cli("--help")
         self.assertEqual(code, 0)
         for flag in ("--version", "--config", "--check", "--debug", "--env-file", "--log-file",
-                     "--client-config"):
+                     "--client-config", "--read-only"):
             self.assertIn(flag, out)
 
     def test_unknown_flag_prints_usage_and_exits_2(self):

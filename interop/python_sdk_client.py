@@ -8,15 +8,23 @@ negotiated, the server's identity, tools/list (the eight names), every tool call
 isError, text, structuredContent present and valid against the tool's outputSchema with
 jsonschema; the SDK validates it too and would raise), two calls that must come back as
 isError, and what the stand-in API received (the key, the POST of create_job, the DELETE
-with its reason as the JSON body). One line per check, then "N passed, N failed".
+with its reason as the JSON body). Then the guard rails, in the initialize era ("legacy")
+and the stateless one ("2026-07-28"): with AGENTJOBS_CONFIRM=cancel_job an elicitation
+callback that accepts one cancel and declines the next (the API gets the one DELETE, the
+audit log says "confirmed by the client" and "declined by the client"), and
+AGENTJOBS_READ_ONLY and AGENTJOBS_TOOLS as list_tools shows them, with a call they refuse.
+One line per check, then "N passed, N failed".
 """
 import asyncio
+import json
 import os
+import shutil
 import sys
+import tempfile
 
 import jsonschema
 import mcp
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -116,7 +124,93 @@ async def session(api, mode, label):
           deletes and "%s %s" % (deletes[0].path, deletes[0].json))
 
 
+def server_params(api, **settings):
+    env = {"AICONNECT_API_URL": api.url, "AICONNECT_API_KEY": KEY}
+    env.update(settings)
+    return StdioServerParameters(command=sys.executable, args=[os.path.join(ROOT, "agentjobs_mcp.py")], env=env)
+
+
+async def confirm_session(api, mode, label, folder):
+    """AGENTJOBS_CONFIRM=cancel_job: the SDK's elicitation callback accepts, then declines."""
+    audit = os.path.join(folder, "audit-%s.log" % mode)
+    asked, answers = [], [types.ElicitResult(action="accept", content={"confirm": True}),
+                          types.ElicitResult(action="decline")]
+
+    async def elicitation_callback(context, params):
+        asked.append(params)
+        return answers[len(asked) - 1]
+
+    jobs = [api.add_job(job_status="RUNNING")["job_id"] for _ in range(2)]
+    params = server_params(api, AGENTJOBS_CONFIRM="cancel_job", AGENTJOBS_AUDIT_LOG=audit)
+    async with Client(params, mode=mode, elicitation_callback=elicitation_callback) as client:
+        first = await client.call_tool("cancel_job", {"job_id": jobs[0], "reason": "interop"})
+        text = first.content[0].text if first.content else ""
+        check(label + ": confirm, accepted -> cancelled", not first.is_error and "Successfully canceled" in text, text)
+        message = asked[0].message if asked else ""
+        schema = asked[0].requested_schema if asked else {}
+        check(label + ": the form shows the job and asks yes/no", "Job: " + jobs[0] in message and
+              "Status: RUNNING" in message and schema.get("properties", {}).get("confirm", {}).get("type") ==
+              "boolean", message)
+        second = await client.call_tool("cancel_job", {"job_id": jobs[1]})
+        text = second.content[0].text if second.content else ""
+        check(label + ": confirm, declined -> isError, not cancelled",
+              bool(second.is_error) and text.startswith("not cancelled: the user declined"), text)
+    deletes = [r.path.rsplit("/", 1)[-1] for r in api.requests if r.method == "DELETE"]
+    check(label + ": the API got the accepted DELETE only", deletes == [jobs[0]] and
+          api.jobs[jobs[1]]["job_status"] == "RUNNING", deletes)
+    with open(audit) as handle:
+        lines = [json.loads(line) for line in handle]
+    seen = [(line["job_id"], line["outcome"], line["confirmation"]) for line in lines if line["outcome"] != "asked"]
+    check(label + ": the audit log records both answers", seen == [
+        (jobs[0], "sending", "confirmed by the client"), (jobs[0], "ok", "confirmed by the client"),
+        (jobs[1], "refused", "declined by the client")], seen)
+    # The era the confirmation went through: elicitation/create requests (initialize), or
+    # input_required answers and retries (stateless), which the log records as "asked".
+    asks = [line["protocol"] for line in lines if line["outcome"] == "asked"]
+    stateless = mode == "2026-07-28"
+    check(label + ": asked by %s" % ("input_required and a retry" if stateless else "elicitation/create"),
+          asks == (["2026-07-28"] * 2 if stateless else []) and
+          set(line["protocol"] for line in lines) == {EXPECTED_VERSION[mode]}, [l["protocol"] for l in lines])
+
+
+async def listing_session(api, mode, label, expected, call, refusal, **settings):
+    """What list_tools shows under a guard setting, and a call it refuses."""
+    async with Client(server_params(api, **settings), mode=mode) as client:
+        names = sorted(t.name for t in (await client.list_tools()).tools)
+        check("%s: %s -> list_tools" % (label, " ".join("%s=%s" % kv for kv in settings.items())),
+              names == expected, ", ".join(names))
+        result = await client.call_tool(call[0], call[1])
+        text = result.content[0].text if result.content else ""
+        check("%s: %s refused" % (label, call[0]), bool(result.is_error) and refusal in text, text)
+
+
+async def guard_rails(api, mode, label, folder):
+    await confirm_session(api, mode, label, folder)
+    before = len(api.requests)
+    await listing_session(api, mode, label, [t for t in TOOLS if t not in ("cancel_job", "create_job")],
+                          ("cancel_job", {"job_id": "job-0001"}), "this server is read-only",
+                          AGENTJOBS_READ_ONLY="1")
+    await listing_session(api, mode, label, ["get_job", "list_jobs"], ("get_context", {}),
+                          "get_context is not enabled on this server", AGENTJOBS_TOOLS="list_jobs,get_job")
+    check(label + ": the refused calls reached no API", len(api.requests) == before,
+          "%d requests" % (len(api.requests) - before))
+
+
 async def main():
+    folder = tempfile.mkdtemp(prefix="agentjobs-interop-")
+    for mode in ("legacy", "2026-07-28"):
+        label = "python-sdk %s guard rails mode=%s" % (VERSION, mode)
+        api = StandInAPI(key=KEY)
+        api.start()
+        try:
+            await guard_rails(api, mode, label, folder)
+        except Exception as error:
+            while getattr(error, "exceptions", None):
+                error = error.exceptions[0]
+            check(label + ": session", False, "%s: %s" % (type(error).__name__, error))
+        finally:
+            api.stop()
+    shutil.rmtree(folder, ignore_errors=True)
     for mode in ("auto", "legacy", "2026-07-28"):
         label = "python-sdk %s mode=%s" % (VERSION, mode)
         api = StandInAPI(key=KEY)
