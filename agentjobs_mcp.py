@@ -1973,6 +1973,189 @@ def get_context(config, args):
 
 
 ###############################################################################
+# Resources ###################################################################
+###############################################################################
+
+# Each resource is read by calling a tool's own handler and answering with its
+# (text, data): the same HTTP helper, settings, deadline, checks and error texts as
+# the tool, and no second formatter.
+CONTEXT_URI = "agentjobs://context"
+JOB_URI = "agentjobs://jobs/"
+JOB_TYPE_URI = "agentjobs://job-types/"
+RESOURCE_NOT_FOUND = -32002  # up to 2025-11-25; 2026-07-28 answers INVALID_PARAMS and forbids it
+ACTIVE_STATUSES = ("running", "waiting", "scheduled")  # resources/list order
+RESOURCE_PAGE_SIZE = 50      # active jobs per resources/list page
+MAX_LISTED_PER_STATUS = 200  # resources/list stops paging a status here: a picker, not an export
+RESOURCE_TTL_MS = 10000      # 2026-07-28: a job read or listed is fresh for ten seconds
+RESOURCE_CAPABILITY = {"subscribe": False, "listChanged": False}
+
+# name, tool, argument: what each template reads.
+RESOURCE_TEMPLATES = (
+    ({"uriTemplate": JOB_URI + "{job_id}", "name": "job", "title": "Agent Job",
+      "description": "One Agent Job in full, as get_job shows it: status, type, channel, params, "
+                     "tasks, dates and result. job_id as list_jobs shows it, e.g. job-12345.",
+      "mimeType": "application/json"}, "get_job", "job_id"),
+    ({"uriTemplate": JOB_TYPE_URI + "{job_type_id}", "name": "job-type", "title": "Agent Job Type",
+      "description": "One job type's configuration, as get_job_type shows it: default config, "
+                     "policies and params schema. job_type_id as get_context lists it.",
+      "mimeType": "application/json"}, "get_job_type", "job_type_id"),
+)
+RESOURCE_ARGUMENTS = dict((t["uriTemplate"], arg) for t, _, arg in RESOURCE_TEMPLATES)
+
+
+def call_tool(session, name, args):
+    """A tool's (text, data), its arguments checked exactly as tools/call checks them."""
+    entry = TOOLS_BY_NAME[name]
+    return entry.handler(session.config, check_arguments(entry, args))
+
+
+def bad_uri(uri, why):
+    return RpcError(INVALID_PARAMS, "Bad resource URI %s: %s" % (show_value(uri), why),
+                    {"uri": uri[:1000]} if isinstance(uri, str) else None)
+
+
+def resource_target(uri):
+    """(tool name, arguments) that read a resource URI; RpcError(INVALID_PARAMS) if it names none.
+
+    An id is one path segment, percent-decoded as UTF-8 ("a%2Fb" is the id "a/b",
+    as the argument would be); build_url refuses "." and "..", as for the tool.
+    """
+    from urllib.parse import unquote
+    if not isinstance(uri, str) or not uri:
+        raise RpcError(INVALID_PARAMS, "resources/read needs params.uri, a string such as "
+                       "%s or %sjob-12345." % (CONTEXT_URI, JOB_URI))
+    if uri == CONTEXT_URI:
+        return "get_context", {}
+    for template, name, arg in RESOURCE_TEMPLATES:
+        prefix = template["uriTemplate"].split("{")[0]
+        if not uri.startswith(prefix):
+            continue
+        raw = uri[len(prefix):]
+        if not raw:
+            raise bad_uri(uri, "it names no %s." % arg)
+        if any(ch in raw for ch in "/?#"):
+            raise bad_uri(uri, "the %s must be one path segment (write a '/', '?' or '#' in "
+                          "it as %%2F, %%3F or %%23)." % arg)
+        try:
+            value = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise bad_uri(uri, "its percent-escapes are not UTF-8 text.")
+        return name, {arg: value}
+    raise bad_uri(uri, "this server's resources are %s, %s and %s." % (
+        CONTEXT_URI, RESOURCE_TEMPLATES[0][0]["uriTemplate"], RESOURCE_TEMPLATES[1][0]["uriTemplate"]))
+
+
+def markdown_of(title, text):
+    """A tool's text as short markdown: a heading, then the text verbatim in a fence."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return "## %s\n\n%stext\n%s\n%s\n" % (title, fence, text, fence)
+
+
+def on_resources_templates_list(session, params, revision):
+    # A cursor is accepted and ignored: the whole list fits in one page.
+    templates = [dict((k, v) for k, v in t.items() if k != "title" or revision >= STRUCTURED_SINCE)
+                 for t, _, _ in RESOURCE_TEMPLATES]
+    result = {"resourceTemplates": templates}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
+    return result
+
+
+def on_resources_read(session, params, revision):
+    uri = params.get("uri")
+    name, args = resource_target(uri)
+    try:
+        text, data = call_tool(session, name, args)
+    except ArgumentError as error:
+        raise bad_uri(uri, error.text())
+    except ApiError as error:
+        if error.status == 404:
+            code = INVALID_PARAMS if revision in STATELESS_VERSIONS else RESOURCE_NOT_FOUND
+            raise RpcError(code, "Resource not found: " + error.text(), {"uri": uri[:1000]})
+        raise RpcError(INTERNAL_ERROR, error.text(), {"uri": uri[:1000]})
+    except ToolError as error:
+        raise RpcError(INTERNAL_ERROR, error.text(), {"uri": uri[:1000]})
+    title = "Agent Jobs context" if name == "get_context" else "%s %s" % (
+        "Agent Job" if name == "get_job" else "Job type", escape_text(list(args.values())[0], 200))
+    result = {"contents": [
+        {"uri": uri, "mimeType": "application/json",
+         "text": json.dumps(data, ensure_ascii=False, separators=(",", ":"))},
+        {"uri": uri, "mimeType": "text/markdown", "text": markdown_of(title, text)}]}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=RESOURCE_TTL_MS, cacheScope="private")
+    return result
+
+
+def job_resource(job, revision):
+    """An active job as resources/list shows it."""
+    from urllib.parse import quote
+    job_id = job["job_id"]
+    resource = {"uri": JOB_URI + quote(job_id, safe=""), "name": job_id,
+                "description": "%s job of type %s on %s, scheduled %s" % (
+                    escape_text(job.get("job_status"), 20), shown(job.get("job_type_id"), 100),
+                    shown(job.get("channel_code"), 100), shown(job.get("scheduled_at"), 40)),
+                "mimeType": "application/json"}
+    if revision >= STRUCTURED_SINCE:
+        resource["title"] = "%s (%s, %s)" % (escape_text(job_id, 100), shown(job.get("job_type_id"), 100),
+                                             escape_text(job.get("job_status"), 20))
+    return resource
+
+
+def parse_resource_cursor(cursor):
+    """(status index, offset) from a resources/list cursor ("active:1:50")."""
+    if cursor is None:
+        return 0, 0
+    parts = cursor.split(":") if isinstance(cursor, str) else ()
+    if (len(parts) == 3 and parts[0] == "active" and all(p.isdigit() and is_ascii(p) for p in parts[1:])
+            and int(parts[1]) < len(ACTIVE_STATUSES) and int(parts[2]) < MAX_LISTED_PER_STATUS):
+        return int(parts[1]), int(parts[2])
+    raise RpcError(INVALID_PARAMS, "Unknown cursor %s: pass the nextCursor of the previous "
+                   "resources/list answer unchanged, or none for the first page." % show_value(cursor))
+
+
+def on_resources_list(session, params, revision):
+    """agentjobs://context, then the active jobs (running, waiting, scheduled), paged.
+
+    A page holds at most RESOURCE_PAGE_SIZE jobs (one API call per status it reaches);
+    the API failing leaves the jobs out (logged) rather than failing the whole list.
+    """
+    index, offset = parse_resource_cursor(params.get("cursor"))
+    resources = []
+    if params.get("cursor") is None:
+        context = {"uri": CONTEXT_URI, "name": "context", "mimeType": "application/json",
+                   "description": "What get_context says: the organization, time zone, API, "
+                                  "server version and the organization's job types."}
+        if revision >= STRUCTURED_SINCE:
+            context["title"] = "Agent Jobs context"
+        resources.append(context)
+    jobs = []
+    try:
+        while index < len(ACTIVE_STATUSES) and len(jobs) < RESOURCE_PAGE_SIZE:
+            _, data = call_tool(session, "list_jobs", {
+                "status": ACTIVE_STATUSES[index], "offset": offset,
+                "limit": min(RESOURCE_PAGE_SIZE - len(jobs), MAX_LISTED_PER_STATUS - offset)})
+            jobs += [job for job in data["jobs"] if isinstance(job, dict)
+                     and isinstance(job.get("job_id"), str) and job["job_id"]]
+            page = data["pagination"]
+            if page["has_more"] and page["next_offset"] and page["next_offset"] < MAX_LISTED_PER_STATUS:
+                offset = page["next_offset"]
+            else:
+                index, offset = index + 1, 0
+    except ToolError as error:
+        log.warning("resources/list: the active jobs are left out: %s", error.message)
+        index = len(ACTIVE_STATUSES)
+    resources += [job_resource(job, revision) for job in jobs]
+    result = {"resources": resources}
+    if index < len(ACTIVE_STATUSES):
+        result["nextCursor"] = "active:%d:%d" % (index, offset)
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=RESOURCE_TTL_MS, cacheScope="private")
+    return result
+
+
+###############################################################################
 # Protocol ####################################################################
 ###############################################################################
 
@@ -2121,9 +2304,15 @@ def request_revision(session, method, params):
     return version
 
 
+def capabilities(revision):
+    """What this server offers under `revision`."""
+    offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY}
+    return offered
+
+
 def on_server_discover(session, params, revision):
     return {"supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": {"tools": {"listChanged": False}},
+            "capabilities": capabilities(revision),
             "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
 
 
@@ -2137,7 +2326,7 @@ def on_initialize(session, params, revision):
     session.client_info = params.get("clientInfo") if isinstance(params.get("clientInfo"), dict) else None
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
-    return {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}},
+    return {"protocolVersion": version, "capabilities": capabilities(version),
             "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 
@@ -2206,7 +2395,11 @@ def on_tools_call(session, params, revision):
 
 
 METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_server_discover,
-           "tools/list": on_tools_list, "tools/call": on_tools_call}
+           "tools/list": on_tools_list, "tools/call": on_tools_call,
+           "resources/list": on_resources_list, "resources/templates/list": on_resources_templates_list,
+           "resources/read": on_resources_read}
+# The methods that may wait on the API: served on the pool, cancellable, under a CallContext.
+POOLED_METHODS = ("tools/call", "resources/list", "resources/read")
 
 
 def on_notification(session, method, params):
@@ -2331,7 +2524,7 @@ def parse_line(line):
 
 
 def is_call(msg):
-    return isinstance(msg, dict) and msg.get("method") == "tools/call" and "id" in msg
+    return isinstance(msg, dict) and msg.get("method") in POOLED_METHODS and "id" in msg
 
 
 def dispatch(session, line):

@@ -265,7 +265,8 @@ class ProtocolTest(ApiTestCase):
             server = self.server(initialize=False)
             result = server.initialize(version)["result"]
             self.assertEqual(result["protocolVersion"], version)
-            self.assertEqual(result["capabilities"], {"tools": {"listChanged": False}})
+            expected = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False}}
+            self.assertEqual(result["capabilities"], expected)
             self.assertEqual(result["serverInfo"]["name"], "agentjobs-mcp")
             self.assertEqual(result["serverInfo"]["version"], agentjobs_mcp.__version__)
             self.assertIn("get_context", result["instructions"])
@@ -392,9 +393,9 @@ class ProtocolTest(ApiTestCase):
 
     def test_unknown_method_is_method_not_found(self):
         server = self.server()
-        response = server.request("resources/list")
+        response = server.request("resources/subscribe", {"uri": "agentjobs://jobs/job-0001"})
         self.assertEqual(response["error"]["code"], -32601)
-        self.assertIn("resources/list", response["error"]["message"])
+        self.assertIn("resources/subscribe", response["error"]["message"])
         self.assertEqual(server.request("ping")["result"], {})
 
     def test_params_that_are_an_array_are_invalid_params(self):
@@ -1933,7 +1934,8 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(result["resultType"], "complete")
         self.assertEqual(result["supportedVersions"][0], MODERN)
         self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
-        self.assertEqual(result["capabilities"], {"tools": {"listChanged": False}})
+        self.assertEqual(result["capabilities"], {
+            "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False}})
         self.assertIn("get_context", result["instructions"])
         self.assertIsInstance(result["ttlMs"], int)
         self.assertGreaterEqual(result["ttlMs"], 0)
@@ -2007,6 +2009,197 @@ class StatelessRevisionTest(ApiTestCase):
         server.notify("notifications/cancelled", {"requestId": "m1"})
         self.assertEqual(self.modern(server, "tools/list")["result"]["resultType"], "complete")
         self.assertTrue(server.nothing_more(1.0))
+
+
+###############################################################################
+# Resources ###################################################################
+###############################################################################
+
+RESOURCE_NOT_FOUND = -32002
+
+
+def exchange(server, method, params=None):
+    """Send a request; return (its response, the notifications written before it)."""
+    request_id = server.new_id()
+    message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    server.send(message)
+    notes = []
+    while True:
+        line = server.read()
+        if "id" in line:
+            assert line["id"] == request_id, line
+            return line, notes
+        notes.append(line)
+
+
+def jobs_query(status, limit, offset=0):
+    return {"status": status, "limit": limit, "offset": offset}
+
+
+class ResourcesTest(ApiTestCase):
+
+    def error_of(self, response, code):
+        self.assertNotIn("result", response)
+        self.assertEqual(response["error"]["code"], code, response)
+        return response["error"]["message"]
+
+    def test_templates_list_names_the_job_and_job_type_templates(self):
+        result = self.server().request("resources/templates/list")["result"]
+        self.assertEqual([(t["uriTemplate"], t["name"], t["title"], t["mimeType"]) for t in result["resourceTemplates"]],
+                         [("agentjobs://jobs/{job_id}", "job", "Agent Job", "application/json"),
+                          ("agentjobs://job-types/{job_type_id}", "job-type", "Agent Job Type", "application/json")])
+        self.assertTrue(all(t["description"] for t in result["resourceTemplates"]))
+        self.assertNotIn("nextCursor", result)
+        self.assert_no_request()
+        old = self.server(initialize=False)
+        old.initialize("2025-03-26")
+        self.assertFalse(any("title" in t for t in old.request("resources/templates/list")["result"]["resourceTemplates"]))
+
+    def test_list_is_the_context_then_the_active_jobs_by_status(self):
+        result = self.server().request("resources/list")["result"]
+        self.assertEqual([r["uri"] for r in result["resources"]], [
+            "agentjobs://context", "agentjobs://jobs/job-0007", "agentjobs://jobs/job-0001",
+            "agentjobs://jobs/job-0002", "agentjobs://jobs/job-0003"])
+        self.assertNotIn("nextCursor", result)
+        first = result["resources"][1]
+        self.assertEqual((first["name"], first["title"], first["mimeType"]),
+                         ("job-0007", "job-0007 (lead-qualification, RUNNING)", "application/json"))
+        self.assertEqual([r.path for r in self.api.requests], ["/api/v0/services/agent-jobs"] * 3)
+        self.assertEqual([r.query for r in self.api.requests], [
+            dict((k, [str(v)]) for k, v in jobs_query(*q).items())
+            for q in (("RUNNING", 50), ("WAITING", 48), ("SCHEDULED", 47))])
+
+    def test_list_pages_with_next_cursor_and_bounded_pages(self):
+        for number in range(55):
+            self.api.add_job(job_status="RUNNING")
+        server = self.server()
+        first = server.request("resources/list")["result"]
+        self.assertEqual(len(first["resources"]), 51)  # the context and 50 jobs
+        self.assertEqual(first["nextCursor"], "active:0:50")
+        self.assertEqual(len(self.api.requests), 1)
+        self.api.clear_requests()
+        second = server.request("resources/list", {"cursor": first["nextCursor"]})["result"]
+        uris = [r["uri"] for r in second["resources"]]
+        self.assertNotIn("agentjobs://context", uris)
+        self.assertEqual(len(uris), 7 + 1 + 1)  # 57 running in all; the waiting and the scheduled one
+        self.assertEqual(len(set(uris) | set(r["uri"] for r in first["resources"])), 1 + 57 + 2)
+        self.assertNotIn("nextCursor", second)
+        self.assert_query(self.api.requests[0], jobs_query("RUNNING", 50, 50))
+
+    def test_list_bad_cursor_is_invalid_params_without_a_request(self):
+        server = self.server()
+        for cursor in ("nonsense", "active:3:0", "active:0:-1", "active:0:100000", 7, "active:0:\u0661"):
+            message = self.error_of(server.request("resources/list", {"cursor": cursor}), -32602)
+            self.assertIn("nextCursor", message)
+        self.assert_no_request()
+
+    def test_list_keeps_the_context_when_the_api_fails(self):
+        self.api.add_fault(status=500, body={"error": "database unavailable"}, times=None)
+        server = self.server()
+        result = server.request("resources/list")["result"]
+        self.assertEqual([r["uri"] for r in result["resources"]], ["agentjobs://context"])
+        self.assertNotIn("nextCursor", result)
+        server.close()
+        self.assertIn("resources/list: the active jobs are left out", server.stderr)
+
+    def test_read_job_is_the_tools_structured_output_and_its_text(self):
+        server = self.server()
+        tool = server.call("get_job", {"job_id": "job-0001"})
+        self.api.clear_requests()
+        result = server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"})["result"]
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/job-0001")
+        json_part, markdown = result["contents"]
+        self.assertEqual((json_part["uri"], json_part["mimeType"]), ("agentjobs://jobs/job-0001", "application/json"))
+        self.assertEqual(json.loads(json_part["text"]), tool["structuredContent"])
+        self.assertEqual((markdown["uri"], markdown["mimeType"]), ("agentjobs://jobs/job-0001", "text/markdown"))
+        self.assertTrue(markdown["text"].startswith("## Agent Job job-0001\n\n```text\n"), markdown["text"])
+        self.assertIn(text_of(tool), markdown["text"])
+        self.assertNotIn("ttlMs", result)
+
+    def test_read_job_type_and_context(self):
+        server = self.server()
+        result = server.request("resources/read", {"uri": "agentjobs://job-types/customer-followup"})["result"]
+        self.assertEqual(self.only_request().raw_path, "/api/v0/organizations/aiconnect/agent-jobs-type/customer-followup")
+        self.assertEqual(json.loads(result["contents"][0]["text"])["job_type"]["id"], "customer-followup")
+        self.api.clear_requests()
+        result = server.request("resources/read", {"uri": "agentjobs://context"})["result"]
+        self.assertEqual(self.only_request().path, "/api/v0/organizations/aiconnect/agent-jobs-type")
+        context = json.loads(result["contents"][0]["text"])
+        self.assertEqual(context["org_id"], "aiconnect")
+        self.assertIn("customer-followup", [t["id"] for t in context["job_types"]])
+        self.assertIn("Organization: aiconnect", result["contents"][1]["text"])
+
+    def test_unknown_job_or_type_is_32002_with_what_to_do(self):
+        server = self.server()
+        response = server.request("resources/read", {"uri": "agentjobs://jobs/job-9999"})
+        message = self.error_of(response, RESOURCE_NOT_FOUND)
+        self.assertTrue(message.startswith("Resource not found: No job 'job-9999' in organization 'aiconnect'"), message)
+        self.assertIn("list_jobs", message)
+        self.assertEqual(response["error"]["data"], {"uri": "agentjobs://jobs/job-9999"})
+        message = self.error_of(server.request("resources/read", {"uri": "agentjobs://job-types/nope"}),
+                                RESOURCE_NOT_FOUND)
+        self.assertIn("No job type 'nope'", message)
+        self.assertIn("get_context", message)
+
+    def test_unknown_job_under_2026_07_28_is_invalid_params_never_32002(self):
+        server = self.server(initialize=False)
+        response = server.request("resources/read", {"uri": "agentjobs://jobs/job-9999", "_meta": modern_meta()})
+        self.assertIn("No job 'job-9999'", self.error_of(response, -32602))
+
+    def test_bad_uris_are_invalid_params_before_any_request(self):
+        server = self.server()
+        for uri, why in (("agentjobs://jobs/a/b", "one path segment"), ("agentjobs://jobs/", "names no job_id"),
+                         ("agentjobs://jobs/..", "'..'"), ("agentjobs://jobs/%2e%2E", "'..'"),
+                         ("agentjobs://jobs/.", "'.'"), ("agentjobs://jobs/%ff", "not UTF-8"),
+                         ("agentjobs://jobs/a?b", "one path segment"), ("agentjobs://jobs/%20", "not valid"),
+                         ("agentjobs://job-types/x/y", "one path segment"), ("agentjobs://nothing", "agentjobs://context"),
+                         ("https://example.com/", "agentjobs://context"), ("", "params.uri"), (42, "params.uri")):
+            message = self.error_of(server.request("resources/read", {"uri": uri}), -32602)
+            self.assertIn(why, message, uri)
+        self.assertEqual(self.error_of(server.request("resources/read", {}), -32602).split(",")[0],
+                         "resources/read needs params.uri")
+        self.assert_no_request()
+
+    def test_ids_are_percent_decoded_into_one_segment(self):
+        server = self.server()
+        result = server.request("resources/read", {"uri": "agentjobs://jobs/job%2D0001"})["result"]
+        self.assertEqual(json.loads(result["contents"][0]["text"])["job"]["job_id"], "job-0001")
+        self.api.clear_requests()
+        self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/..%2F..%2Forganizations"}),
+                      RESOURCE_NOT_FOUND)
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/..%2F..%2Forganizations")
+
+    def test_api_failures_are_internal_errors_with_the_tools_text(self):
+        server = self.server()
+        self.api.add_fault(status=500, body={"error": "database unavailable"}, times=None)
+        message = self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603)
+        tool_text = text_of(server.call("get_job", {"job_id": "job-0001"}))
+        self.assertEqual(message, tool_text)
+        self.assertIn("database unavailable", message)
+        self.api.clear_faults()
+        wrong = self.server(AICONNECT_API_KEY="sk-wrong-key-000000000")
+        self.assertIn("Check AICONNECT_API_KEY",
+                      self.error_of(wrong.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603))
+
+    def test_without_a_key_read_fails_and_nothing_is_sent(self):
+        server = self.server(AICONNECT_API_KEY=None)
+        message = self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603)
+        self.assertIn("AICONNECT_API_KEY is not set", message)
+        self.assert_no_request()
+
+    def test_2026_07_28_results_carry_cache_hints(self):
+        server = self.server(initialize=False)
+        meta = {"_meta": modern_meta()}
+        templates = server.request("resources/templates/list", meta)["result"]
+        self.assertEqual((templates["resultType"], templates["cacheScope"]), ("complete", "public"))
+        self.assertGreater(templates["ttlMs"], 0)
+        listed = server.request("resources/list", meta)["result"]
+        read = server.request("resources/read", dict(meta, uri="agentjobs://jobs/job-0001"))["result"]
+        for result in (listed, read):
+            self.assertEqual((result["resultType"], result["cacheScope"], result["ttlMs"]), ("complete", "private", 10000))
+            self.assertEqual(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "agentjobs-mcp")
 
 
 ###############################################################################
