@@ -2156,6 +2156,155 @@ def on_resources_list(session, params, revision):
 
 
 ###############################################################################
+# Prompts #####################################################################
+###############################################################################
+
+# Like the tool table: one block per prompt, its argument schema (checked by the
+# tools' validator) beside the function that writes its text.
+Prompt = collections.namedtuple("Prompt", "name title description input_schema render overlays")
+PROMPTS = []          # in prompts/list order
+PROMPTS_BY_NAME = {}
+PROMPT_LIST_TTL_MS = LIST_TTL_MS  # 2026-07-28: the prompts never change while the server runs
+
+
+def prompt(name, title, description, input_schema):
+    """Register a prompt; like tool(), return the function unchanged."""
+    def register(render):
+        entry = Prompt(name, title, description, input_schema, render, {})  # no overlays
+        PROMPTS.append(entry)
+        PROMPTS_BY_NAME[name] = entry
+        return render
+    return register
+
+
+PROMPT_JOB_TYPE = {"type": "string", "minLength": 1, "pattern": r"\S",
+                   "description": "Only jobs of this job type, e.g. customer-followup (get_context "
+                                  "lists them). Optional."}
+
+
+def now_utc():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@prompt(name="triage", title="Triage Agent Jobs",
+        description="What is running, failing or stuck right now, and what to do about each: "
+                    "the agent counts jobs, lists the running, failed and overdue ones, reads "
+                    "why they failed, and proposes actions (it cancels nothing on its own).",
+        input_schema={"type": "object", "additionalProperties": False, "properties": {
+            "job_type_id": PROMPT_JOB_TYPE}})
+def triage(args):
+    kind = args.get("job_type_id")
+    only = ", job_type_id=%s" % json.dumps(kind) if kind else ""
+    return "\n".join([
+        "Triage the Agent Jobs%s. It is now %s (UTC)." % (
+            " of type %s" % json.dumps(kind) if kind else "", now_utc()),
+        "",
+        "1. Call get_context to learn the organization, its time zone and job types.",
+        "2. Call get_jobs_stats%s for the counts by status and the success rate." % (
+            " with job_type_id=%s" % json.dumps(kind) if kind else ""),
+        "3. Call list_jobs with status=running%s: these are in flight now." % only,
+        "4. Call list_jobs with status=failed%s and created_at_gte set to 24 hours ago: the "
+        "recent failures. For the worst few, call get_job (and get_job_activities) to read "
+        "the result, the tasks and the last log lines: say why each failed." % only,
+        "5. Stuck jobs: call list_jobs with status=waiting and with status=scheduled%s and "
+        "scheduled_at_lte set to one hour ago: jobs whose time has passed but that did not "
+        "start." % only,
+        "",
+        "Answer with a short report: what is running, what failed and why (grouped by "
+        "cause), what is stuck, then a recommended action for each group (retry with "
+        "create_job, fix a job type's config, or cancel). Do not cancel or create anything "
+        "yourself: ask the user first, naming the job ids."])
+
+
+@prompt(name="cancel", title="Cancel an Agent Job",
+        description="Cancel one job safely: the agent looks the job up, shows it to you, asks "
+                    "for your confirmation, and only then cancels it with the reason.",
+        input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
+                      "properties": {
+                          "job_id": dict(JOB_ID, description="The job to cancel, e.g. job-12345."),
+                          "reason": {"type": "string", "maxLength": 1000,
+                                     "description": "Why it is cancelled, kept with the job. Optional."}}})
+def cancel(args):
+    job_id = json.dumps(args["job_id"])
+    reason = args.get("reason", "").strip()
+    return "\n".join([
+        "I want to cancel the Agent Job %s%s." % (job_id, " (reason: %s)" % json.dumps(reason)
+                                                  if reason else ""),
+        "",
+        "1. Call get_job with job_id=%s and show me its status, type, channel, target and "
+        "scheduled time." % job_id,
+        "2. If it already finished (COMPLETED, FAILED or CANCELED), tell me so and stop: there "
+        "is nothing to cancel.",
+        "3. Otherwise ask me to confirm the cancel%s, and wait for my answer. A cancel "
+        "cannot be undone." % ("" if reason else ", and ask for a short reason"),
+        "4. Only after I say yes, call cancel_job with job_id=%s and reason=%s, then show "
+        "me the job's new status." % (job_id, json.dumps(reason) if reason else "<the reason I gave>")])
+
+
+@prompt(name="report", title="Agent Jobs Report",
+        description="A summary of a period: counts by status and success rate from the stats, "
+                    "the failures grouped by cause, and notable jobs, from the lists.",
+        input_schema={"type": "object", "additionalProperties": False, "required": ["from", "to"],
+                      "properties": {
+                          "from": dict(ISO_DATE, description="Start of the period, ISO 8601, e.g. 2024-07-01."),
+                          "to": dict(ISO_DATE, description="End of the period, ISO 8601, e.g. 2024-07-31."),
+                          "job_type_id": PROMPT_JOB_TYPE}})
+def report(args):
+    period = "created_at_gte=%s and created_at_lte=%s%s" % (
+        json.dumps(args["from"]), json.dumps(args["to"]), ", job_type_id=%s" % json.dumps(
+            args["job_type_id"]) if args.get("job_type_id") else "")
+    return "\n".join([
+        "Write a report on the Agent Jobs from %s to %s%s." % (
+            args["from"], args["to"], " of type %s" % json.dumps(args["job_type_id"])
+            if args.get("job_type_id") else ""),
+        "",
+        "1. Call get_jobs_stats with %s: jobs by status, total, success and completion rates." % period,
+        "2. Call list_jobs with status=failed and %s (page with offset while 'Has more' is "
+        "yes, at most 200 jobs); group the failures by their result or error." % period,
+        "3. Call list_jobs with status=canceled and %s, and note who or what cancelled them "
+        "(the reason)." % period,
+        "4. Call get_context for the job types' names, so the report names types, not ids.",
+        "",
+        "Report: the headline numbers, a table by status, the failure causes with counts and "
+        "an example job id each, anything unusual, and what to look at next."])
+
+
+def prompt_listing(entry, revision):
+    properties = entry.input_schema["properties"]
+    required = entry.input_schema.get("required", ())
+    listed = {"name": entry.name, "description": entry.description,
+              "arguments": [{"name": name, "description": properties[name]["description"],
+                             "required": name in required} for name in properties]}
+    if revision >= STRUCTURED_SINCE:
+        listed["title"] = entry.title
+    return listed
+
+
+def on_prompts_list(session, params, revision):
+    # A cursor is accepted and ignored: the whole list fits in one page.
+    result = {"prompts": [prompt_listing(entry, revision) for entry in PROMPTS]}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=PROMPT_LIST_TTL_MS, cacheScope="public")
+    return result
+
+
+def on_prompts_get(session, params, revision):
+    name = params.get("name")
+    if not isinstance(name, str):
+        raise RpcError(INVALID_PARAMS, "prompts/get needs params.name, the prompt's name (a string).")
+    entry = PROMPTS_BY_NAME.get(name)
+    if entry is None:
+        raise RpcError(INVALID_PARAMS, "Unknown prompt '%s'. The prompts are: %s." % (
+            escape_text(name, 100), ", ".join(p.name for p in PROMPTS)))
+    try:
+        args = check_arguments(entry, params.get("arguments"))
+    except ArgumentError as error:
+        raise RpcError(INVALID_PARAMS, "Prompt '%s': %s" % (name, error.text()))
+    return {"description": entry.description,
+            "messages": [{"role": "user", "content": {"type": "text", "text": entry.render(args)}}]}
+
+
+###############################################################################
 # Protocol ####################################################################
 ###############################################################################
 
@@ -2306,7 +2455,8 @@ def request_revision(session, method, params):
 
 def capabilities(revision):
     """What this server offers under `revision`."""
-    offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY}
+    offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
+               "prompts": {"listChanged": False}}
     return offered
 
 
@@ -2397,7 +2547,8 @@ def on_tools_call(session, params, revision):
 METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_server_discover,
            "tools/list": on_tools_list, "tools/call": on_tools_call,
            "resources/list": on_resources_list, "resources/templates/list": on_resources_templates_list,
-           "resources/read": on_resources_read}
+           "resources/read": on_resources_read, "prompts/list": on_prompts_list,
+           "prompts/get": on_prompts_get}
 # The methods that may wait on the API: served on the pool, cancellable, under a CallContext.
 POOLED_METHODS = ("tools/call", "resources/list", "resources/read")
 

@@ -265,7 +265,8 @@ class ProtocolTest(ApiTestCase):
             server = self.server(initialize=False)
             result = server.initialize(version)["result"]
             self.assertEqual(result["protocolVersion"], version)
-            expected = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False}}
+            expected = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
+                        "prompts": {"listChanged": False}}
             self.assertEqual(result["capabilities"], expected)
             self.assertEqual(result["serverInfo"]["name"], "agentjobs-mcp")
             self.assertEqual(result["serverInfo"]["version"], agentjobs_mcp.__version__)
@@ -1935,7 +1936,8 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(result["supportedVersions"][0], MODERN)
         self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
         self.assertEqual(result["capabilities"], {
-            "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False}})
+            "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
+            "prompts": {"listChanged": False}})
         self.assertIn("get_context", result["instructions"])
         self.assertIsInstance(result["ttlMs"], int)
         self.assertGreaterEqual(result["ttlMs"], 0)
@@ -2200,6 +2202,79 @@ class ResourcesTest(ApiTestCase):
         for result in (listed, read):
             self.assertEqual((result["resultType"], result["cacheScope"], result["ttlMs"]), ("complete", "private", 10000))
             self.assertEqual(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "agentjobs-mcp")
+
+
+###############################################################################
+# Prompts #####################################################################
+###############################################################################
+
+class PromptsTest(ApiTestCase):
+
+    def test_prompts_list_names_titles_descriptions_and_arguments(self):
+        prompts = self.server().request("prompts/list")["result"]["prompts"]
+        self.assertEqual([(p["name"], p["title"]) for p in prompts], [
+            ("triage", "Triage Agent Jobs"), ("cancel", "Cancel an Agent Job"), ("report", "Agent Jobs Report")])
+        self.assertEqual([[(a["name"], a["required"]) for a in p["arguments"]] for p in prompts], [
+            [("job_type_id", False)], [("job_id", True), ("reason", False)],
+            [("from", True), ("to", True), ("job_type_id", False)]])
+        self.assertTrue(all(p["description"] and all(a["description"] for a in p["arguments"]) for p in prompts))
+        self.assert_no_request()
+        old = self.server(initialize=False)
+        old.initialize("2025-03-26")
+        self.assertFalse(any("title" in p for p in old.request("prompts/list")["result"]["prompts"]))
+
+    def text(self, response):
+        messages = response["result"]["messages"]
+        self.assertEqual([(m["role"], m["content"]["type"]) for m in messages], [("user", "text")])
+        return messages[0]["content"]["text"]
+
+    def test_cancel_steers_to_get_job_then_confirmation_then_cancel_job(self):
+        server = self.server()
+        response = server.request("prompts/get", {"name": "cancel", "arguments": {
+            "job_id": "job-0001", "reason": "customer asked"}})
+        self.assertIn("Cancel one job safely", response["result"]["description"])
+        text = self.text(response)
+        steps = [text.index(word) for word in ("get_job with job_id=\"job-0001\"", "confirm",
+                                                "cancel_job with job_id=\"job-0001\" and reason=\"customer asked\"")]
+        self.assertEqual(steps, sorted(steps))
+        self.assert_no_request()  # a prompt only writes text; the agent calls the tools
+
+    def test_triage_and_report_use_their_arguments(self):
+        server = self.server()
+        text = self.text(server.request("prompts/get", {"name": "triage", "arguments": {"job_type_id": "nps-survey"}}))
+        for part in ("get_jobs_stats with job_type_id=\"nps-survey\"", "status=running", "status=failed", "scheduled_at_lte"):
+            self.assertIn(part, text)
+        self.assertIn("get_jobs_stats for", self.text(server.request("prompts/get", {"name": "triage"})))
+        text = self.text(server.request("prompts/get", {"name": "report", "arguments": {
+            "from": "2024-07-01", "to": "2024-07-31T23:59:59Z"}}))
+        self.assertIn("get_jobs_stats with created_at_gte=\"2024-07-01\" and created_at_lte=\"2024-07-31T23:59:59Z\"", text)
+        self.assert_no_request()
+
+    def test_bad_prompts_get_requests_are_invalid_params_naming_the_problem(self):
+        server = self.server()
+        for params, part in (
+                ({"name": "cancel"}, "Prompt 'cancel': Missing required argument 'job_id'."),
+                ({"name": "cancel", "arguments": {"reason": "x"}}, "Missing required argument 'job_id'"),
+                ({"name": "report", "arguments": {"from": "2024-07-01"}}, "Missing required argument 'to'"),
+                ({"name": "report", "arguments": {"from": "yesterday", "to": "2024-07-01"}}, "Argument 'from'"),
+                ({"name": "cancel", "arguments": {"job_id": "job-1", "force": "yes"}}, "Unknown argument: force"),
+                ({"name": "cancel", "arguments": {"job_id": 7}}, "Argument 'job_id' must be a string"),
+                ({"name": "cancel", "arguments": ["job-1"]}, "must be a JSON object"),
+                ({"name": "nope"}, "Unknown prompt 'nope'. The prompts are: triage, cancel, report."),
+                ({}, "prompts/get needs params.name")):
+            response = server.request("prompts/get", params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn(part, response["error"]["message"])
+        self.assert_no_request()
+
+    def test_2026_07_28_prompts_list_is_cacheable_and_get_complete(self):
+        server = self.server(initialize=False)
+        listed = server.request("prompts/list", {"_meta": modern_meta()})["result"]
+        self.assertEqual((listed["resultType"], listed["cacheScope"]), ("complete", "public"))
+        self.assertGreater(listed["ttlMs"], 0)
+        got = server.request("prompts/get", {"name": "triage", "_meta": modern_meta()})["result"]
+        self.assertEqual(got["resultType"], "complete")
+        self.assertNotIn("ttlMs", got)
 
 
 ###############################################################################
