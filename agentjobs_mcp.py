@@ -19,6 +19,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     DEFAULT_ORG_ID          organization used where a path needs one (aiconnect)
     DEFAULT_TIMEZONE        preferred time zone, shown by get_context (UTC)
     AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
+    AGENTJOBS_COMPLETION_TIMEOUT    seconds a completion (typing an argument) may wait (2)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
@@ -78,6 +79,7 @@ DEFAULT_API_URL = "https://api.aiconnect.cloud/api/v0"
 DEFAULT_ORG = "aiconnect"
 DEFAULT_TZ = "UTC"
 HTTP_TIMEOUT_S = 30.0
+COMPLETION_TIMEOUT_S = 2.0  # completion/complete answers while the user types: cut a slow API short
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -183,6 +185,7 @@ SETTINGS = (
     ("DEFAULT_ORG_ID", DEFAULT_ORG, "str"),
     ("DEFAULT_TIMEZONE", DEFAULT_TZ, "str"),
     ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
+    ("AGENTJOBS_COMPLETION_TIMEOUT", COMPLETION_TIMEOUT_S, "float"),
     ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
@@ -193,6 +196,7 @@ SETTINGS = (
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
     "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
+    "AGENTJOBS_COMPLETION_TIMEOUT": (0.1, 60),
     "AGENTJOBS_MAX_CONCURRENCY": (1, 1024),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
@@ -231,6 +235,7 @@ class Config(object):
         self.org_id = self.values["DEFAULT_ORG_ID"]
         self.timezone = self.values["DEFAULT_TIMEZONE"]
         self.timeout = self.values["AGENTJOBS_TIMEOUT"]
+        self.completion_timeout = self.values["AGENTJOBS_COMPLETION_TIMEOUT"]
         self.retries = self.values["AGENTJOBS_RETRIES"]
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
@@ -2305,6 +2310,93 @@ def on_prompts_get(session, params, revision):
 
 
 ###############################################################################
+# Completions #################################################################
+###############################################################################
+
+MAX_COMPLETIONS = 100   # the most values one answer may hold (the specification's limit)
+COMPLETION_JOBS = 50    # jobs fetched for a job_id completion: one API call
+ACTIVE_JOB_STATUSES = tuple(s.upper() for s in ACTIVE_STATUSES)
+
+
+def complete_job_id(session, value):
+    """Ids of the latest jobs that start with `value` (any case), the active ones first."""
+    _, data = call_tool(session, "list_jobs", {"limit": COMPLETION_JOBS})
+    found, seen = [], set()
+    for job in data["jobs"]:
+        job_id = job.get("job_id") if isinstance(job, dict) else None
+        if isinstance(job_id, str) and job_id.lower().startswith(value.lower()) and job_id not in seen:
+            seen.add(job_id)
+            found.append((str(job.get("job_status")).upper() not in ACTIVE_JOB_STATUSES, job_id))
+    found.sort(key=lambda pair: pair[0])  # stable: the API's order within each group
+    return [job_id for _, job_id in found], data["pagination"]["has_more"]
+
+
+def complete_job_type_id(session, value):
+    """Ids of the organization's job types that start with `value` (any case)."""
+    _, data = call_tool(session, "get_context", {})
+    if "job_types_error" in data:
+        raise ToolError(data["job_types_error"])
+    ids = [t.get("id") for t in data["job_types"] if isinstance(t, dict)]
+    ids = [i for i in ids if isinstance(i, str) and i.lower().startswith(value.lower())]
+    total = data.get("job_types_total")
+    return ids, isinstance(total, int) and total > len(data["job_types"])
+
+
+COMPLETERS = {"job_id": complete_job_id, "job_type_id": complete_job_type_id}
+
+
+def completion_arguments(ref):
+    """The argument names a completion reference has, or None when it names nothing here."""
+    if ref.get("type") == "ref/prompt":
+        entry = PROMPTS_BY_NAME.get(ref.get("name"))
+        return list(entry.input_schema["properties"]) if entry else None
+    if ref.get("type") == "ref/resource":
+        arg = RESOURCE_ARGUMENTS.get(ref.get("uri"))
+        return [arg] if arg else None
+    return None
+
+
+def on_completion_complete(session, params, revision):
+    """Values for a prompt's or a template's argument while the user types.
+
+    Malformed params are -32602; anything else (a ref or argument unknown here, an API
+    that fails or is slower than AGENTJOBS_COMPLETION_TIMEOUT) is an empty completion,
+    never an error the user sees while typing.
+    """
+    ref, argument = params.get("ref"), params.get("argument")
+    if not isinstance(ref, dict) or not isinstance(ref.get("type"), str):
+        raise RpcError(INVALID_PARAMS, "completion/complete needs params.ref, e.g. "
+                       "{\"type\": \"ref/prompt\", \"name\": \"cancel\"} or {\"type\": "
+                       "\"ref/resource\", \"uri\": \"%s{job_id}\"}." % JOB_URI)
+    if (not isinstance(argument, dict) or not isinstance(argument.get("name"), str)
+            or not isinstance(argument.get("value"), str)):
+        raise RpcError(INVALID_PARAMS, "completion/complete needs params.argument with a name "
+                       "and a value (strings), e.g. {\"name\": \"job_id\", \"value\": \"job-1\"}.")
+    values, more = [], False
+    names = completion_arguments(ref)
+    completer = COMPLETERS.get(argument["name"]) if names and argument["name"] in names else None
+    if completer is not None:
+        call = getattr(_local, "call", None)
+        own_call = call is None
+        if own_call:
+            call = _local.call = CallContext(session.config.completion_timeout)
+        else:  # the request's own context (cancellation), with the shorter deadline
+            call.deadline = min(call.deadline, time.monotonic() + session.config.completion_timeout)
+            call.timeout = min(call.timeout, session.config.completion_timeout)
+        try:
+            values, more = completer(session, argument["value"])
+        except ToolError as error:
+            log.debug("completion of %s: no values: %s", argument["name"], error.message)
+        finally:
+            if own_call:
+                _local.call = None
+    completion = {"values": values[:MAX_COMPLETIONS], "hasMore": more or len(values) > MAX_COMPLETIONS}
+    if not completion["hasMore"]:
+        completion["total"] = len(values)
+    return {"completion": completion}
+
+
+###############################################################################
 # Protocol ####################################################################
 ###############################################################################
 
@@ -2454,9 +2546,11 @@ def request_revision(session, method, params):
 
 
 def capabilities(revision):
-    """What this server offers under `revision`."""
+    """What this server offers under `revision` (completions: a capability since 2025-03-26)."""
     offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
                "prompts": {"listChanged": False}}
+    if revision >= "2025-03-26":
+        offered["completions"] = {}
     return offered
 
 
@@ -2548,9 +2642,9 @@ METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_s
            "tools/list": on_tools_list, "tools/call": on_tools_call,
            "resources/list": on_resources_list, "resources/templates/list": on_resources_templates_list,
            "resources/read": on_resources_read, "prompts/list": on_prompts_list,
-           "prompts/get": on_prompts_get}
+           "prompts/get": on_prompts_get, "completion/complete": on_completion_complete}
 # The methods that may wait on the API: served on the pool, cancellable, under a CallContext.
-POOLED_METHODS = ("tools/call", "resources/list", "resources/read")
+POOLED_METHODS = ("tools/call", "resources/list", "resources/read", "completion/complete")
 
 
 def on_notification(session, method, params):
@@ -3041,7 +3135,8 @@ def parse_args(argv):
         description="MCP server (stdio) for the AI Connect Agent Jobs API. Without options "
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
-               "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
+               "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_COMPLETION_TIMEOUT, "
+               "AGENTJOBS_RETRIES, "
                "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
                "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))

@@ -267,6 +267,8 @@ class ProtocolTest(ApiTestCase):
             self.assertEqual(result["protocolVersion"], version)
             expected = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
                         "prompts": {"listChanged": False}}
+            if version >= "2025-03-26":  # completions became a capability in 2025-03-26
+                expected["completions"] = {}
             self.assertEqual(result["capabilities"], expected)
             self.assertEqual(result["serverInfo"]["name"], "agentjobs-mcp")
             self.assertEqual(result["serverInfo"]["version"], agentjobs_mcp.__version__)
@@ -1937,7 +1939,7 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
         self.assertEqual(result["capabilities"], {
             "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
-            "prompts": {"listChanged": False}})
+            "prompts": {"listChanged": False}, "completions": {}})
         self.assertIn("get_context", result["instructions"])
         self.assertIsInstance(result["ttlMs"], int)
         self.assertGreaterEqual(result["ttlMs"], 0)
@@ -2275,6 +2277,101 @@ class PromptsTest(ApiTestCase):
         got = server.request("prompts/get", {"name": "triage", "_meta": modern_meta()})["result"]
         self.assertEqual(got["resultType"], "complete")
         self.assertNotIn("ttlMs", got)
+
+
+###############################################################################
+# Completions #################################################################
+###############################################################################
+
+class CompletionTest(ApiTestCase):
+
+    def complete(self, server, ref, name, value):
+        response = server.request("completion/complete", {"ref": ref, "argument": {"name": name, "value": value}})
+        self.assertIn("result", response, response)
+        return response["result"]["completion"]
+
+    PROMPT = {"type": "ref/prompt", "name": "cancel"}
+    TEMPLATE = {"type": "ref/resource", "uri": "agentjobs://jobs/{job_id}"}
+
+    def test_job_id_completes_active_jobs_first_from_one_small_request(self):
+        server = self.server()
+        completion = self.complete(server, self.PROMPT, "job_id", "job-000")
+        self.assertEqual(completion, {"values": ["job-0007", "job-0003", "job-0002", "job-0001",
+                                                 "job-0008", "job-0006", "job-0005", "job-0004"],
+                                      "total": 8, "hasMore": False})
+        request = self.only_request()
+        self.assertEqual(request.path, "/api/v0/services/agent-jobs")
+        self.assert_query(request, {"limit": 50})
+        self.assertEqual(self.complete(server, self.TEMPLATE, "job_id", "JOB-0001"),
+                         {"values": ["job-0001"], "total": 1, "hasMore": False})
+        self.assertEqual(self.complete(server, self.TEMPLATE, "job_id", "zzz"),
+                         {"values": [], "total": 0, "hasMore": False})
+
+    def test_more_jobs_than_fetched_says_has_more_without_a_total(self):
+        for number in range(60):
+            self.api.add_job(job_status="COMPLETED")
+        completion = self.complete(self.server(), self.PROMPT, "job_id", "")
+        self.assertEqual(len(completion["values"]), 50)
+        self.assertEqual(completion["hasMore"], True)
+        self.assertNotIn("total", completion)
+
+    def test_job_type_id_completes_from_the_organizations_job_types(self):
+        server = self.server()
+        for ref in ({"type": "ref/prompt", "name": "triage"}, {"type": "ref/prompt", "name": "report"},
+                    {"type": "ref/resource", "uri": "agentjobs://job-types/{job_type_id}"}):
+            self.api.clear_requests()
+            self.assertEqual(self.complete(server, ref, "job_type_id", "CUST"),
+                             {"values": ["customer-followup"], "total": 1, "hasMore": False})
+            self.assertEqual(self.only_request().path, "/api/v0/organizations/aiconnect/agent-jobs-type")
+
+    def test_api_failure_gives_an_empty_completion(self):
+        server = self.server()
+        self.api.add_fault(status=500, body={"error": "down"}, times=None)
+        for ref, name in ((self.PROMPT, "job_id"), ({"type": "ref/prompt", "name": "triage"}, "job_type_id")):
+            self.assertEqual(self.complete(server, ref, name, "j"), {"values": [], "total": 0, "hasMore": False})
+        wrong = self.server(AICONNECT_API_KEY="sk-wrong-key-000000000")
+        self.assertEqual(self.complete(wrong, self.PROMPT, "job_id", "j")["values"], [])
+
+    def test_a_slow_api_is_cut_at_the_completion_deadline(self):
+        server = self.server(AGENTJOBS_COMPLETION_TIMEOUT="0.5")
+        self.api.add_fault(action="hang", delay=10)
+        started = time.monotonic()
+        self.assertEqual(self.complete(server, self.PROMPT, "job_id", "j"), {"values": [], "total": 0, "hasMore": False})
+        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertEqual(len(self.api.requests), 1)  # the deadline leaves no time for a retry
+
+    def test_the_deadline_setting_defaults_to_two_seconds(self):
+        self.assertEqual(agentjobs_mcp.Config({}).completion_timeout, 2.0)
+        config = agentjobs_mcp.Config({"AGENTJOBS_COMPLETION_TIMEOUT": "0"})
+        self.assertEqual(config.completion_timeout, 2.0)
+        self.assertIn("AGENTJOBS_COMPLETION_TIMEOUT", config.problems[0])
+
+    def test_arguments_without_values_here_complete_to_nothing_without_a_request(self):
+        server = self.server()
+        for ref, name in ((self.PROMPT, "reason"), ({"type": "ref/prompt", "name": "report"}, "from"),
+                          ({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "arg1"),
+                          ({"type": "ref/resource", "uri": "test://template/{id}"}, "id"),
+                          (self.TEMPLATE, "job_type_id"), ({"type": "ref/other"}, "job_id")):
+            self.assertEqual(self.complete(server, ref, name, "x"), {"values": [], "total": 0, "hasMore": False})
+        self.assert_no_request()
+
+    def test_malformed_requests_are_invalid_params(self):
+        server = self.server()
+        for params, part in (({"argument": {"name": "job_id", "value": ""}}, "params.ref"),
+                             ({"ref": "cancel", "argument": {"name": "job_id", "value": ""}}, "params.ref"),
+                             ({"ref": self.PROMPT}, "params.argument"),
+                             ({"ref": self.PROMPT, "argument": {"name": "job_id"}}, "params.argument"),
+                             ({"ref": self.PROMPT, "argument": {"name": "job_id", "value": 5}}, "params.argument")):
+            response = server.request("completion/complete", params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn(part, response["error"]["message"])
+        self.assert_no_request()
+
+    def test_2026_07_28_completion_is_a_complete_result(self):
+        server = self.server(initialize=False)
+        result = server.request("completion/complete", {"ref": self.PROMPT, "argument": {
+            "name": "job_id", "value": "job-0001"}, "_meta": modern_meta()})["result"]
+        self.assertEqual((result["resultType"], result["completion"]["values"]), ("complete", ["job-0001"]))
 
 
 ###############################################################################
