@@ -2397,6 +2397,114 @@ def on_completion_complete(session, params, revision):
 
 
 ###############################################################################
+# Client logging ##############################################################
+###############################################################################
+
+# The server's own log records (the "agentjobs_mcp" logger: the lines --debug puts
+# on stderr) sent to the client as notifications/message. Up to 2025-11-25 the client
+# sets a level for the connection with logging/setLevel; 2026-07-28 has no setLevel,
+# and a request opts in with _meta[META_LOG_LEVEL], for the records made while it is
+# served (before its answer), and only then.
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+LOGGER_NAME = "agentjobs_mcp"
+LOG_RATE = 20  # notifications/message per second at most; the rest are counted and reported
+_client_log_lock = threading.Lock()
+
+
+def mcp_level(levelno):
+    """The MCP level of a Python logging level."""
+    for least, name in ((50, "critical"), (40, "error"), (30, "warning"), (20, "info")):
+        if levelno >= least:
+            return name
+    return "debug"
+
+
+def check_log_level(level, where):
+    if level not in LOG_LEVELS:
+        raise RpcError(INVALID_PARAMS, "%s is %s; it must be one of: %s." % (
+            where, show_value(level), ", ".join(LOG_LEVELS)))
+    return level
+
+
+def enable_client_log(session):
+    """Attach, once, the handler that sends log records to this session's client, and
+    let debug records be made (stderr keeps its own level: --debug is unchanged)."""
+    with _client_log_lock:
+        if getattr(session, "client_log", None) is None:
+            _attach_client_log(session)
+
+
+def _attach_client_log(session):
+    import logging
+    logger = LazyLog.logger()
+
+    class ClientLogHandler(logging.Handler):
+        def __init__(self):
+            logging.Handler.__init__(self, logging.DEBUG)
+            self.window, self.sent, self.dropped = 0, 0, 0
+
+        def emit(self, record):
+            if getattr(_local, "client_logging", False):
+                return  # a record made while sending one ("sent N bytes"): never a loop
+            scope = getattr(_local, "log_scope", None)  # set while a 2026-07-28 request is served
+            threshold = getattr(session, "log_level", None) if scope is None else scope
+            level = mcp_level(record.levelno)
+            if not threshold or LOG_LEVELS.index(level) < LOG_LEVELS.index(threshold):
+                return
+            now = int(time.monotonic())
+            notes = []
+            with self.lock:
+                if now != self.window:
+                    if self.dropped:
+                        notes.append(("warning", "%d log messages were dropped (at most %d a "
+                                      "second are sent)" % (self.dropped, LOG_RATE)))
+                    self.window, self.sent, self.dropped = now, 0, 0
+                if self.sent >= LOG_RATE:
+                    self.dropped += 1
+                    return
+                self.sent += 1
+            text = record.getMessage()
+            for secret in _secrets:  # the same redaction as the stderr formatter
+                text = text.replace(secret, "[redacted]")
+            _local.client_logging = True
+            try:
+                for note_level, note in notes + [(level, text)]:
+                    write_message(session, {"jsonrpc": "2.0", "method": "notifications/message",
+                                            "params": {"level": note_level, "logger": LOGGER_NAME,
+                                                       "data": note}})
+            finally:
+                _local.client_logging = False
+
+    session.client_log = ClientLogHandler()
+    logger.addHandler(session.client_log)
+    logger.setLevel(logging.DEBUG)
+    LazyLog.debug_enabled = True
+
+
+def request_log_scope(session, params, revision):
+    """The client log level while this request is served under 2026-07-28 ("" for
+    none: no notifications/message); None under the initialize-era revisions."""
+    if revision not in STATELESS_VERSIONS:
+        return None
+    meta = params.get("_meta")
+    if not isinstance(meta, dict) or META_LOG_LEVEL not in meta:
+        return ""
+    level = check_log_level(meta[META_LOG_LEVEL], "_meta[\"%s\"]" % META_LOG_LEVEL)
+    enable_client_log(session)
+    return level
+
+
+def on_logging_set_level(session, params, revision):
+    if revision in STATELESS_VERSIONS:
+        raise RpcError(METHOD_NOT_FOUND, "logging/setLevel is not part of protocol revision %s: "
+                       "send _meta[\"%s\"] with each request instead." % (revision, META_LOG_LEVEL))
+    session.log_level = check_log_level(params.get("level"), "params.level")
+    enable_client_log(session)
+    return {}
+
+
+###############################################################################
 # Protocol ####################################################################
 ###############################################################################
 
@@ -2548,7 +2656,7 @@ def request_revision(session, method, params):
 def capabilities(revision):
     """What this server offers under `revision` (completions: a capability since 2025-03-26)."""
     offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
-               "prompts": {"listChanged": False}}
+               "prompts": {"listChanged": False}, "logging": {}}
     if revision >= "2025-03-26":
         offered["completions"] = {}
     return offered
@@ -2642,7 +2750,8 @@ METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_s
            "tools/list": on_tools_list, "tools/call": on_tools_call,
            "resources/list": on_resources_list, "resources/templates/list": on_resources_templates_list,
            "resources/read": on_resources_read, "prompts/list": on_prompts_list,
-           "prompts/get": on_prompts_get, "completion/complete": on_completion_complete}
+           "prompts/get": on_prompts_get, "completion/complete": on_completion_complete,
+           "logging/setLevel": on_logging_set_level}
 # The methods that may wait on the API: served on the pool, cancellable, under a CallContext.
 POOLED_METHODS = ("tools/call", "resources/list", "resources/read", "completion/complete")
 
@@ -2707,6 +2816,7 @@ def handle_message(session, msg):
     params = params or {}
     try:
         revision = request_revision(session, method, params)
+        _local.log_scope = request_log_scope(session, params, revision)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
             result = dict(result, resultType="complete", _meta={META_SERVER: server_info(revision)})
@@ -2720,6 +2830,8 @@ def handle_message(session, msg):
         log.exception("internal error handling %s", escape_text(method, 100))
         return rpc_error(request_id, INTERNAL_ERROR, "Internal error handling %s; the server "
                          "log (stderr) has the details." % escape_text(method, 100))
+    finally:
+        _local.log_scope = None  # the answer is due: no more notifications/message for it
     log.debug("%s id=%s -> ok in %.1f ms", method, id_key(request_id),
               (time.monotonic() - started) * 1000)
     return {"jsonrpc": "2.0", "id": request_id, "result": result}

@@ -266,7 +266,7 @@ class ProtocolTest(ApiTestCase):
             result = server.initialize(version)["result"]
             self.assertEqual(result["protocolVersion"], version)
             expected = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
-                        "prompts": {"listChanged": False}}
+                        "prompts": {"listChanged": False}, "logging": {}}
             if version >= "2025-03-26":  # completions became a capability in 2025-03-26
                 expected["completions"] = {}
             self.assertEqual(result["capabilities"], expected)
@@ -1939,7 +1939,7 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
         self.assertEqual(result["capabilities"], {
             "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
-            "prompts": {"listChanged": False}, "completions": {}})
+            "prompts": {"listChanged": False}, "logging": {}, "completions": {}})
         self.assertIn("get_context", result["instructions"])
         self.assertIsInstance(result["ttlMs"], int)
         self.assertGreaterEqual(result["ttlMs"], 0)
@@ -2372,6 +2372,102 @@ class CompletionTest(ApiTestCase):
         result = server.request("completion/complete", {"ref": self.PROMPT, "argument": {
             "name": "job_id", "value": "job-0001"}, "_meta": modern_meta()})["result"]
         self.assertEqual((result["resultType"], result["completion"]["values"]), ("complete", ["job-0001"]))
+
+
+###############################################################################
+# Client logging ##############################################################
+###############################################################################
+
+class ClientLoggingTest(ApiTestCase):
+
+    def test_no_log_messages_until_a_level_is_set(self):
+        server = self.server()
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertEqual(notes, [])
+        self.assertTrue(server.nothing_more())
+
+    def test_set_level_debug_sends_the_servers_own_records_before_the_answer(self):
+        server = self.server()
+        response, notes = exchange(server, "logging/setLevel", {"level": "debug"})
+        self.assertEqual(response, {"jsonrpc": "2.0", "id": 2, "result": {}})
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertFalse(response["result"]["isError"])
+        self.assertTrue(notes)
+        self.assertTrue(all(n["method"] == "notifications/message" and n["params"]["level"] == "debug"
+                            and n["params"]["logger"] == "agentjobs_mcp" and "id" not in n for n in notes), notes)
+        texts = [n["params"]["data"] for n in notes]
+        self.assertTrue(any(t.startswith("GET %s/services/agent-jobs/job-0001 -> 200 in " % self.api.url) for t in texts), texts)
+        self.assertTrue(any(t.startswith("tools/call get_job -> ok in ") for t in texts), texts)
+        server.close()
+        self.assertNotIn("GET http", server.stderr)  # stderr keeps its own level
+
+    def test_the_level_filters_and_warnings_come_through_redacted(self):
+        server = self.server()
+        server.request("logging/setLevel", {"level": "warning"})
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertEqual(notes, [])
+        self.api.add_fault(status=500, body="upstream said key=" + KEY, content_type="text/plain", times=None)
+        response, notes = exchange(server, "resources/list")
+        self.assertEqual(len(notes), 1, notes)
+        params = notes[0]["params"]
+        self.assertEqual((params["level"], params["logger"]), ("warning", "agentjobs_mcp"))
+        self.assertIn("resources/list: the active jobs are left out", params["data"])
+        self.assertIn("key=[redacted]", params["data"])
+        self.assertNotIn(KEY, "".join(line.decode() for line in server.stdout_raw))
+        server.request("logging/setLevel", {"level": "error"})
+        response, notes = exchange(server, "resources/list")
+        self.assertEqual(notes, [])
+
+    def test_bad_levels_are_invalid_params(self):
+        server = self.server()
+        for params in ({"level": "loud"}, {"level": "DEBUG"}, {}, {"level": 7}):
+            response = server.request("logging/setLevel", params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn("debug, info, notice, warning, error, critical, alert, emergency",
+                          response["error"]["message"])
+
+    def test_a_burst_is_rate_limited_and_the_drop_reported(self):
+        server = self.server()
+        exchange(server, "logging/setLevel", {"level": "debug"})
+        count = 100
+        for number in range(count):
+            server.send({"jsonrpc": "2.0", "id": "p%d" % number, "method": "ping"})
+        started = time.monotonic()
+        answers, notes = 0, 0
+        while answers < count:
+            line = server.read()
+            if "id" in line:
+                answers += 1
+            else:
+                notes += 1
+        elapsed = time.monotonic() - started
+        # 200 records (an answer and a "sent" line per ping); at most 20 a second are sent
+        self.assertLessEqual(notes, agentjobs_mcp.LOG_RATE * (int(elapsed) + 2))
+        self.assertLess(notes, 2 * count)
+        time.sleep(1.1)
+        response, later = exchange(server, "ping")
+        self.assertTrue(any(n["params"]["level"] == "warning" and "log messages were dropped" in n["params"]["data"]
+                            for n in later), later)
+
+    def test_2026_07_28_has_no_set_level_and_logs_only_for_a_request_that_asks(self):
+        server = self.server(initialize=False)
+        response = server.request("logging/setLevel", {"level": "debug", "_meta": modern_meta()})
+        self.assertEqual(response["error"]["code"], -32601)
+        self.assertIn("io.modelcontextprotocol/logLevel", response["error"]["message"])
+        call = {"name": "get_job", "arguments": {"job_id": "job-0001"}}
+        response, notes = exchange(server, "tools/call", dict(call, _meta=modern_meta()))
+        self.assertEqual(notes, [])
+        response, notes = exchange(server, "tools/call", dict(call, _meta=modern_meta(
+            **{"io.modelcontextprotocol/logLevel": "debug"})))
+        self.assertEqual(response["result"]["resultType"], "complete")
+        self.assertTrue(any(n["params"]["data"].startswith("GET http") for n in notes), notes)
+        self.assertTrue(server.nothing_more(), "a notification after the answer")
+        response, notes = exchange(server, "tools/call", dict(call, _meta=modern_meta()))
+        self.assertEqual(notes, [])
+        self.assertTrue(server.nothing_more())
+        response = server.request("tools/list", {"_meta": modern_meta(**{"io.modelcontextprotocol/logLevel": "loud"})})
+        self.assertEqual(response["error"]["code"], -32602)
+        self.assertIn("io.modelcontextprotocol/logLevel", response["error"]["message"])
 
 
 ###############################################################################
