@@ -2,7 +2,8 @@
 """agentjobs-mcp: an MCP server for the AI Connect Agent Jobs API, in one file.
 
 It lets an AI agent cancel, list, inspect, create and count Agent Jobs, read a job's
-activity trail and look up job types, through eight MCP tools. An MCP client starts it
+activity trail and look up job types, through eight MCP tools; jobs, job types and the
+context are resources too, with prompts, completions and log messages. An MCP client starts it
 and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout: the initialize-era
 revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28 (server/discover).
 
