@@ -2021,7 +2021,8 @@ def bad_uri(uri, why):
 
 
 def resource_target(uri):
-    """(tool name, arguments) that read a resource URI; RpcError(INVALID_PARAMS) if it names none.
+    """(title, tool name, arguments) that read a resource URI; RpcError(INVALID_PARAMS)
+    if it names none.
 
     An id is one path segment, percent-decoded as UTF-8 ("a%2Fb" is the id "a/b",
     as the argument would be); build_url refuses "." and "..", as for the tool.
@@ -2031,7 +2032,7 @@ def resource_target(uri):
         raise RpcError(INVALID_PARAMS, "resources/read needs params.uri, a string such as "
                        "%s or %sjob-12345." % (CONTEXT_URI, JOB_URI))
     if uri == CONTEXT_URI:
-        return "get_context", {}
+        return "Agent Jobs context", "get_context", {}
     for template, name, arg in RESOURCE_TEMPLATES:
         prefix = template["uriTemplate"].split("{")[0]
         if not uri.startswith(prefix):
@@ -2046,7 +2047,7 @@ def resource_target(uri):
             value = unquote(raw, errors="strict")
         except UnicodeDecodeError:
             raise bad_uri(uri, "its percent-escapes are not UTF-8 text.")
-        return name, {arg: value}
+        return "%s %s" % (template["title"], escape_text(value, 200)), name, {arg: value}
     raise bad_uri(uri, "this server's resources are %s, %s and %s." % (
         CONTEXT_URI, RESOURCE_TEMPLATES[0][0]["uriTemplate"], RESOURCE_TEMPLATES[1][0]["uriTemplate"]))
 
@@ -2071,7 +2072,7 @@ def on_resources_templates_list(session, params, revision):
 
 def on_resources_read(session, params, revision):
     uri = params.get("uri")
-    name, args = resource_target(uri)
+    title, name, args = resource_target(uri)
     try:
         text, data = call_tool(session, name, args)
     except ArgumentError as error:
@@ -2083,8 +2084,6 @@ def on_resources_read(session, params, revision):
         raise RpcError(INTERNAL_ERROR, error.text(), {"uri": uri[:1000]})
     except ToolError as error:
         raise RpcError(INTERNAL_ERROR, error.text(), {"uri": uri[:1000]})
-    title = "Agent Jobs context" if name == "get_context" else "%s %s" % (
-        "Agent Job" if name == "get_job" else "Job type", escape_text(list(args.values())[0], 200))
     result = {"contents": [
         {"uri": uri, "mimeType": "application/json",
          "text": json.dumps(data, ensure_ascii=False, separators=(",", ":"))},
@@ -2465,9 +2464,7 @@ def _attach_client_log(session):
                     self.dropped += 1
                     return
                 self.sent += 1
-            text = record.getMessage()
-            for secret in _secrets:  # the same redaction as the stderr formatter
-                text = text.replace(secret, "[redacted]")
+            text = record.getMessage()  # write_message blanks the key, as stderr's formatter does
             _local.client_logging = True
             try:
                 for note_level, note in notes + [(level, text)]:

@@ -2092,6 +2092,25 @@ class ResourcesTest(ApiTestCase):
         self.assertNotIn("nextCursor", second)
         self.assert_query(self.api.requests[0], jobs_query("RUNNING", 50, 50))
 
+    def test_before_2025_06_18_resources_have_no_title(self):
+        server = self.server(initialize=False)
+        server.initialize("2024-11-05")
+        resources = server.request("resources/list")["result"]["resources"]
+        self.assertEqual(len(resources), 5)
+        self.assertFalse(any("title" in r for r in resources))
+
+    def test_a_read_waiting_on_the_api_is_cancelled_and_never_answered(self):
+        server = self.server()
+        self.api.add_fault(action="hang", delay=20)
+        server.send({"jsonrpc": "2.0", "id": "r1", "method": "resources/read",
+                     "params": {"uri": "agentjobs://jobs/job-0001"}})
+        deadline = time.monotonic() + 10
+        while not self.api.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.notify("notifications/cancelled", {"requestId": "r1"})
+        self.assertEqual(server.request("ping")["result"], {})  # the reader is not blocked
+        self.assertTrue(server.nothing_more(1.0))
+
     def test_list_bad_cursor_is_invalid_params_without_a_request(self):
         server = self.server()
         for cursor in ("nonsense", "active:3:0", "active:0:-1", "active:0:100000", 7, "active:0:\u0661"):
@@ -2119,6 +2138,7 @@ class ResourcesTest(ApiTestCase):
         self.assertEqual(json.loads(json_part["text"]), tool["structuredContent"])
         self.assertEqual((markdown["uri"], markdown["mimeType"]), ("agentjobs://jobs/job-0001", "text/markdown"))
         self.assertTrue(markdown["text"].startswith("## Agent Job job-0001\n\n```text\n"), markdown["text"])
+        self.assertTrue(markdown["text"].endswith("\n```\n"))
         self.assertIn(text_of(tool), markdown["text"])
         self.assertNotIn("ttlMs", result)
 
@@ -2134,6 +2154,7 @@ class ResourcesTest(ApiTestCase):
         self.assertEqual(context["org_id"], "aiconnect")
         self.assertIn("customer-followup", [t["id"] for t in context["job_types"]])
         self.assertIn("Organization: aiconnect", result["contents"][1]["text"])
+        self.assertTrue(result["contents"][1]["text"].startswith("## Agent Jobs context\n"))
 
     def test_unknown_job_or_type_is_32002_with_what_to_do(self):
         server = self.server()
