@@ -1995,7 +1995,7 @@ MAX_LISTED_PER_STATUS = 200  # resources/list stops paging a status here: a pick
 RESOURCE_TTL_MS = 10000      # 2026-07-28: a job read or listed is fresh for ten seconds
 RESOURCE_CAPABILITY = {"subscribe": False, "listChanged": False}
 
-# name, tool, argument: what each template reads.
+# (template, tool, argument): what each template lists as and which tool reads it.
 RESOURCE_TEMPLATES = (
     ({"uriTemplate": JOB_URI + "{job_id}", "name": "job", "title": "Agent Job",
       "description": "One Agent Job in full, as get_job shows it: status, type, channel, params, "
@@ -2016,8 +2016,8 @@ def call_tool(session, name, args):
 
 
 def bad_uri(uri, why):
-    return RpcError(INVALID_PARAMS, "Bad resource URI %s: %s" % (show_value(uri), why),
-                    {"uri": uri[:1000]} if isinstance(uri, str) else None)
+    # No data: 2026-07-28 clients read a -32602 whose data is just {"uri"} as "not found".
+    return RpcError(INVALID_PARAMS, "Bad resource URI %s: %s" % (show_value(uri), why))
 
 
 def resource_target(uri):

@@ -2181,8 +2181,9 @@ class ResourcesTest(ApiTestCase):
                          ("agentjobs://jobs/a?b", "one path segment"), ("agentjobs://jobs/%20", "not valid"),
                          ("agentjobs://job-types/x/y", "one path segment"), ("agentjobs://nothing", "agentjobs://context"),
                          ("https://example.com/", "agentjobs://context"), ("", "params.uri"), (42, "params.uri")):
-            message = self.error_of(server.request("resources/read", {"uri": uri}), -32602)
-            self.assertIn(why, message, uri)
+            response = server.request("resources/read", {"uri": uri})
+            self.assertIn(why, self.error_of(response, -32602), uri)
+            self.assertNotIn("data", response["error"])  # {"uri"} alone would read as "not found"
         self.assertEqual(self.error_of(server.request("resources/read", {}), -32602).split(",")[0],
                          "resources/read needs params.uri")
         self.assert_no_request()
