@@ -2423,6 +2423,14 @@ class ClientLoggingTest(ApiTestCase):
         server.close()
         self.assertNotIn("GET http", server.stderr)  # stderr keeps its own level
 
+    def test_with_debug_on_stderr_both_get_the_lines(self):
+        server = self.server(args=("--debug",))
+        exchange(server, "logging/setLevel", {"level": "info"})
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertEqual(notes, [])  # debug records are below "info"
+        server.close()
+        self.assertIn("DEBUG agentjobs_mcp: GET %s/services/agent-jobs/job-0001 -> 200" % self.api.url, server.stderr)
+
     def test_the_level_filters_and_warnings_come_through_redacted(self):
         server = self.server()
         server.request("logging/setLevel", {"level": "warning"})
