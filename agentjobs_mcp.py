@@ -2,7 +2,8 @@
 """agentjobs-mcp: an MCP server for the AI Connect Agent Jobs API, in one file.
 
 It lets an AI agent cancel, list, inspect, create and count Agent Jobs, read a job's
-activity trail and look up job types, through eight MCP tools. An MCP client starts it
+activity trail and look up job types, through eight MCP tools; jobs, job types and the
+context are resources too, with prompts, completions and log messages. An MCP client starts it
 and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout: the initialize-era
 revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28 (server/discover).
 
@@ -19,6 +20,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     DEFAULT_ORG_ID          organization used where a path needs one (aiconnect)
     DEFAULT_TIMEZONE        preferred time zone, shown by get_context (UTC)
     AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
+    AGENTJOBS_COMPLETION_TIMEOUT    seconds a completion (typing an argument) may wait (2)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
     AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
@@ -87,6 +89,7 @@ DEFAULT_API_URL = "https://api.aiconnect.cloud/api/v0"
 DEFAULT_ORG = "aiconnect"
 DEFAULT_TZ = "UTC"
 HTTP_TIMEOUT_S = 30.0
+COMPLETION_TIMEOUT_S = 2.0  # completion/complete answers while the user types: cut a slow API short
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 DEFAULT_QUEUE = 256  # calls waiting for a worker; 3,000 at once were all "timed out" before
@@ -196,6 +199,7 @@ SETTINGS = (
     ("DEFAULT_ORG_ID", DEFAULT_ORG, "str"),
     ("DEFAULT_TIMEZONE", DEFAULT_TZ, "str"),
     ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
+    ("AGENTJOBS_COMPLETION_TIMEOUT", COMPLETION_TIMEOUT_S, "float"),
     ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
     ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
@@ -213,6 +217,7 @@ SETTINGS = (
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
     "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
+    "AGENTJOBS_COMPLETION_TIMEOUT": (0.1, 60),
     "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
@@ -258,6 +263,7 @@ class Config(object):
         self.org_id = self.values["DEFAULT_ORG_ID"]
         self.timezone = self.values["DEFAULT_TIMEZONE"]
         self.timeout = self.values["AGENTJOBS_TIMEOUT"]
+        self.completion_timeout = self.values["AGENTJOBS_COMPLETION_TIMEOUT"]
         self.retries = self.values["AGENTJOBS_RETRIES"]
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
         self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
@@ -3044,6 +3050,529 @@ def guarded_call(session, entry, params, revision):
     return text + attempt.finish(), data
 
 
+# Resources ###################################################################
+###############################################################################
+
+# Each resource is read by calling a tool's own handler and answering with its
+# (text, data): the same HTTP helper, settings, deadline, checks and error texts as
+# the tool, and no second formatter.
+CONTEXT_URI = "agentjobs://context"
+JOB_URI = "agentjobs://jobs/"
+JOB_TYPE_URI = "agentjobs://job-types/"
+RESOURCE_NOT_FOUND = -32002  # up to 2025-11-25; 2026-07-28 answers INVALID_PARAMS and forbids it
+ACTIVE_STATUSES = ("running", "waiting", "scheduled")  # resources/list order
+RESOURCE_PAGE_SIZE = 50      # active jobs per resources/list page
+MAX_LISTED_PER_STATUS = 200  # resources/list stops paging a status here: a picker, not an export
+RESOURCE_TTL_MS = 10000      # 2026-07-28: a job read or listed is fresh for ten seconds
+RESOURCE_CAPABILITY = {"subscribe": False, "listChanged": False}
+
+# (template, tool, argument): what each template lists as and which tool reads it.
+RESOURCE_TEMPLATES = (
+    ({"uriTemplate": JOB_URI + "{job_id}", "name": "job", "title": "Agent Job",
+      "description": "One Agent Job in full, as get_job shows it: status, type, channel, params, "
+                     "tasks, dates and result. job_id as list_jobs shows it, e.g. job-12345.",
+      "mimeType": "application/json"}, "get_job", "job_id"),
+    ({"uriTemplate": JOB_TYPE_URI + "{job_type_id}", "name": "job-type", "title": "Agent Job Type",
+      "description": "One job type's configuration, as get_job_type shows it: default config, "
+                     "policies and params schema. job_type_id as get_context lists it.",
+      "mimeType": "application/json"}, "get_job_type", "job_type_id"),
+)
+RESOURCE_ARGUMENTS = dict((t["uriTemplate"], arg) for t, _, arg in RESOURCE_TEMPLATES)
+
+
+def call_tool(session, name, args):
+    """A tool's (text, data), its arguments checked exactly as tools/call checks them."""
+    entry = TOOLS_BY_NAME[name]
+    return entry.handler(session.config, check_arguments(entry, args))
+
+
+def bad_uri(uri, why):
+    # No data: 2026-07-28 clients read a -32602 whose data is just {"uri"} as "not found".
+    return RpcError(INVALID_PARAMS, "Bad resource URI %s: %s" % (show_value(uri), why))
+
+
+def resource_target(uri):
+    """(title, tool name, arguments) that read a resource URI; RpcError(INVALID_PARAMS)
+    if it names none.
+
+    An id is one path segment, percent-decoded as UTF-8 ("a%2Fb" is the id "a/b",
+    as the argument would be); build_url refuses "." and "..", as for the tool.
+    """
+    from urllib.parse import unquote
+    if not isinstance(uri, str) or not uri:
+        raise RpcError(INVALID_PARAMS, "resources/read needs params.uri, a string such as "
+                       "%s or %sjob-12345." % (CONTEXT_URI, JOB_URI))
+    if uri == CONTEXT_URI:
+        return "Agent Jobs context", "get_context", {}
+    for template, name, arg in RESOURCE_TEMPLATES:
+        prefix = template["uriTemplate"].split("{")[0]
+        if not uri.startswith(prefix):
+            continue
+        raw = uri[len(prefix):]
+        if not raw:
+            raise bad_uri(uri, "it names no %s." % arg)
+        if any(ch in raw for ch in "/?#"):
+            raise bad_uri(uri, "the %s must be one path segment (write a '/', '?' or '#' in "
+                          "it as %%2F, %%3F or %%23)." % arg)
+        try:
+            value = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise bad_uri(uri, "its percent-escapes are not UTF-8 text.")
+        return "%s %s" % (template["title"], escape_text(value, 200)), name, {arg: value}
+    raise bad_uri(uri, "this server's resources are %s, %s and %s." % (
+        CONTEXT_URI, RESOURCE_TEMPLATES[0][0]["uriTemplate"], RESOURCE_TEMPLATES[1][0]["uriTemplate"]))
+
+
+def markdown_of(title, text):
+    """A tool's text as short markdown: a heading, then the text verbatim in a fence."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return "## %s\n\n%stext\n%s\n%s\n" % (title, fence, text, fence)
+
+
+def on_resources_templates_list(session, params, revision):
+    # A cursor is accepted and ignored: the whole list fits in one page.
+    templates = [dict((k, v) for k, v in t.items() if k != "title" or revision >= STRUCTURED_SINCE)
+                 for t, _, _ in RESOURCE_TEMPLATES]
+    result = {"resourceTemplates": templates}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
+    return result
+
+
+def on_resources_read(session, params, revision):
+    uri = params.get("uri")
+    title, name, args = resource_target(uri)
+    try:
+        text, data = call_tool(session, name, args)
+    except ArgumentError as error:
+        raise bad_uri(uri, error.text())
+    except ApiError as error:
+        if error.status == 404:
+            code = INVALID_PARAMS if revision in STATELESS_VERSIONS else RESOURCE_NOT_FOUND
+            raise RpcError(code, "Resource not found: " + error.text(), {"uri": uri[:1000]})
+        raise RpcError(INTERNAL_ERROR, error.text(), {"uri": uri[:1000]})
+    except ToolError as error:
+        raise RpcError(INTERNAL_ERROR, error.text(), {"uri": uri[:1000]})
+    result = {"contents": [
+        {"uri": uri, "mimeType": "application/json",
+         "text": json.dumps(data, ensure_ascii=False, separators=(",", ":"))},
+        {"uri": uri, "mimeType": "text/markdown", "text": markdown_of(title, text)}]}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=RESOURCE_TTL_MS, cacheScope="private")
+    return result
+
+
+def job_resource(job, revision):
+    """An active job as resources/list shows it, from a list_jobs summary row."""
+    from urllib.parse import quote
+    job_id = job["job_id"]
+    resource = {"uri": JOB_URI + quote(job_id, safe=""), "name": job_id,
+                "description": "%s job of type %s on %s, scheduled %s" % (
+                    escape_text(job.get("status"), 20), shown(job.get("type"), 100),
+                    shown(job.get("channel"), 100), shown(job.get("scheduled_at"), 40)),
+                "mimeType": "application/json"}
+    if revision >= STRUCTURED_SINCE:
+        resource["title"] = "%s (%s, %s)" % (escape_text(job_id, 100), shown(job.get("type"), 100),
+                                             escape_text(job.get("status"), 20))
+    return resource
+
+
+def parse_resource_cursor(cursor):
+    """(status index, offset) from a resources/list cursor ("active:1:50")."""
+    if cursor is None:
+        return 0, 0
+    parts = cursor.split(":") if isinstance(cursor, str) else ()
+    if (len(parts) == 3 and parts[0] == "active" and all(p.isdigit() and is_ascii(p) for p in parts[1:])
+            and int(parts[1]) < len(ACTIVE_STATUSES) and int(parts[2]) < MAX_LISTED_PER_STATUS):
+        return int(parts[1]), int(parts[2])
+    raise RpcError(INVALID_PARAMS, "Unknown cursor %s: pass the nextCursor of the previous "
+                   "resources/list answer unchanged, or none for the first page." % show_value(cursor))
+
+
+def on_resources_list(session, params, revision):
+    """agentjobs://context, then the active jobs (running, waiting, scheduled), paged.
+
+    A page holds at most RESOURCE_PAGE_SIZE jobs (one API call per status it reaches);
+    the API failing leaves the jobs out (logged) rather than failing the whole list.
+    """
+    index, offset = parse_resource_cursor(params.get("cursor"))
+    resources = []
+    if params.get("cursor") is None:
+        context = {"uri": CONTEXT_URI, "name": "context", "mimeType": "application/json",
+                   "description": "What get_context says: the organization, time zone, API, "
+                                  "server version and the organization's job types."}
+        if revision >= STRUCTURED_SINCE:
+            context["title"] = "Agent Jobs context"
+        resources.append(context)
+    jobs = []
+    try:
+        while index < len(ACTIVE_STATUSES) and len(jobs) < RESOURCE_PAGE_SIZE:
+            _, data = call_tool(session, "list_jobs", {
+                "status": ACTIVE_STATUSES[index], "offset": offset,
+                "limit": min(RESOURCE_PAGE_SIZE - len(jobs), MAX_LISTED_PER_STATUS - offset)})
+            jobs += [job for job in data["jobs"] if isinstance(job, dict)
+                     and isinstance(job.get("job_id"), str) and job["job_id"]]
+            page = data["pagination"]
+            if page["has_more"] and page["next_offset"] and page["next_offset"] < MAX_LISTED_PER_STATUS:
+                offset = page["next_offset"]
+            else:
+                index, offset = index + 1, 0
+    except ToolError as error:
+        log.warning("resources/list: the active jobs are left out: %s", error.message)
+        index = len(ACTIVE_STATUSES)
+    resources += [job_resource(job, revision) for job in jobs]
+    result = {"resources": resources}
+    if index < len(ACTIVE_STATUSES):
+        result["nextCursor"] = "active:%d:%d" % (index, offset)
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=RESOURCE_TTL_MS, cacheScope="private")
+    return result
+
+
+###############################################################################
+# Prompts #####################################################################
+###############################################################################
+
+# Like the tool table: one block per prompt, its argument schema (checked by the
+# tools' validator) beside the function that writes its text.
+Prompt = collections.namedtuple("Prompt", "name title description input_schema render overlays")
+PROMPTS = []          # in prompts/list order
+PROMPTS_BY_NAME = {}
+PROMPT_LIST_TTL_MS = LIST_TTL_MS  # 2026-07-28: the prompts never change while the server runs
+
+
+def prompt(name, title, description, input_schema):
+    """Register a prompt; like tool(), return the function unchanged."""
+    def register(render):
+        entry = Prompt(name, title, description, input_schema, render, {})  # no overlays
+        PROMPTS.append(entry)
+        PROMPTS_BY_NAME[name] = entry
+        return render
+    return register
+
+
+PROMPT_JOB_TYPE = {"type": "string", "minLength": 1, "pattern": r"\S",
+                   "description": "Only jobs of this job type, e.g. customer-followup (get_context "
+                                  "lists them). Optional."}
+
+
+def now_utc():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@prompt(name="triage", title="Triage Agent Jobs",
+        description="What is running, failing or stuck right now, and what to do about each: "
+                    "the agent counts jobs, lists the running, failed and overdue ones, reads "
+                    "why they failed, and proposes actions (it cancels nothing on its own).",
+        input_schema={"type": "object", "additionalProperties": False, "properties": {
+            "job_type_id": PROMPT_JOB_TYPE}})
+def triage(args):
+    kind = args.get("job_type_id")
+    only = ", job_type_id=%s" % json.dumps(kind) if kind else ""
+    return "\n".join([
+        "Triage the Agent Jobs%s. It is now %s (UTC)." % (
+            " of type %s" % json.dumps(kind) if kind else "", now_utc()),
+        "",
+        "1. Call get_context to learn the organization, its time zone and job types.",
+        "2. Call get_jobs_stats%s for the counts by status and the success rate." % (
+            " with job_type_id=%s" % json.dumps(kind) if kind else ""),
+        "3. Call list_jobs with status=running%s: these are in flight now." % only,
+        "4. Call list_jobs with status=failed%s and created_at_gte set to 24 hours ago: the "
+        "recent failures. For the worst few, call get_job (and get_job_activities) to read "
+        "the result, the tasks and the last log lines: say why each failed." % only,
+        "5. Stuck jobs: call list_jobs with status=waiting and with status=scheduled%s and "
+        "scheduled_at_lte set to one hour ago: jobs whose time has passed but that did not "
+        "start." % only,
+        "",
+        "Answer with a short report: what is running, what failed and why (grouped by "
+        "cause), what is stuck, then a recommended action for each group (retry with "
+        "create_job, fix a job type's config, or cancel). Do not cancel or create anything "
+        "yourself: ask the user first, naming the job ids."])
+
+
+@prompt(name="cancel", title="Cancel an Agent Job",
+        description="Cancel one job safely: the agent looks the job up, shows it to you, asks "
+                    "for your confirmation, and only then cancels it with the reason.",
+        input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
+                      "properties": {
+                          "job_id": dict(JOB_ID, description="The job to cancel, e.g. job-12345."),
+                          "reason": {"type": "string", "maxLength": 1000,
+                                     "description": "Why it is cancelled, kept with the job. Optional."}}})
+def cancel(args):
+    job_id = json.dumps(args["job_id"])
+    reason = args.get("reason", "").strip()
+    return "\n".join([
+        "I want to cancel the Agent Job %s%s." % (job_id, " (reason: %s)" % json.dumps(reason)
+                                                  if reason else ""),
+        "",
+        "1. Call get_job with job_id=%s and show me its status, type, channel, target and "
+        "scheduled time." % job_id,
+        "2. If it already finished (COMPLETED, FAILED or CANCELED), tell me so and stop: there "
+        "is nothing to cancel.",
+        "3. Otherwise ask me to confirm the cancel%s, and wait for my answer. A cancel "
+        "cannot be undone." % ("" if reason else ", and ask for a short reason"),
+        "4. Only after I say yes, call cancel_job with job_id=%s and reason=%s, then show "
+        "me the job's new status." % (job_id, json.dumps(reason) if reason else "<the reason I gave>")])
+
+
+@prompt(name="report", title="Agent Jobs Report",
+        description="A summary of a period: counts by status and success rate from the stats, "
+                    "the failures grouped by cause, and notable jobs, from the lists.",
+        input_schema={"type": "object", "additionalProperties": False, "required": ["from", "to"],
+                      "properties": {
+                          "from": dict(ISO_DATE, description="Start of the period, ISO 8601, e.g. 2024-07-01."),
+                          "to": dict(ISO_DATE, description="End of the period, ISO 8601, e.g. 2024-07-31."),
+                          "job_type_id": PROMPT_JOB_TYPE}})
+def report(args):
+    period = "created_at_gte=%s and created_at_lte=%s%s" % (
+        json.dumps(args["from"]), json.dumps(args["to"]), ", job_type_id=%s" % json.dumps(
+            args["job_type_id"]) if args.get("job_type_id") else "")
+    return "\n".join([
+        "Write a report on the Agent Jobs from %s to %s%s." % (
+            args["from"], args["to"], " of type %s" % json.dumps(args["job_type_id"])
+            if args.get("job_type_id") else ""),
+        "",
+        "1. Call get_jobs_stats with %s: jobs by status, total, success and completion rates." % period,
+        "2. Call list_jobs with status=failed and %s (page with offset while 'Has more' is "
+        "yes, at most 200 jobs); group the failures by their result or error." % period,
+        "3. Call list_jobs with status=canceled and %s, and note who or what cancelled them "
+        "(the reason)." % period,
+        "4. Call get_context for the job types' names, so the report names types, not ids.",
+        "",
+        "Report: the headline numbers, a table by status, the failure causes with counts and "
+        "an example job id each, anything unusual, and what to look at next."])
+
+
+def prompt_listing(entry, revision):
+    properties = entry.input_schema["properties"]
+    required = entry.input_schema.get("required", ())
+    listed = {"name": entry.name, "description": entry.description,
+              "arguments": [{"name": name, "description": properties[name]["description"],
+                             "required": name in required} for name in properties]}
+    if revision >= STRUCTURED_SINCE:
+        listed["title"] = entry.title
+    return listed
+
+
+def on_prompts_list(session, params, revision):
+    # A cursor is accepted and ignored: the whole list fits in one page.
+    result = {"prompts": [prompt_listing(entry, revision) for entry in PROMPTS]}
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=PROMPT_LIST_TTL_MS, cacheScope="public")
+    return result
+
+
+def on_prompts_get(session, params, revision):
+    name = params.get("name")
+    if not isinstance(name, str):
+        raise RpcError(INVALID_PARAMS, "prompts/get needs params.name, the prompt's name (a string).")
+    entry = PROMPTS_BY_NAME.get(name)
+    if entry is None:
+        raise RpcError(INVALID_PARAMS, "Unknown prompt '%s'. The prompts are: %s." % (
+            escape_text(name, 100), ", ".join(p.name for p in PROMPTS)))
+    try:
+        args = check_arguments(entry, params.get("arguments"))
+    except ArgumentError as error:
+        raise RpcError(INVALID_PARAMS, "Prompt '%s': %s" % (name, error.text()))
+    return {"description": entry.description,
+            "messages": [{"role": "user", "content": {"type": "text", "text": entry.render(args)}}]}
+
+
+###############################################################################
+# Completions #################################################################
+###############################################################################
+
+MAX_COMPLETIONS = 100   # the most values one answer may hold (the specification's limit)
+COMPLETION_JOBS = 50    # jobs fetched for a job_id completion: one API call
+ACTIVE_JOB_STATUSES = tuple(s.upper() for s in ACTIVE_STATUSES)
+
+
+def complete_job_id(session, value):
+    """Ids of the latest jobs that start with `value` (any case), the active ones first."""
+    _, data = call_tool(session, "list_jobs", {"limit": COMPLETION_JOBS})
+    found, seen = [], set()
+    for job in data["jobs"]:
+        job_id = job.get("job_id") if isinstance(job, dict) else None
+        if isinstance(job_id, str) and job_id.lower().startswith(value.lower()) and job_id not in seen:
+            seen.add(job_id)
+            found.append((str(job.get("status")).upper() not in ACTIVE_JOB_STATUSES, job_id))
+    found.sort(key=lambda pair: pair[0])  # stable: the API's order within each group
+    return [job_id for _, job_id in found], data["pagination"]["has_more"]
+
+
+def complete_job_type_id(session, value):
+    """Ids of the organization's job types that start with `value` (any case)."""
+    _, data = call_tool(session, "get_context", {})
+    if "job_types_error" in data:
+        raise ToolError(data["job_types_error"])
+    ids = [t.get("id") for t in data["job_types"] if isinstance(t, dict)]
+    ids = [i for i in ids if isinstance(i, str) and i.lower().startswith(value.lower())]
+    total = data.get("job_types_total")
+    return ids, isinstance(total, int) and total > len(data["job_types"])
+
+
+COMPLETERS = {"job_id": complete_job_id, "job_type_id": complete_job_type_id}
+
+
+def completion_arguments(ref):
+    """The argument names a completion reference has, or None when it names nothing here."""
+    if ref.get("type") == "ref/prompt":
+        entry = PROMPTS_BY_NAME.get(ref.get("name"))
+        return list(entry.input_schema["properties"]) if entry else None
+    if ref.get("type") == "ref/resource":
+        arg = RESOURCE_ARGUMENTS.get(ref.get("uri"))
+        return [arg] if arg else None
+    return None
+
+
+def on_completion_complete(session, params, revision):
+    """Values for a prompt's or a template's argument while the user types.
+
+    Malformed params are -32602; anything else (a ref or argument unknown here, an API
+    that fails or is slower than AGENTJOBS_COMPLETION_TIMEOUT) is an empty completion,
+    never an error the user sees while typing.
+    """
+    ref, argument = params.get("ref"), params.get("argument")
+    if not isinstance(ref, dict) or not isinstance(ref.get("type"), str):
+        raise RpcError(INVALID_PARAMS, "completion/complete needs params.ref, e.g. "
+                       "{\"type\": \"ref/prompt\", \"name\": \"cancel\"} or {\"type\": "
+                       "\"ref/resource\", \"uri\": \"%s{job_id}\"}." % JOB_URI)
+    if (not isinstance(argument, dict) or not isinstance(argument.get("name"), str)
+            or not isinstance(argument.get("value"), str)):
+        raise RpcError(INVALID_PARAMS, "completion/complete needs params.argument with a name "
+                       "and a value (strings), e.g. {\"name\": \"job_id\", \"value\": \"job-1\"}.")
+    values, more = [], False
+    names = completion_arguments(ref)
+    completer = COMPLETERS.get(argument["name"]) if names and argument["name"] in names else None
+    if completer is not None:
+        call = getattr(_local, "call", None)
+        own_call = call is None
+        if own_call:
+            call = _local.call = CallContext(session.config.completion_timeout)
+        else:  # the request's own context (cancellation), with the shorter deadline
+            call.deadline = min(call.deadline, time.monotonic() + session.config.completion_timeout)
+            call.timeout = min(call.timeout, session.config.completion_timeout)
+        try:
+            values, more = completer(session, argument["value"])
+        except ToolError as error:
+            log.debug("completion of %s: no values: %s", argument["name"], error.message)
+        finally:
+            if own_call:
+                _local.call = None
+    completion = {"values": values[:MAX_COMPLETIONS], "hasMore": more or len(values) > MAX_COMPLETIONS}
+    if not completion["hasMore"]:
+        completion["total"] = len(values)
+    return {"completion": completion}
+
+
+###############################################################################
+# Client logging ##############################################################
+###############################################################################
+
+# The server's own log records (the "agentjobs_mcp" logger: the lines --debug puts
+# on stderr) sent to the client as notifications/message. Up to 2025-11-25 the client
+# sets a level for the connection with logging/setLevel; 2026-07-28 has no setLevel,
+# and a request opts in with _meta[META_LOG_LEVEL], for the records made while it is
+# served (before its answer), and only then.
+LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
+LOGGER_NAME = "agentjobs_mcp"
+LOG_RATE = 20  # notifications/message per second at most; the rest are counted and reported
+_client_log_lock = threading.Lock()
+
+
+def mcp_level(levelno):
+    """The MCP level of a Python logging level."""
+    for least, name in ((50, "critical"), (40, "error"), (30, "warning"), (20, "info")):
+        if levelno >= least:
+            return name
+    return "debug"
+
+
+def check_log_level(level, where):
+    if level not in LOG_LEVELS:
+        raise RpcError(INVALID_PARAMS, "%s is %s; it must be one of: %s." % (
+            where, show_value(level), ", ".join(LOG_LEVELS)))
+    return level
+
+
+def enable_client_log(session):
+    """Attach, once, the handler that sends log records to this session's client, and
+    let debug records be made (stderr keeps its own level: --debug is unchanged)."""
+    with _client_log_lock:
+        if getattr(session, "client_log", None) is None:
+            _attach_client_log(session)
+
+
+def _attach_client_log(session):
+    import logging
+    logger = LazyLog.logger()
+
+    class ClientLogHandler(logging.Handler):
+        def __init__(self):
+            logging.Handler.__init__(self, logging.DEBUG)
+            self.window, self.sent, self.dropped = 0, 0, 0
+
+        def emit(self, record):
+            if getattr(_local, "client_logging", False):
+                return  # a record made while sending one ("sent N bytes"): never a loop
+            scope = getattr(_local, "log_scope", None)  # set while a 2026-07-28 request is served
+            threshold = getattr(session, "log_level", None) if scope is None else scope
+            level = mcp_level(record.levelno)
+            if not threshold or LOG_LEVELS.index(level) < LOG_LEVELS.index(threshold):
+                return
+            now = int(time.monotonic())
+            notes = []
+            with self.lock:
+                if now != self.window:
+                    if self.dropped:
+                        notes.append(("warning", "%d log messages were dropped (at most %d a "
+                                      "second are sent)" % (self.dropped, LOG_RATE)))
+                    self.window, self.sent, self.dropped = now, 0, 0
+                if self.sent >= LOG_RATE:
+                    self.dropped += 1
+                    return
+                self.sent += 1
+            text = record.getMessage()  # write_message blanks the key, as stderr's formatter does
+            _local.client_logging = True
+            try:
+                for note_level, note in notes + [(level, text)]:
+                    write_message(session, {"jsonrpc": "2.0", "method": "notifications/message",
+                                            "params": {"level": note_level, "logger": LOGGER_NAME,
+                                                       "data": note}})
+            finally:
+                _local.client_logging = False
+
+    session.client_log = ClientLogHandler()
+    logger.addHandler(session.client_log)
+    logger.setLevel(logging.DEBUG)
+    LazyLog.debug_enabled = True
+
+
+def request_log_scope(session, params, revision):
+    """The client log level while this request is served under 2026-07-28 ("" for
+    none: no notifications/message); None under the initialize-era revisions."""
+    if revision not in STATELESS_VERSIONS:
+        return None
+    meta = params.get("_meta")
+    if not isinstance(meta, dict) or META_LOG_LEVEL not in meta:
+        return ""
+    level = check_log_level(meta[META_LOG_LEVEL], "_meta[\"%s\"]" % META_LOG_LEVEL)
+    enable_client_log(session)
+    return level
+
+
+def on_logging_set_level(session, params, revision):
+    if revision in STATELESS_VERSIONS:
+        raise RpcError(METHOD_NOT_FOUND, "logging/setLevel is not part of protocol revision %s: "
+                       "send _meta[\"%s\"] with each request instead." % (revision, META_LOG_LEVEL))
+    session.log_level = check_log_level(params.get("level"), "params.level")
+    enable_client_log(session)
+    return {}
+
+
 ###############################################################################
 # Protocol ####################################################################
 ###############################################################################
@@ -3205,9 +3734,18 @@ def request_revision(session, method, params):
     return version
 
 
+def capabilities(revision):
+    """What this server offers under `revision` (completions: a capability since 2025-03-26)."""
+    offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
+               "prompts": {"listChanged": False}, "logging": {}}
+    if revision >= "2025-03-26":
+        offered["completions"] = {}
+    return offered
+
+
 def on_server_discover(session, params, revision):
     return {"supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": {"tools": {"listChanged": False}},
+            "capabilities": capabilities(revision),
             "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
 
 
@@ -3222,7 +3760,7 @@ def on_initialize(session, params, revision):
     session.client_capabilities = params.get("capabilities")
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
-    return {"protocolVersion": version, "capabilities": {"tools": {"listChanged": False}},
+    return {"protocolVersion": version, "capabilities": capabilities(version),
             "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 
@@ -3313,7 +3851,13 @@ def busy_error(session):
 
 
 METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_server_discover,
-           "tools/list": on_tools_list, "tools/call": on_tools_call}
+           "tools/list": on_tools_list, "tools/call": on_tools_call,
+           "resources/list": on_resources_list, "resources/templates/list": on_resources_templates_list,
+           "resources/read": on_resources_read, "prompts/list": on_prompts_list,
+           "prompts/get": on_prompts_get, "completion/complete": on_completion_complete,
+           "logging/setLevel": on_logging_set_level}
+# The methods that may wait on the API: served on the pool, cancellable, under a CallContext.
+POOLED_METHODS = ("tools/call", "resources/list", "resources/read", "completion/complete")
 
 
 def on_notification(session, method, params):
@@ -3377,6 +3921,7 @@ def handle_message(session, msg):
     params = params or {}
     try:
         revision = request_revision(session, method, params)
+        _local.log_scope = request_log_scope(session, params, revision)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
             result = dict(result, resultType=result.get("resultType", "complete"),
@@ -3391,6 +3936,8 @@ def handle_message(session, msg):
         log.exception("internal error handling %s", escape_text(method, 100))
         return rpc_error(request_id, INTERNAL_ERROR, "Internal error handling %s; the server "
                          "log (stderr) has the details." % escape_text(method, 100))
+    finally:
+        _local.log_scope = None  # the answer is due: no more notifications/message for it
     log.debug("%s id=%s -> ok in %.1f ms", method, id_key(request_id),
               (time.monotonic() - started) * 1000)
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
@@ -3438,7 +3985,7 @@ def parse_line(line):
 
 
 def is_call(msg):
-    return isinstance(msg, dict) and msg.get("method") == "tools/call" and "id" in msg
+    return isinstance(msg, dict) and msg.get("method") in POOLED_METHODS and "id" in msg
 
 
 def dispatch(session, line):
@@ -3922,11 +4469,11 @@ def parse_args(argv):
         description="MCP server (stdio) for the AI Connect Agent Jobs API. Without options "
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
-               "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
-               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, AGENTJOBS_MAX_RESPONSE_BYTES, "
-               "AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, "
-               "AGENTJOBS_LOG_MAX_BYTES, AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, "
-               "AGENTJOBS_CONFIRM.")
+               "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_COMPLETION_TIMEOUT, "
+               "AGENTJOBS_RETRIES, AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, "
+               "AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_MAX_ANSWER_CHARS, "
+               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES, AGENTJOBS_READ_ONLY, "
+               "AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")

@@ -287,7 +287,11 @@ class ProtocolTest(ApiTestCase):
             server = self.server(initialize=False)
             result = server.initialize(version)["result"]
             self.assertEqual(result["protocolVersion"], version)
-            self.assertEqual(result["capabilities"], {"tools": {"listChanged": False}})
+            expected = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
+                        "prompts": {"listChanged": False}, "logging": {}}
+            if version >= "2025-03-26":  # completions became a capability in 2025-03-26
+                expected["completions"] = {}
+            self.assertEqual(result["capabilities"], expected)
             self.assertEqual(result["serverInfo"]["name"], "agentjobs-mcp")
             self.assertEqual(result["serverInfo"]["version"], agentjobs_mcp.__version__)
             self.assertIn("get_context", result["instructions"])
@@ -414,9 +418,9 @@ class ProtocolTest(ApiTestCase):
 
     def test_unknown_method_is_method_not_found(self):
         server = self.server()
-        response = server.request("resources/list")
+        response = server.request("resources/subscribe", {"uri": "agentjobs://jobs/job-0001"})
         self.assertEqual(response["error"]["code"], -32601)
-        self.assertIn("resources/list", response["error"]["message"])
+        self.assertIn("resources/subscribe", response["error"]["message"])
         self.assertEqual(server.request("ping")["result"], {})
 
     def test_params_that_are_an_array_are_invalid_params(self):
@@ -2687,7 +2691,9 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(result["resultType"], "complete")
         self.assertEqual(result["supportedVersions"][0], MODERN)
         self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
-        self.assertEqual(result["capabilities"], {"tools": {"listChanged": False}})
+        self.assertEqual(result["capabilities"], {
+            "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
+            "prompts": {"listChanged": False}, "logging": {}, "completions": {}})
         self.assertIn("get_context", result["instructions"])
         self.assertIsInstance(result["ttlMs"], int)
         self.assertGreaterEqual(result["ttlMs"], 0)
@@ -3353,6 +3359,490 @@ class ConfirmStatelessTest(ConfirmCase):
         self.assertIn("another call", agentjobs_mcp.state_problem(fresh, "create_job", args))
         self.assertIsNone(agentjobs_mcp.state_problem(fresh, "cancel_job", args))
         self.assertIn("answered already", agentjobs_mcp.state_problem(fresh, "cancel_job", args))
+
+
+# Resources ###################################################################
+###############################################################################
+
+RESOURCE_NOT_FOUND = -32002
+
+
+def exchange(server, method, params=None):
+    """Send a request; return (its response, the notifications written before it)."""
+    request_id = server.new_id()
+    message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+    if params is not None:
+        message["params"] = params
+    server.send(message)
+    notes = []
+    while True:
+        line = server.read()
+        if "id" in line:
+            assert line["id"] == request_id, line
+            return line, notes
+        notes.append(line)
+
+
+def jobs_query(status, limit, offset=0):
+    return {"status": status, "limit": limit, "offset": offset}
+
+
+class ResourcesTest(ApiTestCase):
+
+    def error_of(self, response, code):
+        self.assertNotIn("result", response)
+        self.assertEqual(response["error"]["code"], code, response)
+        return response["error"]["message"]
+
+    def test_templates_list_names_the_job_and_job_type_templates(self):
+        result = self.server().request("resources/templates/list")["result"]
+        self.assertEqual([(t["uriTemplate"], t["name"], t["title"], t["mimeType"]) for t in result["resourceTemplates"]],
+                         [("agentjobs://jobs/{job_id}", "job", "Agent Job", "application/json"),
+                          ("agentjobs://job-types/{job_type_id}", "job-type", "Agent Job Type", "application/json")])
+        self.assertTrue(all(t["description"] for t in result["resourceTemplates"]))
+        self.assertNotIn("nextCursor", result)
+        self.assert_no_request()
+        old = self.server(initialize=False)
+        old.initialize("2025-03-26")
+        self.assertFalse(any("title" in t for t in old.request("resources/templates/list")["result"]["resourceTemplates"]))
+
+    def test_list_is_the_context_then_the_active_jobs_by_status(self):
+        result = self.server().request("resources/list")["result"]
+        self.assertEqual([r["uri"] for r in result["resources"]], [
+            "agentjobs://context", "agentjobs://jobs/job-0007", "agentjobs://jobs/job-0001",
+            "agentjobs://jobs/job-0002", "agentjobs://jobs/job-0003"])
+        self.assertNotIn("nextCursor", result)
+        first = result["resources"][1]
+        self.assertEqual((first["name"], first["title"], first["mimeType"]),
+                         ("job-0007", "job-0007 (lead-qualification, RUNNING)", "application/json"))
+        self.assertEqual([r.path for r in self.api.requests], ["/api/v0/services/agent-jobs"] * 3)
+        self.assertEqual([r.query for r in self.api.requests], [
+            dict((k, [str(v)]) for k, v in jobs_query(*q).items())
+            for q in (("RUNNING", 50), ("WAITING", 48), ("SCHEDULED", 47))])
+
+    def test_list_pages_with_next_cursor_and_bounded_pages(self):
+        for number in range(55):
+            self.api.add_job(job_status="RUNNING")
+        server = self.server()
+        first = server.request("resources/list")["result"]
+        self.assertEqual(len(first["resources"]), 51)  # the context and 50 jobs
+        self.assertEqual(first["nextCursor"], "active:0:50")
+        self.assertEqual(len(self.api.requests), 1)
+        self.api.clear_requests()
+        second = server.request("resources/list", {"cursor": first["nextCursor"]})["result"]
+        uris = [r["uri"] for r in second["resources"]]
+        self.assertNotIn("agentjobs://context", uris)
+        self.assertEqual(len(uris), 7 + 1 + 1)  # 57 running in all; the waiting and the scheduled one
+        self.assertEqual(len(set(uris) | set(r["uri"] for r in first["resources"])), 1 + 57 + 2)
+        self.assertNotIn("nextCursor", second)
+        self.assert_query(self.api.requests[0], jobs_query("RUNNING", 50, 50))
+
+    def test_before_2025_06_18_resources_have_no_title(self):
+        server = self.server(initialize=False)
+        server.initialize("2024-11-05")
+        resources = server.request("resources/list")["result"]["resources"]
+        self.assertEqual(len(resources), 5)
+        self.assertFalse(any("title" in r for r in resources))
+
+    def test_a_read_waiting_on_the_api_is_cancelled_and_never_answered(self):
+        server = self.server()
+        self.api.add_fault(action="hang", delay=20)
+        server.send({"jsonrpc": "2.0", "id": "r1", "method": "resources/read",
+                     "params": {"uri": "agentjobs://jobs/job-0001"}})
+        deadline = time.monotonic() + 10
+        while not self.api.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        server.notify("notifications/cancelled", {"requestId": "r1"})
+        self.assertEqual(server.request("ping")["result"], {})  # the reader is not blocked
+        self.assertTrue(server.nothing_more(1.0))
+
+    def test_list_bad_cursor_is_invalid_params_without_a_request(self):
+        server = self.server()
+        for cursor in ("nonsense", "active:3:0", "active:0:-1", "active:0:100000", 7, "active:0:\u0661"):
+            message = self.error_of(server.request("resources/list", {"cursor": cursor}), -32602)
+            self.assertIn("nextCursor", message)
+        self.assert_no_request()
+
+    def test_list_keeps_the_context_when_the_api_fails(self):
+        self.api.add_fault(status=500, body={"error": "database unavailable"}, times=None)
+        server = self.server()
+        result = server.request("resources/list")["result"]
+        self.assertEqual([r["uri"] for r in result["resources"]], ["agentjobs://context"])
+        self.assertNotIn("nextCursor", result)
+        server.close()
+        self.assertIn("resources/list: the active jobs are left out", server.stderr)
+
+    def test_read_job_is_the_tools_structured_output_and_its_text(self):
+        server = self.server()
+        tool = server.call("get_job", {"job_id": "job-0001"})
+        self.api.clear_requests()
+        result = server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"})["result"]
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/job-0001")
+        json_part, markdown = result["contents"]
+        self.assertEqual((json_part["uri"], json_part["mimeType"]), ("agentjobs://jobs/job-0001", "application/json"))
+        self.assertEqual(json.loads(json_part["text"]), tool["structuredContent"])
+        self.assertEqual((markdown["uri"], markdown["mimeType"]), ("agentjobs://jobs/job-0001", "text/markdown"))
+        self.assertTrue(markdown["text"].startswith("## Agent Job job-0001\n\n```text\n"), markdown["text"])
+        self.assertTrue(markdown["text"].endswith("\n```\n"))
+        self.assertIn(text_of(tool), markdown["text"])
+        self.assertNotIn("ttlMs", result)
+
+    def test_read_job_type_and_context(self):
+        server = self.server()
+        result = server.request("resources/read", {"uri": "agentjobs://job-types/customer-followup"})["result"]
+        self.assertEqual(self.only_request().raw_path, "/api/v0/organizations/aiconnect/agent-jobs-type/customer-followup")
+        self.assertEqual(json.loads(result["contents"][0]["text"])["job_type"]["id"], "customer-followup")
+        self.api.clear_requests()
+        result = server.request("resources/read", {"uri": "agentjobs://context"})["result"]
+        self.assertEqual(self.only_request().path, "/api/v0/organizations/aiconnect/agent-jobs-type")
+        context = json.loads(result["contents"][0]["text"])
+        self.assertEqual(context["org_id"], "aiconnect")
+        self.assertIn("customer-followup", [t["id"] for t in context["job_types"]])
+        self.assertIn("Organization: aiconnect", result["contents"][1]["text"])
+        self.assertTrue(result["contents"][1]["text"].startswith("## Agent Jobs context\n"))
+
+    def test_unknown_job_or_type_is_32002_with_what_to_do(self):
+        server = self.server()
+        response = server.request("resources/read", {"uri": "agentjobs://jobs/job-9999"})
+        message = self.error_of(response, RESOURCE_NOT_FOUND)
+        self.assertTrue(message.startswith("Resource not found: No job 'job-9999' in organization 'aiconnect'"), message)
+        self.assertIn("list_jobs", message)
+        self.assertEqual(response["error"]["data"], {"uri": "agentjobs://jobs/job-9999"})
+        message = self.error_of(server.request("resources/read", {"uri": "agentjobs://job-types/nope"}),
+                                RESOURCE_NOT_FOUND)
+        self.assertIn("No job type 'nope'", message)
+        self.assertIn("get_context", message)
+
+    def test_unknown_job_under_2026_07_28_is_invalid_params_never_32002(self):
+        server = self.server(initialize=False)
+        response = server.request("resources/read", {"uri": "agentjobs://jobs/job-9999", "_meta": modern_meta()})
+        self.assertIn("No job 'job-9999'", self.error_of(response, -32602))
+
+    def test_bad_uris_are_invalid_params_before_any_request(self):
+        server = self.server()
+        for uri, why in (("agentjobs://jobs/a/b", "one path segment"), ("agentjobs://jobs/", "names no job_id"),
+                         ("agentjobs://jobs/..", "'..'"), ("agentjobs://jobs/%2e%2E", "'..'"),
+                         ("agentjobs://jobs/.", "'.'"), ("agentjobs://jobs/%ff", "not UTF-8"),
+                         ("agentjobs://jobs/a?b", "one path segment"), ("agentjobs://jobs/%20", "not valid"),
+                         ("agentjobs://job-types/x/y", "one path segment"), ("agentjobs://nothing", "agentjobs://context"),
+                         ("https://example.com/", "agentjobs://context"), ("", "params.uri"), (42, "params.uri")):
+            response = server.request("resources/read", {"uri": uri})
+            self.assertIn(why, self.error_of(response, -32602), uri)
+            self.assertNotIn("data", response["error"])  # {"uri"} alone would read as "not found"
+        self.assertEqual(self.error_of(server.request("resources/read", {}), -32602).split(",")[0],
+                         "resources/read needs params.uri")
+        self.assert_no_request()
+
+    def test_ids_are_percent_decoded_into_one_segment(self):
+        server = self.server()
+        result = server.request("resources/read", {"uri": "agentjobs://jobs/job%2D0001"})["result"]
+        self.assertEqual(json.loads(result["contents"][0]["text"])["job"]["job_id"], "job-0001")
+        self.api.clear_requests()
+        self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/..%2F..%2Forganizations"}),
+                      RESOURCE_NOT_FOUND)
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/..%2F..%2Forganizations")
+
+    def test_api_failures_are_internal_errors_with_the_tools_text(self):
+        server = self.server()
+        self.api.add_fault(status=500, body={"error": "database unavailable"}, times=None)
+        message = self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603)
+        tool_text = text_of(server.call("get_job", {"job_id": "job-0001"}))
+        self.assertEqual(message, tool_text)
+        self.assertIn("database unavailable", message)
+        self.api.clear_faults()
+        wrong = self.server(AICONNECT_API_KEY="sk-wrong-key-000000000")
+        self.assertIn("Check AICONNECT_API_KEY",
+                      self.error_of(wrong.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603))
+
+    def test_without_a_key_read_fails_and_nothing_is_sent(self):
+        server = self.server(AICONNECT_API_KEY=None)
+        message = self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603)
+        self.assertIn("AICONNECT_API_KEY is not set", message)
+        self.assert_no_request()
+
+    def test_2026_07_28_results_carry_cache_hints(self):
+        server = self.server(initialize=False)
+        meta = {"_meta": modern_meta()}
+        templates = server.request("resources/templates/list", meta)["result"]
+        self.assertEqual((templates["resultType"], templates["cacheScope"]), ("complete", "public"))
+        self.assertGreater(templates["ttlMs"], 0)
+        listed = server.request("resources/list", meta)["result"]
+        read = server.request("resources/read", dict(meta, uri="agentjobs://jobs/job-0001"))["result"]
+        for result in (listed, read):
+            self.assertEqual((result["resultType"], result["cacheScope"], result["ttlMs"]), ("complete", "private", 10000))
+            self.assertEqual(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "agentjobs-mcp")
+
+
+###############################################################################
+# Prompts #####################################################################
+###############################################################################
+
+class PromptsTest(ApiTestCase):
+
+    def test_prompts_list_names_titles_descriptions_and_arguments(self):
+        prompts = self.server().request("prompts/list")["result"]["prompts"]
+        self.assertEqual([(p["name"], p["title"]) for p in prompts], [
+            ("triage", "Triage Agent Jobs"), ("cancel", "Cancel an Agent Job"), ("report", "Agent Jobs Report")])
+        self.assertEqual([[(a["name"], a["required"]) for a in p["arguments"]] for p in prompts], [
+            [("job_type_id", False)], [("job_id", True), ("reason", False)],
+            [("from", True), ("to", True), ("job_type_id", False)]])
+        self.assertTrue(all(p["description"] and all(a["description"] for a in p["arguments"]) for p in prompts))
+        self.assert_no_request()
+        old = self.server(initialize=False)
+        old.initialize("2025-03-26")
+        self.assertFalse(any("title" in p for p in old.request("prompts/list")["result"]["prompts"]))
+
+    def text(self, response):
+        messages = response["result"]["messages"]
+        self.assertEqual([(m["role"], m["content"]["type"]) for m in messages], [("user", "text")])
+        return messages[0]["content"]["text"]
+
+    def test_cancel_steers_to_get_job_then_confirmation_then_cancel_job(self):
+        server = self.server()
+        response = server.request("prompts/get", {"name": "cancel", "arguments": {
+            "job_id": "job-0001", "reason": "customer asked"}})
+        self.assertIn("Cancel one job safely", response["result"]["description"])
+        text = self.text(response)
+        steps = [text.index(word) for word in ("get_job with job_id=\"job-0001\"", "confirm",
+                                                "cancel_job with job_id=\"job-0001\" and reason=\"customer asked\"")]
+        self.assertEqual(steps, sorted(steps))
+        self.assert_no_request()  # a prompt only writes text; the agent calls the tools
+
+    def test_triage_and_report_use_their_arguments(self):
+        server = self.server()
+        text = self.text(server.request("prompts/get", {"name": "triage", "arguments": {"job_type_id": "nps-survey"}}))
+        for part in ("get_jobs_stats with job_type_id=\"nps-survey\"", "status=running", "status=failed", "scheduled_at_lte"):
+            self.assertIn(part, text)
+        self.assertIn("get_jobs_stats for", self.text(server.request("prompts/get", {"name": "triage"})))
+        text = self.text(server.request("prompts/get", {"name": "report", "arguments": {
+            "from": "2024-07-01", "to": "2024-07-31T23:59:59Z"}}))
+        self.assertIn("get_jobs_stats with created_at_gte=\"2024-07-01\" and created_at_lte=\"2024-07-31T23:59:59Z\"", text)
+        self.assert_no_request()
+
+    def test_bad_prompts_get_requests_are_invalid_params_naming_the_problem(self):
+        server = self.server()
+        for params, part in (
+                ({"name": "cancel"}, "Prompt 'cancel': Missing required argument 'job_id'."),
+                ({"name": "cancel", "arguments": {"reason": "x"}}, "Missing required argument 'job_id'"),
+                ({"name": "report", "arguments": {"from": "2024-07-01"}}, "Missing required argument 'to'"),
+                ({"name": "report", "arguments": {"from": "yesterday", "to": "2024-07-01"}}, "Argument 'from'"),
+                ({"name": "cancel", "arguments": {"job_id": "job-1", "force": "yes"}}, "Unknown argument: force"),
+                ({"name": "cancel", "arguments": {"job_id": 7}}, "Argument 'job_id' must be a string"),
+                ({"name": "cancel", "arguments": ["job-1"]}, "must be a JSON object"),
+                ({"name": "nope"}, "Unknown prompt 'nope'. The prompts are: triage, cancel, report."),
+                ({}, "prompts/get needs params.name")):
+            response = server.request("prompts/get", params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn(part, response["error"]["message"])
+        self.assert_no_request()
+
+    def test_2026_07_28_prompts_list_is_cacheable_and_get_complete(self):
+        server = self.server(initialize=False)
+        listed = server.request("prompts/list", {"_meta": modern_meta()})["result"]
+        self.assertEqual((listed["resultType"], listed["cacheScope"]), ("complete", "public"))
+        self.assertGreater(listed["ttlMs"], 0)
+        got = server.request("prompts/get", {"name": "triage", "_meta": modern_meta()})["result"]
+        self.assertEqual(got["resultType"], "complete")
+        self.assertNotIn("ttlMs", got)
+
+
+###############################################################################
+# Completions #################################################################
+###############################################################################
+
+class CompletionTest(ApiTestCase):
+
+    def complete(self, server, ref, name, value):
+        response = server.request("completion/complete", {"ref": ref, "argument": {"name": name, "value": value}})
+        self.assertIn("result", response, response)
+        return response["result"]["completion"]
+
+    PROMPT = {"type": "ref/prompt", "name": "cancel"}
+    TEMPLATE = {"type": "ref/resource", "uri": "agentjobs://jobs/{job_id}"}
+
+    def test_job_id_completes_active_jobs_first_from_one_small_request(self):
+        server = self.server()
+        completion = self.complete(server, self.PROMPT, "job_id", "job-000")
+        self.assertEqual(completion, {"values": ["job-0007", "job-0003", "job-0002", "job-0001",
+                                                 "job-0008", "job-0006", "job-0005", "job-0004"],
+                                      "total": 8, "hasMore": False})
+        request = self.only_request()
+        self.assertEqual(request.path, "/api/v0/services/agent-jobs")
+        self.assert_query(request, {"limit": 50})
+        self.assertEqual(self.complete(server, self.TEMPLATE, "job_id", "JOB-0001"),
+                         {"values": ["job-0001"], "total": 1, "hasMore": False})
+        self.assertEqual(self.complete(server, self.TEMPLATE, "job_id", "zzz"),
+                         {"values": [], "total": 0, "hasMore": False})
+
+    def test_more_jobs_than_fetched_says_has_more_without_a_total(self):
+        for number in range(60):
+            self.api.add_job(job_status="COMPLETED")
+        completion = self.complete(self.server(), self.PROMPT, "job_id", "")
+        self.assertEqual(len(completion["values"]), 50)
+        self.assertEqual(completion["hasMore"], True)
+        self.assertNotIn("total", completion)
+
+    def test_job_type_id_completes_from_the_organizations_job_types(self):
+        server = self.server()
+        for ref in ({"type": "ref/prompt", "name": "triage"}, {"type": "ref/prompt", "name": "report"},
+                    {"type": "ref/resource", "uri": "agentjobs://job-types/{job_type_id}"}):
+            self.api.clear_requests()
+            self.assertEqual(self.complete(server, ref, "job_type_id", "CUST"),
+                             {"values": ["customer-followup"], "total": 1, "hasMore": False})
+            self.assertEqual(self.only_request().path, "/api/v0/organizations/aiconnect/agent-jobs-type")
+
+    def test_api_failure_gives_an_empty_completion(self):
+        server = self.server()
+        self.api.add_fault(status=500, body={"error": "down"}, times=None)
+        for ref, name in ((self.PROMPT, "job_id"), ({"type": "ref/prompt", "name": "triage"}, "job_type_id")):
+            self.assertEqual(self.complete(server, ref, name, "j"), {"values": [], "total": 0, "hasMore": False})
+        wrong = self.server(AICONNECT_API_KEY="sk-wrong-key-000000000")
+        self.assertEqual(self.complete(wrong, self.PROMPT, "job_id", "j")["values"], [])
+
+    def test_a_slow_api_is_cut_at_the_completion_deadline(self):
+        server = self.server(AGENTJOBS_COMPLETION_TIMEOUT="0.5")
+        self.api.add_fault(action="hang", delay=10)
+        started = time.monotonic()
+        self.assertEqual(self.complete(server, self.PROMPT, "job_id", "j"), {"values": [], "total": 0, "hasMore": False})
+        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertEqual(len(self.api.requests), 1)  # the deadline leaves no time for a retry
+
+    def test_the_deadline_setting_defaults_to_two_seconds(self):
+        self.assertEqual(agentjobs_mcp.Config({}).completion_timeout, 2.0)
+        config = agentjobs_mcp.Config({"AGENTJOBS_COMPLETION_TIMEOUT": "0"})
+        self.assertEqual(config.completion_timeout, 2.0)
+        self.assertIn("AGENTJOBS_COMPLETION_TIMEOUT", config.problems[0])
+
+    def test_arguments_without_values_here_complete_to_nothing_without_a_request(self):
+        server = self.server()
+        for ref, name in ((self.PROMPT, "reason"), ({"type": "ref/prompt", "name": "report"}, "from"),
+                          ({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "arg1"),
+                          ({"type": "ref/resource", "uri": "test://template/{id}"}, "id"),
+                          (self.TEMPLATE, "job_type_id"), ({"type": "ref/other"}, "job_id")):
+            self.assertEqual(self.complete(server, ref, name, "x"), {"values": [], "total": 0, "hasMore": False})
+        self.assert_no_request()
+
+    def test_malformed_requests_are_invalid_params(self):
+        server = self.server()
+        for params, part in (({"argument": {"name": "job_id", "value": ""}}, "params.ref"),
+                             ({"ref": "cancel", "argument": {"name": "job_id", "value": ""}}, "params.ref"),
+                             ({"ref": self.PROMPT}, "params.argument"),
+                             ({"ref": self.PROMPT, "argument": {"name": "job_id"}}, "params.argument"),
+                             ({"ref": self.PROMPT, "argument": {"name": "job_id", "value": 5}}, "params.argument")):
+            response = server.request("completion/complete", params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn(part, response["error"]["message"])
+        self.assert_no_request()
+
+    def test_2026_07_28_completion_is_a_complete_result(self):
+        server = self.server(initialize=False)
+        result = server.request("completion/complete", {"ref": self.PROMPT, "argument": {
+            "name": "job_id", "value": "job-0001"}, "_meta": modern_meta()})["result"]
+        self.assertEqual((result["resultType"], result["completion"]["values"]), ("complete", ["job-0001"]))
+
+
+###############################################################################
+# Client logging ##############################################################
+###############################################################################
+
+class ClientLoggingTest(ApiTestCase):
+
+    def test_no_log_messages_until_a_level_is_set(self):
+        server = self.server()
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertEqual(notes, [])
+        self.assertTrue(server.nothing_more())
+
+    def test_set_level_debug_sends_the_servers_own_records_before_the_answer(self):
+        server = self.server()
+        response, notes = exchange(server, "logging/setLevel", {"level": "debug"})
+        self.assertEqual(response, {"jsonrpc": "2.0", "id": 2, "result": {}})
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertFalse(response["result"]["isError"])
+        self.assertTrue(notes)
+        self.assertTrue(all(n["method"] == "notifications/message" and n["params"]["level"] == "debug"
+                            and n["params"]["logger"] == "agentjobs_mcp" and "id" not in n for n in notes), notes)
+        texts = [n["params"]["data"] for n in notes]
+        self.assertTrue(any(t.startswith("GET %s/services/agent-jobs/job-0001 -> 200 in " % self.api.url) for t in texts), texts)
+        self.assertTrue(any(t.startswith("tools/call get_job -> ok in ") for t in texts), texts)
+        server.close()
+        self.assertNotIn("GET http", server.stderr)  # stderr keeps its own level
+
+    def test_with_debug_on_stderr_both_get_the_lines(self):
+        server = self.server(args=("--debug",))
+        exchange(server, "logging/setLevel", {"level": "info"})
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertEqual(notes, [])  # debug records are below "info"
+        server.close()
+        self.assertIn("DEBUG agentjobs_mcp: GET %s/services/agent-jobs/job-0001 -> 200" % self.api.url, server.stderr)
+
+    def test_the_level_filters_and_warnings_come_through_redacted(self):
+        server = self.server()
+        server.request("logging/setLevel", {"level": "warning"})
+        response, notes = exchange(server, "tools/call", {"name": "get_job", "arguments": {"job_id": "job-0001"}})
+        self.assertEqual(notes, [])
+        self.api.add_fault(status=500, body="upstream said key=" + KEY, content_type="text/plain", times=None)
+        response, notes = exchange(server, "resources/list")
+        self.assertEqual(len(notes), 1, notes)
+        params = notes[0]["params"]
+        self.assertEqual((params["level"], params["logger"]), ("warning", "agentjobs_mcp"))
+        self.assertIn("resources/list: the active jobs are left out", params["data"])
+        self.assertIn("key=[redacted]", params["data"])
+        self.assertNotIn(KEY, "".join(line.decode() for line in server.stdout_raw))
+        server.request("logging/setLevel", {"level": "error"})
+        response, notes = exchange(server, "resources/list")
+        self.assertEqual(notes, [])
+
+    def test_bad_levels_are_invalid_params(self):
+        server = self.server()
+        for params in ({"level": "loud"}, {"level": "DEBUG"}, {}, {"level": 7}):
+            response = server.request("logging/setLevel", params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn("debug, info, notice, warning, error, critical, alert, emergency",
+                          response["error"]["message"])
+
+    def test_a_burst_is_rate_limited_and_the_drop_reported(self):
+        server = self.server()
+        exchange(server, "logging/setLevel", {"level": "debug"})
+        count = 100
+        for number in range(count):
+            server.send({"jsonrpc": "2.0", "id": "p%d" % number, "method": "ping"})
+        started = time.monotonic()
+        answers, notes = 0, []
+        while answers < count:
+            line = server.read()
+            if "id" in line:
+                answers += 1
+            else:
+                notes.append(line)
+        elapsed = time.monotonic() - started
+        # 200 records (an answer and a "sent" line per ping); at most 20 a second are sent
+        self.assertLessEqual(len(notes), agentjobs_mcp.LOG_RATE * (int(elapsed) + 2))
+        self.assertLess(len(notes), 2 * count)
+        time.sleep(1.1)  # a new second: its first record reports what the last one dropped
+        response, later = exchange(server, "ping")
+        self.assertTrue(any(n["params"]["level"] == "warning" and "log messages were dropped" in n["params"]["data"]
+                            for n in notes + later), later)
+
+    def test_2026_07_28_has_no_set_level_and_logs_only_for_a_request_that_asks(self):
+        server = self.server(initialize=False)
+        response = server.request("logging/setLevel", {"level": "debug", "_meta": modern_meta()})
+        self.assertEqual(response["error"]["code"], -32601)
+        self.assertIn("io.modelcontextprotocol/logLevel", response["error"]["message"])
+        call = {"name": "get_job", "arguments": {"job_id": "job-0001"}}
+        response, notes = exchange(server, "tools/call", dict(call, _meta=modern_meta()))
+        self.assertEqual(notes, [])
+        response, notes = exchange(server, "tools/call", dict(call, _meta=modern_meta(
+            **{"io.modelcontextprotocol/logLevel": "debug"})))
+        self.assertEqual(response["result"]["resultType"], "complete")
+        self.assertTrue(any(n["params"]["data"].startswith("GET http") for n in notes), notes)
+        self.assertTrue(server.nothing_more(), "a notification after the answer")
+        response, notes = exchange(server, "tools/call", dict(call, _meta=modern_meta()))
+        self.assertEqual(notes, [])
+        self.assertTrue(server.nothing_more())
+        response = server.request("tools/list", {"_meta": modern_meta(**{"io.modelcontextprotocol/logLevel": "loud"})})
+        self.assertEqual(response["error"]["code"], -32602)
+        self.assertIn("io.modelcontextprotocol/logLevel", response["error"]["message"])
 
 
 ###############################################################################

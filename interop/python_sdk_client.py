@@ -13,6 +13,11 @@ and the stateless one ("2026-07-28"): with AGENTJOBS_CONFIRM=cancel_job an elici
 callback that accepts one cancel and declines the next (the API gets the one DELETE, the
 audit log says "confirmed by the client" and "declined by the client"), and
 AGENTJOBS_READ_ONLY and AGENTJOBS_TOOLS as list_tools shows them, with a call they refuse.
+Then the rest of what the server offers: resource
+templates, the resource list (the context and the running job), a job read as JSON and
+markdown, an unknown job (-32002, or -32602 under 2026-07-28), job_id and job_type_id
+completions, prompts/list and prompts/get, and log messages: logging/setLevel in the
+initialize era, the SDK's per-request log_level under 2026-07-28.
 One line per check, then "N passed, N failed".
 """
 import asyncio
@@ -21,10 +26,12 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 
 import jsonschema
 import mcp
-from mcp import Client, StdioServerParameters, types
+from mcp import Client, MCPDeprecationWarning, MCPError, StdioServerParameters, types
+from mcp.types import PromptReference, ResourceTemplateReference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -60,11 +67,69 @@ def calls(job, who):
     ]
 
 
+async def features(client, mode, label, job, logs):
+    """Resources, completions, prompts and log messages (before the job is cancelled)."""
+    modern = mode != "legacy"
+    if not modern:
+        with warnings.catch_warnings():  # the SDK warns that 2026-07-28 deprecates logging; known
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await client.set_logging_level("debug")
+    templates = await client.list_resource_templates()
+    check(label + ": resources/templates/list", [t.uri_template for t in templates.resource_templates] ==
+          ["agentjobs://jobs/{job_id}", "agentjobs://job-types/{job_type_id}"],
+          [t.uri_template for t in templates.resource_templates])
+    listed = await client.list_resources()
+    uris = [str(r.uri) for r in listed.resources]
+    check(label + ": resources/list -> the context and the running job", uris[:1] == ["agentjobs://context"]
+          and "agentjobs://jobs/" + job in uris, "%d resources" % len(uris))
+    read = await client.read_resource("agentjobs://jobs/" + job)
+    kinds = [c.mime_type for c in read.contents]
+    data = json.loads(read.contents[0].text) if kinds[:1] == ["application/json"] else {}
+    check(label + ": resources/read %s -> JSON and markdown" % job, kinds == ["application/json", "text/markdown"]
+          and (data.get("job") or {}).get("job_id") == job and job in read.contents[1].text, kinds)
+    try:
+        await client.read_resource("agentjobs://jobs/no-such-job")
+        code, message = None, "no error"
+    except MCPError as error:
+        code, message = error.code, error.message
+    check(label + ": resources/read of an unknown job -> %d" % (-32602 if modern else -32002),
+          code == (-32602 if modern else -32002) and "No job 'no-such-job'" in message, "%s %s" % (code, message))
+    done = await client.complete(PromptReference(type="ref/prompt", name="cancel"),
+                                 {"name": "job_id", "value": job[:-1]})
+    check(label + ": completion/complete cancel.job_id %r" % job[:-1], job in done.completion.values,
+          done.completion.values)
+    done = await client.complete(ResourceTemplateReference(type="ref/resource", uri="agentjobs://job-types/{job_type_id}"),
+                                 {"name": "job_type_id", "value": "cust"})
+    check(label + ": completion/complete job_type_id 'cust'", done.completion.values == ["customer-followup"],
+          done.completion.values)
+    prompts = await client.list_prompts()
+    check(label + ": prompts/list", [p.name for p in prompts.prompts] == ["triage", "cancel", "report"],
+          [p.name for p in prompts.prompts])
+    got = await client.get_prompt("cancel", {"job_id": job, "reason": "interop"})
+    text = got.messages[0].content.text if got.messages else ""
+    check(label + ": prompts/get cancel", "cancel_job with job_id=\"%s\"" % job in text, text[:120])
+    try:
+        await client.get_prompt("cancel", {})
+        code, message = None, "no error"
+    except MCPError as error:
+        code, message = error.code, error.message
+    check(label + ": prompts/get cancel without job_id -> -32602", code == -32602 and "'job_id'" in message,
+          "%s %s" % (code, message))
+    check(label + ": log messages received (%s)" % ("per-request _meta logLevel" if modern else "logging/setLevel"),
+          any(m.level == "debug" and m.logger == "agentjobs_mcp" and "GET http" in str(m.data) for m in logs),
+          "%d messages" % len(logs))
+
+
 async def session(api, mode, label):
     params = StdioServerParameters(command=sys.executable, args=[os.path.join(ROOT, "agentjobs_mcp.py")],
                                    env={"AICONNECT_API_URL": api.url, "AICONNECT_API_KEY": KEY})
     job = api.add_job(job_status="RUNNING")["job_id"]
-    async with Client(params, mode=mode) as client:
+    logs = []
+
+    async def on_log(params):
+        logs.append(params)
+    async with Client(params, mode=mode, logging_callback=on_log,
+                      log_level=None if mode == "legacy" else "debug") as client:
         check(label + ": negotiated revision", client.protocol_version == EXPECTED_VERSION[mode],
               client.protocol_version)
         info = client.server_info
@@ -73,6 +138,7 @@ async def session(api, mode, label):
         else:
             check(label + ": server info", info is not None and info.name == "agentjobs-mcp",
                   info and "%s %s" % (info.name, info.version))
+        await features(client, mode, label, job, logs)
         listed = await client.list_tools()
         tools = dict((t.name, t) for t in listed.tools)
         check("%s: tools/list -> %d tools" % (label, len(tools)), sorted(tools) == TOOLS, ", ".join(sorted(tools)))

