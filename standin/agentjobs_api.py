@@ -17,6 +17,11 @@ Python API:
     raw_query, headers, body, json), api.add_job(**fields), api.jobs, api.activities,
     api.job_types, api.add_fault(...), api.latency, api.in_flight, api.max_in_flight,
     api.cancel_reply = "job" | "message", api.reset().
+Connections: HTTP/1.1 with keep-alive (a connection serves requests until the client
+closes it or an answer says "Connection: close"). api.connections_accepted counts the
+TCP connections accepted since start() or reset(); api.drop_idle() closes, from the
+server's side, every connection now waiting for its next request (as a server's idle
+timeout would), and returns how many it closed.
 TLS: StandInAPI(tls=True) serves https with standin/tls/server.pem (for 127.0.0.1 and
 localhost), signed by the test-only CA standin/tls/ca.pem, whose key was thrown away.
 Faults, add_fault(status=500, body=b"", content_type=None, headers=None, times=1, method=None,
@@ -191,6 +196,7 @@ class StandInAPI(object):
                 else ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
             self.tls.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server-key.pem"))
         self.lock = threading.Lock()
+        self.open_handlers = set()  # the RequestHandler of each connection now open
         self.stopping = threading.Event()
         self.httpd = self.thread = None
         self.reset()
@@ -236,6 +242,7 @@ class StandInAPI(object):
             self.httpd.server_close()
             self.thread.join(5)
             self.httpd = None
+        self.drop_idle()  # kept-alive connections would otherwise outlive the server
 
     def __enter__(self):
         return self.start()
@@ -254,6 +261,7 @@ class StandInAPI(object):
             self.latency = 0.0
             self.cancel_reply = "job"
             self.in_flight = self.max_in_flight = 0
+            self.connections_accepted = 0
             self.next_number = 100
             for job_id, records in self.activities.items():
                 if job_id in self.jobs:
@@ -266,6 +274,14 @@ class StandInAPI(object):
     def last_request(self):
         with self.lock:
             return self.requests[-1] if self.requests else None
+
+    def drop_idle(self):
+        """Close every connection that is waiting for its next request; how many."""
+        with self.lock:
+            idle = [handler for handler in self.open_handlers if handler.idle]
+        for handler in idle:
+            handler.drop()
+        return len(idle)
 
     def reset_in_flight(self):
         with self.lock:
@@ -570,7 +586,13 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     owner = None  # the StandInAPI, set on a subclass
     protocol_version = "HTTP/1.1"
 
+    idle = False  # waiting for the next request on a kept-alive connection
+
     def setup(self):
+        self.raw_socket = self.request
+        with self.owner.lock:
+            self.owner.connections_accepted += 1
+            self.owner.open_handlers.add(self)
         if self.owner.tls is not None:  # the handshake happens here, in the handler's thread
             self.request.settimeout(10)
             try:
@@ -586,7 +608,25 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         if self.rfile is not None:
             http.server.BaseHTTPRequestHandler.handle(self)
 
+    def handle_one_request(self):
+        self.idle = True  # until the request line is in (handle_api)
+        try:
+            http.server.BaseHTTPRequestHandler.handle_one_request(self)
+        except (OSError, ValueError):  # drop_idle() closed it under the read
+            self.close_connection = True
+        self.idle = False
+
+    def drop(self):
+        """Close the connection from this side (the raw socket: under TLS too)."""
+        self.close_connection = True
+        try:
+            self.raw_socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def finish(self):
+        with self.owner.lock:
+            self.owner.open_handlers.discard(self)
         if self.rfile is not None:
             http.server.BaseHTTPRequestHandler.finish(self)
         if self.owner.tls is not None and self.request is not None:
@@ -602,6 +642,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
 
     def handle_api(self):
+        self.idle = False
         api = self.owner
         with api.lock:
             api.in_flight += 1
