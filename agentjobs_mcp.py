@@ -21,6 +21,8 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
+    AGENTJOBS_IDLE_TIMEOUT  seconds an unused connection to the API is kept open for reuse;
+                            0 opens a new connection for every request (30)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
@@ -74,6 +76,9 @@ DEFAULT_API_URL = "https://api.aiconnect.cloud/api/v0"
 DEFAULT_ORG = "aiconnect"
 DEFAULT_TZ = "UTC"
 HTTP_TIMEOUT_S = 30.0
+# Kept-alive connections are closed after this long unused: under the idle limits
+# servers and load balancers commonly allow (60 s and more), so they rarely close first.
+IDLE_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
@@ -172,6 +177,7 @@ SETTINGS = (
     ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
     ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
+    ("AGENTJOBS_IDLE_TIMEOUT", IDLE_TIMEOUT_S, "float"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_CA_BUNDLE", None, "path"),
@@ -180,7 +186,7 @@ SETTINGS = (
 # The bounds a number setting must respect: (least, most).
 SETTING_RANGES = {
     "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
-    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024),
+    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_IDLE_TIMEOUT": (0, 3600),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
 }
@@ -220,6 +226,7 @@ class Config(object):
         self.timeout = self.values["AGENTJOBS_TIMEOUT"]
         self.retries = self.values["AGENTJOBS_RETRIES"]
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
+        self.idle_timeout = self.values["AGENTJOBS_IDLE_TIMEOUT"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
@@ -358,6 +365,16 @@ class CallContext(object):
         if ended:
             self._close(sock)
 
+    def detach(self, sock):
+        """Let go of a socket whose answer was read whole, so that it can serve another
+        call; False (and the socket stays) when the call was cancelled or ran out of time."""
+        with self._lock:
+            if self.cancelled or self.expired:
+                return False
+            if sock in self._sockets:
+                self._sockets.remove(sock)
+            return True
+
     def cancel(self):
         """Abandon the call: shut its sockets down so a blocked read returns now."""
         with self._lock:
@@ -436,6 +453,107 @@ class Watchdog(object):
 WATCHDOG = Watchdog()
 
 
+class ConnectionPool(object):
+    """Idle kept-alive connections to the API, by (connection class, host, tunnel, origin).
+
+    A connection is given back only when its answer was read to the end and its call
+    was neither cancelled nor out of time; it waits at most `idle_timeout` seconds (a
+    thread closes it then), and at most `size` wait per key: one per call that can run
+    at once. A connection the server has closed (readable while idle: its FIN) is
+    dropped when taken, before anything is sent on it.
+    """
+
+    def __init__(self, idle_timeout, size):
+        self.idle_timeout, self.size = idle_timeout, size
+        self.cond = threading.Condition()
+        self.idle = {}  # key -> [(connection, idle since)], the newest last
+        self.thread = None
+        self.closed = False
+
+    def take(self, key):
+        """A live idle connection for `key`, or None."""
+        now = time.monotonic()
+        with self.cond:
+            waiting = self.idle.get(key) or []
+            stale = [conn for conn, since in waiting if now - since >= self.idle_timeout]
+            waiting[:] = [(conn, since) for conn, since in waiting if now - since < self.idle_timeout]
+            conn = waiting.pop()[0] if waiting else None
+        for old in stale:
+            old.close()
+        while conn is not None and not self._alive(conn):
+            conn.close()
+            with self.cond:
+                conn = waiting.pop()[0] if waiting else None
+        return conn
+
+    def give(self, key, conn):
+        with self.cond:
+            if self.closed or self.idle_timeout <= 0:
+                extra = [conn]
+            else:
+                waiting = self.idle.setdefault(key, [])
+                waiting.append((conn, time.monotonic()))
+                extra = [old for old, _ in waiting[:-self.size]]
+                del waiting[:-self.size]
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._reap, name="idle-connections")
+                    self.thread.daemon = True
+                    self.thread.start()
+                self.cond.notify()
+        for old in extra:
+            old.close()
+
+    def close_all(self):
+        with self.cond:
+            self.closed = True
+            conns = [conn for waiting in self.idle.values() for conn, _ in waiting]
+            self.idle.clear()
+            self.cond.notify()
+        for conn in conns:
+            conn.close()
+
+    def _reap(self):
+        """Close each connection once it has been idle for idle_timeout."""
+        while True:
+            with self.cond:
+                if self.closed:
+                    return
+                now = time.monotonic()
+                expired, nearest = [], None
+                for waiting in self.idle.values():
+                    expired += [conn for conn, since in waiting if now - since >= self.idle_timeout]
+                    waiting[:] = [(conn, since) for conn, since in waiting
+                                  if now - since < self.idle_timeout]
+                    for _, since in waiting:
+                        nearest = since if nearest is None else min(nearest, since)
+                if not expired:
+                    self.cond.wait(nearest + self.idle_timeout - now if nearest is not None else None)
+                    continue
+            for conn in expired:
+                conn.close()
+
+    @staticmethod
+    def _alive(conn):
+        """No FIN, no stray bytes: a kept-alive connection has nothing to read while idle."""
+        import select
+        sock = conn.sock
+        if sock is None:
+            return False
+        try:
+            return not select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):
+            return False
+
+
+_pools = []  # every ConnectionPool, closed at exit
+
+
+def close_connections():
+    """Close the idle connections to the API (at exit)."""
+    for pool in list(_pools):
+        pool.close_all()
+
+
 def origin_of(url):
     """(scheme, host, port) of a URL: what the key may be sent to."""
     from urllib.parse import urlsplit
@@ -446,32 +564,120 @@ def origin_of(url):
 
 def build_opener(config):
     """A urllib opener for this API: proxies from the environment, the CA bundle,
-    sockets registered with the current call (for cancellation), and redirects
-    followed only within the API's own origin."""
+    kept-alive connections reused (ConnectionPool), sockets registered with the
+    current call (for cancellation and the deadline), and redirects followed only
+    within the API's own origin."""
     import http.client
     import ssl
+    import urllib.error
     import urllib.request
 
     api_origin = origin_of(config.api_url)
+    pool = ConnectionPool(config.idle_timeout, config.max_concurrency)
+    _pools.append(pool)
+    # What a kept-alive connection the server closed while idle fails with, before any
+    # answer byte: the request can be sent again on a new connection.
+    stale_errors = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
     def register(conn):
         call = getattr(_local, "call", None)
+        conn.attached = conn.sock
         if call is not None and conn.sock is not None:
             call.attach(conn.sock)
 
+    class PooledResponse(http.client.HTTPResponse):
+        """A response that gives its connection back to the pool when it is closed
+        after being read to the end (http.client lets go of `fp` at the end)."""
+        release = None
+
+        def close(self):
+            whole = self.fp is None and not self.will_close
+            http.client.HTTPResponse.close(self)
+            release, self.release = self.release, None
+            if release is not None:
+                release(whole)
+
     class TrackedHTTPConnection(http.client.HTTPConnection):
+        response_class = PooledResponse
+
         def connect(self):
             http.client.HTTPConnection.connect(self)
             register(self)
 
     class TrackedHTTPSConnection(http.client.HTTPSConnection):
+        response_class = PooledResponse
+
         def connect(self):
             http.client.HTTPSConnection.connect(self)
             register(self)
 
+    def pooled_open(conn_class, req, **conn_args):
+        """urllib's do_open, with the connection taken from the pool and given back."""
+        if not req.host:
+            raise urllib.error.URLError("no host given")
+        headers = dict(req.unredirected_hdrs)
+        headers.update(dict((k, v) for k, v in req.headers.items() if k not in headers))
+        if config.idle_timeout <= 0:
+            headers["Connection"] = "close"
+        headers = dict((name.title(), value) for name, value in headers.items())
+        tunnel_headers = {}
+        if req._tunnel_host and "Proxy-Authorization" in headers:  # for the proxy only
+            tunnel_headers["Proxy-Authorization"] = headers.pop("Proxy-Authorization")
+        key = (conn_class.__name__, req.host, req._tunnel_host,
+               tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
+        method = req.get_method()
+        call = getattr(_local, "call", None)
+        # A POST is never sent twice, so never on a connection that may have been closed.
+        conn = None if method == "POST" else pool.take(key)
+        while True:
+            reused = conn is not None
+            if reused:
+                conn.sock.settimeout(req.timeout)
+                conn.attached = conn.sock
+                if call is not None:
+                    call.attach(conn.sock)
+            else:
+                conn = conn_class(req.host, timeout=req.timeout, **conn_args)
+                if req._tunnel_host:
+                    conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
+            sending = True
+            try:
+                conn.request(method, req.selector, req.data, headers,
+                             encode_chunked=req.has_header("Transfer-encoding"))
+                sending = False
+                response = conn.getresponse()
+            except Exception as error:
+                conn.close()
+                if (reused and isinstance(error, stale_errors) and method in ("GET", "DELETE")
+                        and not (call is not None and (call.cancelled or call.expired))):
+                    # The API closed the idle connection as the request went out, and no
+                    # answer byte came: once more on a new connection (not a retry).
+                    log.debug("%s on a reused connection failed (%s); sending it on a new one",
+                              method, type(error).__name__)
+                    if call is not None and method == "DELETE":
+                        call.retried = True  # it may have reached the API: a 404/409 says so
+                    conn = None
+                    continue
+                if sending and isinstance(error, OSError):
+                    raise urllib.error.URLError(error)  # as urllib reports it
+                raise
+            break
+
+        def release(whole, conn=conn):
+            sock = conn.attached
+            if (whole and conn.sock is not None and sock is not None
+                    and (call is None or call.detach(sock))):
+                pool.give(key, conn)
+            else:
+                conn.close()
+        response.release = release
+        response.url = req.get_full_url()
+        response.msg = response.reason
+        return response
+
     class HTTPHandler(urllib.request.HTTPHandler):
         def http_open(self, req):
-            return self.do_open(TrackedHTTPConnection, req)
+            return pooled_open(TrackedHTTPConnection, req)
 
     class HTTPSHandler(urllib.request.HTTPSHandler):
         context = None  # built at the first https request: loading the CAs costs memory
@@ -479,7 +685,7 @@ def build_opener(config):
         def https_open(self, req):
             if self.context is None:
                 self.context = ssl.create_default_context(cafile=config.ca_bundle)
-            return self.do_open(TrackedHTTPSConnection, req, context=self.context)
+            return pooled_open(TrackedHTTPSConnection, req, context=self.context)
 
     class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
         # urllib re-sends every header, Authorization included, to wherever a
@@ -2299,12 +2505,15 @@ def answer_batch(session, batch):
 def serve(config, stdin, out):
     """Read messages until EOF, then let calls in flight finish and return 0."""
     session = Session(config, out)
-    for line in read_messages(stdin, config.max_line_bytes):
-        dispatch(session, line)
-        if session.closed:
-            break
-    log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
-    session.pool.join(config.timeout + 5)
+    try:
+        for line in read_messages(stdin, config.max_line_bytes):
+            dispatch(session, line)
+            if session.closed:
+                break
+        log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
+        session.pool.join(config.timeout + 5)
+    finally:
+        close_connections()  # at EOF, and on SIGTERM or Ctrl-C too
     return 0
 
 
@@ -2532,7 +2741,8 @@ def parse_args(argv):
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_RETRIES, "
-               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
+               "AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_IDLE_TIMEOUT, AGENTJOBS_MAX_RESPONSE_BYTES, "
+               "AGENTJOBS_MAX_LINE_BYTES, "
                "AGENTJOBS_CA_BUNDLE, MCP_DEBUG.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
