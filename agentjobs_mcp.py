@@ -36,11 +36,11 @@ the configured API. Copy this one file and point an MCP client at it.
 
 __version__ = "1.0.0"
 
+import _thread  # built in and already loaded; `threading` waits for the first tool call
 import collections
 import json
 import os
 import sys
-import threading
 import time
 
 ###############################################################################
@@ -338,8 +338,8 @@ class RpcError(AgentJobsError):
 # HTTP ########################################################################
 ###############################################################################
 
-_local = threading.local()  # .call: the CallContext of the tool call on this thread
-_opener_lock = threading.Lock()
+_local = _thread._local()  # .call: the CallContext of the tool call on this thread (threading.local)
+_opener_lock = _thread.allocate_lock()
 _openers = {}
 
 
@@ -353,7 +353,7 @@ class CallContext(object):
         self.expired = False  # the deadline passed while the API was being called
         self.retried = False
         self._sockets = []
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def remaining(self):
         return self.deadline - time.monotonic()
@@ -419,21 +419,24 @@ class Watchdog(object):
     """
 
     def __init__(self):
-        self.cond = threading.Condition()
+        self.lock = _thread.allocate_lock()
+        self.cond = None  # a Condition on self.lock, made with the thread at the first watch
         self.calls = set()  # the calls now talking to the API
         self.thread = None
 
     def watch(self, call):
-        with self.cond:
+        with self.lock:
             self.calls.add(call)
             if self.thread is None:
+                import threading
+                self.cond = threading.Condition(self.lock)
                 self.thread = threading.Thread(target=self._run, name="deadline-watchdog")
                 self.thread.daemon = True
                 self.thread.start()
             self.cond.notify()
 
     def unwatch(self, call):
-        with self.cond:
+        with self.lock:
             self.calls.discard(call)
 
     def _run(self):
@@ -464,6 +467,7 @@ class ConnectionPool(object):
     """
 
     def __init__(self, idle_timeout, size):
+        import threading
         self.idle_timeout, self.size = idle_timeout, size
         self.cond = threading.Condition()
         self.idle = {}  # key -> [(connection, idle since)], the newest last
@@ -496,6 +500,7 @@ class ConnectionPool(object):
                 extra = [old for old, _ in waiting[:-self.size]]
                 del waiting[:-self.size]
                 if self.thread is None:
+                    import threading
                     self.thread = threading.Thread(target=self._reap, name="idle-connections")
                     self.thread.daemon = True
                     self.thread.start()
@@ -2149,10 +2154,14 @@ class WorkerPool(object):
     def __init__(self, size):
         self.size = size
         self.tasks = collections.deque()
-        self.cond = threading.Condition()
+        self.cond = None  # made with the first task: initialize and tools/list need no thread
         self.threads = self.idle = self.pending = 0
 
     def submit(self, task):
+        """Queue a task (called from the thread that reads stdin, and only from there)."""
+        import threading
+        if self.cond is None:
+            self.cond = threading.Condition()
         with self.cond:
             self.tasks.append(task)
             self.pending += 1
@@ -2184,6 +2193,8 @@ class WorkerPool(object):
     def join(self, timeout):
         """Wait until every submitted task has finished, at most `timeout` seconds."""
         deadline = time.monotonic() + timeout
+        if self.cond is None:
+            return True  # nothing was ever submitted
         with self.cond:
             while self.pending:
                 left = deadline - time.monotonic()
@@ -2202,8 +2213,8 @@ class Session(object):
         self.protocol = None       # set by initialize
         self.client_info = None
         self.in_flight = {}        # request id (as JSON) -> CallContext
-        self.lock = threading.Lock()
-        self.write_lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
+        self.write_lock = _thread.allocate_lock()
         self.pool = WorkerPool(config.max_concurrency)
         self.closed = False
 

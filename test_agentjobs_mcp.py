@@ -2196,8 +2196,26 @@ class PureTest(unittest.TestCase):
         imported = set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*)", source, re.M))
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
-                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt"}
+                  "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
+                  "_thread", "select"}
         self.assertEqual(imported - stdlib, set())
+
+    def test_initialize_and_tools_list_import_only_what_they_need(self):
+        # -S: no site, so every module imported past the interpreter's own is the server's.
+        lines = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                 b'"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+                 b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n')
+        proc = subprocess.Popen([sys.executable, "-S", "-X", "importtime", SERVER],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=clean_env(AICONNECT_API_KEY=KEY))
+        out, err = proc.communicate(lines, timeout=60)
+        self.assertEqual(len(out.splitlines()), 2)
+        imported = set(line.split("|")[-1].strip() for line in err.decode().splitlines()
+                       if line.startswith("import time:"))
+        self.assertIn("json", imported)
+        for name in ("threading", "logging", "urllib.request", "http.client", "ssl", "socket",
+                     "argparse", "datetime", "random", "select"):
+            self.assertNotIn(name, imported)
 
 
 ###############################################################################
