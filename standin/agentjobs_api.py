@@ -585,6 +585,10 @@ def matches_dates(job, query):
 class RequestHandler(http.server.BaseHTTPRequestHandler):
     owner = None  # the StandInAPI, set on a subclass
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body would wait for
+    # the client's (delayed) ACK of the headers, 40 ms on a kept-alive connection. Servers
+    # that keep connections alive switch it off (nginx's tcp_nodelay, Node's noDelay).
+    disable_nagle_algorithm = True
 
     idle = False  # waiting for the next request on a kept-alive connection
 

@@ -80,6 +80,7 @@ class Relay(object):
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # a wire, not a buffer
             with self.lock:
                 self.connections += 1
                 self.sockets.add(client)
@@ -92,6 +93,7 @@ class Relay(object):
                 return self._shut(client)
             upstream = socket.create_connection(target, timeout=10)
             upstream.settimeout(None)
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             return self._shut(client)
         with self.lock:
