@@ -573,6 +573,7 @@ def build_opener(config):
     current call (for cancellation and the deadline), and redirects followed only
     within the API's own origin."""
     import http.client
+    import socket
     import ssl
     import urllib.error
     import urllib.request
@@ -585,6 +586,13 @@ def build_opener(config):
     stale_errors = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
     def register(conn):
+        # http.client writes a request's headers and its body (create_job, a cancel with a
+        # reason) separately; with Nagle's algorithm the body would wait a round trip for
+        # the ACK of the headers. Kept-alive connections make that the common case.
+        try:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
         call = getattr(_local, "call", None)
         conn.attached = conn.sock
         if call is not None and conn.sock is not None:

@@ -1742,6 +1742,17 @@ class KeepAliveTest(ApiTestCase):
         self.assertEqual(len(self.api.requests), 3)
         self.assertEqual(self.api.connections_accepted, 1)
 
+    def test_connections_send_without_nagle_delay(self):
+        # A request's headers and body are two writes; Nagle would hold the body a round trip.
+        config = agentjobs_mcp.Config({"AICONNECT_API_URL": self.api.url, "AICONNECT_API_KEY": KEY})
+        agentjobs_mcp.api_request(config, "DELETE", ("services", "agent-jobs", "job-0001"),
+                                  body={"reason": "r"})
+        pool = agentjobs_mcp._pools[-1]
+        self.addCleanup(pool.close_all)
+        [(conn, _)] = [entry for waiting in pool.idle.values() for entry in waiting]
+        self.assertTrue(conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        self.assertEqual(self.only_request().json, {"reason": "r"})
+
     def test_idle_timeout_is_a_setting(self):
         code, out, _ = run_cli("--config")
         self.assertIn("AGENTJOBS_IDLE_TIMEOUT: 30.0  (default)", out)
