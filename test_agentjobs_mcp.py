@@ -27,6 +27,7 @@ from standin import StandInAPI  # noqa: E402
 KEY = "sk-test-4f9c2b7e1d0a-RECOGNISABLE"
 READ_TIMEOUT = 15.0
 LATEST = "2025-11-25"
+DEFAULT_URL = "https://api.aiconnect.cloud/api/v0"
 ALL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 
 
@@ -2211,6 +2212,18 @@ class PureTest(unittest.TestCase):
                   "_thread", "select"}
         self.assertEqual(imported - stdlib, set())
 
+    def test_is_http_url_agrees_with_urlsplit(self):
+        from urllib.parse import urlsplit
+        for url in ("https://api.aiconnect.cloud/api/v0", "http://127.0.0.1:8080", "HTTPS://X/y",
+                    "http://h?q=1", "http://h#f", "https://user:pw@h:1/p", "http://[::1]:80/",
+                    "ftp://h/x", "https://", "https:///x", "https://?x", "api.aiconnect.cloud/api",
+                    "https:/h/x", "https//h", "", "://h", "file:///etc/passwd", "http:h"):
+            parts = urlsplit(url)
+            self.assertEqual(agentjobs_mcp.is_http_url(url),
+                             parts.scheme in ("http", "https") and bool(parts.netloc), url)
+        for url in ("https://h/a b", "https://h/\x00", "https://h\t/x", "https://h/\x7f"):
+            self.assertFalse(agentjobs_mcp.is_http_url(url), repr(url))
+
     def test_initialize_and_tools_list_import_only_what_they_need(self):
         # -S: no site, so every module imported past the interpreter's own is the server's.
         lines = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
@@ -2218,14 +2231,17 @@ class PureTest(unittest.TestCase):
                  b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n')
         proc = subprocess.Popen([sys.executable, "-S", "-X", "importtime", SERVER],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=clean_env(AICONNECT_API_KEY=KEY))
+                                stderr=subprocess.PIPE, env=clean_env(
+                                    AICONNECT_API_KEY=KEY, AICONNECT_API_URL=DEFAULT_URL))
         out, err = proc.communicate(lines, timeout=60)
         self.assertEqual(len(out.splitlines()), 2)
         imported = set(line.split("|")[-1].strip() for line in err.decode().splitlines()
                        if line.startswith("import time:"))
+        if not imported:
+            self.skipTest("-X importtime is 3.7+")
         self.assertIn("json", imported)
-        for name in ("threading", "logging", "urllib.request", "http.client", "ssl", "socket",
-                     "argparse", "datetime", "random", "select"):
+        for name in ("threading", "logging", "urllib.parse", "urllib.request", "http.client", "ssl",
+                     "socket", "argparse", "datetime", "random", "select"):
             self.assertNotIn(name, imported)
 
 
