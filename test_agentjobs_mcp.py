@@ -1785,6 +1785,21 @@ class KeepAliveTest(ApiTestCase):
         self.assertLessEqual(self.api.connections_accepted, 20)
         self.assertLessEqual(len(self.api.open_handlers), 20)
 
+    def test_64_concurrent_calls_share_the_pool_safely(self):
+        server = self.server()
+        self.api.latency = 0.1
+        jobs = [self.api.add_job(job_status="RUNNING")["job_id"] for _ in range(64)]
+        for _ in range(2):
+            for number, job_id in enumerate(jobs):
+                server.send({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                             "params": {"name": "get_job", "arguments": {"job_id": job_id}}})
+            answers = dict((a["id"], a) for a in (server.read() for _ in jobs))
+            self.assertEqual(sorted(answers), list(range(64)))
+            for number, job_id in enumerate(jobs):  # each answer is its own job's
+                self.assertIn(job_id, text_of(answers[number]["result"]))
+        self.assertEqual(len(self.api.requests), 128)
+        self.assertLessEqual(self.api.connections_accepted, 64)
+
     def test_connections_through_an_http_proxy_are_reused(self):
         proxy = StandInAPI(key=None)
         proxy.start()
