@@ -611,6 +611,11 @@ def build_opener(config):
         after being read to the end (http.client lets go of `fp` at the end)."""
         release = None
 
+        def _read_status(self):
+            status = http.client.HTTPResponse._read_status(self)
+            _local.answered = True  # an answer byte came: the request is never sent again
+            return status
+
         def close(self):
             whole = self.fp is None and not self.will_close
             http.client.HTTPResponse.close(self)
@@ -661,7 +666,7 @@ def build_opener(config):
                 conn = conn_class(req.host, timeout=req.timeout, **conn_args)
                 if req._tunnel_host:
                     conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
-            sending = True
+            sending, _local.answered = True, False
             try:
                 conn.request(method, req.selector, req.data, headers,
                              encode_chunked=req.has_header("Transfer-encoding"))
@@ -670,6 +675,7 @@ def build_opener(config):
             except Exception as error:
                 conn.close()
                 if (reused and isinstance(error, stale_errors) and method in ("GET", "DELETE")
+                        and not _local.answered
                         and not (call is not None and (call.cancelled or call.expired))):
                     # The API closed the idle connection as the request went out, and no
                     # answer byte came: once more on a new connection (not a retry).

@@ -1678,6 +1678,15 @@ class KeepAliveTest(ApiTestCase):
         self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "GET"])
         self.assertEqual(self.api.connections_accepted, 2)
 
+    def test_a_get_failing_after_an_answer_byte_is_not_sent_again(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="reset", body=b"HTTP/1.1 200 OK\r\nContent-Type: appl")
+        result = server.call("get_job", {"job_id": "job-0001"})
+        self.assertTrue(result["isError"])
+        self.assertIn("dropped", text_of(result))
+        self.assertEqual(len(self.api.requests), 2)
+
     def test_a_get_is_sent_once_more_at_most(self):
         server = self.server(AGENTJOBS_RETRIES="0")
         self.get_jobs(server, 1)

@@ -33,6 +33,8 @@ match is used `times` times (None: always). The request is still recorded. Actio
     "drop"     close the connection without answering
     "hang"     answer nothing for `delay` s (None: 30), then close; stop() wakes it early
     "huge"     200 JSON whose body is `size` bytes, streamed in 64 KiB chunks
+    "reset"    write `body` (bytes: the start of an answer, e.g. a status line), wait `delay` s
+               (None: 0.2), then reset the connection (RST: SO_LINGER 0)
     "trickle"  status and headers at once (no Content-Length), then the body one byte every
                `interval` s (spaces once it is all sent) until `delay` s have passed (None:
                forever, until stop() or the client hangs up); then the rest, and it closes
@@ -59,7 +61,7 @@ Recorded = collections.namedtuple(
 STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
 ACTIVITY_SORTS = ("created_at", "-created_at")
-FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle")
+FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle", "reset")
 JSON_TYPE = "application/json; charset=utf-8"
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CA_FILE = os.path.join(TLS_DIR, "ca.pem")
@@ -738,6 +740,20 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def fault_reset(self, fault):
+        """The start of an answer, then a reset: the client has read bytes when it fails."""
+        import struct
+        self.leave()
+        self.close_connection = True
+        try:
+            self.wfile.write(fault["body"])
+            self.wfile.flush()
+            self.owner.stopping.wait(0.2 if fault["delay"] is None else fault["delay"])
+            self.raw_socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.raw_socket.close()
         except OSError:
             pass
 
