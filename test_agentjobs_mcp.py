@@ -1659,6 +1659,9 @@ class KeepAliveTest(ApiTestCase):
         self.get_jobs(server, 22)
         self.assertEqual(len(api.requests), 22)
         self.assertEqual(api.connections_accepted, 1)
+        self.assertEqual(api.drop_idle(), 1)
+        self.get_jobs(server, 1)
+        self.assertEqual((len(api.requests), api.connections_accepted), (23, 2))
 
     def test_after_the_api_drops_idle_connections_the_next_get_succeeds_on_a_new_one(self):
         server = self.server(AGENTJOBS_RETRIES="0")
@@ -1837,6 +1840,10 @@ class KeepAliveTest(ApiTestCase):
         self.assertEqual(len(api.requests), 3)
         self.assertEqual(proxy.tunnels, ["localhost:%d" % api.httpd.server_address[1]])
         self.assertEqual(api.connections_accepted, 1)
+        self.assertEqual(api.drop_idle(), 1)  # the API closes it: a new tunnel, no error
+        self.get_jobs(server, 1)
+        self.assertEqual(len(proxy.tunnels), 2)
+        self.assertEqual(len(api.requests), 4)
 
 
 class ConcurrencyLimitTest(ApiTestCase):

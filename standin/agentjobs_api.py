@@ -595,7 +595,6 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     idle = False  # waiting for the next request on a kept-alive connection
 
     def setup(self):
-        self.raw_socket = self.request
         with self.owner.lock:
             self.owner.connections_accepted += 1
             self.owner.open_handlers.add(self)
@@ -623,10 +622,11 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.idle = False
 
     def drop(self):
-        """Close the connection from this side (the raw socket: under TLS too)."""
+        """Close the connection from this side, as a FIN: under TLS the TCP socket's own
+        shutdown (SSLSocket.shutdown would pull the TLS state from under the reader)."""
         self.close_connection = True
         try:
-            self.raw_socket.shutdown(socket.SHUT_RDWR)
+            socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
         except OSError:
             pass
 
@@ -752,8 +752,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(fault["body"])
             self.wfile.flush()
             self.owner.stopping.wait(0.2 if fault["delay"] is None else fault["delay"])
-            self.raw_socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.raw_socket.close()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            socket.socket.close(self.connection)
         except OSError:
             pass
 
