@@ -51,6 +51,7 @@ import select
 import socket
 import socketserver
 import ssl
+import struct
 import threading
 import time
 import urllib.parse
@@ -745,7 +746,6 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def fault_reset(self, fault):
         """The start of an answer, then a reset: the client has read bytes when it fails."""
-        import struct
         self.leave()
         self.close_connection = True
         try:
