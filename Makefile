@@ -22,8 +22,8 @@ test-all: ## run the suite on every CPython 3.6-3.13 found (pyenv and PATH)
 demo: ## start the stand-in API and the real server, and show a short session
 	$(PYTHON) -m standin.demo
 
-bench: ## measure start-up, per-call overhead, bursts, memory and exit (QUICK=1: a smoke run)
-	$(PYTHON) bench/bench.py $(if $(QUICK),--quick,)
+bench: ## start-up, per-call overhead, bursts, memory, exit, a slow network; python -S (QUICK=1: smoke run)
+	$(PYTHON) -S bench/bench.py $(if $(QUICK),--quick,)
 
 context: ## tool definitions and typical answers against their context budgets (fails when one is over)
 	$(PYTHON) dev/context.py

@@ -24,6 +24,8 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
     AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
+    AGENTJOBS_IDLE_TIMEOUT  seconds an unused connection to the API is kept open for reuse;
+                            0 opens a new connection for every request (30)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
@@ -44,11 +46,11 @@ MCP client at it.
 
 __version__ = "1.0.0"
 
+import _thread  # built in and already loaded; `threading` waits for the first tool call
 import collections
 import json
 import os
 import sys
-import threading
 import time
 
 ###############################################################################
@@ -90,6 +92,9 @@ DEFAULT_ORG = "aiconnect"
 DEFAULT_TZ = "UTC"
 HTTP_TIMEOUT_S = 30.0
 COMPLETION_TIMEOUT_S = 2.0  # completion/complete answers while the user types: cut a slow API short
+# Kept-alive connections are closed after this long unused: under the idle limits
+# servers and load balancers commonly allow (60 s and more), so they rarely close first.
+IDLE_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 DEFAULT_QUEUE = 256  # calls waiting for a worker; 3,000 at once were all "timed out" before
@@ -203,6 +208,7 @@ SETTINGS = (
     ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
     ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
     ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
+    ("AGENTJOBS_IDLE_TIMEOUT", IDLE_TIMEOUT_S, "float"),
     ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
     ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
     ("AGENTJOBS_MAX_ANSWER_CHARS", MAX_ANSWER_CHARS, "int"),
@@ -219,6 +225,7 @@ SETTING_RANGES = {
     "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
     "AGENTJOBS_COMPLETION_TIMEOUT": (0.1, 60),
     "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
+    "AGENTJOBS_IDLE_TIMEOUT": (0, 3600),
     "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
     "AGENTJOBS_LOG_MAX_BYTES": (1024, 1024 ** 3),
@@ -229,6 +236,47 @@ _secrets = []  # values never written to stdout or a log: the API key
 # Blanking every "k" of a one-letter test key would garble the output; real keys are long.
 MIN_REDACTED_LENGTH = 8
 FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+def plain_http_url(text):
+    """An http(s) URL with a host, no user:password@, no ?query or #fragment, and a port
+    (if any) of digits: what url_problem() accepts, decided without urllib.parse."""
+    if not is_http_url(text) or "@" in text or "?" in text or "#" in text:
+        return False
+    host = text.partition("://")[2].split("/", 1)[0]
+    port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else ""
+    return port.isdigit() and is_ascii(port) and int(port) <= 65535 if port else True
+
+
+def url_problem(name, raw):
+    """What is wrong with `raw` as the API URL (setting `name`), or None."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(raw)
+    shown = without_userinfo(raw)[:100]
+    try:
+        parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return ("%s=%r is not an http(s) URL; set it to the API base URL, e.g. %s"
+                % (name, shown, DEFAULT_API_URL))
+    if "@" in parts.netloc:  # the key belongs in its own setting, never in a URL shown around
+        return ("%s=%r holds a user name or password (user:password@); give the URL "
+                "without it: the key goes in AICONNECT_API_KEY" % (name, shown))
+    if "?" in raw or "#" in raw:  # paths are appended to the base: they would land in it
+        return ("%s=%r has a ?query or #fragment, which would send requests to the "
+                "wrong path; give the base URL alone, e.g. %s" % (name, shown, DEFAULT_API_URL))
+    return None
+
+
+def is_http_url(text):
+    """Whether urllib.parse.urlsplit would find an http(s) scheme and a host in `text`
+    (and it holds no blank or control character): checked by hand, since importing
+    urllib.parse costs 2 ms of a start-up that needs nothing else from it."""
+    scheme, sep, rest = text.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return (bool(sep) and scheme.lower() in ("http", "https") and bool(host)
+            and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text))
 
 
 class Config(object):
@@ -267,6 +315,7 @@ class Config(object):
         self.retries = self.values["AGENTJOBS_RETRIES"]
         self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
         self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
+        self.idle_timeout = self.values["AGENTJOBS_IDLE_TIMEOUT"]
         self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
         self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
         self.max_answer_chars = self.values["AGENTJOBS_MAX_ANSWER_CHARS"]
@@ -290,27 +339,10 @@ class Config(object):
                     "line, with nothing around it" % name)
                 return None
         if kind == "url":
-            from urllib.parse import urlsplit
-            parts = urlsplit(raw)
-            shown = without_userinfo(raw)[:100]
-            try:
-                parts.port  # raises ValueError for a port that is not a number in range
-            except ValueError:
-                parts = None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                self.problems.append(
-                    "%s=%r is not an http(s) URL; set it to the API base URL, e.g. %s"
-                    % (name, shown, DEFAULT_API_URL))
-            elif "@" in parts.netloc:  # the key belongs in its own setting, never in a URL shown around
-                self.problems.append(
-                    "%s=%r holds a user name or password (user:password@); give the URL "
-                    "without it: the key goes in AICONNECT_API_KEY" % (name, shown))
-            elif "?" in raw or "#" in raw:  # paths are appended to the base: they would land in it
-                self.problems.append(
-                    "%s=%r has a ?query or #fragment, which would send requests to the "
-                    "wrong path; give the base URL alone, e.g. %s" % (name, shown, DEFAULT_API_URL))
-            else:
+            problem = None if plain_http_url(raw) else url_problem(name, raw)
+            if problem is None:
                 return raw
+            self.problems.append(problem)
             return default
         if kind in ("float", "int"):
             try:
@@ -494,8 +526,8 @@ class RpcError(AgentJobsError):
 # HTTP ########################################################################
 ###############################################################################
 
-_local = threading.local()  # .call: the CallContext of the tool call on this thread
-_opener_lock = threading.Lock()
+_local = _thread._local()  # .call: the CallContext of the tool call on this thread (threading.local)
+_opener_lock = _thread.allocate_lock()
 _openers = {}
 
 
@@ -513,7 +545,7 @@ class CallContext(object):
         self.answering = False  # the API's status line and headers had come
         self.retried = False
         self._sockets = []
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def start(self):
         """A worker took the call: its time on the API starts now, not when it was read,
@@ -531,6 +563,16 @@ class CallContext(object):
             ended = self.cancelled or self.expired
         if ended:
             self._close(sock)
+
+    def detach(self, sock):
+        """Let go of a socket whose answer was read whole, so that it can serve another
+        call; False (and the socket stays) when the call was cancelled or ran out of time."""
+        with self._lock:
+            if self.cancelled or self.expired:
+                return False
+            if sock in self._sockets:
+                self._sockets.remove(sock)
+            return True
 
     def cancel(self):
         """Abandon the call: shut its sockets down so a blocked read returns now."""
@@ -576,21 +618,24 @@ class Watchdog(object):
     """
 
     def __init__(self):
-        self.cond = threading.Condition()
+        self.lock = _thread.allocate_lock()
+        self.cond = None  # a Condition on self.lock, made with the thread at the first watch
         self.calls = set()  # the calls now talking to the API
         self.thread = None
 
     def watch(self, call):
-        with self.cond:
+        with self.lock:
             self.calls.add(call)
             if self.thread is None:
+                import threading
+                self.cond = threading.Condition(self.lock)
                 self.thread = threading.Thread(target=self._run, name="deadline-watchdog")
                 self.thread.daemon = True
                 self.thread.start()
             self.cond.notify()
 
     def unwatch(self, call):
-        with self.cond:
+        with self.lock:
             self.calls.discard(call)
 
     def _run(self):
@@ -610,6 +655,109 @@ class Watchdog(object):
 WATCHDOG = Watchdog()
 
 
+class ConnectionPool(object):
+    """Idle kept-alive connections to the API, by (connection class, host, tunnel, origin).
+
+    A connection is given back only when its answer was read to the end and its call
+    was neither cancelled nor out of time; it waits at most `idle_timeout` seconds (a
+    thread closes it then), and at most `size` wait per key: one per call that can run
+    at once. A connection the server has closed (readable while idle: its FIN) is
+    dropped when taken, before anything is sent on it.
+    """
+
+    def __init__(self, idle_timeout, size):
+        import threading
+        self.idle_timeout, self.size = idle_timeout, size
+        self.cond = threading.Condition()
+        self.idle = {}  # key -> [(connection, idle since)], the newest last
+        self.thread = None
+        self.closed = False
+
+    def take(self, key):
+        """A live idle connection for `key`, or None."""
+        now = time.monotonic()
+        with self.cond:
+            waiting = self.idle.get(key) or []
+            stale = [conn for conn, since in waiting if now - since >= self.idle_timeout]
+            waiting[:] = [(conn, since) for conn, since in waiting if now - since < self.idle_timeout]
+            conn = waiting.pop()[0] if waiting else None
+        for old in stale:
+            old.close()
+        while conn is not None and not self._alive(conn):
+            conn.close()
+            with self.cond:
+                conn = waiting.pop()[0] if waiting else None
+        return conn
+
+    def give(self, key, conn):
+        with self.cond:
+            if self.closed or self.idle_timeout <= 0:
+                extra = [conn]
+            else:
+                waiting = self.idle.setdefault(key, [])
+                waiting.append((conn, time.monotonic()))
+                extra = [old for old, _ in waiting[:-self.size]]
+                del waiting[:-self.size]
+                if self.thread is None:
+                    import threading
+                    self.thread = threading.Thread(target=self._reap, name="idle-connections")
+                    self.thread.daemon = True
+                    self.thread.start()
+                self.cond.notify()
+        for old in extra:
+            old.close()
+
+    def close_all(self):
+        with self.cond:
+            self.closed = True
+            conns = [conn for waiting in self.idle.values() for conn, _ in waiting]
+            self.idle.clear()
+            self.cond.notify()
+        for conn in conns:
+            conn.close()
+
+    def _reap(self):
+        """Close each connection once it has been idle for idle_timeout."""
+        while True:
+            with self.cond:
+                if self.closed:
+                    return
+                now = time.monotonic()
+                expired, nearest = [], None
+                for waiting in self.idle.values():
+                    expired += [conn for conn, since in waiting if now - since >= self.idle_timeout]
+                    waiting[:] = [(conn, since) for conn, since in waiting
+                                  if now - since < self.idle_timeout]
+                    for _, since in waiting:
+                        nearest = since if nearest is None else min(nearest, since)
+                if not expired:
+                    self.cond.wait(nearest + self.idle_timeout - now if nearest is not None else None)
+                    continue
+            for conn in expired:
+                conn.close()
+
+    @staticmethod
+    def _alive(conn):
+        """No FIN, no stray bytes: a kept-alive connection has nothing to read while idle."""
+        import select
+        sock = conn.sock
+        if sock is None:
+            return False
+        try:
+            return not select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):
+            return False
+
+
+_pools = []  # every ConnectionPool, closed at exit
+
+
+def close_connections():
+    """Close the idle connections to the API (at exit)."""
+    for pool in list(_pools):
+        pool.close_all()
+
+
 def origin_of(url):
     """(scheme, host, port) of a URL: what the key may be sent to."""
     from urllib.parse import urlsplit
@@ -620,36 +768,146 @@ def origin_of(url):
 
 def build_opener(config):
     """A urllib opener for this API: proxies from the environment, the CA bundle,
-    sockets registered with the current call (for cancellation), and redirects
-    followed only within the API's own origin."""
+    kept-alive connections reused (ConnectionPool), sockets registered with the
+    current call (for cancellation and the deadline), and redirects followed only
+    within the API's own origin."""
     import http.client
+    import socket
     import ssl
+    import urllib.error
     import urllib.request
 
     api_origin = origin_of(config.api_url)
+    pool = ConnectionPool(config.idle_timeout, config.max_concurrency)
+    _pools.append(pool)
+    # What a kept-alive connection the server closed while idle fails with, before any
+    # answer byte: the request can be sent again on a new connection.
+    stale_errors = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
     def register(conn):
+        # http.client writes a request's headers and its body (create_job, a cancel with a
+        # reason) separately; with Nagle's algorithm the body would wait a round trip for
+        # the ACK of the headers. Kept-alive connections make that the common case.
+        try:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
         call = getattr(_local, "call", None)
+        conn.attached = conn.sock
         if call is not None and conn.sock is not None:
             call.attach(conn.sock)
 
+    class PooledResponse(http.client.HTTPResponse):
+        """A response that gives its connection back to the pool when it is closed
+        after being read to the end (http.client lets go of `fp` at the end)."""
+        release = None
+
+        def _read_status(self):
+            status = http.client.HTTPResponse._read_status(self)
+            _local.answered = True  # an answer byte came: the request is never sent again
+            return status
+
+        def close(self):
+            whole = self.fp is None and not self.will_close
+            http.client.HTTPResponse.close(self)
+            release, self.release = self.release, None
+            if release is not None:
+                release(whole)
+
     class TrackedHTTPConnection(http.client.HTTPConnection):
+        response_class = PooledResponse
+
         def connect(self):
             http.client.HTTPConnection.connect(self)
             register(self)
 
     class TrackedHTTPSConnection(http.client.HTTPSConnection):
+        response_class = PooledResponse
+
         def connect(self):
             http.client.HTTPSConnection.connect(self)
             register(self)
 
         def _tunnel(self):
-            register(self)  # the proxy's answer to CONNECT is bound by the call's deadline too
-            http.client.HTTPSConnection._tunnel(self)
+            # The proxy's answer to CONNECT is bound by the call's deadline too; the
+            # socket is let go after it (connect() registers the TLS socket on it).
+            call = getattr(_local, "call", None)
+            if call is not None:
+                call.attach(self.sock)
+            try:
+                http.client.HTTPSConnection._tunnel(self)
+            finally:
+                if call is not None:
+                    call.detach(self.sock)
+
+    def pooled_open(conn_class, req, **conn_args):
+        """urllib's do_open, with the connection taken from the pool and given back."""
+        if not req.host:
+            raise urllib.error.URLError("no host given")
+        headers = dict(req.unredirected_hdrs)
+        headers.update(dict((k, v) for k, v in req.headers.items() if k not in headers))
+        if config.idle_timeout <= 0:
+            headers["Connection"] = "close"
+        headers = dict((name.title(), value) for name, value in headers.items())
+        tunnel_headers = {}
+        if req._tunnel_host and "Proxy-Authorization" in headers:  # for the proxy only
+            tunnel_headers["Proxy-Authorization"] = headers.pop("Proxy-Authorization")
+        key = (conn_class.__name__, req.host, req._tunnel_host,
+               tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
+        method = req.get_method()
+        call = getattr(_local, "call", None)
+        # A POST is never sent twice, so never on a connection that may have been closed.
+        conn = None if method == "POST" else pool.take(key)
+        while True:
+            reused = conn is not None
+            if reused:
+                conn.sock.settimeout(req.timeout)
+                conn.attached = conn.sock
+                if call is not None:
+                    call.attach(conn.sock)
+            else:
+                conn = conn_class(req.host, timeout=req.timeout, **conn_args)
+                if req._tunnel_host:
+                    conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
+            sending, _local.answered = True, False
+            try:
+                conn.request(method, req.selector, req.data, headers,
+                             encode_chunked=req.has_header("Transfer-encoding"))
+                sending = False
+                response = conn.getresponse()
+            except Exception as error:
+                conn.close()
+                if (reused and isinstance(error, stale_errors) and method in ("GET", "DELETE")
+                        and not _local.answered
+                        and not (call is not None and (call.cancelled or call.expired))):
+                    # The API closed the idle connection as the request went out, and no
+                    # answer byte came: once more on a new connection (not a retry).
+                    log.debug("%s on a reused connection failed (%s); sending it on a new one",
+                              method, type(error).__name__)
+                    if call is not None and method == "DELETE":
+                        call.retried = True  # it may have reached the API: a 404/409 says so
+                    conn = None
+                    continue
+                if sending and isinstance(error, OSError):
+                    raise urllib.error.URLError(error)  # as urllib reports it
+                raise
+            break
+
+        def release(whole, conn=conn):
+            sock = conn.attached
+            if (whole and conn.sock is not None and sock is not None
+                    and (call is None or call.detach(sock))):
+                pool.give(key, conn)
+            else:
+                conn.close()
+        response.release = release
+        response.url = req.get_full_url()
+        response.msg = response.reason
+        return response
 
     class HTTPHandler(urllib.request.HTTPHandler):
         def http_open(self, req):
-            return self.do_open(TrackedHTTPConnection, req)
+            return pooled_open(TrackedHTTPConnection, req)
 
     class HTTPSHandler(urllib.request.HTTPSHandler):
         context = None  # built at the first https request: loading the CAs costs memory
@@ -657,7 +915,7 @@ def build_opener(config):
         def https_open(self, req):
             if self.context is None:
                 self.context = ssl.create_default_context(cafile=config.ca_bundle)
-            return self.do_open(TrackedHTTPSConnection, req, context=self.context)
+            return pooled_open(TrackedHTTPSConnection, req, context=self.context)
 
     class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
         # urllib re-sends every header, Authorization included, to wherever a
@@ -1005,8 +1263,6 @@ def timeout_error(config, call):
 
 def _exchange(config, request, call, remaining):
     """One HTTP attempt: (status, parsed JSON), or raises ApiError or AttemptError."""
-    import socket
-    import ssl
     import urllib.error
     import http.client
     cap = config.max_response_bytes
@@ -2618,7 +2874,7 @@ def guard(config, name):
                       audited=changes and config.audit_log is not None)
 
 
-_audit_lock = threading.Lock()  # one line at a time, whole, in the order written
+_audit_lock = _thread.allocate_lock()  # one line at a time, whole, in the order written
 
 
 def open_audit_log(path):
@@ -2833,6 +3089,7 @@ class PendingAnswer(object):
     is attached, and for this that means: stop waiting."""
 
     def __init__(self):
+        import threading  # loaded by the first tool call already: this costs nothing
         self.event = threading.Event()
         self.response = None
 
@@ -2890,7 +3147,7 @@ def stop_asking(session):
 CONFIRM_TTL_S = 600  # how long a stateless confirmation may wait for the user's answer
 STATE_KEY = os.urandom(32)  # made at start-up: a requestState is good in this process only
 _used_states = {}  # nonce -> expiry of each requestState already answered: one use each
-_used_lock = threading.Lock()
+_used_lock = _thread.allocate_lock()
 
 
 class InputRequired(AgentJobsError):
@@ -3480,7 +3737,7 @@ LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert"
 META_LOG_LEVEL = "io.modelcontextprotocol/logLevel"
 LOGGER_NAME = "agentjobs_mcp"
 LOG_RATE = 20  # notifications/message per second at most; the rest are counted and reported
-_client_log_lock = threading.Lock()
+_client_log_lock = _thread.allocate_lock()
 
 
 def mcp_level(levelno):
@@ -3608,10 +3865,14 @@ class WorkerPool(object):
     def __init__(self, size):
         self.size = size
         self.tasks = collections.deque()
-        self.cond = threading.Condition()
+        self.cond = None  # made with the first task: initialize and tools/list need no thread
         self.threads = self.idle = self.pending = 0
 
     def submit(self, task):
+        """Queue a task (called from the thread that reads stdin, and only from there)."""
+        import threading
+        if self.cond is None:
+            self.cond = threading.Condition()
         with self.cond:
             self.tasks.append(task)
             self.pending += 1
@@ -3648,6 +3909,8 @@ class WorkerPool(object):
     def join(self, timeout):
         """Wait until every submitted task has finished, at most `timeout` seconds."""
         deadline = time.monotonic() + timeout
+        if self.cond is None:
+            return True  # nothing was ever submitted
         with self.cond:
             while self.pending:
                 left = deadline - time.monotonic()
@@ -3669,8 +3932,8 @@ class Session(object):
         self.in_flight = {}        # request id (as JSON) -> CallContext
         self.asking = {}           # id of a request this server sent the client -> PendingAnswer
         self.asked = 0             # how many it sent: its ids are "agentjobs-elicit-<n>"
-        self.lock = threading.Lock()
-        self.write_lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
+        self.write_lock = _thread.allocate_lock()
         self.pool = WorkerPool(config.max_concurrency)
         self.closed = False
 
@@ -4067,13 +4330,16 @@ def answer_batch(session, batch):
 def serve(config, stdin, out):
     """Read messages until EOF, then let calls in flight finish and return 0."""
     session = Session(config, out)
-    for line in read_messages(stdin, config.max_line_bytes):
-        dispatch(session, line)
-        if session.closed:
-            break
-    log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
-    stop_asking(session)  # no answer can come any more
-    session.pool.join(config.timeout + 5)
+    try:
+        for line in read_messages(stdin, config.max_line_bytes):
+            dispatch(session, line)
+            if session.closed:
+                break
+        log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
+        stop_asking(session)  # no answer can come any more
+        session.pool.join(config.timeout + 5)
+    finally:
+        close_connections()  # at EOF, and on SIGTERM or Ctrl-C too
     return 0
 
 
@@ -4471,9 +4737,9 @@ def parse_args(argv):
         epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
                "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_COMPLETION_TIMEOUT, "
                "AGENTJOBS_RETRIES, AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, "
-               "AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, AGENTJOBS_MAX_ANSWER_CHARS, "
-               "AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES, AGENTJOBS_READ_ONLY, "
-               "AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM.")
+               "AGENTJOBS_IDLE_TIMEOUT, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
+               "AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES, "
+               "AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit")

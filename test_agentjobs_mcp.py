@@ -33,6 +33,7 @@ from standin import StandInAPI  # noqa: E402
 KEY = "sk-test-4f9c2b7e1d0a-RECOGNISABLE"
 READ_TIMEOUT = 15.0
 LATEST = "2025-11-25"
+DEFAULT_URL = "https://api.aiconnect.cloud/api/v0"
 ALL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 # A path that exists on no machine, spelled the way this OS spells paths.
 MISSING_DIR = os.path.join(tempfile.gettempdir(), "agentjobs-test-no-such-folder")
@@ -2013,7 +2014,8 @@ class ApiFailureTest(ApiTestCase):
         ("unexpected shape", {"status": 200, "body": {"unexpected": True}}, "not with a list of jobs"),
         ("json array", {"status": 200, "body": b"[1, 2]", "content_type": "application/json"},
          "not an object"),
-        ("dropped", {"action": "drop"}, "dropped"),
+        # Twice: a request the API drops on a reused connection goes once more on a new one.
+        ("dropped", {"action": "drop", "times": 2}, "dropped"),
     ]
 
     def test_each_fault_is_an_error_and_the_next_call_works(self):
@@ -2401,6 +2403,228 @@ class DeadlineTest(ApiTestCase):
         self._servers.append(server)
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 2)
         self.assertEqual(len(proxy.requests), 1)
+
+
+def wait_until(predicate, timeout=5.0):
+    """Poll `predicate` until it is true (True) or `timeout` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+class KeepAliveTest(ApiTestCase):
+    """Connections to the API are kept alive and reused, counted at the stand-in."""
+
+    CHANNEL = {"platform": "web", "code": "u1"}
+
+    def get_jobs(self, server, count):
+        for _ in range(count):
+            self.assertFalse(server.call("get_job", {"job_id": "job-0001"})["isError"])
+
+    def test_22_sequential_get_job_calls_use_one_connection(self):
+        self.get_jobs(self.server(), 22)
+        self.assertEqual(len(self.api.requests), 22)
+        self.assertEqual(self.api.connections_accepted, 1)
+        self.assertNotIn("connection", self.api.requests[0].headers)  # HTTP/1.1: keep-alive
+
+    def test_22_sequential_get_job_calls_use_one_connection_over_tls(self):
+        from standin.agentjobs_api import CA_FILE
+        api = StandInAPI(key=KEY, tls=True)
+        api.start()
+        self.addCleanup(api.stop)
+        server = ServerProcess(api, AGENTJOBS_CA_BUNDLE=CA_FILE)
+        self._servers.append(server)
+        self.get_jobs(server, 22)
+        self.assertEqual(len(api.requests), 22)
+        self.assertEqual(api.connections_accepted, 1)
+        self.assertEqual(api.drop_idle(), 1)
+        self.get_jobs(server, 1)
+        self.assertEqual((len(api.requests), api.connections_accepted), (23, 2))
+
+    def test_after_the_api_drops_idle_connections_the_next_get_succeeds_on_a_new_one(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.get_jobs(server, 1)
+        self.assertEqual(self.api.drop_idle(), 1)
+        self.get_jobs(server, 1)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+        self.assertEqual(self.api.connections_accepted, 2)
+
+    def test_a_get_failing_on_a_reused_connection_is_sent_once_more_on_a_new_one(self):
+        # The API closes the connection as the request arrives (the race with its idle
+        # timeout): no answer byte came, so the GET goes again, not counted as a retry.
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="drop")
+        self.get_jobs(server, 1)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "GET"])
+        self.assertEqual(self.api.connections_accepted, 2)
+
+    def test_a_get_failing_after_an_answer_byte_is_not_sent_again(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="reset", body=b"HTTP/1.1 200 OK\r\nContent-Type: appl")
+        result = server.call("get_job", {"job_id": "job-0001"})
+        self.assertTrue(result["isError"])
+        self.assertIn("dropped", text_of(result))
+        self.assertEqual(len(self.api.requests), 2)
+
+    def test_a_get_is_sent_once_more_at_most(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="drop", times=2)
+        result = server.call("get_job", {"job_id": "job-0001"})
+        self.assertTrue(result["isError"])
+        self.assertIn("dropped", text_of(result))
+        self.assertEqual(len(self.api.requests), 3)
+
+    def test_a_post_after_idle_connections_were_dropped_reaches_the_api_once(self):
+        server = self.server(AGENTJOBS_RETRIES="2")
+        self.get_jobs(server, 1)
+        self.assertEqual(self.api.drop_idle(), 1)
+        self.assertFalse(server.call("create_job", {"job_type_id": "customer-followup",
+                                                    "target_channel": self.CHANNEL})["isError"])
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "POST"])
+
+    def test_a_post_goes_on_a_new_connection_and_is_never_sent_twice(self):
+        server = self.server(AGENTJOBS_RETRIES="2")
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="drop", method="POST", times=None)
+        result = server.call("create_job", {"job_type_id": "customer-followup",
+                                            "target_channel": self.CHANNEL})
+        self.assertTrue(result["isError"])
+        self.assertIn("may have been created", text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "POST"])
+        self.assertEqual(self.api.connections_accepted, 2)  # not the idle one
+
+    def test_an_answer_not_read_to_its_end_closes_its_connection(self):
+        server = self.server(AGENTJOBS_MAX_RESPONSE_BYTES="1048576")
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="huge", size=3 * 1024 * 1024, status=200)
+        self.assertTrue(server.call("list_jobs", {})["isError"])
+        self.get_jobs(server, 1)
+        self.assertEqual(self.api.connections_accepted, 2)
+
+    def test_a_cancelled_call_closes_its_connection_and_it_is_not_reused(self):
+        server = self.server()
+        self.get_jobs(server, 1)
+        self.api.add_fault(action="hang", delay=20)
+        server.send({"jsonrpc": "2.0", "id": "slow", "method": "tools/call",
+                     "params": {"name": "list_jobs", "arguments": {}}})
+        self.assertTrue(wait_until(lambda: len(self.api.requests) == 2))
+        server.notify("notifications/cancelled", {"requestId": "slow"})
+        self.assertTrue(wait_until(lambda: self.api.in_flight == 0))
+        self.get_jobs(server, 1)
+        self.assertEqual(self.api.connections_accepted, 2)
+        self.assertTrue(server.nothing_more(0.3))
+
+    def test_idle_connections_are_closed_after_agentjobs_idle_timeout(self):
+        server = self.server(AGENTJOBS_IDLE_TIMEOUT="0.5")
+        self.get_jobs(server, 1)
+        self.assertTrue(wait_until(lambda: not self.api.open_handlers))  # closed by the server
+        self.get_jobs(server, 1)
+        self.assertEqual(self.api.connections_accepted, 2)
+
+    def test_error_answers_and_redirects_keep_the_connection(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.assertTrue(server.call("get_job", {"job_id": "missing"})["isError"])
+        self.api.add_fault(status=307, body=b"", headers={
+            "Location": self.api.url + "/services/agent-jobs/job-0001?moved=1"})
+        self.get_jobs(server, 1)
+        self.assertEqual(len(self.api.requests), 3)
+        self.assertEqual(self.api.connections_accepted, 1)
+
+    def test_connections_send_without_nagle_delay(self):
+        # A request's headers and body are two writes; Nagle would hold the body a round trip.
+        config = agentjobs_mcp.Config({"AICONNECT_API_URL": self.api.url, "AICONNECT_API_KEY": KEY})
+        agentjobs_mcp.api_request(config, "DELETE", ("services", "agent-jobs", "job-0001"),
+                                  body={"reason": "r"})
+        pool = agentjobs_mcp._pools[-1]
+        self.addCleanup(pool.close_all)
+        [(conn, _)] = [entry for waiting in pool.idle.values() for entry in waiting]
+        self.assertTrue(conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        self.assertEqual(self.only_request().json, {"reason": "r"})
+
+    def test_idle_timeout_is_a_setting(self):
+        code, out, _ = run_cli("--config")
+        self.assertIn("AGENTJOBS_IDLE_TIMEOUT: 30.0  (default)", out)
+        code, out, _ = run_cli("--config", AGENTJOBS_IDLE_TIMEOUT="-1")
+        self.assertIn("AGENTJOBS_IDLE_TIMEOUT='-1' must be a number from 0 to 3600", out)
+
+    def test_idle_timeout_0_opens_a_connection_per_request(self):
+        self.get_jobs(self.server(AGENTJOBS_IDLE_TIMEOUT="0"), 3)
+        self.assertEqual(self.api.connections_accepted, 3)
+        self.assertEqual(self.api.requests[0].headers["connection"], "close")
+
+    def test_connections_are_closed_at_exit(self):
+        server = self.server()
+        self.get_jobs(server, 1)
+        self.assertEqual(len(self.api.open_handlers), 1)
+        self.assertEqual(server.close(), 0)
+        self.assertTrue(wait_until(lambda: not self.api.open_handlers))
+
+    def test_concurrent_calls_keep_one_idle_connection_each_at_most(self):
+        server = self.server()
+        self.api.latency = 0.2
+        for _ in range(2):
+            for number in range(20):
+                server.send({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                             "params": {"name": "list_jobs", "arguments": {}}})
+            answers = [server.read() for _ in range(20)]
+            self.assertTrue(all(not a["result"]["isError"] for a in answers))
+        self.assertEqual(len(self.api.requests), 40)
+        self.assertLessEqual(self.api.connections_accepted, 20)
+        self.assertLessEqual(len(self.api.open_handlers), 20)
+
+    def test_64_concurrent_calls_share_the_pool_safely(self):
+        server = self.server()
+        self.api.latency = 0.1
+        jobs = [self.api.add_job(job_status="RUNNING")["job_id"] for _ in range(64)]
+        for _ in range(2):
+            for number, job_id in enumerate(jobs):
+                server.send({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                             "params": {"name": "get_job", "arguments": {"job_id": job_id}}})
+            answers = dict((a["id"], a) for a in (server.read() for _ in jobs))
+            self.assertEqual(sorted(answers), list(range(64)))
+            for number, job_id in enumerate(jobs):  # each answer is its own job's
+                self.assertIn(job_id, text_of(answers[number]["result"]))
+        self.assertEqual(len(self.api.requests), 128)
+        self.assertLessEqual(self.api.connections_accepted, 64)
+
+    def test_connections_through_an_http_proxy_are_reused(self):
+        proxy = StandInAPI(key=None)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
+                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        for _ in range(3):
+            server.call("list_jobs", {})
+        self.assertEqual(len(proxy.requests), 3)
+        self.assertEqual(proxy.connections_accepted, 1)
+
+    def test_a_tunnel_through_an_https_proxy_is_reused(self):
+        from standin.agentjobs_api import CA_FILE
+        from standin.relay import Relay
+        api = StandInAPI(key=KEY, tls=True)
+        api.start()
+        self.addCleanup(api.stop)
+        proxy = Relay().start()
+        self.addCleanup(proxy.stop)
+        url = api.url.replace("127.0.0.1", "localhost")  # not bypassed as a loopback address
+        server = ServerProcess(None, AICONNECT_API_URL=url, HTTPS_PROXY=proxy.origin,
+                               AGENTJOBS_CA_BUNDLE=CA_FILE, NO_PROXY="")
+        self._servers.append(server)
+        self.get_jobs(server, 3)
+        self.assertEqual(len(api.requests), 3)
+        self.assertEqual(proxy.tunnels, ["localhost:%d" % api.httpd.server_address[1]])
+        self.assertEqual(api.connections_accepted, 1)
+        self.assertEqual(api.drop_idle(), 1)  # the API closes it: a new tunnel, no error
+        self.get_jobs(server, 1)
+        self.assertEqual(len(proxy.tunnels), 2)
+        self.assertEqual(len(api.requests), 4)
 
 
 class ConcurrencyLimitTest(ApiTestCase):
@@ -4158,8 +4382,40 @@ class PureTest(unittest.TestCase):
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
                   "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
-                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac"}
+                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select"}
         self.assertEqual(imported - stdlib, set())
+
+    def test_is_http_url_agrees_with_urlsplit(self):
+        from urllib.parse import urlsplit
+        for url in ("https://api.aiconnect.cloud/api/v0", "http://127.0.0.1:8080", "HTTPS://X/y",
+                    "http://h?q=1", "http://h#f", "https://user:pw@h:1/p", "http://[::1]:80/",
+                    "ftp://h/x", "https://", "https:///x", "https://?x", "api.aiconnect.cloud/api",
+                    "https:/h/x", "https//h", "", "://h", "file:///etc/passwd", "http:h"):
+            parts = urlsplit(url)
+            self.assertEqual(agentjobs_mcp.is_http_url(url),
+                             parts.scheme in ("http", "https") and bool(parts.netloc), url)
+        for url in ("https://h/a b", "https://h/\x00", "https://h\t/x", "https://h/\x7f"):
+            self.assertFalse(agentjobs_mcp.is_http_url(url), repr(url))
+
+    def test_initialize_and_tools_list_import_only_what_they_need(self):
+        # -S: no site, so every module imported past the interpreter's own is the server's.
+        lines = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":'
+                 b'"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+                 b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n')
+        proc = subprocess.Popen([sys.executable, "-S", "-X", "importtime", SERVER],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=clean_env(
+                                    AICONNECT_API_KEY=KEY, AICONNECT_API_URL=DEFAULT_URL))
+        out, err = proc.communicate(lines, timeout=60)
+        self.assertEqual(len(out.splitlines()), 2)
+        imported = set(line.split("|")[-1].strip() for line in err.decode().splitlines()
+                       if line.startswith("import time:"))
+        if not imported:
+            self.skipTest("-X importtime is 3.7+")
+        self.assertIn("json", imported)
+        for name in ("threading", "logging", "urllib.parse", "urllib.request", "http.client", "ssl",
+                     "socket", "argparse", "datetime", "random", "select"):
+            self.assertNotIn(name, imported)
 
 
 ###############################################################################

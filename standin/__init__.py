@@ -1,2 +1,4 @@
 """The stand-in AI Connect Agent Jobs API, for tests, demos and benchmarks (see agentjobs_api)."""
-from standin.agentjobs_api import StandInAPI  # noqa: F401
+from standin.agentjobs_api import StandInAPI
+
+__all__ = ["StandInAPI"]

@@ -17,6 +17,11 @@ Python API:
     raw_query, headers, body, json), api.add_job(**fields), api.jobs, api.activities,
     api.job_types, api.add_fault(...), api.latency, api.in_flight, api.max_in_flight,
     api.cancel_reply = "job" | "message", api.reset().
+Connections: HTTP/1.1 with keep-alive (a connection serves requests until the client
+closes it or an answer says "Connection: close"). api.connections_accepted counts the
+TCP connections accepted since start() or reset(); api.drop_idle() closes, from the
+server's side, every connection now waiting for its next request (as a server's idle
+timeout would), and returns how many it closed.
 TLS: StandInAPI(tls=True) serves https with standin/tls/server.pem (for 127.0.0.1 and
 localhost), signed by the test-only CA standin/tls/ca.pem, whose key was thrown away.
 Faults, add_fault(status=500, body=b"", content_type=None, headers=None, times=1, method=None,
@@ -28,6 +33,8 @@ match is used `times` times (None: always). The request is still recorded. Actio
     "drop"     close the connection without answering
     "hang"     answer nothing for `delay` s (None: 30), then close; stop() wakes it early
     "huge"     200 JSON whose body is `size` bytes, streamed in 64 KiB chunks
+    "reset"    write `body` (bytes: the start of an answer, e.g. a status line), wait `delay` s
+               (None: 0.2), then reset the connection (RST: SO_LINGER 0)
     "trickle"  status and headers at once (no Content-Length), then the body one byte every
                `interval` s (spaces once it is all sent) until `delay` s have passed (None:
                forever, until stop() or the client hangs up); then the rest, and it closes
@@ -44,6 +51,7 @@ import select
 import socket
 import socketserver
 import ssl
+import struct
 import threading
 import time
 import urllib.parse
@@ -54,7 +62,7 @@ Recorded = collections.namedtuple(
 STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
 ACTIVITY_SORTS = ("created_at", "-created_at")
-FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle")
+FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle", "reset")
 JSON_TYPE = "application/json; charset=utf-8"
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CA_FILE = os.path.join(TLS_DIR, "ca.pem")
@@ -191,6 +199,7 @@ class StandInAPI(object):
                 else ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
             self.tls.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server-key.pem"))
         self.lock = threading.Lock()
+        self.open_handlers = set()  # the RequestHandler of each connection now open
         self.stopping = threading.Event()
         self.httpd = self.thread = None
         self.reset()
@@ -236,6 +245,7 @@ class StandInAPI(object):
             self.httpd.server_close()
             self.thread.join(5)
             self.httpd = None
+        self.drop_idle()  # kept-alive connections would otherwise outlive the server
 
     def __enter__(self):
         return self.start()
@@ -254,6 +264,7 @@ class StandInAPI(object):
             self.latency = 0.0
             self.cancel_reply = "job"
             self.in_flight = self.max_in_flight = 0
+            self.connections_accepted = 0
             self.next_number = 100
             for job_id, records in self.activities.items():
                 if job_id in self.jobs:
@@ -266,6 +277,14 @@ class StandInAPI(object):
     def last_request(self):
         with self.lock:
             return self.requests[-1] if self.requests else None
+
+    def drop_idle(self):
+        """Close every connection that is waiting for its next request; how many."""
+        with self.lock:
+            idle = [handler for handler in self.open_handlers if handler.idle]
+        for handler in idle:
+            handler.drop()
+        return len(idle)
 
     def reset_in_flight(self):
         with self.lock:
@@ -569,8 +588,17 @@ def matches_dates(job, query):
 class RequestHandler(http.server.BaseHTTPRequestHandler):
     owner = None  # the StandInAPI, set on a subclass
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body would wait for
+    # the client's (delayed) ACK of the headers, 40 ms on a kept-alive connection. Servers
+    # that keep connections alive switch it off (nginx's tcp_nodelay, Node's noDelay).
+    disable_nagle_algorithm = True
+
+    idle = False  # waiting for the next request on a kept-alive connection
 
     def setup(self):
+        with self.owner.lock:
+            self.owner.connections_accepted += 1
+            self.owner.open_handlers.add(self)
         if self.owner.tls is not None:  # the handshake happens here, in the handler's thread
             self.request.settimeout(10)
             try:
@@ -586,7 +614,26 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         if self.rfile is not None:
             http.server.BaseHTTPRequestHandler.handle(self)
 
+    def handle_one_request(self):
+        self.idle = True  # until the request line is in (handle_api)
+        try:
+            http.server.BaseHTTPRequestHandler.handle_one_request(self)
+        except (OSError, ValueError):  # drop_idle() closed it under the read
+            self.close_connection = True
+        self.idle = False
+
+    def drop(self):
+        """Close the connection from this side, as a FIN: under TLS the TCP socket's own
+        shutdown (SSLSocket.shutdown would pull the TLS state from under the reader)."""
+        self.close_connection = True
+        try:
+            socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def finish(self):
+        with self.owner.lock:
+            self.owner.open_handlers.discard(self)
         if self.rfile is not None:
             http.server.BaseHTTPRequestHandler.finish(self)
         if self.owner.tls is not None and self.request is not None:
@@ -602,6 +649,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
 
     def handle_api(self):
+        self.idle = False
         api = self.owner
         with api.lock:
             api.in_flight += 1
@@ -693,6 +741,19 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def fault_reset(self, fault):
+        """The start of an answer, then a reset: the client has read bytes when it fails."""
+        self.leave()
+        self.close_connection = True
+        try:
+            self.wfile.write(fault["body"])
+            self.wfile.flush()
+            self.owner.stopping.wait(0.2 if fault["delay"] is None else fault["delay"])
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            socket.socket.close(self.connection)
         except OSError:
             pass
 
