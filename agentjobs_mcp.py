@@ -3859,6 +3859,16 @@ def read_messages(stream, max_bytes):
             yield line
 
 
+def preload_http():
+    """Import what the HTTP helper needs here, in the reader thread, before the first
+    worker starts. CPython 3.15.0 and 3.15.1 can deadlock (or raise spurious import
+    errors) when threads first import a package.submodule at the same time (fixed in
+    3.15.2, gh-159963); the first tool calls would do just that. The import is due at
+    the first call anyway: only where it happens moves."""
+    for name in ("email.utils", "http.client", "urllib.error", "urllib.request"):
+        __import__(name)
+
+
 class WorkerPool(object):
     """Threads that run tool calls, started as needed up to `size`, then reused."""
 
@@ -3873,6 +3883,7 @@ class WorkerPool(object):
         import threading
         if self.cond is None:
             self.cond = threading.Condition()
+            preload_http()
         with self.cond:
             self.tasks.append(task)
             self.pending += 1
