@@ -278,10 +278,20 @@ class StandInAPI(object):
         with self.lock:
             return self.requests[-1] if self.requests else None
 
-    def drop_idle(self):
-        """Close every connection that is waiting for its next request; how many."""
-        with self.lock:
-            idle = [handler for handler in self.open_handlers if handler.idle]
+    def drop_idle(self, settle=2.0):
+        """Close every connection that is waiting for its next request; how many.
+
+        A client has its answer a moment before the handler that wrote it is back to
+        waiting: wait (up to `settle` s) until no handler is between an answer and
+        its next read, so that an answer just read counts its connection as idle."""
+        deadline = time.monotonic() + settle
+        while True:
+            with self.lock:
+                settling = [h for h in self.open_handlers if h.answered and not h.idle]
+                idle = [h for h in self.open_handlers if h.idle]
+            if not settling or time.monotonic() >= deadline:
+                break
+            time.sleep(0.005)
         for handler in idle:
             handler.drop()
         return len(idle)
@@ -594,6 +604,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     idle = False  # waiting for the next request on a kept-alive connection
+    answered = False  # an answer went out and the handler is not yet back to waiting
 
     def setup(self):
         with self.owner.lock:
@@ -615,7 +626,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             http.server.BaseHTTPRequestHandler.handle(self)
 
     def handle_one_request(self):
-        self.idle = True  # until the request line is in (handle_api)
+        self.idle, self.answered = True, False  # until the request line is in (handle_api)
         try:
             http.server.BaseHTTPRequestHandler.handle_one_request(self)
         except (OSError, ValueError):  # drop_idle() closed it under the read
@@ -659,6 +670,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self._handle(api)
         finally:
             self.leave()
+            self.answered = True  # written: idle again as soon as the handler loops
 
     def leave(self):
         """No longer in flight: called before the answer is written, since the client may
