@@ -4215,7 +4215,7 @@ class BundleTest(ApiTestCase):
                          else [folder + "\\agentjobs_mcp.py"])
         self.assertEqual(config["env"], {
             "AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "DEFAULT_ORG_ID": "acme",
-            "DEFAULT_TIMEZONE": "UTC", "AGENTJOBS_TIMEOUT": "30"})
+            "DEFAULT_TIMEZONE": "UTC", "AGENTJOBS_TIMEOUT": "30", "AGENTJOBS_READ_ONLY": "false"})
         # The host runs "python3" (python on Windows) from PATH: here, the interpreter under test.
         self.assertEqual(config["command"], "python" if os.name == "nt" else "python3")
         server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
@@ -4233,6 +4233,18 @@ class BundleTest(ApiTestCase):
         self.assertEqual(request.json, {"reason": "from the bundle"})
         context = server.call("get_context")
         self.assertIn("acme", text_of(context))
+        self.assertEqual(server.close(), 0)
+        # The read-only switch a user can tick when installing it.
+        config = self.host_config(manifest, folder, dict(user, read_only=True),
+                                  "win32" if os.name == "nt" else sys.platform)
+        self.assertEqual(config["env"]["AICONNECT_API_KEY"], KEY)
+        self.assertEqual(config["env"]["AGENTJOBS_READ_ONLY"], "true")
+        server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
+        self._servers.append(server)
+        server.initialize()
+        listed = [t["name"] for t in server.request("tools/list")["result"]["tools"]]
+        self.assertNotIn("cancel_job", listed)
+        self.assertNotIn("create_job", listed)
         self.assertEqual(server.close(), 0)
 
 

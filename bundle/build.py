@@ -54,6 +54,7 @@ def manifest():
         "DEFAULT_ORG_ID": "${user_config.org_id}",
         "DEFAULT_TIMEZONE": "${user_config.timezone}",
         "AGENTJOBS_TIMEOUT": "${user_config.timeout}",
+        "AGENTJOBS_READ_ONLY": "${user_config.read_only}",
     }
     return {
         "manifest_version": "0.3",
@@ -112,6 +113,10 @@ def manifest():
                 "type": "number", "title": "Timeout (seconds)", "required": False,
                 "default": agentjobs_mcp.HTTP_TIMEOUT_S, "min": 1, "max": 3600,
                 "description": "How long one tool call may wait for the API, retries included (AGENTJOBS_TIMEOUT)."},
+            "read_only": {
+                "type": "boolean", "title": "Read-only", "required": False, "default": False,
+                "description": "Leave out cancel_job and create_job: the agent can look, not change "
+                               "(AGENTJOBS_READ_ONLY)."},
         },
     }
 
