@@ -39,7 +39,7 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_LOG_MAX_BYTES     size at which the --log-file is rotated to PATH.1 (10485760)
 
 What it is not: not a framework and not a library. It needs nothing but the Python
-standard library (CPython 3.6 to 3.13), writes nothing to disk but the audit log you
+standard library (CPython 3.6 to 3.15), writes nothing to disk but the audit log you
 ask for, and talks to no host but the configured API. Copy this one file and point an
 MCP client at it.
 """
