@@ -402,8 +402,8 @@ def slow_rows(calls, compare, compare_env):
          "1", ok(connections[0] == 1)),
     ]
     for (name, _), took, used in zip(compare, slow[3:], connections[2:]):
-        rows.append(("slow network, %s get_job p50" % name, "%.1f ms = %.2f RTT; %d TCP connections for %d calls; "
-                     "ours %.2fx" % (took, took / rtt, used, 2 + calls, slow[0] / took),
+        rows.append(("slow network, %s get_job p50" % name, "%.1f ms = %.2f RTT; ours %.2fx; TCP connections for %d "
+                     "calls: %d" % (took, took / rtt, slow[0] / took, 2 + calls, used),
                      "ours <= it", ok(slow[0] <= took)))
     return rows
 
