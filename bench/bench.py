@@ -19,6 +19,12 @@ stand-in API on 127.0.0.1, with each floor measured in the same run, interleaved
      AGENTJOBS_IDLE_TIMEOUT=0 (a new connection per call), and a keep-alive floor
      (http.client on one connection), interleaved; p50 of the last 20 in round trips, and
      the TCP connections the stand-in accepted for the server's 22 calls.
+     --compare NAME=COMMAND (repeatable) runs the same calls, interleaved, by another MCP
+     stdio server: COMMAND (split like a shell would, run as is, never built) gets the
+     environment our server gets (AICONNECT_API_URL, AICONNECT_API_KEY, AGENTJOBS_CA_BUNDLE)
+     plus each --compare-env KEY=VALUE, where {ca} in VALUE is the stand-in's test CA file
+     (e.g. --compare-env NODE_EXTRA_CA_CERTS={ca} for a Node.js server). It must have a
+     get_job tool that takes {"job_id": ...}. --slow-network-only runs only this scenario.
 Prints a table of measurements, targets and ratios. Exits non-zero only if the
 benchmark itself breaks, never because of a timing.
 """
@@ -26,6 +32,7 @@ import argparse
 import http.client
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -50,6 +57,7 @@ HOP_S = 0.020  # the slow network's delay each way
 INIT = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
         b'"capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}\n')
 LIST = b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n'
+INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n'
 # The floor: what any MCP server in Python must do to answer initialize.
 FLOOR = ("import json, sys\nmessage = json.loads(sys.stdin.buffer.readline())\n"
          "sys.stdout.buffer.write(json.dumps({'jsonrpc': '2.0', 'id': message['id'], 'result': {\n"
@@ -130,7 +138,8 @@ class Client(object):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, env=env_for(api, **extra_env))
         self.send(INIT)
-        self.proc.stdout.readline()
+        if not self.proc.stdout.readline():
+            raise RuntimeError("%s did not answer initialize" % " ".join(argv))
 
     def send(self, data):
         self.proc.stdin.write(data)
@@ -245,10 +254,11 @@ def burst(api, size, latency):
     return server_ms, server_peak, bare_ms, bare_peak
 
 
-def slow_network(calls):
+def slow_network(calls, compare=(), compare_env=()):
     """get_job over https through a 20 ms-each-way relay: p50 ms of the last `calls` of
-    2 + calls, for the server, the server without keep-alive, and the keep-alive floor;
-    and the connections the stand-in accepted for each server's calls."""
+    2 + calls, for the server, the server without keep-alive, the keep-alive floor, then
+    each (name, argv) of `compare`; and the connections the stand-in accepted for each
+    server's calls (the floor's left out)."""
     import ssl
     with StandInAPI(key=KEY, tls=True) as api:
         relay = Relay(api.httpd.server_address, delay=HOP_S).start()
@@ -259,27 +269,40 @@ def slow_network(calls):
             servers = [Client(None, SCRIPT, AICONNECT_API_URL=url, AGENTJOBS_CA_BUNDLE=CA_FILE),
                        Client(None, SCRIPT, AICONNECT_API_URL=url, AGENTJOBS_CA_BUNDLE=CA_FILE,
                               AGENTJOBS_IDLE_TIMEOUT="0")]
-            times = [[], [], []]
-            connections = [0, 0]
+            other_env = dict((key, value.replace("{ca}", CA_FILE)) for key, value in compare_env)
+            other_env.update(AICONNECT_API_URL=url, AGENTJOBS_CA_BUNDLE=CA_FILE)
+            for _, argv in compare:
+                servers.append(Client(None, argv, **other_env))
+                servers[-1].send(INITIALIZED)
+            floor_times, times = [], [[] for _ in servers]
+            connections = [0 for _ in servers]
             for number in range(2 + calls):
                 started = time.perf_counter()
                 floor("GET", "/services/agent-jobs/job-0001")
-                times[2].append((time.perf_counter() - started) * 1000)
+                floor_times.append((time.perf_counter() - started) * 1000)
                 for index, client in enumerate(servers):
-                    before = api.connections_accepted
+                    before, asked = api.connections_accepted, len(api.requests)
                     started = time.perf_counter()
                     client.call(number, "get_job", {"job_id": "job-0001"})
                     answer = client.read()
+                    while answer.get("id") != number:  # a notification the server sent first
+                        answer = client.read()
                     times[index].append((time.perf_counter() - started) * 1000)
                     connections[index] += api.connections_accepted - before
-                    if answer["result"]["isError"]:
+                    # A server may report a failure as plain text without isError: the
+                    # stand-in must have been asked once and the answer must name the job.
+                    result = answer.get("result") or {}
+                    text = "".join(part.get("text", "") for part in result.get("content", []))
+                    if result.get("isError", not result) or "job-0001" not in text \
+                            or text.startswith("Error") or len(api.requests) != asked + 1:
                         raise RuntimeError("get_job failed: %r" % answer)
             floor.close()
             for client in servers:
                 client.close()
         finally:
             relay.stop()
-    return [median(values[2:]) for values in times], connections
+    medians = [median(values[2:]) for values in times]
+    return medians[:2] + [median(floor_times[2:])] + medians[2:], connections
 
 
 def bare_rss_kib(code="pass", flags=()):
@@ -293,7 +316,20 @@ def bare_rss_kib(code="pass", flags=()):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of about 30 seconds")
+    parser.add_argument("--slow-network-only", action="store_true", help="run only the slow-network scenario")
+    parser.add_argument("--compare", action="append", default=[], metavar="NAME=COMMAND",
+                        help="also run the slow-network calls by this MCP stdio server (repeatable)")
+    parser.add_argument("--compare-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="environment for the --compare servers; {ca} in VALUE: the stand-in's CA file")
     opts = parser.parse_args()
+    compare, compare_env = [], []
+    for option, form, values, pairs in (("--compare", "NAME=COMMAND", opts.compare, compare),
+                                        ("--compare-env", "KEY=VALUE", opts.compare_env, compare_env)):
+        for value in values:
+            name, sep, rest = value.partition("=")
+            if not (name and sep and rest):
+                parser.error("%s wants %s, not %r" % (option, form, value))
+            pairs.append((name, shlex.split(rest) if pairs is compare else rest))
     runs, calls = (5, 200) if opts.quick else (21, 2000)
     import platform
     print("agentjobs-mcp benchmark%s, %s UTC: Python %s (%s %s), %s, %d CPUs, load average %s" % (
@@ -305,6 +341,9 @@ def main():
     # where PYTHONDONTWRITEBYTECODE is set (it forbids writing it, not reading it).
     import py_compile
     py_compile.compile(SERVER, doraise=True)
+    if opts.slow_network_only:
+        print_rows(slow_rows(20, compare, compare_env))
+        return 0
     with StandInAPI(key=KEY) as api:
         env = env_for(api)
         bare = bare_start([])
@@ -318,8 +357,7 @@ def main():
         for _ in range(4 if opts.quick else 9):
             exit_ms.append(Client(api).close())
         server_ms, server_peak, bare_ms, bare_peak = burst(api, 50, 0.05)
-    slow, connections = slow_network(20)
-    rtt = 2 * HOP_S * 1000
+    rows_slow = slow_rows(20, compare, compare_env)
     bare_rss_s = bare_rss_kib(flags=FLAGS)
     urllib_rss = bare_rss_kib("import urllib.request", flags=FLAGS)
     over50 = median(rounds) - median(baseline)
@@ -346,20 +384,36 @@ def main():
                                            urllib_rss / 1024.0), "<= 20 MiB", ok(rss_installed / 1024.0 <= 20)),
         ("stdin closed -> exit (median of %d)" % len(exit_ms), "%.1f ms" % median(exit_ms), "<= 50 ms",
          ok(median(exit_ms) <= 50)),
+    ]
+    print_rows(rows + rows_slow)
+    return 0
+
+
+def slow_rows(calls, compare, compare_env):
+    slow, connections = slow_network(calls, compare, compare_env)
+    rtt = 2 * HOP_S * 1000
+    rows = [
         ("slow network (40 ms RTT), get_job p50", "%.1f ms = %.2f RTT; keep-alive floor %.1f ms = %.2f RTT; "
          "%.2fx floor" % (slow[0], slow[0] / rtt, slow[2], slow[2] / rtt, slow[0] / slow[2]),
          "<= 1.1 RTT", ok(slow[0] / rtt <= 1.1)),
         ("slow network, AGENTJOBS_IDLE_TIMEOUT=0", "%.1f ms = %.2f RTT (a new connection per call)" % (
             slow[1], slow[1] / rtt), "", ""),
-        ("slow network, TCP connections for 22 calls", "%d (AGENTJOBS_IDLE_TIMEOUT=0: %d)" % tuple(connections),
+        ("slow network, TCP connections for 22 calls", "%d (AGENTJOBS_IDLE_TIMEOUT=0: %d)" % tuple(connections[:2]),
          "1", ok(connections[0] == 1)),
     ]
+    for (name, _), took, used in zip(compare, slow[3:], connections[2:]):
+        rows.append(("slow network, %s get_job p50" % name, "%.1f ms = %.2f RTT; ours %.2fx; TCP connections for %d "
+                     "calls: %d" % (took, took / rtt, slow[0] / took, 2 + calls, used),
+                     "ours <= it", ok(slow[0] <= took)))
+    return rows
+
+
+def print_rows(rows):
     width = max(len(r[0]) for r in rows)
     print("")
     print("%-*s  %-62s %-14s %s" % (width, "what", "measured", "target", "met"))
     for row in rows:
         print("%-*s  %-62s %-14s %s" % (width, row[0], row[1], row[2], row[3]))
-    return 0
 
 
 def ok(condition):
