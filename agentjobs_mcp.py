@@ -539,6 +539,7 @@ class CallContext(object):
         self.deadline = self.queued_at + timeout
         self.timeout = timeout
         self.waited = 0.0          # seconds spent waiting for a worker
+        self.queued = False        # all workers were busy when it came: it had to wait
         self.busy = False          # refused: too many calls waiting already
         self.cancelled = False
         self.expired = False  # the deadline passed while the API was being called
@@ -1250,7 +1251,7 @@ def redact_url(url):
 
 def timeout_error(config, call):
     waited = ""
-    if call.waited >= 0.1:
+    if call.queued and call.waited >= 0.1:  # not a thread's start-up on a loaded machine
         waited = (" Before that, the call waited %.1f s for a free worker (all "
                   "AGENTJOBS_MAX_CONCURRENCY=%d were busy); that wait is not counted."
                   % (call.waited, config.max_concurrency))
@@ -3879,7 +3880,8 @@ class WorkerPool(object):
         self.threads = self.idle = self.pending = 0
 
     def submit(self, task):
-        """Queue a task (called from the thread that reads stdin, and only from there)."""
+        """Queue a task (called from the thread that reads stdin, and only from there);
+        True when it must wait for a busy worker (all `size` are running tasks)."""
         import threading
         if self.cond is None:
             self.cond = threading.Condition()
@@ -3892,8 +3894,9 @@ class WorkerPool(object):
                 thread = threading.Thread(target=self._work, name="tool-call-%d" % self.threads)
                 thread.daemon = True  # a stuck call must not keep the process alive at exit
                 thread.start()
-            else:
-                self.cond.notify()
+                return False
+            self.cond.notify()
+            return len(self.tasks) > self.idle
 
     def waiting(self):
         """Tasks submitted that no worker has taken yet, nor could take now."""
@@ -4294,7 +4297,7 @@ def dispatch(session, line):
             return
         with session.lock:
             session.in_flight[key] = call
-        session.pool.submit(lambda: answer_call(session, msg, call, key))
+        call.queued = session.pool.submit(lambda: answer_call(session, msg, call, key))
         return
     response = handle_message(session, msg)
     if response is not None:

@@ -31,6 +31,10 @@ import context as budget  # noqa: E402  (dev/context.py: the context budgets, is
 from standin import StandInAPI  # noqa: E402
 
 KEY = "sk-test-4f9c2b7e1d0a-RECOGNISABLE"
+# A runner started in the background by a shell ignores SIGINT, and so would every server
+# it starts (an ignored signal stays ignored across exec): the Ctrl-C test needs it live.
+if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 READ_TIMEOUT = 15.0
 LATEST = "2025-11-25"
 DEFAULT_URL = "https://api.aiconnect.cloud/api/v0"

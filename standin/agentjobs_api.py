@@ -670,11 +670,11 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self._handle(api)
         finally:
             self.leave()
-            self.answered = True  # written: idle again as soon as the handler loops
 
     def leave(self):
         """No longer in flight: called before the answer is written, since the client may
-        send its next request the moment it has the answer."""
+        send its next request the moment it has the answer (and drop_idle() may come)."""
+        self.answered = True
         if getattr(self, "counted", False):
             self.counted = False
             with self.owner.lock:
