@@ -2356,6 +2356,19 @@ def tool(name, title, description, input_schema, output_schema, annotations, cut
     return register
 
 
+def named_entry(params, by_name, method, kind):
+    """The entry of `by_name` (TOOLS_BY_NAME, or PROMPTS_BY_NAME: in table order) that
+    params.name names, or the INVALID_PARAMS error that lists the names there are."""
+    name = params.get("name")
+    if not isinstance(name, str):
+        raise RpcError(INVALID_PARAMS, "%s needs params.name, the %s's name (a string)." % (method, kind))
+    entry = by_name.get(name)
+    if entry is None:
+        raise RpcError(INVALID_PARAMS, "Unknown %s '%s'. The %ss are: %s." % (
+            kind, escape_text(name, 100), kind, ", ".join(by_name)))
+    return entry
+
+
 # Shared schema fragments; nothing mutates them (dict(FRAGMENT, ...) makes a copy).
 # Descriptions only where the name and the schema do not say it all: every word here is
 # in the model's context on every turn (dev/context.py measures it).
@@ -3623,17 +3636,11 @@ def on_prompts_list(session, params, revision):
 
 
 def on_prompts_get(session, params, revision):
-    name = params.get("name")
-    if not isinstance(name, str):
-        raise RpcError(INVALID_PARAMS, "prompts/get needs params.name, the prompt's name (a string).")
-    entry = PROMPTS_BY_NAME.get(name)
-    if entry is None:
-        raise RpcError(INVALID_PARAMS, "Unknown prompt '%s'. The prompts are: %s." % (
-            escape_text(name, 100), ", ".join(p.name for p in PROMPTS)))
+    entry = named_entry(params, PROMPTS_BY_NAME, "prompts/get", "prompt")
     try:
         args = check_arguments(entry, params.get("arguments"))
     except ArgumentError as error:
-        raise RpcError(INVALID_PARAMS, "Prompt '%s': %s" % (name, error.text()))
+        raise RpcError(INVALID_PARAMS, "Prompt '%s': %s" % (entry.name, error.text()))
     return {"description": entry.description,
             "messages": [{"role": "user", "content": {"type": "text", "text": entry.render(args)}}]}
 
@@ -4069,13 +4076,8 @@ def on_tools_list(session, params, revision):
 
 
 def on_tools_call(session, params, revision):
-    name = params.get("name")
-    if not isinstance(name, str):
-        raise RpcError(INVALID_PARAMS, "tools/call needs params.name, the tool's name (a string).")
-    entry = TOOLS_BY_NAME.get(name)
-    if entry is None:
-        raise RpcError(INVALID_PARAMS, "Unknown tool '%s'. The tools are: %s." % (
-            escape_text(name, 100), ", ".join(t.name for t in TOOLS)))
+    entry = named_entry(params, TOOLS_BY_NAME, "tools/call", "tool")
+    name = entry.name
     call = getattr(_local, "call", None)
     own_call = call is None
     if own_call:

@@ -249,6 +249,14 @@ class ApiTestCase(unittest.TestCase):
     def assert_no_request(self):
         self.assertEqual([r.raw_path for r in self.api.requests], [])
 
+    def assert_refused_and_serving(self, server, raw, code, says):
+        """`raw` gets error `code` with id null and a message that `says`; ping still works."""
+        server.send_raw(raw)
+        response = server.read()
+        self.assertEqual((response["id"], response["error"]["code"]), (None, code))
+        self.assertIn(says, response["error"]["message"])
+        self.assertEqual(server.request("ping")["result"], {})
+
     def assert_query(self, request, expected):
         self.assertEqual(request.query, dict((k, [str(v)]) for k, v in expected.items()))
 
@@ -382,11 +390,8 @@ class ProtocolTest(ApiTestCase):
             server.read()
             self.assertEqual(server.stdout_raw[-1], b'{"jsonrpc":"2.0","id":' + raw_id + b',"result":{}}\n')
         # Longer than any id, on every Python version: a parse error, and serving goes on.
-        server.send_raw(b'{"jsonrpc":"2.0","id":' + b"9" * 4301 + b',"method":"ping"}\n')
-        response = server.read()
-        self.assertEqual((response["id"], response["error"]["code"]), (None, -32700))
-        self.assertIn("4300-digit limit", response["error"]["message"])
-        self.assertEqual(server.request("ping")["result"], {})
+        self.assert_refused_and_serving(server, b'{"jsonrpc":"2.0","id":' + b"9" * 4301 + b',"method":"ping"}\n',
+                                        -32700, "4300-digit limit")
 
     def test_repeated_keys_are_refused_in_the_request_and_in_its_params(self):
         server = self.server()
@@ -2466,23 +2471,21 @@ class KeepAliveTest(ApiTestCase):
         self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "GET"])
         self.assertEqual(self.api.connections_accepted, 2)
 
-    def test_a_get_failing_after_an_answer_byte_is_not_sent_again(self):
+    def assert_get_dropped_after(self, requests, **fault):
+        """A GET on a reused connection meets `fault`: "dropped", after `requests` in all."""
         server = self.server(AGENTJOBS_RETRIES="0")
         self.get_jobs(server, 1)
-        self.api.add_fault(action="reset", body=b"HTTP/1.1 200 OK\r\nContent-Type: appl")
+        self.api.add_fault(**fault)
         result = server.call("get_job", {"job_id": "job-0001"})
         self.assertTrue(result["isError"])
         self.assertIn("dropped", text_of(result))
-        self.assertEqual(len(self.api.requests), 2)
+        self.assertEqual(len(self.api.requests), requests)
+
+    def test_a_get_failing_after_an_answer_byte_is_not_sent_again(self):
+        self.assert_get_dropped_after(2, action="reset", body=b"HTTP/1.1 200 OK\r\nContent-Type: appl")
 
     def test_a_get_is_sent_once_more_at_most(self):
-        server = self.server(AGENTJOBS_RETRIES="0")
-        self.get_jobs(server, 1)
-        self.api.add_fault(action="drop", times=2)
-        result = server.call("get_job", {"job_id": "job-0001"})
-        self.assertTrue(result["isError"])
-        self.assertIn("dropped", text_of(result))
-        self.assertEqual(len(self.api.requests), 3)
+        self.assert_get_dropped_after(3, action="drop", times=2)
 
     def test_a_post_after_idle_connections_were_dropped_reaches_the_api_once(self):
         server = self.server(AGENTJOBS_RETRIES="2")
@@ -2759,11 +2762,9 @@ class LineLimitTest(ApiTestCase):
 
     def test_oversized_line_is_refused_and_skipped(self):
         server = self.server(AGENTJOBS_MAX_LINE_BYTES="4096")
-        server.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * 100000 + b'"}}\n')
-        response = server.read()
-        self.assertEqual((response["id"], response["error"]["code"]), (None, -32600))
-        self.assertIn("AGENTJOBS_MAX_LINE_BYTES", response["error"]["message"])
-        self.assertEqual(server.request("ping")["result"], {})
+        self.assert_refused_and_serving(
+            server, b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"a" * 100000 + b'"}}\n',
+            -32600, "AGENTJOBS_MAX_LINE_BYTES")
 
 
 class FuzzTest(ApiTestCase):
@@ -3118,7 +3119,13 @@ AUDIT_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
 AUDIT_FIELDS = ["time", "attempt", "tool", "outcome", "job_id", "confirmation", "client", "protocol", "arguments"]
 
 
-class AuditLogTest(ApiTestCase):
+def read_audit(path):
+    with open(path, "rb") as handle:
+        return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
+
+
+class AuditFolderCase(ApiTestCase):
+    """A folder of its own for each test, with `self.path` the audit log's place in it."""
 
     def setUp(self):
         ApiTestCase.setUp(self)
@@ -3130,9 +3137,11 @@ class AuditLogTest(ApiTestCase):
         ApiTestCase.tearDown(self)
         shutil.rmtree(self.folder, ignore_errors=True)
 
+
+class AuditLogTest(AuditFolderCase):
+
     def lines(self, path=None):
-        with open(path or self.path, "rb") as handle:
-            return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
+        return read_audit(path or self.path)
 
     def running_job(self):
         return self.api.add_job(job_status="RUNNING")["job_id"]
@@ -3276,23 +3285,12 @@ class AuditLogTest(ApiTestCase):
         self.assertIn("audit log: " + self.path, text_of(result))
 
 
-def read_audit(path):
-    with open(path, "rb") as handle:
-        return [json.loads(line.decode("ascii")) for line in handle.read().splitlines()]
-
-
-class ConfirmCase(ApiTestCase):
+class ConfirmCase(AuditFolderCase):
     """A folder for an audit log, and a running job to cancel."""
 
     def setUp(self):
-        ApiTestCase.setUp(self)
-        import tempfile
-        self.folder = tempfile.mkdtemp(prefix="agentjobs-confirm-")
-        self.audit = os.path.join(self.folder, "audit.log")
-
-    def tearDown(self):
-        ApiTestCase.tearDown(self)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        AuditFolderCase.setUp(self)
+        self.audit = self.path
 
     def running_job(self):
         return self.api.add_job(job_status="RUNNING", job_type_id="customer-followup")["job_id"]
