@@ -1020,7 +1020,7 @@ def escape_text(text, limit=None, controls=True):
     out = []
     for ch in text:
         code = ord(ch)
-        if ch.isprintable() or ch == " ":
+        if ch.isprintable():
             out.append(ch)
         elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
             if not controls:
