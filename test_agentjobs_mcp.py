@@ -2220,7 +2220,7 @@ CLASS_SECONDS = {"ProtocolTest": 4.1, "SecretsTest": 4.0, "InstallTest": 3.7, "A
 RUNNER_SECONDS_PER_TEST = 0.15
 
 
-def test_classes():
+def suite_classes():
     """Every TestCase class of this module with at least one test, slowest first."""
     loader = unittest.defaultTestLoader
     module = sys.modules[__name__]
@@ -2253,7 +2253,7 @@ def run_class(name):
 def run_parallel(jobs):
     """Each class in one of `jobs` worker processes, slowest first; unittest's report."""
     import multiprocessing
-    names = test_classes()
+    names = suite_classes()
     started = time.monotonic()
     run = skipped = expected = 0
     problems = []
@@ -2302,14 +2302,15 @@ def run_suite(argv=None):
     words = iter(argv[1:])
     for word in words:
         if word == "--serial":
-            jobs = 1
+            jobs = "1"
         elif word in ("-j", "--jobs"):
-            jobs = int(next(words, "0"))
-        elif word.startswith("-j") and word[2:].isdigit() or word.startswith("--jobs="):
-            jobs = int(word.split("=")[-1] if "=" in word else word[2:])
+            jobs = next(words, "")
+        elif word.startswith("-j") or word.startswith("--jobs="):
+            jobs = word.split("=", 1)[1] if "=" in word else word[2:]
         else:
             rest.append(word)
-    if jobs is not None and jobs < 1:
+    jobs = int(jobs) if jobs is not None and jobs.isdigit() else jobs
+    if jobs is not None and not (isinstance(jobs, int) and jobs >= 1):
         sys.stderr.write("-j needs a number of worker processes, 1 or more\n")
         return 2
     if jobs == 1 or len(rest) > 1:
