@@ -216,9 +216,12 @@ class ApiTestCase(unittest.TestCase):
         return server
 
     def shared_server(self):
-        """The class's server for this revision (started again if it has exited)."""
+        """The class's server for this revision; a new one if it exited or has an answer no
+        test read (a failed test's late reply must not be the next test's answer)."""
         server = self._shared.get(self.version)
-        if server is None or server.proc.poll() is not None:
+        if server is None or server.proc.poll() is not None or not server.lines.empty():
+            if server is not None:
+                server.kill()
             server = self._shared[self.version] = ServerProcess(self.api)
             server.initialize(self.version)
         return server
