@@ -244,9 +244,12 @@ class ApiTestCase(unittest.TestCase):
         return server
 
     def shared_server(self):
-        """The class's server for this revision (started again if it has exited)."""
+        """The class's server for this revision; a new one if it exited or has an answer no
+        test read (a failed test's late reply must not be the next test's answer)."""
         server = self._shared.get(self.version)
-        if server is None or server.proc.poll() is not None:
+        if server is None or server.proc.poll() is not None or not server.lines.empty():
+            if server is not None:
+                server.kill()
             server = self._shared[self.version] = ServerProcess(self.api)
             server.initialize(self.version)
         return server
@@ -5057,7 +5060,7 @@ CLASS_SECONDS = {"DeadlineTest": 13.1, "ConcurrencyLimitTest": 7.4, "CliTest": 6
 RUNNER_SECONDS_PER_TEST = 0.15
 
 
-def test_classes():
+def suite_classes():
     """Every TestCase class of this module with at least one test, slowest first."""
     loader = unittest.defaultTestLoader
     module = sys.modules[__name__]
@@ -5090,7 +5093,7 @@ def run_class(name):
 def run_parallel(jobs):
     """Each class in one of `jobs` worker processes, slowest first; unittest's report."""
     import multiprocessing
-    names = test_classes()
+    names = suite_classes()
     started = time.monotonic()
     run = skipped = expected = 0
     problems = []
@@ -5139,14 +5142,15 @@ def run_suite(argv=None):
     words = iter(argv[1:])
     for word in words:
         if word == "--serial":
-            jobs = 1
+            jobs = "1"
         elif word in ("-j", "--jobs"):
-            jobs = int(next(words, "0"))
-        elif word.startswith("-j") and word[2:].isdigit() or word.startswith("--jobs="):
-            jobs = int(word.split("=")[-1] if "=" in word else word[2:])
+            jobs = next(words, "")
+        elif word.startswith("-j") or word.startswith("--jobs="):
+            jobs = word.split("=", 1)[1] if "=" in word else word[2:]
         else:
             rest.append(word)
-    if jobs is not None and jobs < 1:
+    jobs = int(jobs) if jobs is not None and jobs.isdigit() else jobs
+    if jobs is not None and not (isinstance(jobs, int) and jobs >= 1):
         sys.stderr.write("-j needs a number of worker processes, 1 or more\n")
         return 2
     if jobs == 1 or len(rest) > 1:
