@@ -3352,9 +3352,19 @@ RESOURCE_ARGUMENTS = dict((t["uriTemplate"], arg) for t, _, arg in RESOURCE_TEMP
 
 
 def call_tool(session, name, args):
-    """A tool's (text, data), its arguments checked exactly as tools/call checks them."""
+    """A tool's (text, data), its arguments checked exactly as tools/call checks them,
+    and only if the guard rails let the tool be called (AGENTJOBS_TOOLS: a resource or a
+    completion is no way around the operator's allow-list)."""
+    refusal = guard(session.config, name).refusal
+    if refusal is not None:
+        raise refusal
     entry = TOOLS_BY_NAME[name]
     return entry.handler(session.config, check_arguments(entry, args))
+
+
+def readable(session, *names):
+    """Whether the guard rails let every one of these tools be called."""
+    return all(guard(session.config, name).listed for name in names)
 
 
 def bad_uri(uri, why):
@@ -3405,7 +3415,7 @@ def markdown_of(title, text):
 def on_resources_templates_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
     templates = [dict((k, v) for k, v in t.items() if k != "title" or revision >= STRUCTURED_SINCE)
-                 for t, _, _ in RESOURCE_TEMPLATES]
+                 for t, tool_name, _ in RESOURCE_TEMPLATES if readable(session, tool_name)]
     result = {"resourceTemplates": templates}
     if revision in STATELESS_VERSIONS:
         result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
@@ -3415,6 +3425,9 @@ def on_resources_templates_list(session, params, revision):
 def on_resources_read(session, params, revision):
     uri = params.get("uri")
     title, name, args = resource_target(uri)
+    if not readable(session, name):
+        raise RpcError(INVALID_PARAMS, "%s cannot be read here: it is what %s shows, and this "
+                       "server's AGENTJOBS_TOOLS does not allow %s." % (uri[:200], name, name))
     try:
         text, data = call_tool(session, name, args)
     except ArgumentError as error:
@@ -3470,7 +3483,7 @@ def on_resources_list(session, params, revision):
     """
     index, offset = parse_resource_cursor(params.get("cursor"))
     resources = []
-    if params.get("cursor") is None:
+    if params.get("cursor") is None and readable(session, "get_context"):
         context = {"uri": CONTEXT_URI, "name": "context", "mimeType": "application/json",
                    "description": "What get_context says: the organization, time zone, API, "
                                   "server version and the organization's job types."}
@@ -3478,6 +3491,8 @@ def on_resources_list(session, params, revision):
             context["title"] = "Agent Jobs context"
         resources.append(context)
     jobs = []
+    if not readable(session, "list_jobs", "get_job"):
+        index = len(ACTIVE_STATUSES)  # no job resources: none could be listed, or read
     try:
         while index < len(ACTIVE_STATUSES) and len(jobs) < RESOURCE_PAGE_SIZE:
             _, data = call_tool(session, "list_jobs", {
@@ -4356,6 +4371,12 @@ def serve(config, stdin, out):
         session.pool.join(config.timeout + 5)
     finally:
         close_connections()  # at EOF, and on SIGTERM or Ctrl-C too
+        with session.write_lock:  # a call still running past the wait writes nothing more
+            session.closed = True
+            try:
+                out.close()
+            except OSError:  # the client closed its end first: nothing left to flush to
+                pass
     return 0
 
 

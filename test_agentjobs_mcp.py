@@ -636,6 +636,17 @@ class ProtocolTest(ApiTestCase):
         server._err.join(5)
         self.assertNotIn("Traceback", server.stderr)
 
+    def test_nothing_is_left_unclosed_at_exit(self):
+        server = ServerProcess(self.api, command=[sys.executable, "-W", "default::ResourceWarning", "-m",
+                                                  "agentjobs_mcp"])
+        self._servers.append(server)
+        server.initialize()  # no tool call: with no worker thread alive at exit, all is collected
+        self.assertEqual(server.request("ping")["result"], {})
+        server.proc.stdin.close()
+        self.assertEqual(server.proc.wait(10), 0)
+        server._err.join(5)  # every byte of stderr, up to the exit's warnings
+        self.assertNotIn("ResourceWarning", server.stderr)
+
     def test_ctrl_c_exits_quietly(self):
         if os.name == "nt":
             self.skipTest("Windows sends Ctrl+C to a whole console, not to one child process: "
@@ -3046,6 +3057,25 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
         self.call_ok("list_jobs", {}, server=server)
         self.assertEqual(self.only_request().method, "GET")
+
+    def test_the_allow_list_bounds_resources_and_completions_too(self):
+        server = self.server(AGENTJOBS_TOOLS="list_jobs")
+        self.assertEqual(server.request("resources/templates/list")["result"]["resourceTemplates"], [])
+        self.assertEqual(server.request("resources/list")["result"]["resources"], [])
+        error = server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"})["error"]
+        self.assertEqual(error["code"], -32602)
+        self.assertIn("AGENTJOBS_TOOLS does not allow get_job", error["message"])
+        completion = server.request("completion/complete", {
+            "ref": {"type": "ref/resource", "uri": "agentjobs://job-types/{job_type_id}"},
+            "argument": {"name": "job_type_id", "value": "c"}})["result"]["completion"]
+        self.assertEqual(completion["values"], [])
+        self.assert_no_request()  # get_context, get_job: never called behind the list's back
+        allowed = self.server(AGENTJOBS_TOOLS="get_job,list_jobs")
+        self.assertEqual([t["uriTemplate"] for t in allowed.request("resources/templates/list")[
+            "result"]["resourceTemplates"]], ["agentjobs://jobs/{job_id}"])
+        uris = [r["uri"] for r in allowed.request("resources/list")["result"]["resources"]]
+        self.assertNotIn("agentjobs://context", uris)
+        self.assertIn("agentjobs://jobs/job-0001", uris)
 
     def test_read_only_flag_and_the_stateless_listing(self):
         server = self.server(initialize=False, args=["--read-only"])
