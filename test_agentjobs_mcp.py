@@ -272,6 +272,16 @@ class ApiTestCase(unittest.TestCase):
     def assert_no_request(self):
         self.assertEqual([r.raw_path for r in self.api.requests], [])
 
+    def server_via_http_proxy(self):
+        """(a stand-in as an HTTP proxy, a server that reaches an unresolvable API through it)."""
+        proxy = StandInAPI(key=None)
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
+                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        return proxy, server
+
     def assert_refused_and_serving(self, server, raw, code, says):
         """`raw` gets error `code` with id null and a message that `says`; ping still works."""
         server.send_raw(raw)
@@ -2310,12 +2320,7 @@ class TlsAndProxyTest(ApiTestCase):
         self.assertIn("AGENTJOBS_CA_BUNDLE", out)
 
     def test_http_proxy_receives_the_request(self):
-        proxy = StandInAPI(key=None)
-        proxy.start()
-        self.addCleanup(proxy.stop)
-        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
-                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
-        self._servers.append(server)
+        proxy, server = self.server_via_http_proxy()
         server.call("list_jobs", {})
         self.assertEqual(proxy.requests[0].raw_path,
                          "http://api.example.invalid/api/v0/services/agent-jobs?limit=20")
@@ -2635,12 +2640,7 @@ class KeepAliveTest(ApiTestCase):
         self.assertLessEqual(self.api.connections_accepted, 64)
 
     def test_connections_through_an_http_proxy_are_reused(self):
-        proxy = StandInAPI(key=None)
-        proxy.start()
-        self.addCleanup(proxy.stop)
-        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
-                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
-        self._servers.append(server)
+        proxy, server = self.server_via_http_proxy()
         for _ in range(3):
             server.call("list_jobs", {})
         self.assertEqual(len(proxy.requests), 3)
