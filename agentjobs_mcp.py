@@ -577,16 +577,15 @@ class CallContext(object):
 
     def cancel(self):
         """Abandon the call: shut its sockets down so a blocked read returns now."""
-        with self._lock:
-            self.cancelled = True
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            self._close(sock)
+        self._end("cancelled")
 
     def expire(self):
         """The deadline has passed: shut the call's sockets down, as cancel does."""
+        self._end("expired")
+
+    def _end(self, why):
         with self._lock:
-            self.expired = True
+            setattr(self, why, True)
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
             self._close(sock)

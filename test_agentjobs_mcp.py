@@ -282,6 +282,15 @@ class ApiTestCase(unittest.TestCase):
         self._servers.append(server)
         return proxy, server
 
+    def assert_invalid_params(self, server, method, cases):
+        """Each (params, part) of `cases`: -32602, with a message that holds `part`, and
+        nothing sent to the API."""
+        for params, part in cases:
+            response = server.request(method, params)
+            self.assertEqual(response["error"]["code"], -32602, response)
+            self.assertIn(part, response["error"]["message"])
+        self.assert_no_request()
+
     def assert_refused_and_serving(self, server, raw, code, says):
         """`raw` gets error `code` with id null and a message that `says`; ping still works."""
         server.send_raw(raw)
@@ -3899,8 +3908,7 @@ class PromptsTest(ApiTestCase):
         self.assert_no_request()
 
     def test_bad_prompts_get_requests_are_invalid_params_naming_the_problem(self):
-        server = self.server()
-        for params, part in (
+        self.assert_invalid_params(self.server(), "prompts/get", (
                 ({"name": "cancel"}, "Prompt 'cancel': Missing required argument 'job_id'."),
                 ({"name": "cancel", "arguments": {"reason": "x"}}, "Missing required argument 'job_id'"),
                 ({"name": "report", "arguments": {"from": "2024-07-01"}}, "Missing required argument 'to'"),
@@ -3909,11 +3917,7 @@ class PromptsTest(ApiTestCase):
                 ({"name": "cancel", "arguments": {"job_id": 7}}, "Argument 'job_id' must be a string"),
                 ({"name": "cancel", "arguments": ["job-1"]}, "must be a JSON object"),
                 ({"name": "nope"}, "Unknown prompt 'nope'. The prompts are: triage, cancel, report."),
-                ({}, "prompts/get needs params.name")):
-            response = server.request("prompts/get", params)
-            self.assertEqual(response["error"]["code"], -32602, response)
-            self.assertIn(part, response["error"]["message"])
-        self.assert_no_request()
+                ({}, "prompts/get needs params.name")))
 
     def test_2026_07_28_prompts_list_is_cacheable_and_get_complete(self):
         server = self.server(initialize=False)
@@ -4002,16 +4006,12 @@ class CompletionTest(ApiTestCase):
         self.assert_no_request()
 
     def test_malformed_requests_are_invalid_params(self):
-        server = self.server()
-        for params, part in (({"argument": {"name": "job_id", "value": ""}}, "params.ref"),
-                             ({"ref": "cancel", "argument": {"name": "job_id", "value": ""}}, "params.ref"),
-                             ({"ref": self.PROMPT}, "params.argument"),
-                             ({"ref": self.PROMPT, "argument": {"name": "job_id"}}, "params.argument"),
-                             ({"ref": self.PROMPT, "argument": {"name": "job_id", "value": 5}}, "params.argument")):
-            response = server.request("completion/complete", params)
-            self.assertEqual(response["error"]["code"], -32602, response)
-            self.assertIn(part, response["error"]["message"])
-        self.assert_no_request()
+        self.assert_invalid_params(self.server(), "completion/complete", (
+            ({"argument": {"name": "job_id", "value": ""}}, "params.ref"),
+            ({"ref": "cancel", "argument": {"name": "job_id", "value": ""}}, "params.ref"),
+            ({"ref": self.PROMPT}, "params.argument"),
+            ({"ref": self.PROMPT, "argument": {"name": "job_id"}}, "params.argument"),
+            ({"ref": self.PROMPT, "argument": {"name": "job_id", "value": 5}}, "params.argument")))
 
     def test_2026_07_28_completion_is_a_complete_result(self):
         server = self.server(initialize=False)
@@ -4073,12 +4073,9 @@ class ClientLoggingTest(ApiTestCase):
         self.assertEqual(notes, [])
 
     def test_bad_levels_are_invalid_params(self):
-        server = self.server()
-        for params in ({"level": "loud"}, {"level": "DEBUG"}, {}, {"level": 7}):
-            response = server.request("logging/setLevel", params)
-            self.assertEqual(response["error"]["code"], -32602, response)
-            self.assertIn("debug, info, notice, warning, error, critical, alert, emergency",
-                          response["error"]["message"])
+        levels = "debug, info, notice, warning, error, critical, alert, emergency"
+        self.assert_invalid_params(self.server(), "logging/setLevel", (
+            (params, levels) for params in ({"level": "loud"}, {"level": "DEBUG"}, {}, {"level": 7})))
 
     def test_a_burst_is_rate_limited_and_the_drop_reported(self):
         server = self.server()
