@@ -202,6 +202,16 @@ class ServerProcess(object):
                 pass
 
 
+def wait_until(predicate, timeout=5.0):
+    """Poll `predicate` until it is true (True) or `timeout` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def text_of(result):
     assert [c["type"] for c in result["content"]] == ["text"], result
     return result["content"][0]["text"]
@@ -272,13 +282,31 @@ class ApiTestCase(unittest.TestCase):
     def assert_no_request(self):
         self.assertEqual([r.raw_path for r in self.api.requests], [])
 
-    def server_via_http_proxy(self):
+    def temp_folder(self, prefix="agentjobs-"):
+        """A new folder, removed with everything in it when the test ends."""
+        folder = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, folder, True)
+        return folder
+
+    def running_job(self, **fields):
+        """A RUNNING job added to the stand-in API; its id."""
+        fields.setdefault("job_status", "RUNNING")
+        return self.api.add_job(**fields)["job_id"]
+
+    def tls_api(self):
+        """A second stand-in API, over https with the test CA, for this test."""
+        api = StandInAPI(key=KEY, tls=True)
+        api.start()
+        self.addCleanup(api.stop)
+        return api
+
+    def server_via_http_proxy(self, **env):
         """(a stand-in as an HTTP proxy, a server that reaches an unresolvable API through it)."""
         proxy = StandInAPI(key=None)
         proxy.start()
         self.addCleanup(proxy.stop)
         server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
-                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
+                               HTTP_PROXY=proxy.origin, AGENTJOBS_RETRIES="0", **env)
         self._servers.append(server)
         return proxy, server
 
@@ -817,10 +845,6 @@ class ContextBudgetTest(ApiTestCase):
 ###############################################################################
 
 class CancelJobTest(ApiTestCase):
-
-    def running_job(self, **fields):
-        fields.setdefault("job_status", "RUNNING")
-        return self.api.add_job(**fields)["job_id"]
 
     def test_cancel_sends_delete_with_the_documented_headers_and_no_body(self):
         job_id = self.running_job()
@@ -2252,16 +2276,11 @@ class ConcurrencyTest(ApiTestCase):
         self.api.add_fault(action="hang", delay=20)
         server.send({"jsonrpc": "2.0", "id": "slow", "method": "tools/call",
                      "params": {"name": "list_jobs", "arguments": {}}})
-        deadline = time.monotonic() + 10
-        while not self.api.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self.assertTrue(wait_until(lambda: self.api.requests, 10))
         server.notify("notifications/cancelled", {"requestId": "slow", "reason": "user gave up"})
         server.notify("notifications/cancelled", {"requestId": "never-existed"})
         self.assertEqual(server.request("ping", request_id="after")["result"], {})
-        deadline = time.monotonic() + 5
-        while self.api.in_flight and time.monotonic() < deadline:
-            time.sleep(0.02)
-        self.assertEqual(self.api.in_flight, 0)  # the hanging socket was closed from our side
+        self.assertTrue(wait_until(lambda: self.api.in_flight == 0))  # its socket closed from our side
         self.assertTrue(server.nothing_more(1.0))
         self.assertEqual(server.close(), 0)
 
@@ -2277,12 +2296,6 @@ class ConcurrencyTest(ApiTestCase):
 
 class TlsAndProxyTest(ApiTestCase):
     """Private CAs and proxies, the way the standard library honours them."""
-
-    def tls_api(self):
-        api = StandInAPI(key=KEY, tls=True)
-        api.start()
-        self.addCleanup(api.stop)
-        return api
 
     def test_private_ca_from_agentjobs_ca_bundle(self):
         from standin.agentjobs_api import CA_FILE
@@ -2380,9 +2393,7 @@ class DeadlineTest(ApiTestCase):
 
     def test_a_trickle_over_tls_ends_at_the_deadline(self):
         from standin.agentjobs_api import CA_FILE
-        api = StandInAPI(key=KEY, tls=True)
-        api.start()
-        self.addCleanup(api.stop)
+        api = self.tls_api()
         server = ServerProcess(api, AGENTJOBS_CA_BUNDLE=CA_FILE, AGENTJOBS_TIMEOUT="2",
                                AGENTJOBS_RETRIES="0")
         self._servers.append(server)
@@ -2451,25 +2462,10 @@ class DeadlineTest(ApiTestCase):
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 1)
 
     def test_a_trickling_proxy_ends_at_the_deadline(self):
-        proxy = StandInAPI(key=None)
-        proxy.start()
-        self.addCleanup(proxy.stop)
+        proxy, server = self.server_via_http_proxy(AGENTJOBS_TIMEOUT="2")
         proxy.add_fault(action="trickle", status=200, body={"data": []}, interval=0.2)
-        server = ServerProcess(None, AICONNECT_API_URL="http://api.example.invalid/api/v0",
-                               HTTP_PROXY=proxy.origin, AGENTJOBS_TIMEOUT="2", AGENTJOBS_RETRIES="0")
-        self._servers.append(server)
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 2)
         self.assertEqual(len(proxy.requests), 1)
-
-
-def wait_until(predicate, timeout=5.0):
-    """Poll `predicate` until it is true (True) or `timeout` passes (False)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 class KeepAliveTest(ApiTestCase):
@@ -2489,9 +2485,7 @@ class KeepAliveTest(ApiTestCase):
 
     def test_22_sequential_get_job_calls_use_one_connection_over_tls(self):
         from standin.agentjobs_api import CA_FILE
-        api = StandInAPI(key=KEY, tls=True)
-        api.start()
-        self.addCleanup(api.stop)
+        api = self.tls_api()
         server = ServerProcess(api, AGENTJOBS_CA_BUNDLE=CA_FILE)
         self._servers.append(server)
         self.get_jobs(server, 22)
@@ -2658,9 +2652,7 @@ class KeepAliveTest(ApiTestCase):
     def test_a_tunnel_through_an_https_proxy_is_reused(self):
         from standin.agentjobs_api import CA_FILE
         from standin.relay import Relay
-        api = StandInAPI(key=KEY, tls=True)
-        api.start()
-        self.addCleanup(api.stop)
+        api = self.tls_api()
         proxy = Relay().start()
         self.addCleanup(proxy.stop)
         url = api.url.replace("127.0.0.1", "localhost")  # not bypassed as a loopback address
@@ -3033,11 +3025,10 @@ class StatelessRevisionTest(ApiTestCase):
         self.api.add_fault(action="hang", delay=20)
         server.send({"jsonrpc": "2.0", "id": "m1", "method": "tools/call", "params": {
             "name": "list_jobs", "arguments": {}, "_meta": modern_meta()}})
-        deadline = time.monotonic() + 10
-        while not self.api.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self.assertTrue(wait_until(lambda: self.api.requests, 10))
         server.notify("notifications/cancelled", {"requestId": "m1"})
         self.assertEqual(self.modern(server, "tools/list")["result"]["resultType"], "complete")
+        self.assertTrue(wait_until(lambda: self.api.in_flight == 0))  # its socket closed from our side
         self.assertTrue(server.nothing_more(1.0))
 
 
@@ -3139,7 +3130,6 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         code, out, _ = run_cli("--config")
         self.assertIn("AGENTJOBS_READ_ONLY: False  (default)", out)
         self.assertIn("AGENTJOBS_TOOLS: (all tools)  (default)", out)
-        import tempfile
         with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as handle:
             handle.write("AGENTJOBS_READ_ONLY=1\nAGENTJOBS_TOOLS=get_job,cancel_job\n")
         try:
@@ -3191,22 +3181,14 @@ class AuditFolderCase(ApiTestCase):
 
     def setUp(self):
         ApiTestCase.setUp(self)
-        import tempfile
-        self.folder = tempfile.mkdtemp(prefix="agentjobs-audit-")
+        self.folder = self.temp_folder("agentjobs-audit-")
         self.path = os.path.join(self.folder, "audit.log")
-
-    def tearDown(self):
-        ApiTestCase.tearDown(self)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class AuditLogTest(AuditFolderCase):
 
     def lines(self, path=None):
         return read_audit(path or self.path)
-
-    def running_job(self):
-        return self.api.add_job(job_status="RUNNING")["job_id"]
 
     def test_a_cancel_writes_its_sending_and_outcome_lines_before_the_answer(self):
         job_id = self.running_job()
@@ -3353,9 +3335,6 @@ class ConfirmCase(AuditFolderCase):
     def setUp(self):
         AuditFolderCase.setUp(self)
         self.audit = self.path
-
-    def running_job(self):
-        return self.api.add_job(job_status="RUNNING", job_type_id="customer-followup")["job_id"]
 
 
 class ConfirmTest(ConfirmCase):
@@ -3737,11 +3716,10 @@ class ResourcesTest(ApiTestCase):
         self.api.add_fault(action="hang", delay=20)
         server.send({"jsonrpc": "2.0", "id": "r1", "method": "resources/read",
                      "params": {"uri": "agentjobs://jobs/job-0001"}})
-        deadline = time.monotonic() + 10
-        while not self.api.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self.assertTrue(wait_until(lambda: self.api.requests, 10))
         server.notify("notifications/cancelled", {"requestId": "r1"})
         self.assertEqual(server.request("ping")["result"], {})  # the reader is not blocked
+        self.assertTrue(wait_until(lambda: self.api.in_flight == 0))  # its socket closed from our side
         self.assertTrue(server.nothing_more(1.0))
 
     def test_list_bad_cursor_is_invalid_params_without_a_request(self):
@@ -4137,10 +4115,7 @@ class InstallTest(ApiTestCase):
         return proc.returncode, out
 
     def test_pip_install_gives_a_working_command(self):
-        import tempfile
-        import shutil
-        home = tempfile.mkdtemp(prefix="agentjobs-venv-")
-        self.addCleanup(shutil.rmtree, home, True)
+        home = self.temp_folder(prefix="agentjobs-venv-")
         # Installing pip into the venv (ensurepip) is most of this test's time: when this
         # interpreter has pip, the venv borrows it; the package still goes into the venv.
         import importlib.util
@@ -4195,16 +4170,13 @@ class BundleTest(ApiTestCase):
     USER_CONFIG = {"api_key": KEY, "org_id": "acme"}
 
     def bundle_folder(self):
-        import shutil
-        import tempfile
         import zipfile
         sys.path.insert(0, os.path.join(HERE, "bundle"))
         try:
             import build
         finally:
             sys.path.pop(0)
-        work = tempfile.mkdtemp(prefix="agentjobs-bundle-")
-        self.addCleanup(shutil.rmtree, work, True)
+        work = self.temp_folder(prefix="agentjobs-bundle-")
         path = os.environ.get("AGENTJOBS_BUNDLE")
         if not path:
             path = build.zip_folder(build.stage(os.path.join(work, "stage")), os.path.join(work, "b.mcpb"))
@@ -4401,7 +4373,6 @@ class PureTest(unittest.TestCase):
         self.assertIn("not an http(s) URL", config.problems[0])
 
     def test_env_file_parsing(self):
-        import tempfile
         with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False, encoding="utf-8") as handle:
             handle.write("# comment\n\nexport A=1\nB='two words'\nC=\"q\\\"x\"\nD=plain # note\n")
         try:
@@ -4549,10 +4520,7 @@ class EnvFileTest(ApiTestCase):
     CALLS = EveryToolFailureTest.CALLS + [("get_context", {}), ("get_job", {"job_id": "x"})]
 
     def env_file(self, text, mode=0o600, binary=False):
-        import shutil
-        import tempfile
-        folder = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, folder, True)
+        folder = self.temp_folder()
         path = os.path.join(folder, "agentjobs.env")
         with open(path, "wb") as handle:
             handle.write(text if binary else text.encode("utf-8"))
@@ -4669,9 +4637,7 @@ class EnvFileTest(ApiTestCase):
 
     def test_ssl_cert_file_from_the_env_file_is_applied(self):
         from standin.agentjobs_api import CA_FILE
-        api = StandInAPI(key=KEY, tls=True)
-        api.start()
-        self.addCleanup(api.stop)
+        api = self.tls_api()
         path = self.env_file("AICONNECT_API_KEY=%s\nSSL_CERT_FILE=%s\n" % (KEY, CA_FILE))
         server = ServerProcess(api, args=["--env-file", path], AICONNECT_API_KEY=None)
         self._servers.append(server)
@@ -4696,10 +4662,7 @@ class LogFileTest(ApiTestCase):
     """--log-file: private, never through a link, bounded, and ids rather than customer data."""
 
     def log_path(self, name="trace.log"):
-        import shutil
-        import tempfile
-        folder = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, folder, True)
+        folder = self.temp_folder()
         return os.path.join(folder, name)
 
     @unittest.skipIf(os.name != "posix", "file modes are POSIX")
@@ -4816,7 +4779,6 @@ class CliTest(ApiTestCase):
         self.assertEqual(server.stderr, "")
 
     def test_env_file_supplies_settings_and_the_environment_wins(self):
-        import tempfile
         with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False, encoding="utf-8") as handle:
             handle.write("export AICONNECT_API_KEY='%s'\nDEFAULT_ORG_ID=from-file\n"
                          "DEFAULT_TIMEZONE=Europe/Lisbon\n" % KEY)
@@ -4840,10 +4802,7 @@ class CliTest(ApiTestCase):
         self.assertIn(missing, out)
 
     def test_log_file_gets_debug_traces_without_the_key(self):
-        import shutil
-        import tempfile
-        folder = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, folder, True)
+        folder = self.temp_folder()
         path = os.path.join(folder, "trace.log")
         server = self.server(args=["--log-file", path])
         server.call("list_jobs", {})
@@ -4929,9 +4888,7 @@ class CliTest(ApiTestCase):
             self.assertEqual(server.close(), 0)
 
     def test_client_configs_pass_an_env_file_not_its_contents(self):
-        import tempfile
-        folder = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, folder, True)
+        folder = self.temp_folder()
         path = os.path.join(folder, "agentjobs.env")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("AICONNECT_API_KEY=%s\nAICONNECT_API_URL=%s\n" % (KEY, self.api.url))
@@ -4961,9 +4918,7 @@ class CliTest(ApiTestCase):
 
     def copy_server_to(self, folder_name):
         """The server copied into a new folder of that name (bytes allowed); its path."""
-        import tempfile
-        base = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, base, True)
+        base = self.temp_folder()
         folder = os.path.join(os.fsencode(base), folder_name if isinstance(folder_name, bytes)
                               else os.fsencode(folder_name))
         try:

@@ -56,6 +56,15 @@ import threading
 import time
 import urllib.parse
 
+def body_bytes(payload):
+    """An answer's body as bytes: a dict or list as JSON, a str as UTF-8, bytes as they are."""
+    if isinstance(payload, (dict, list)):
+        return json.dumps(payload).encode("utf-8")
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return payload or b""
+
+
 Recorded = collections.namedtuple(
     "Recorded", "method raw_path path decoded_path segments query raw_query headers body json")
 
@@ -326,8 +335,8 @@ class StandInAPI(object):
             raise ValueError("action must be one of %s" % ", ".join(FAULT_ACTIONS))
         if content_type is None:
             content_type = JSON_TYPE if isinstance(body, (dict, list)) else "text/html; charset=utf-8"
-        if delay is None:
-            delay = 30.0 if action == "hang" else 0.0
+        if delay is None:  # trickle keeps None: forever
+            delay = {"hang": 30.0, "reset": 0.2, "trickle": None}.get(action, 0.0)
         with self.lock:
             self.faults.append({"status": status, "body": body, "content_type": content_type,
                                 "headers": headers or {}, "times": times, "method": method,
@@ -724,12 +733,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         self.reply(code, {"message": message or self.responses.get(code, ("Error",))[0]})
 
     def reply(self, status, payload, content_type=JSON_TYPE, headers=None):
-        if isinstance(payload, (dict, list)):
-            data = json.dumps(payload).encode("utf-8")
-        elif isinstance(payload, str):
-            data = payload.encode("utf-8")
-        else:
-            data = payload or b""
+        data = body_bytes(payload)
         self.leave()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -763,7 +767,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         try:
             self.wfile.write(fault["body"])
             self.wfile.flush()
-            self.owner.stopping.wait(0.2 if fault["delay"] is None else fault["delay"])
+            self.owner.stopping.wait(fault["delay"])
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             socket.socket.close(self.connection)
         except OSError:
@@ -807,11 +811,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def fault_trickle(self, fault):
         """Headers now, then the body (and spaces after it) one byte per `interval`."""
-        body = fault["body"]
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode("utf-8")
-        elif isinstance(body, str):
-            body = body.encode("utf-8")
+        body = body_bytes(fault["body"])
         self.leave()
         self.close_connection = True
         self.send_response(fault["status"])
