@@ -104,6 +104,8 @@ MAX_LINE_BYTES = 16 * 1024 * 1024
 # digits), so an integer id read can be echoed on every version.
 MAX_NUMBER_DIGITS = 4300
 MAX_COUNT = 2 ** 53  # the largest count shown with a share: floats hold it exactly
+MAX_API_DEPTH = 100  # levels of nesting kept from an API answer; deeper is TOO_DEEP
+TOO_DEEP = "(nested too deeply to show here)"
 LOG_FILE_MAX_BYTES = 10 * 1024 * 1024  # then the --log-file becomes PATH.1, replacing the last one
 MAX_ANSWER_CHARS = 40000  # text + structuredContent of one answer: what lands in a model's context
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -995,10 +997,13 @@ def user_agent():
                                    sys.version_info[1])
 
 
-def cut_text(text, limit):
-    """A string cut to `limit` characters (None: whole), saying how many more there were."""
+def cut_text(text, limit, more="more characters"):
+    """A string cut to `limit` characters (None: whole), saying how many more there were.
+    Secrets are blanked first: a cut through the key would leave half of it, which no
+    later redaction recognises."""
+    text = redact(text)
     if limit is not None and len(text) > limit:
-        return text[:limit] + "... [%d more characters]" % (len(text) - limit)
+        return text[:limit] + "... [%d %s]" % (len(text) - limit, more)
     return text
 
 
@@ -1013,7 +1018,7 @@ def escape_text(text, limit=None, controls=True):
     characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
     structured data, where line breaks are data), control characters and line breaks
     escaped so it stays on one line. The one place that decides what is escaped."""
-    text = cut_text(redact(str(text)), limit)  # redacted before the cut: no half key
+    text = cut_text(str(text), limit)
     if text.isprintable():  # C speed; false for every character escaped below
         return text
     out = []
@@ -1349,7 +1354,25 @@ def parse_api_json(raw, status, content_type):
         raise ApiError(status, "The API answered %d with JSON that is not an object: %s"
                        % (status, escape_text(json.dumps(payload)[:200])),
                        "This is unexpected; check AICONNECT_API_URL points at the Agent Jobs API.")
-    return payload
+    return cap_depth(payload, MAX_API_DEPTH)
+
+
+def cap_depth(value, limit):
+    """`value` (parsed JSON) with what lies deeper than `limit` levels replaced by
+    TOO_DEEP, in place and without recursion. Python 3.12+ parses thousands of levels,
+    but every later step (normalizing, cutting to the ceiling, encoding the answer)
+    recurses; the API's own data is never nearly this deep."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in list(items):
+            if isinstance(item, (dict, list)):
+                if depth >= limit:
+                    node[key] = TOO_DEEP
+                else:
+                    stack.append((item, depth + 1))
+    return value
 
 
 def http_reason(status):
@@ -1748,7 +1771,6 @@ def format_duration(start, end):
     return " ".join(p for p in parts if p) or "0s"
 
 
-TOO_DEEP = "(nested too deeply to show here)"
 
 
 def compact_json(value, limit=None):
@@ -1796,11 +1818,8 @@ def tags_of(value):
 
 def json_line(value, limit):
     """A value as one escaped line of JSON, cut at `limit` with a pointer to the rest."""
-    text = json_text(value)
-    if len(text) > limit:
-        text = text[:limit] + "... [%d more characters; the whole value is in the structured result]" % (
-            len(text) - limit)
-    return escape_text(text)
+    return escape_text(cut_text(json_text(value), limit,
+                                "more characters; the whole value is in the structured result"))
 
 
 def short(value):

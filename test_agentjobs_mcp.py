@@ -1263,6 +1263,19 @@ class KeyHygieneTest(ApiTestCase):
     """Keys that cannot be sent are refused; every escaped form of the key is blanked,
     from every output: the wire, the logs, --check, --config."""
 
+    def test_a_cut_never_leaves_part_of_the_key(self):
+        # Every cut of API text (a summary's 100 characters, an output preview, a
+        # structured string over the ceiling) comes after the key is blanked.
+        job_id = self.api.add_job(job_type_id="t" * 80 + KEY, channel_code="c" * 90 + KEY,
+                                  params={"note": "n" * 1990 + KEY})["job_id"]
+        self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "o" * 90 + KEY})]
+        server = self.server()
+        for name, arguments in (("list_jobs", {}), ("get_job_activities", {"job_id": job_id}),
+                                ("get_job", {"job_id": job_id})):
+            result = json.dumps(server.call(name, arguments))
+            self.assertNotIn(KEY[:12], result, name)
+        self.assertNotIn(KEY[:12], "".join(line.decode() for line in server.stdout_raw))
+
     BAD_KEYS = ("sk-test-abc\ndef-UNIQUEPART", "sk-test-abc\x1bdef-UNIQUEPART",
                 "sk-test-\u043a\u043b\u044e\u0447-UNIQUEPART")
 
@@ -2188,6 +2201,23 @@ class ApiFailureTest(ApiTestCase):
         text = self.call_error("list_jobs", {}, server=self.server(AGENTJOBS_RETRIES="0"))
         self.assertIn("bad\\n\\nFAKE: Successfully canceled\\x1b[0m", text)
 
+
+    def test_answers_nested_deeper_than_anything_real_are_cut_not_crashed_on(self):
+        # 3.12+ parses thousands of levels; everything after parsing recurses.
+        server = self.server()
+        for depth in (150, 3000):
+            body = '{"data":{"job_id":"job-x","job_status":"RUNNING","params":{"pad":"%s","deep":%s1%s}}}' % (
+                "x" * 60000, '{"a":' * depth, "}" * depth)
+            self.api.add_fault(status=200, body=body.encode(), content_type="application/json")
+            response = server.request("tools/call", {"name": "get_job", "arguments": {"job_id": "job-x"}})
+            self.assertIn("result", response, response)  # never -32603
+            text = text_of(response["result"])
+            self.assertNotIn("Internal error", text)
+            if depth == 150 or sys.version_info >= (3, 12):  # older Pythons refuse it as not JSON
+                self.assertFalse(response["result"]["isError"], text)
+                self.assertIn("nested too deeply to show here", json.dumps(response["result"]))
+                self.assertLessEqual(len(text) + len(json.dumps(response["result"]["structuredContent"],
+                                                                separators=(",", ":"))), 40000)
 
     def test_hostile_values_from_the_api_give_clean_errors(self):
         def job(fields):
