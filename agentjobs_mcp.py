@@ -240,26 +240,34 @@ MIN_REDACTED_LENGTH = 8
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
+HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+
+
 def plain_http_url(text):
-    """An http(s) URL with a host, no user:password@, no ?query or #fragment, and a port
-    (if any) of digits: what url_problem() accepts, decided without urllib.parse."""
-    if not is_http_url(text) or "@" in text or "?" in text or "#" in text:
-        return False
-    host = text.partition("://")[2].split("/", 1)[0]
-    port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else ""
-    return port.isdigit() and is_ascii(port) and int(port) <= 65535 if port else True
+    """An http(s) URL that url_problem() surely accepts, told without importing
+    urllib.parse (2 ms of a start-up that needs nothing else from it): a host name or
+    IPv4 address, an optional port of digits, a path of visible characters, and no
+    user:password@, ?query or #fragment. Anything else goes to url_problem()."""
+    scheme, sep, rest = text.partition("://")
+    authority, _, path = rest.partition("/")
+    host, colon, port = authority.partition(":")
+    return (bool(sep) and scheme.lower() in ("http", "https") and bool(host)
+            and all(ch in HOST_CHARACTERS for ch in host)
+            and (not colon or (port.isdigit() and is_ascii(port) and int(port) <= 65535))
+            and all(32 < ord(ch) < 127 and ch not in "@?#" for ch in path))
 
 
 def url_problem(name, raw):
     """What is wrong with `raw` as the API URL (setting `name`), or None."""
     from urllib.parse import urlsplit
-    parts = urlsplit(raw)
     shown = without_userinfo(raw)[:100]
     try:
+        parts = urlsplit(raw)
         parts.port  # raises ValueError for a port that is not a number in range
-    except ValueError:
+    except ValueError:  # also "Invalid IPv6 URL"
         parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in raw)):
         return ("%s=%r is not an http(s) URL; set it to the API base URL, e.g. %s"
                 % (name, shown, DEFAULT_API_URL))
     if "@" in parts.netloc:  # the key belongs in its own setting, never in a URL shown around
@@ -269,16 +277,6 @@ def url_problem(name, raw):
         return ("%s=%r has a ?query or #fragment, which would send requests to the "
                 "wrong path; give the base URL alone, e.g. %s" % (name, shown, DEFAULT_API_URL))
     return None
-
-
-def is_http_url(text):
-    """Whether urllib.parse.urlsplit would find an http(s) scheme and a host in `text`
-    (and it holds no blank or control character): checked by hand, since importing
-    urllib.parse costs 2 ms of a start-up that needs nothing else from it."""
-    scheme, sep, rest = text.partition("://")
-    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    return (bool(sep) and scheme.lower() in ("http", "https") and bool(host)
-            and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text))
 
 
 class Config(object):
@@ -1131,7 +1129,6 @@ def api_request(config, method, segments, query=None, body=None):
         raise ToolError("AICONNECT_API_KEY is not set, so the API cannot be called.",
                         "Set AICONNECT_API_KEY in the \"env\" of this server's entry in the "
                         "MCP client's configuration (or in an --env-file), then restart the server.")
-    call = getattr(_local, "call", None) or CallContext(config.timeout)
     url = build_url(config, segments, query)
     data = None
     headers = {"Authorization": "Bearer " + config.api_key, "X-Client-Type": "mcp",
@@ -1140,11 +1137,17 @@ def api_request(config, method, segments, query=None, body=None):
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
     retryable = method in ("GET", "DELETE")
+    call = getattr(_local, "call", None)
+    own_call = call is None  # a request outside any call: its sockets must reach it too
+    if own_call:
+        call = _local.call = CallContext(config.timeout)
     WATCHDOG.watch(call)
     try:
         return _attempts(config, method, url, data, headers, call, retryable)
     finally:
         WATCHDOG.unwatch(call)
+        if own_call:
+            _local.call = None
 
 
 def _attempts(config, method, url, data, headers, call, retryable):
@@ -1269,6 +1272,7 @@ def timeout_error(config, call):
 def _exchange(config, request, call, remaining):
     """One HTTP attempt: (status, parsed JSON), or raises ApiError or AttemptError."""
     import urllib.error
+    call.answering = False
     import http.client
     cap = config.max_response_bytes
     try:
@@ -1320,7 +1324,7 @@ def _exchange(config, request, call, remaining):
 def read_capped(response, cap, call):
     """Read a response body, refusing to hold more than `cap` bytes."""
     length = response.headers.get("Content-Length") if response.headers else None
-    if length and length.isdigit() and int(length) > cap:
+    if length and length.isdigit() and is_ascii(length) and int(length) > cap:
         raise ApiError(0, "The API's answer is %s bytes, over the %d-byte limit; it was not read."
                        % (length, cap), "Ask for less (a smaller limit), or raise "
                        "AGENTJOBS_MAX_RESPONSE_BYTES.")
@@ -3309,6 +3313,7 @@ def confirm(session, name, args, params, revision, attempt):
                                                   escape_text(error.get("message") or "no message", 200)),
                         "Call again, or use a client that supports elicitation.")
     verdict(name, response.get("result"), attempt)
+    call.deadline = time.monotonic() + call.timeout  # a yes: the API gets its own time, not what the user left
 
 
 def guarded_call(session, entry, params, revision):
@@ -3372,10 +3377,14 @@ RESOURCE_ARGUMENTS = dict((t["uriTemplate"], arg) for t, _, arg in RESOURCE_TEMP
 def call_tool(session, name, args):
     """A tool's (text, data), its arguments checked exactly as tools/call checks them,
     and only if the guard rails let the tool be called (AGENTJOBS_TOOLS: a resource or a
-    completion is no way around the operator's allow-list)."""
+    completion is no way around the operator's allow-list), and only on a worker (a
+    request refused as busy is answered on the reader thread, which must not wait)."""
     refusal = guard(session.config, name).refusal
     if refusal is not None:
         raise refusal
+    call = getattr(_local, "call", None)
+    if call is not None and call.busy:
+        raise busy_error(session)
     entry = TOOLS_BY_NAME[name]
     return entry.handler(session.config, check_arguments(entry, args))
 

@@ -2400,6 +2400,18 @@ class DeadlineTest(ApiTestCase):
         self.assertLess(took, timeout + self.MARGIN, name)
         self.assertGreaterEqual(took, timeout - 0.2, name)
 
+    def test_a_resource_read_in_a_batch_ends_at_the_deadline_too(self):
+        # A batch's resources/read calls the API outside any tool call's context.
+        server = self.server(initialize=False, AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
+        server.initialize("2025-03-26")  # a revision with batches
+        self.api.add_fault(action="trickle", status=200, body={"data": {}}, interval=0.2)
+        started = time.monotonic()
+        server.send([{"jsonrpc": "2.0", "id": 1, "method": "resources/read",
+                      "params": {"uri": "agentjobs://jobs/job-0001"}}])
+        answers = server.read(timeout=10)
+        self.assertLess(time.monotonic() - started, 1 + self.MARGIN)
+        self.assertIn("did not answer within 1 seconds", answers[0]["error"]["message"])
+
     def test_an_answer_that_trickles_forever_ends_at_the_deadline_for_every_method(self):
         server = self.server(AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
         job_id = self.api.add_job(job_status="RUNNING")["job_id"]
@@ -2742,6 +2754,19 @@ class ConcurrencyLimitTest(ApiTestCase):
                          r"the call waited \d+\.\d s for a free worker \(all "
                          r"AGENTJOBS_MAX_CONCURRENCY=1 were busy\); that wait is not counted\.")
         self.assertEqual(len(self.api.requests), 2)
+
+    def test_a_resource_read_beyond_the_bound_is_busy_too_and_never_blocks_the_reader(self):
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="0")
+        self.api.latency = 2.0
+        server.send({"jsonrpc": "2.0", "id": "slow", "method": "tools/call",
+                     "params": {"name": "list_jobs", "arguments": {}}})
+        self.assertTrue(wait_until(lambda: self.api.requests))
+        server.send({"jsonrpc": "2.0", "id": "r", "method": "resources/read",
+                     "params": {"uri": "agentjobs://jobs/job-0001"}})
+        response = server.read(timeout=1.0)  # at once, not after the API's 2 s
+        self.assertEqual(response["id"], "r")
+        self.assertIn("The server is busy", response["error"]["message"])
+        self.assertEqual(len(self.api.requests), 1)
 
     def test_calls_beyond_the_queue_bound_are_answered_busy_at_once(self):
         server = self.server(initialize=False, AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="2")
@@ -3467,6 +3492,17 @@ class ConfirmTest(ConfirmCase):
         self.assertEqual(server.request("ping")["result"], {})
         self.assertEqual([r.method for r in self.api.requests], ["GET"])
         self.assertEqual(read_audit(self.audit)[-1]["confirmation"], "no answer")
+
+    def test_after_a_yes_the_cancel_gets_a_whole_timeout_of_its_own(self):
+        job_id = self.running_job()
+        server = self.asking_server(AGENTJOBS_TIMEOUT="2", AGENTJOBS_RETRIES="0")
+        self.api.latency = 0.8  # the GET for the form and the DELETE each take 0.8 s
+        ask = self.start_cancel(server, job_id)
+        time.sleep(0.6)  # the person reads the form: 1.4 s of the 2 are gone
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        result = server.read()["result"]
+        self.assertFalse(result["isError"], text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "DELETE"])
 
     def test_the_wait_ends_when_the_call_is_cancelled(self):
         job_id = self.running_job()
@@ -4450,17 +4486,23 @@ class PureTest(unittest.TestCase):
                   "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select"}
         self.assertEqual(imported - stdlib, set())
 
-    def test_is_http_url_agrees_with_urlsplit(self):
-        from urllib.parse import urlsplit
-        for url in ("https://api.aiconnect.cloud/api/v0", "http://127.0.0.1:8080", "HTTPS://X/y",
-                    "http://h?q=1", "http://h#f", "https://user:pw@h:1/p", "http://[::1]:80/",
-                    "ftp://h/x", "https://", "https:///x", "https://?x", "api.aiconnect.cloud/api",
-                    "https:/h/x", "https//h", "", "://h", "file:///etc/passwd", "http:h"):
-            parts = urlsplit(url)
-            self.assertEqual(agentjobs_mcp.is_http_url(url),
-                             parts.scheme in ("http", "https") and bool(parts.netloc), url)
-        for url in ("https://h/a b", "https://h/\x00", "https://h\t/x", "https://h/\x7f"):
-            self.assertFalse(agentjobs_mcp.is_http_url(url), repr(url))
+    def test_the_fast_url_check_accepts_only_what_the_full_check_accepts(self):
+        urls = ("https://api.aiconnect.cloud/api/v0", "http://127.0.0.1:8080", "HTTPS://X/y",
+                "http://h?q=1", "http://h#f", "https://user:pw@h:1/p", "http://[::1]:80/", "http://[::1",
+                "ftp://h/x", "https://", "https:///x", "https://?x", "api.aiconnect.cloud/api",
+                "https:/h/x", "https//h", "", "://h", "file:///etc/passwd", "http:h", "http://:80/x",
+                "http://a b/api", "https://h/a b", "https://h/\x00", "https://h\t/x", "https://h/\x7f",
+                "http://h:99999/", "http://h:\u0661/", "ftp://[x", "http://h:/x")
+        accepted = [url for url in urls if agentjobs_mcp.plain_http_url(url)]
+        self.assertEqual(accepted, ["https://api.aiconnect.cloud/api/v0", "http://127.0.0.1:8080", "HTTPS://X/y"])
+        for url in urls:
+            problem = agentjobs_mcp.url_problem("AICONNECT_API_URL", url)  # never raises
+            if url in accepted:
+                self.assertIsNone(problem, url)
+            elif problem is None:  # accepted by the full check only: origin_of must take it
+                agentjobs_mcp.origin_of(url)
+        for url in ("http://[::1", "http://:80/x", "http://a b/api", "ftp://[x", "http://h:99999/"):
+            self.assertIsNotNone(agentjobs_mcp.url_problem("AICONNECT_API_URL", url), url)
 
     def test_initialize_and_tools_list_import_only_what_they_need(self):
         # -S: no site, so every module imported past the interpreter's own is the server's.
