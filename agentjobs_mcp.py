@@ -1170,8 +1170,9 @@ def _attempts(config, method, url, data, headers, call, retryable):
                                   "was retried: that attempt may already have cancelled the job.")
             raise
         except AttemptError as failure:
-            log.debug("%s %s -> %s in %.1f ms (attempt %d)", method, redact_url(url),
-                      failure.describe(), (time.monotonic() - started) * 1000, attempt + 1)
+            if log.debug_enabled:  # redact_url costs a parse: only when it is shown
+                log.debug("%s %s -> %s in %.1f ms (attempt %d)", method, redact_url(url),
+                          failure.describe(), (time.monotonic() - started) * 1000, attempt + 1)
             if call.cancelled:
                 raise CancelledError()
             may_retry = retryable or (failure.unsent and method == "POST")
@@ -1183,8 +1184,9 @@ def _attempts(config, method, url, data, headers, call, retryable):
             call.retried = True
             time.sleep(delay)
             continue
-        log.debug("%s %s -> %d in %.1f ms, %d bytes", method, redact_url(url), status,
-                  (time.monotonic() - started) * 1000, len(payload))
+        if log.debug_enabled:
+            log.debug("%s %s -> %d in %.1f ms, %d bytes", method, redact_url(url), status,
+                      (time.monotonic() - started) * 1000, len(payload))
         return payload
 
 
@@ -1920,7 +1922,7 @@ JOB_TIMES = ("created_at", "scheduled_at", "last_task_created_at", "updated_at")
 def normal_job(job):
     """A whole job, normalized as the text shows it: times ISO 8601 UTC (tasks' and flags'
     too), the status upper-case, tags a list. The activities overlay is not part of it
-    (normal_activities of job["Activities"] is)."""
+    (get_job sends activity_summary of each of job["Activities"])."""
     if not isinstance(job, dict):
         return job
     out = dict((k, v) for k, v in job.items() if k != "Activities")
@@ -2152,11 +2154,12 @@ def job_stats(by_status, filters, org_id):
     either case), shares and rates in percent, active jobs. Never divides by zero."""
     counts = {}
     for status in JOB_STATUSES:
-        value = by_status.get(status, by_status.get(status.upper(), 0))
-        counts[status] = value if isinstance(value, int) and not isinstance(value, bool) else 0
-        if not 0 <= counts[status] <= MAX_COUNT:  # shares are floats: 10**400 would overflow
+        value = counts[status] = by_status.get(status, by_status.get(status.upper(), 0))
+        # Not a whole number (5.0, "3", true), or too big for a share (10**400 overflows a
+        # float): said, never shown as 0.
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
             raise ApiError(200, "The API answered with %s jobs %s, which is not a count of jobs."
-                           % (status, escape_text(counts[status], 40)),
+                           % (status, escape_text(compact_json(value), 40)),
                            "The API may have changed or a proxy answered; check AICONNECT_API_URL.")
     total = sum(counts.values())
     completed, finished = counts["completed"], counts["completed"] + counts["failed"]
@@ -2389,6 +2392,14 @@ def named_entry(params, by_name, method, kind):
         raise RpcError(INVALID_PARAMS, "Unknown %s '%s'. The %ss are: %s." % (
             kind, escape_text(name, 100), kind, ", ".join(by_name)))
     return entry
+
+
+def cacheable(result, revision, ttl_ms, scope):
+    """A list or read result, with the 2026-07-28 caching hints (ttlMs, cacheScope) when
+    the request is of that revision."""
+    if revision in STATELESS_VERSIONS:
+        result.update(ttlMs=ttl_ms, cacheScope=scope)
+    return result
 
 
 # Shared schema fragments; nothing mutates them (dict(FRAGMENT, ...) makes a copy).
@@ -2634,8 +2645,9 @@ def list_jobs(config, args):
     rows = [(job_brief if args["detail"] == "full" else job_summary)(job) for job in jobs]
     data = {"jobs": rows, "pagination": pagination(meta, len(jobs), offset)}
     if args.get("include_activities"):
-        data["activities_meta"] = dict((k, meta.get(k)) for k in (
-            "activities_total_returned", "activities_total_available", "activities_truncated"))
+        data["activities_meta"] = dict((k, number_of(meta.get(k))) for k in (
+            "activities_total_returned", "activities_total_available"))
+        data["activities_meta"]["activities_truncated"] = meta.get("activities_truncated")
     return format_job_list(rows, meta, offset, args["detail"]), data
 
 
@@ -2856,9 +2868,10 @@ def get_context(config, args):
         return "\n".join(text), data
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     types = data["job_types"] = [job_type_item(item) for item in types]
-    data["job_types_total"] = meta.get("total") if isinstance(meta.get("total"), int) else None
-    text.append("Job types (%d%s):" % (len(types), " of %s" % meta["total"]
-                                       if isinstance(meta.get("total"), int) and meta["total"] > len(types) else ""))
+    total = meta.get("total")
+    total = data["job_types_total"] = total if isinstance(total, int) and not isinstance(total, bool) else None
+    text.append("Job types (%d%s):" % (len(types), " of %d" % total
+                                       if total is not None and total > len(types) else ""))
     for item in types:
         if "unrecognised" in item:
             text.append("- " + escape_text(item["unrecognised"]))
@@ -2880,7 +2893,7 @@ def get_context(config, args):
 
 # What the operator's settings let a tool call do. `refusal` is the ToolError a call
 # gets instead of running (None: it may run).
-Permission = collections.namedtuple("Permission", "listed refusal confirm audited")
+Permission = collections.namedtuple("Permission", "refusal confirm audited")
 
 
 def guard(config, name):
@@ -2904,9 +2917,7 @@ def guard(config, name):
             "sent to the API." % (name, ", ".join(config.tools) or "(no tool)"),
             "Use one of those tools; only the operator can add %s to AGENTJOBS_TOOLS "
             "(then restart the server)." % name)
-    if refusal is not None and config.problems:  # every tool says what is misconfigured
-        refusal.hint += " The configuration also has a problem: " + "; ".join(config.problems)
-    return Permission(listed=refusal is None, refusal=refusal, confirm=changes and name in config.confirm,
+    return Permission(refusal=refusal, confirm=changes and name in config.confirm,
                       audited=changes and config.audit_log is not None)
 
 
@@ -2921,9 +2932,7 @@ def open_audit_log(path):
 
 def append_audit_line(path, record):
     """Append `record` as one JSON line and fsync it; raise OSError if it is not all on disk."""
-    line = json.dumps(record, separators=(",", ":"))
-    for secret in _secrets:  # never the key, even if an agent pasted it into an argument
-        line = line.replace(secret, "[redacted]")
+    line = redact(json.dumps(record, separators=(",", ":")))  # even one an agent pasted into an argument
     data = line.encode("ascii") + b"\n"
     with _audit_lock:
         fd = open_audit_log(path)
@@ -3095,7 +3104,7 @@ def verdict(name, answer, attempt):
     """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
     action = answer.get("action") if isinstance(answer, dict) else None
     content = answer.get("content") if isinstance(answer, dict) else None
-    undone = "not cancelled" if name == "cancel_job" else "not created"
+    undone = UNDONE[name]
     if action not in ANSWERS:
         attempt.confirmation = "unreadable answer"
         raise ToolError("%s: the client's answer to the confirmation is not one MCP defines (action %s). "
@@ -3111,7 +3120,7 @@ def verdict(name, answer, attempt):
 
 
 def cannot_ask(name, config, why):
-    undone = "not cancelled" if name == "cancel_job" else "not created"
+    undone = UNDONE[name]
     return ToolError("%s: confirmation is required by the server's settings (AGENTJOBS_CONFIRM=%s), and "
                      "this client cannot ask the user (%s). Nothing was sent to the API." % (
                          undone, ",".join(config.confirm), why),
@@ -3180,6 +3189,7 @@ def stop_asking(session):
         pending.shutdown(None)
 
 
+UNDONE = {"cancel_job": "not cancelled", "create_job": "not created"}  # what a refusal left undone
 CONFIRM_TTL_S = 600  # how long a stateless confirmation may wait for the user's answer
 STATE_KEY = os.urandom(32)  # made at start-up: a requestState is good in this process only
 _used_states = {}  # nonce -> expiry of each requestState already answered: one use each
@@ -3264,7 +3274,7 @@ def confirm_stateless(config, name, args, params, attempt):
         if problem is not None:
             attempt.confirmation = "refused requestState: " + problem
             raise ToolError("%s: the confirmation could not be verified: %s. Nothing was sent to "
-                            "the API." % ("not cancelled" if name == "cancel_job" else "not created",
+                            "the API." % (UNDONE[name],
                                           problem),
                             "Call again without requestState for the user to be asked anew.")
         responses = params.get("inputResponses")
@@ -3298,7 +3308,7 @@ def confirm(session, name, args, params, revision, attempt):
     if call.cancelled:
         attempt.confirmation = "the call was cancelled while asking"
         raise CancelledError()
-    undone = "not cancelled" if name == "cancel_job" else "not created"
+    undone = UNDONE[name]
     if response is None:
         attempt.confirmation = "no answer"
         raise ToolError("%s: the client did not answer the confirmation within this call's %g "
@@ -3391,7 +3401,7 @@ def call_tool(session, name, args):
 
 def readable(session, *names):
     """Whether the guard rails let every one of these tools be called."""
-    return all(guard(session.config, name).listed for name in names)
+    return all(guard(session.config, name).refusal is None for name in names)
 
 
 def bad_uri(uri, why):
@@ -3444,9 +3454,7 @@ def on_resources_templates_list(session, params, revision):
     templates = [dict((k, v) for k, v in t.items() if k != "title" or revision >= STRUCTURED_SINCE)
                  for t, tool_name, _ in RESOURCE_TEMPLATES if readable(session, tool_name)]
     result = {"resourceTemplates": templates}
-    if revision in STATELESS_VERSIONS:
-        result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
-    return result
+    return cacheable(result, revision, LIST_TTL_MS, "public")
 
 
 def on_resources_read(session, params, revision):
@@ -3470,9 +3478,7 @@ def on_resources_read(session, params, revision):
         {"uri": uri, "mimeType": "application/json",
          "text": json.dumps(data, ensure_ascii=False, separators=(",", ":"))},
         {"uri": uri, "mimeType": "text/markdown", "text": markdown_of(title, text)}]}
-    if revision in STATELESS_VERSIONS:
-        result.update(ttlMs=RESOURCE_TTL_MS, cacheScope="private")
-    return result
+    return cacheable(result, revision, RESOURCE_TTL_MS, "private")
 
 
 def job_resource(job, revision):
@@ -3539,9 +3545,7 @@ def on_resources_list(session, params, revision):
     result = {"resources": resources}
     if index < len(ACTIVE_STATUSES):
         result["nextCursor"] = "active:%d:%d" % (index, offset)
-    if revision in STATELESS_VERSIONS:
-        result.update(ttlMs=RESOURCE_TTL_MS, cacheScope="private")
-    return result
+    return cacheable(result, revision, RESOURCE_TTL_MS, "private")
 
 
 ###############################################################################
@@ -3550,16 +3554,16 @@ def on_resources_list(session, params, revision):
 
 # Like the tool table: one block per prompt, its argument schema (checked by the
 # tools' validator) beside the function that writes its text.
-Prompt = collections.namedtuple("Prompt", "name title description input_schema render overlays")
+Prompt = collections.namedtuple("Prompt", "name title description input_schema render overlays tools")
 PROMPTS = []          # in prompts/list order
 PROMPTS_BY_NAME = {}
-PROMPT_LIST_TTL_MS = LIST_TTL_MS  # 2026-07-28: the prompts never change while the server runs
 
 
-def prompt(name, title, description, input_schema):
-    """Register a prompt; like tool(), return the function unchanged."""
+def prompt(name, title, description, input_schema, tools):
+    """Register a prompt; like tool(), return the function unchanged. `tools`: those its
+    workflow cannot do without; where the guard rails refuse one, it is not offered."""
     def register(render):
-        entry = Prompt(name, title, description, input_schema, render, {})  # no overlays
+        entry = Prompt(name, title, description, input_schema, render, {}, tools)  # no overlays
         PROMPTS.append(entry)
         PROMPTS_BY_NAME[name] = entry
         return render
@@ -3575,7 +3579,7 @@ def now_utc():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-@prompt(name="triage", title="Triage Agent Jobs",
+@prompt(name="triage", title="Triage Agent Jobs", tools=("get_jobs_stats", "list_jobs"),
         description="What is running, failing or stuck right now, and what to do about each: "
                     "the agent counts jobs, lists the running, failed and overdue ones, reads "
                     "why they failed, and proposes actions (it cancels nothing on its own).",
@@ -3605,7 +3609,7 @@ def triage(args):
         "yourself: ask the user first, naming the job ids."])
 
 
-@prompt(name="cancel", title="Cancel an Agent Job",
+@prompt(name="cancel", title="Cancel an Agent Job", tools=("get_job", "cancel_job"),
         description="Cancel one job safely: the agent looks the job up, shows it to you, asks "
                     "for your confirmation, and only then cancels it with the reason.",
         input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
@@ -3630,7 +3634,7 @@ def cancel(args):
         "me the job's new status." % (job_id, json.dumps(reason) if reason else "<the reason I gave>")])
 
 
-@prompt(name="report", title="Agent Jobs Report",
+@prompt(name="report", title="Agent Jobs Report", tools=("get_jobs_stats", "list_jobs"),
         description="A summary of a period: counts by status and success rate from the stats, "
                     "the failures grouped by cause, and notable jobs, from the lists.",
         input_schema={"type": "object", "additionalProperties": False, "required": ["from", "to"],
@@ -3671,14 +3675,17 @@ def prompt_listing(entry, revision):
 
 def on_prompts_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
-    result = {"prompts": [prompt_listing(entry, revision) for entry in PROMPTS]}
-    if revision in STATELESS_VERSIONS:
-        result.update(ttlMs=PROMPT_LIST_TTL_MS, cacheScope="public")
-    return result
+    result = {"prompts": [prompt_listing(entry, revision) for entry in PROMPTS
+                          if readable(session, *entry.tools)]}
+    return cacheable(result, revision, LIST_TTL_MS, "public")
 
 
 def on_prompts_get(session, params, revision):
     entry = named_entry(params, PROMPTS_BY_NAME, "prompts/get", "prompt")
+    if not readable(session, *entry.tools):
+        raise RpcError(INVALID_PARAMS, "Prompt '%s' is not offered here: it needs %s, which this "
+                       "server's guard rails (AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS) do not allow."
+                       % (entry.name, " and ".join(entry.tools)))
     try:
         args = check_arguments(entry, params.get("arguments"))
     except ArgumentError as error:
@@ -4111,10 +4118,8 @@ def tool_listing(entry, revision):
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
     result = {"tools": [tool_listing(entry, revision) for entry in TOOLS
-                        if guard(session.config, entry.name).listed]}
-    if revision in STATELESS_VERSIONS:
-        result.update(ttlMs=LIST_TTL_MS, cacheScope="public")
-    return result
+                        if readable(session, entry.name)]}
+    return cacheable(result, revision, LIST_TTL_MS, "public")
 
 
 def on_tools_call(session, params, revision):
@@ -4843,7 +4848,7 @@ def main(argv=None):
         return 1 if file_problems else 0
     if opts and opts.client_config and file_problems:  # its output would lack the file's settings
         for problem in file_problems:
-            sys.stderr.write("agentjobs_mcp.py: error: %s\n" % problem)
+            cli_print("agentjobs_mcp.py: error: %s" % problem, sys.stderr)
         return 2
     if opts and opts.client_config:
         try:
@@ -4858,7 +4863,7 @@ def main(argv=None):
         try:
             setup_logging(config, config.debug, opts.log_file if opts else None)
         except OSError as error:
-            sys.stderr.write("agentjobs_mcp.py: error: cannot open log file: %s\n" % error)
+            cli_print("agentjobs_mcp.py: error: cannot open log file: %s" % error, sys.stderr)
             return 2
     if opts and opts.check:
         return run_check(config)

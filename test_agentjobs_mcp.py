@@ -1608,6 +1608,14 @@ class GetJobsStatsTest(StructuredOutputCase):
         status.update(counts)
         self.api.add_fault(status=200, body={"data": [], "meta": {"stats": {"status": status}}})
 
+    def test_a_count_that_is_not_a_whole_number_is_said_not_shown_as_zero(self):
+        server = self.server()
+        for bad in ("3", 5.0, True):
+            self.stats_reply(completed=bad, running=2)
+            text = self.call_error("get_jobs_stats", {}, server=server)
+            self.assertIn("The API answered with completed jobs %s, which is not a count of jobs"
+                          % json.dumps(bad), text)
+
     def test_stats_request_has_include_stats_limit_1_and_filters(self):
         self.call_ok("get_jobs_stats", {"created_at_gte": "2024-07-01", "created_at_lte": "2024-07-31",
                                         "job_type_id": "nps-survey", "channel_code": "c1", "tags": "vip,q3",
@@ -3113,7 +3121,7 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         self.call_ok("list_jobs", {}, server=server)
         self.assertEqual(self.only_request().method, "GET")
 
-    def test_the_allow_list_bounds_resources_and_completions_too(self):
+    def test_the_guard_rails_bound_resources_prompts_and_completions_too(self):
         server = self.server(AGENTJOBS_TOOLS="list_jobs")
         self.assertEqual(server.request("resources/templates/list")["result"]["resourceTemplates"], [])
         self.assertEqual(server.request("resources/list")["result"]["resources"], [])
@@ -3125,6 +3133,13 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
             "argument": {"name": "job_type_id", "value": "c"}})["result"]["completion"]
         self.assertEqual(completion["values"], [])
         self.assert_no_request()  # get_context, get_job: never called behind the list's back
+        self.assertEqual(server.request("prompts/list")["result"]["prompts"], [])  # each needs more
+        error = server.request("prompts/get", {"name": "cancel", "arguments": {"job_id": "job-0001"}})["error"]
+        self.assertEqual(error["code"], -32602)
+        self.assertIn("it needs get_job and cancel_job", error["message"])
+        read_only = self.server(AGENTJOBS_READ_ONLY="1")
+        self.assertEqual([p["name"] for p in read_only.request("prompts/list")["result"]["prompts"]],
+                         ["triage", "report"])  # no cancel prompt where cancel_job is off
         allowed = self.server(AGENTJOBS_TOOLS="get_job,list_jobs")
         self.assertEqual([t["uriTemplate"] for t in allowed.request("resources/templates/list")[
             "result"]["resourceTemplates"]], ["agentjobs://jobs/{job_id}"])
