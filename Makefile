@@ -16,7 +16,7 @@ test: ## run the whole suite on $(PYTHON), classes in parallel (JOBS=1: serial; 
 test-warnings: ## the suite with DeprecationWarning an error, in the server and every child too
 	PYTHONWARNINGS=error::DeprecationWarning $(PYTHON) test_agentjobs_mcp.py $(if $(JOBS),-j$(JOBS),)
 
-test-all: ## run the suite on every CPython 3.6-3.13 found (pyenv and PATH)
+test-all: ## run the suite on every CPython 3.6-3.13 found (pyenv and PATH), and 3.14+ when found
 	$(PYTHON) dev/test_all.py
 
 demo: ## start the stand-in API and the real server, and show a short session
@@ -48,5 +48,5 @@ dev/node/node_modules/.installed: dev/node/package.json dev/node/package-lock.js
 version: ## print the version (read from agentjobs_mcp.py)
 	@echo $(VERSION)
 
-clean: ## remove caches and the interop tool folder
+clean: ## remove caches, build/, dist/ and the installed Node tools (interop/.deps, dev/node/node_modules)
 	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules build dist *.egg-info

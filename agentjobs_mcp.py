@@ -439,7 +439,7 @@ def add_secret(value):
     if max(value) <= "\xff":
         forms.add(repr(value.encode("latin-1"))[2:-1])
     forms.update([json.dumps(form)[1:-1] for form in list(forms)])
-    _secrets.extend(sorted(forms.difference(_secrets), key=len, reverse=True))
+    _secrets.extend(forms.difference(_secrets))
     _secrets.sort(key=len, reverse=True)  # a longer form first: it may hold a shorter one
 
 
@@ -526,13 +526,16 @@ class RpcError(AgentJobsError):
 # HTTP ########################################################################
 ###############################################################################
 
-_local = _thread._local()  # .call: the CallContext of the tool call on this thread (threading.local)
+# Per thread (threading.local): .call, the CallContext of the call it serves; .answered, an
+# answer byte came for its request; .client_logging and .log_scope, for client logging.
+_local = _thread._local()
 _opener_lock = _thread.allocate_lock()
 _openers = {}
 
 
 class CallContext(object):
-    """One tool call in flight: its deadline, and the sockets to close if cancelled."""
+    """One tool call in flight: its deadline, and the sockets to close if it is cancelled
+    or runs out of time."""
 
     def __init__(self, timeout):
         self.queued_at = time.monotonic()
@@ -772,7 +775,6 @@ def build_opener(config):
     current call (for cancellation and the deadline), and redirects followed only
     within the API's own origin."""
     import http.client
-    import socket
     import ssl
     import urllib.error
     import urllib.request
@@ -785,13 +787,8 @@ def build_opener(config):
     stale_errors = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
     def register(conn):
-        # http.client writes a request's headers and its body (create_job, a cancel with a
-        # reason) separately; with Nagle's algorithm the body would wait a round trip for
-        # the ACK of the headers. Kept-alive connections make that the common case.
-        try:
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
-            pass
+        # (http.client's connect() sets TCP_NODELAY: a body sent after its headers does not
+        # wait for their ACK on a kept-alive connection.)
         call = getattr(_local, "call", None)
         conn.attached = conn.sock
         if call is not None and conn.sock is not None:
@@ -2144,8 +2141,8 @@ def percent_value(part, whole):
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def percent(part, whole):
-    value = percent_value(part, whole)
+def percent(value):
+    """A percentage from job_stats as the text shows it."""
     return "n/a" if value is None else "%.1f%%" % value
 
 
@@ -2184,16 +2181,14 @@ def format_stats(stats):
     if other:
         out.append("Filters: " + ", ".join(other))
     out += ["", "By status:"]
-    for status in JOB_STATUSES:
-        count = counts.get(status, 0)
-        out.append("  %-10s %6d  (%s)" % (status.capitalize() + ":", count, percent(count, total)))
-    completed, failed = counts.get("completed", 0), counts.get("failed", 0)
-    active = stats["active"]
+    for status in JOB_STATUSES:  # the shares and rates are job_stats', as in structuredContent
+        out.append("  %-10s %6d  (%s)" % (status.capitalize() + ":", counts[status],
+                                          percent(stats["shares"][status])))
     out += ["", "Total: %d" % total,
-            "Success rate: %s (completed of all jobs)" % percent(completed, total),
-            "Active jobs: %d (running + waiting + scheduled)" % active,
+            "Success rate: %s (completed of all jobs)" % percent(stats["success_rate"]),
+            "Active jobs: %d (running + waiting + scheduled)" % stats["active"],
             "Completion rate: %s (completed / (completed + failed))" % (
-                percent(completed, completed + failed) if completed + failed
+                percent(stats["completion_rate"]) if stats["completion_rate"] is not None
                 else "n/a (no completed or failed jobs)")]
     if not total:
         out.append("No jobs match these filters.")
@@ -2482,7 +2477,7 @@ def org_of(config, args):
 
 def org_segment(config, args):
     """The organization as a named path segment: the argument, else the setting."""
-    return ("org_id", args["org_id"]) if args.get("org_id") else ("DEFAULT_ORG_ID", config.org_id)
+    return ("org_id" if args.get("org_id") else "DEFAULT_ORG_ID", org_of(config, args))
 
 
 def job_status_of(config, job_id):

@@ -315,7 +315,7 @@ def bare_rss_kib(code="pass", flags=()):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run of about 30 seconds")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of about 15 seconds")
     parser.add_argument("--slow-network-only", action="store_true", help="run only the slow-network scenario")
     parser.add_argument("--compare", action="append", default=[], metavar="NAME=COMMAND",
                         help="also run the slow-network calls by this MCP stdio server (repeatable)")

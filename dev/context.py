@@ -113,8 +113,9 @@ def definition_rows(tools):
 def run_session(api_url, key):
     """A real server process (this checkout's agentjobs_mcp.py) and a call function."""
     import subprocess
-    env = dict((k, v) for k, v in os.environ.items()
-               if not (k.upper().endswith("_PROXY") or k.startswith(("AGENTJOBS_", "DEFAULT_"))))
+    env = dict((k, v) for k, v in os.environ.items() if not (  # as the suite's clean_env
+        k.upper().endswith("_PROXY") or k.startswith(("AICONNECT_", "AGENTJOBS_", "DEFAULT_"))
+        or k in ("MCP_DEBUG", "SSL_CERT_FILE")))
     env.update(AICONNECT_API_URL=api_url, AICONNECT_API_KEY=key)
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "agentjobs_mcp.py")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
