@@ -2220,7 +2220,7 @@ class ApiFailureTest(ApiTestCase):
             self.assertIn("result", response, response)  # never -32603
             text = text_of(response["result"])
             self.assertNotIn("Internal error", text)
-            if depth == 150 or sys.version_info >= (3, 12):  # older Pythons refuse it as not JSON
+            if depth == 150 or "body is not JSON" not in text:  # a Python may refuse 3000 levels
                 self.assertFalse(response["result"]["isError"], text)
                 self.assertIn("nested too deeply to show here", json.dumps(response["result"]))
                 self.assertLessEqual(len(text) + len(json.dumps(response["result"]["structuredContent"],
