@@ -3095,16 +3095,28 @@ def form_elicitation_declared(capabilities):
     return isinstance(elicitation, dict) and (not elicitation or isinstance(elicitation.get("form"), dict))
 
 
-def verdict(name, answer, attempt):
-    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
+def check_answer(name, answer, attempt):
+    """Raise unless `answer` is an ElicitResult MCP defines: an object, each key once,
+    whose action is one of ANSWERS. A repeated key is never a yes: which of its values
+    counts ({"action": "decline", "action": "accept"}) is anyone's guess."""
+    repeated = repeated_keys(answer, "the answer")
+    if repeated:
+        attempt.confirmation = "unreadable answer (a repeated key)"
+        raise ToolError("%s: the client's answer to the confirmation is not a yes: %s Nothing was "
+                        "sent to the API." % (UNDONE[name], repeated), "Call again to be asked anew.")
     action = answer.get("action") if isinstance(answer, dict) else None
-    content = answer.get("content") if isinstance(answer, dict) else None
-    undone = UNDONE[name]
-    if action not in ANSWERS:
+    if not isinstance(action, str) or action not in ANSWERS:  # a list or an object is no key of ANSWERS
         attempt.confirmation = "unreadable answer"
         raise ToolError("%s: the client's answer to the confirmation is not one MCP defines (action %s). "
-                        "Nothing was sent to the API." % (undone, compact_json(action, 60)),
+                        "Nothing was sent to the API." % (UNDONE[name], compact_json(action, 60)),
                         "Call again to be asked anew.")
+
+
+def verdict(name, answer, attempt):
+    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
+    check_answer(name, answer, attempt)
+    action, content = answer["action"], answer.get("content")
+    undone = UNDONE[name]
     attempt.confirmation = ANSWERS[action]
     if action == "accept" and isinstance(content, dict) and content.get(CONFIRM_FIELD) is True:
         return
@@ -3134,8 +3146,14 @@ class PendingAnswer(object):
         self.response = None
 
     def deliver(self, response):
+        """Keep the first response; return False for any later one. The first answer is
+        final: a host with two answering surfaces (a person who declines, an auto-approver
+        that accepts) must not turn a no into a yes."""
+        if self.event.is_set():
+            return False
         self.response = response
         self.event.set()
+        return True
 
     def shutdown(self, how):
         self.event.set()
@@ -3166,14 +3184,26 @@ def ask_client(session, method, params, call):
     return pending.response
 
 
+def asked_already(session, request_id):
+    """Whether `request_id` names a request this session sent (and no longer awaits)."""
+    prefix = ELICIT_ID.split("%")[0]
+    number = request_id[len(prefix):] if isinstance(request_id, str) and request_id.startswith(prefix) else ""
+    return number.isdigit() and is_ascii(number) and len(number) < 12 and 0 < int(number) <= session.asked
+
+
 def deliver_answer(session, msg):
     """Hand a response from the client to the call waiting for it."""
     with session.lock:
         pending = session.asking.get(msg["id"]) if isinstance(msg["id"], str) else None
-    if pending is None:
-        log.debug("response to no request of this server (id %s); ignored", id_key(msg["id"]))
+        first = pending is not None and pending.deliver(msg)
+        asked_before = pending is None and asked_already(session, msg["id"])
+    if first:
         return
-    pending.deliver(msg)
+    if pending is not None or asked_before:
+        log.warning("a second response to this server's request %s, or one after the wait ended; "
+                    "ignored: the first answer is final", id_key(msg["id"]))
+    else:
+        log.debug("response to no request of this server (id %s); ignored", id_key(msg["id"]))
 
 
 def stop_asking(session):
@@ -3225,9 +3255,9 @@ def seal_state(name, args, ttl=CONFIRM_TTL_S):
     return body + "." + state_mac(body)
 
 
-def state_problem(state, name, args):
+def state_problem(state, name, args, spend=True):
     """Why a requestState from the client is refused, or None: then it is good, and
-    used up (a state is answered once)."""
+    (with `spend`) used up: a state is answered once."""
     import base64
     import hmac
     try:
@@ -3249,7 +3279,8 @@ def state_problem(state, name, args):
             del _used_states[nonce]
         if payload["nonce"] in _used_states:
             return "it was answered already"
-        _used_states[payload["nonce"]] = payload["exp"]
+        if spend:
+            _used_states[payload["nonce"]] = payload["exp"]
     return None
 
 
@@ -3265,15 +3296,19 @@ def confirm_stateless(config, name, args, params, attempt):
                        {"requiredCapabilities": {"elicitation": {"form": {}}}})
     state = params.get("requestState")
     if state is not None:
-        problem = state_problem(state, name, args)
-        if problem is not None:
-            attempt.confirmation = "refused requestState: " + problem
-            raise ToolError("%s: the confirmation could not be verified: %s. Nothing was sent to "
-                            "the API." % (UNDONE[name],
-                                          problem),
-                            "Call again without requestState for the user to be asked anew.")
         responses = params.get("inputResponses")
         answer = responses.get(CONFIRM_FIELD) if isinstance(responses, dict) else None
+        # The state is checked, then the answer read, and only then is the state used up:
+        # an answer MCP does not define leaves it good for a readable one.
+        for spend in (False, True):
+            problem = state_problem(state, name, args, spend)
+            if problem is not None:
+                attempt.confirmation = "refused requestState: " + problem
+                raise ToolError("%s: the confirmation could not be verified: %s. Nothing was sent to "
+                                "the API." % (UNDONE[name], problem),
+                                "Call again without requestState for the user to be asked anew.")
+            if answer is not None and not spend:
+                check_answer(name, answer, attempt)
         if answer is not None:
             return verdict(name, answer, attempt)
     message, schema = confirmation_form(config, name, args)  # first call, or a retry without the answer

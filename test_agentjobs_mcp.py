@@ -3476,6 +3476,56 @@ class ConfirmTest(ConfirmCase):
         self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
         self.assertEqual(len(read_audit(self.audit)), 3)  # no "sending" line: nothing went out
 
+    def test_the_first_answer_is_final_and_a_later_one_is_ignored_and_logged(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        for first, then in (({"action": "decline"}, {"action": "accept", "content": {"confirm": True}}),
+                            ({"action": "accept", "content": {"confirm": False}},
+                             {"action": "accept", "content": {"confirm": True}})):
+            ask = self.start_cancel(server, job_id)
+            # Two answering surfaces, one line after the other: a person's no, an auto-approver's yes.
+            server.send_raw(b"".join(json.dumps({"jsonrpc": "2.0", "id": ask["id"], "result": answer})
+                                     .encode("utf-8") + b"\n" for answer in (first, then)))
+            result = server.read()["result"]
+            self.assertTrue(text_of(result).startswith("not cancelled: the user declined."), text_of(result))
+            self.assertEqual(server.request("ping")["result"], {})  # the second answer has been read
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+        self.assertEqual([l["outcome"] for l in read_audit(self.audit)], ["refused", "refused"])
+        self.assertEqual(server.close(), 0)
+        for number in (1, 2):
+            self.assertIn('a second response to this server\'s request "agentjobs-elicit-%d", or one after '
+                          'the wait ended; ignored: the first answer is final' % number, server.stderr)
+
+    def test_an_answer_with_a_repeated_key_is_not_a_yes(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        for raw, key in (('{"action":"decline","action":"accept","content":{"confirm":true}}', '"action"'),
+                         ('{"action":"accept","content":{"confirm":false,"confirm":true}}', '"confirm"')):
+            ask = self.start_cancel(server, job_id)
+            server.send_raw(('{"jsonrpc":"2.0","id":"%s","result":%s}\n' % (ask["id"], raw)).encode("ascii"))
+            text = text_of(server.read()["result"])
+            self.assertIn("not cancelled: the client's answer to the confirmation is not a yes: the answer", text)
+            self.assertIn("repeats the key %s; send each key once. Nothing was sent to the API." % key, text)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+        self.assertEqual([l["confirmation"] for l in read_audit(self.audit)],
+                         ["unreadable answer (a repeated key)"] * 2)
+
+    def test_an_action_that_is_a_list_or_an_object_is_not_an_answer_mcp_defines(self):
+        job_id = self.running_job()
+        server = self.asking_server()
+        for action in (["accept"], {"accept": True}):
+            ask = self.start_cancel(server, job_id)
+            self.answer(server, ask, {"action": action, "content": {"confirm": True}})
+            result = server.read()["result"]
+            self.assertTrue(result["isError"])
+            self.assertEqual(text_of(result), "not cancelled: the client's answer to the confirmation is not "
+                             "one MCP defines (action %s). Nothing was sent to the API.\nCall again to be "
+                             "asked anew." % json.dumps(action))
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET"])
+        self.assertEqual(server.close(), 0)
+        self.assertNotIn("Traceback", server.stderr)
+
     def test_other_requests_are_served_while_the_user_decides(self):
         job_id = self.running_job()
         server = self.asking_server()
@@ -3651,6 +3701,21 @@ class ConfirmStatelessTest(ConfirmCase):
             self.assertTrue(text_of(result).startswith("not cancelled: the user declined."))
         self.assertEqual([r.method for r in self.api.requests], ["GET"] * 3)
         self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+
+    def test_an_answer_mcp_does_not_define_leaves_the_state_good(self):
+        job_id = self.running_job()
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_job")
+        state = self.ask(server, job_id)["requestState"]
+        for action in (["accept"], {"accept": True}, "yes"):
+            result = self.call(server, job_id, inputResponses={"confirm": {"action": action}},
+                               requestState=state)["result"]
+            self.assertTrue(result["isError"])
+            self.assertIn("not cancelled: the client's answer to the confirmation is not one MCP defines "
+                          "(action %s)" % json.dumps(action), text_of(result))
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        done = self.call(server, job_id, inputResponses=self.accept(), requestState=state)["result"]
+        self.assertFalse(done["isError"], done)  # the state was not used up by the answers above
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "DELETE"])
 
     def test_forged_tampered_replayed_or_borrowed_states_are_refused(self):
         job_id, other_id = self.running_job(), self.running_job()
