@@ -331,6 +331,11 @@ class Config(object):
         raw = raw.strip()
         if kind == "secret" and raw:
             self.secrets[name] = raw
+            if len(raw) < MIN_REDACTED_LENGTH:  # add_secret() leaves it: it would blank every "ab"
+                self.warnings.append(
+                    "%s is shorter than %d characters, so it is not blanked from what the server "
+                    "writes (logs, the audit log, confirmation forms, errors); real keys are longer: "
+                    "check that the whole key was set" % (name, MIN_REDACTED_LENGTH))
             if any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ord(ch) > 0xff for ch in raw):
                 # http.client would refuse it in a header and quote it in its error text
                 self.problems.append(
@@ -367,6 +372,10 @@ class Config(object):
         if kind == "path" and raw and not os.path.isfile(raw):
             self.problems.append("%s=%r: no such file" % (name, raw[:200]))
             return None
+        if kind == "file" and not raw:  # AGENTJOBS_AUDIT_LOG: set, yet empty, is no "off" switch
+            self.problems.append("%s is set but empty; give the file's path, or leave the setting out "
+                                 "for no audit log" % name)
+            return None
         if kind == "str" and not raw:
             return default
         return raw or None
@@ -382,6 +391,14 @@ class Config(object):
             word = word.strip()
             if word and word not in names:
                 names.append(word)
+        if not names:
+            # Set but empty (an unset template variable: AGENTJOBS_TOOLS=${TOOLS}) is a problem,
+            # never "no restriction": the operator meant a list, and a problem refuses every call.
+            self.problems.append("%s=%r is set but names no tool; list the tools (%s), or leave "
+                                 "the setting out%s" % (name, raw[:20], ", ".join(known),
+                                                        " for every tool" if name == "AGENTJOBS_TOOLS"
+                                                        else " when nothing needs confirming"))
+            return ()
         unknown = [word for word in names if word not in known]
         if unknown:
             self.problems.append("%s names %s, which %s not %s; the names it takes: %s. Correct "
@@ -390,7 +407,7 @@ class Config(object):
                                                "a tool" if name == "AGENTJOBS_TOOLS" else
                                                "a tool that changes anything",
                                                ", ".join(known)))
-        return tuple(word for word in names if word in known) if names else None
+        return tuple(word for word in names if word in known)
 
     def guard_rails(self):
         """The guard-rail settings, as get_context shows them."""
@@ -4626,6 +4643,8 @@ def client_env(config, include_key, env_file=None):
         if env_file and config.sources[name] == "env file":
             continue
         value = config.values[name]
+        if kind == "names" and not value:  # "" would read as "not set": no restriction
+            raise ValueError("%s is set but allows no tool; a config cannot say that" % name)
         env[name] = (("true" if value else "false") if kind == "bool" else
                      ",".join(value) if kind == "names" else str(value))
     if not env_file:
@@ -4875,10 +4894,14 @@ def main(argv=None):
         sys.stdout = RedactingWriter(sys.stdout)  # what they print is redacted as the wire is
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")
-        return 1 if file_problems else 0
-    if opts and opts.client_config and file_problems:  # its output would lack the file's settings
-        for problem in file_problems:
+        return 1 if config.problems else 0
+    if opts and opts.client_config and config.problems:
+        # A config written from a bad setting fails open: AGENTJOBS_TOOLS=get-job (refused
+        # here) would be written as "" and read by the server it starts as "every tool".
+        for problem in config.problems:
             cli_print("agentjobs_mcp.py: error: %s" % problem, sys.stderr)
+        cli_print("agentjobs_mcp.py: no config printed; correct the setting%s above (--check "
+                  "shows the fix)" % ("s" if len(config.problems) > 1 else ""), sys.stderr)
         return 2
     if opts and opts.client_config:
         try:

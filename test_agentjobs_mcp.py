@@ -1303,6 +1303,22 @@ class KeyHygieneTest(ApiTestCase):
             self.assert_nothing_of(key, out, err, out2, err2)
             self.assert_no_request()
 
+    def test_a_key_too_short_to_redact_is_warned_about_at_start_and_in_check(self):
+        warning = ("AICONNECT_API_KEY is shorter than 8 characters, so it is not blanked from what the "
+                   "server writes")
+        self.api.key = "k-123"
+        self.addCleanup(setattr, self.api, "key", KEY)
+        server = self.server(AICONNECT_API_KEY="k-123")
+        self.call_ok("list_jobs", {}, server=server)  # a warning, not a problem: it works
+        self.assertEqual(server.close(), 0)
+        self.assertIn("configuration warning: " + warning, server.stderr)
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY="k-123", AICONNECT_API_URL=self.api.url)
+        self.assertEqual(code, 0, out)
+        self.assertIn("warn  settings: " + warning, out)
+        self.assertNotIn("k-123", out)  # not said, though not blanked either
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url)
+        self.assertNotIn("shorter than", out)
+
     def test_escaped_forms_of_the_key_are_redacted(self):
         saved = list(agentjobs_mcp._secrets)
         self.addCleanup(setattr, agentjobs_mcp, "_secrets", saved)
@@ -3224,6 +3240,39 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         self.assertEqual((env["AGENTJOBS_READ_ONLY"], env["AGENTJOBS_TOOLS"], env["AGENTJOBS_CONFIRM"]),
                          ("true", "list_jobs,get_job", "cancel_job"))
         self.assertNotIn("AGENTJOBS_AUDIT_LOG", env)
+
+    def test_a_client_config_is_refused_while_a_setting_has_a_problem(self):
+        for name, value, said in (("AGENTJOBS_TOOLS", "get-job,list-jobs", "AGENTJOBS_TOOLS names 'get-job', "
+                                   "'list-jobs', which are not a tool"),
+                                  ("AGENTJOBS_READ_ONLY", "y", "AGENTJOBS_READ_ONLY='y' is not true/false"),
+                                  ("AGENTJOBS_CONFIRM", "cancel-job", "AGENTJOBS_CONFIRM names 'cancel-job'"),
+                                  ("AGENTJOBS_TOOLS", " , ", "AGENTJOBS_TOOLS=',' is set but names no tool"),
+                                  ("AGENTJOBS_TIMEOUT", "soon", "AGENTJOBS_TIMEOUT='soon' must be a number")):
+            for client in ("claude-desktop", "codex"):
+                code, out, err = run_cli("--client-config", client, **{name: value})
+                self.assertEqual((code, out), (2, ""), (name, value, client))
+                self.assertIn("agentjobs_mcp.py: error: " + said, err)
+                self.assertIn("no config printed; correct the setting above (--check shows the fix)", err)
+            code, out, _ = run_cli("--config", **{name: value})
+            self.assertEqual(code, 1, (name, value))  # --config too says so by its exit status
+            self.assertIn("problem: " + said, out)
+        self.assertEqual(run_cli("--config", AGENTJOBS_TOOLS="list_jobs")[0], 0)
+
+    def test_a_list_that_is_set_but_empty_is_a_configuration_problem(self):
+        for name, value in (("AGENTJOBS_TOOLS", ""), ("AGENTJOBS_TOOLS", ","), ("AGENTJOBS_TOOLS", " , "),
+                            ("AGENTJOBS_CONFIRM", ""), ("AGENTJOBS_CONFIRM", ","), ("AGENTJOBS_AUDIT_LOG", " ")):
+            server = self.server(**{name: value})
+            self.assertEqual(self.listed(server), [] if name == "AGENTJOBS_TOOLS" else list(CONTRACT))
+            for tool, arguments in (("cancel_job", {"job_id": "job-0001"}), ("create_job", NEW_JOB),
+                                    ("list_jobs", {})):
+                text = self.call_error(tool, arguments, server=server)
+                self.assertIn("The server is misconfigured: %s" % name, text)
+                self.assertIn("is set but", text)
+            self.assert_no_request()
+            code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                                   **{name: value})
+            self.assertEqual(code, 1)
+            self.assertIn("FAIL  settings: %s" % name, out)
 
     def test_get_context_shows_the_guard_rails(self):
         self.assertEqual(self.call_ok("get_context")["structuredContent"]["guard_rails"]["read_only"], False)
