@@ -106,6 +106,10 @@ MAX_NUMBER_DIGITS = 4300
 MAX_COUNT = 2 ** 53  # the largest count shown with a share: floats hold it exactly
 MAX_API_DEPTH = 100  # levels of nesting kept from an API answer; deeper is TOO_DEEP
 TOO_DEEP = "(nested too deeply to show here)"
+# Levels of nesting a tool call's arguments may have (the arguments object is level 1).
+# Job params are never nearly this deep; ~980 levels made every later step (the audit
+# line, the request body, the confirmation form) recurse past Python's limit.
+MAX_ARGUMENT_DEPTH = 64
 LOG_FILE_MAX_BYTES = 10 * 1024 * 1024  # then the --log-file becomes PATH.1, replacing the last one
 MAX_ANSWER_CHARS = 40000  # text + structuredContent of one answer: what lands in a model's context
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -1643,6 +1647,47 @@ def json_nodes(value, path):
                                    for index, item in enumerate(value)]))
 
 
+def too_deep(value, path, limit):
+    """The path of the first value nested deeper than `limit` levels in `value`, else
+    None. A loop, so any depth is measured without recursion; each path is a chain of
+    (parent, step) pairs, spelled out only for the one returned."""
+    stack = [(value, 1, None)]
+    while stack:
+        value, depth, trail = stack.pop()
+        if depth > limit:
+            steps = []
+            while trail is not None:
+                trail, step = trail
+                steps.append(step)
+            return path + "".join(reversed(steps))
+        if isinstance(value, dict):
+            items = (("." + key, item) for key, item in value.items())
+        elif isinstance(value, list):
+            items = (("[%d]" % index, item) for index, item in enumerate(value))
+        else:
+            continue
+        stack.extend((item, depth + 1, (trail, step)) for step, item in items if isinstance(item, (dict, list)))
+    return None
+
+
+def capped_copy(value, limit):
+    """A copy of parsed JSON `value` in which what lies deeper than `limit` levels is
+    TOO_DEEP; `value` itself is left as it is. A loop, as too_deep()."""
+    top = [value]
+    stack = [(top, 0, 0)]
+    while stack:
+        holder, key, depth = stack.pop()
+        item = holder[key]
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth >= limit:
+            holder[key] = TOO_DEEP
+            continue
+        holder[key] = copy = dict(item) if isinstance(item, dict) else list(item)
+        stack.extend((copy, k, depth + 1) for k in (list(copy) if isinstance(copy, dict) else range(len(copy))))
+    return top[0]
+
+
 def find_non_text(value, path):
     """(path, surrogate) of the first string or object key at any depth of `value`
     that is not valid Unicode text, else None."""
@@ -1670,6 +1715,13 @@ def check_arguments(tool, args):
         args = {}
     if not isinstance(args, dict):
         raise ArgumentError("The arguments must be a JSON object, not %s." % json_type_of(args))
+    deep = too_deep(args, "", MAX_ARGUMENT_DEPTH)
+    if deep is not None:
+        raise ArgumentError(
+            "Argument '%s' is nested more than %d levels deep (at '%s'), more than this server "
+            "takes." % (escape_text(deep[1:].split(".")[0].split("[")[0], 60), MAX_ARGUMENT_DEPTH,
+                        escape_text(deep[1:], 120)),
+            "Send the value flatter: job params are never nearly this deep.")
     found = find_non_text(args, "")
     if found is not None:
         path, bad = found
@@ -2934,31 +2986,92 @@ def guard(config, name):
 
 
 _audit_lock = _thread.allocate_lock()  # one line at a time, whole, in the order written
+_cut_logs = set()  # audit logs that hold the start of a line this process could not finish
+AUDIT_MIN_WAIT_S = 1.0  # the least time a line gets (an outcome line after the deadline too)
 
 
 def open_audit_log(path):
-    """The audit log opened for appending (created 0600 on POSIX); raises OSError."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-    return os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+    """The audit log opened for appending (created 0600 on POSIX); raises OSError.
+
+    Never through a symbolic link (O_NOFOLLOW, as the --log-file): a link planted at
+    PATH must not turn the record of cancels into a write somewhere else. Never blocking
+    (O_NONBLOCK): a FIFO that no program reads is refused at once, where a plain open
+    would wait for a reader forever."""
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not hasattr(os, "O_NOFOLLOW") and os.path.islink(path):  # Windows: ask first
+            raise OSError(0, "")
+        return os.open(path, flags, 0o600)
+    except OSError as error:
+        import errno
+        if os.path.islink(path):
+            raise OSError(error.errno, "it is a symbolic link, which is not followed; give the real path")
+        if error.errno == errno.ENXIO:
+            raise OSError(error.errno, "it is a FIFO (named pipe) that no program is reading")
+        raise
 
 
-def append_audit_line(path, record):
-    """Append `record` as one JSON line and fsync it; raise OSError if it is not all on disk."""
-    line = redact(json.dumps(record, separators=(",", ":")))  # even one an agent pasted into an argument
-    data = line.encode("ascii") + b"\n"
-    with _audit_lock:
-        fd = open_audit_log(path)
-        try:
-            while data:
-                data = data[os.write(fd, data):]
+def write_audit_data(fd, path, data, deadline):
+    """Write `data` (one line) whole and sync it, by `deadline`, or raise OSError. A line
+    cut short (a full disk, a file-size limit, a pipe's reader too slow) is taken back
+    out of a file, so the next line does not start glued to it; where it cannot be taken
+    back (a pipe), the next line this process writes starts on a line of its own."""
+    import errno
+    import stat
+    if path in _cut_logs:
+        data = b"\n" + data
+    before = os.fstat(fd)
+    written = 0
+    try:
+        while written < len(data):
             try:
-                os.fsync(fd)
-            except OSError as error:
-                import errno
-                if error.errno not in (errno.EINVAL, getattr(errno, "ENOTSUP", None)):
-                    raise  # a pipe or a terminal cannot be synced; a file that fails to must refuse
+                written += os.write(fd, data[written:])
+            except BlockingIOError:  # a pipe with no room: wait for its reader, not past the deadline
+                import select
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([], [fd], [], left)[1]:
+                    raise OSError(errno.ETIMEDOUT, "its reader took no more within the call's time")
+        try:
+            os.fsync(fd)
+        except OSError as error:
+            if error.errno not in (errno.EINVAL, getattr(errno, "ENOTSUP", None)):
+                raise  # a pipe or a terminal cannot be synced; a file that fails to must refuse
+    except OSError:
+        if written:
+            after = os.fstat(fd).st_size if stat.S_ISREG(before.st_mode) else None
+            try:  # only if no other process appended meanwhile: its line must stay
+                if after != before.st_size + written:
+                    raise OSError(errno.EINVAL, "not this line alone")
+                os.ftruncate(fd, before.st_size)
+            except OSError:
+                _cut_logs.add(path)
+        raise
+    _cut_logs.discard(path)
+
+
+def append_audit_line(path, record, wait=None):
+    """Append `record` as one JSON line and fsync it within `wait` seconds (the calling
+    tool call's time left, at least AUDIT_MIN_WAIT_S); raise OSError if it is not all on
+    disk. Opening never blocks, so no lock is held across it: a slow log keeps no other
+    call waiting longer than its own deadline."""
+    line = redact(json.dumps(record, separators=(",", ":")))  # even a key an agent pasted into an argument
+    data = line.encode("ascii") + b"\n"
+    if wait is None:
+        call = getattr(_local, "call", None)
+        wait = call.remaining() if call is not None else HTTP_TIMEOUT_S
+    deadline = time.monotonic() + max(wait, AUDIT_MIN_WAIT_S)
+    fd = open_audit_log(path)
+    try:
+        if not _audit_lock.acquire(True, max(0.0, deadline - time.monotonic())):
+            import errno
+            raise OSError(errno.ETIMEDOUT, "another line was still being written to it")
+        try:
+            write_audit_data(fd, path, data, deadline)
         finally:
-            os.close(fd)
+            _audit_lock.release()
+    finally:
+        os.close(fd)
 
 
 def audit_time():
@@ -2987,6 +3100,7 @@ class Attempt(object):
         self.job_id = self.arguments.get("job_id") if isinstance(self.arguments, dict) else None
         self.confirmation = None  # what the client answered when asked to confirm
         self.client, self.revision = client, revision
+        self.sent = False  # the "sending" line is written: the request may reach the API
 
     def write(self, outcome, status=None, reason=None):
         """Write one line (raises OSError); nothing when no audit log is set."""
@@ -2998,9 +3112,12 @@ class Attempt(object):
             record["status"] = status
         if reason is not None:
             record["reason"] = reason
+        arguments = self.arguments
+        if too_deep(arguments, "", MAX_ARGUMENT_DEPTH) is not None:  # refused; still a line any reader parses
+            arguments = capped_copy(arguments, MAX_ARGUMENT_DEPTH)
         record.update([("job_id", self.job_id), ("confirmation", self.confirmation),
                        ("client", self.client), ("protocol", self.revision),
-                       ("arguments", self.arguments)])
+                       ("arguments", arguments)])
         append_audit_line(self.path, record)
 
     def ready(self):
@@ -3017,6 +3134,7 @@ class Attempt(object):
             self.write(outcome)
         except OSError as error:
             self.refuse(error)
+        self.sent = self.sent or outcome == "sending"
 
     def refuse(self, error):
         log.error("audit log %r: %s; %s refused", self.path, error, self.name)
@@ -3036,8 +3154,13 @@ class Attempt(object):
             status = error.status or None
         elif isinstance(error, (ToolError, RpcError)):
             outcome, reason = "refused", error.message
+        elif isinstance(error, CancelledError) and self.sent:  # the request was on its way
+            outcome = "sent, may have taken effect"
+            reason = ("the client cancelled the call after the request was sent to the API; it may "
+                      "have taken effect: %s shows whether it did" % (
+                          "get_job" if self.name == "cancel_job" else "list_jobs"))
         elif isinstance(error, CancelledError):
-            outcome, reason = "cancelled", "the client cancelled the call"
+            outcome, reason = "cancelled", "the client cancelled the call before anything was sent"
         else:
             outcome, reason = "error", "internal error: %s" % type(error).__name__
         try:
@@ -4765,14 +4888,19 @@ def run_check(config):
                       else "; ".join(config.problems), "correct the setting named above"):
         return 1
     if config.audit_log:
+        # A real line, as a cancel would write it: opening alone passes /dev/full or a full disk.
+        record = collections.OrderedDict([
+            ("time", audit_time()), ("attempt", os.urandom(6).hex()), ("tool", None), ("outcome", "check"),
+            ("reason", "agentjobs_mcp.py --check wrote this line to test that the log can be written")])
         try:
-            os.close(open_audit_log(config.audit_log))
+            append_audit_line(config.audit_log, record, wait=min(config.timeout, 10))
         except OSError as error:
-            return int(not check_step(False, "audit log", "%s cannot be opened for appending: %s" % (
+            return int(not check_step(False, "audit log", "%s cannot be written: %s" % (
                 config.audit_log, error.strerror or error), "point AGENTJOBS_AUDIT_LOG at a file this "
-                "server may write (its folder must exist); cancel_job and create_job are refused until then"))
-        check_step(True, "audit log", "%s can be appended to (a line per cancel_job and create_job "
-                   "attempt)" % config.audit_log)
+                "server may write (its folder must exist, no symbolic link), or free disk space; "
+                "cancel_job and create_job are refused until then"))
+        check_step(True, "audit log", "%s can be written (a \"check\" line was added; a line per "
+                   "cancel_job and create_job attempt)" % config.audit_log)
     scheme, host, port = origin_of(config.api_url)
     check_step(True, "url", "%s (%s, host %s, port %d)" % (config.api_url, scheme, host, port))
     proxies = urllib.request.getproxies()

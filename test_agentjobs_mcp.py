@@ -3430,17 +3430,130 @@ class AuditLogTest(AuditFolderCase):
         self.assertEqual(server.close(), 0)
         self.assertIn("the outcome of cancel_job went unrecorded", server.stderr)
 
+    @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
+    def test_check_tries_a_real_write(self):
+        # /dev/full opens for appending like any file; only a write says ENOSPC, as a full disk does.
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_AUDIT_LOG="/dev/full")
+        self.assertEqual(code, 1, out)
+        self.assertIn("FAIL  audit log: /dev/full cannot be written: No space left on device", out)
+        self.assert_no_request()
+
+    @unittest.skipUnless(os.name == "posix", "RLIMIT_FSIZE is POSIX")
+    def test_a_line_cut_short_is_taken_back_and_the_next_record_is_a_line_of_its_own(self):
+        job_id, other_id = self.running_job(), self.running_job()
+        command = [sys.executable, "-c", "import resource, runpy, sys; "
+                   "resource.setrlimit(resource.RLIMIT_FSIZE, (700, 700)); sys.argv = [%r]; "
+                   "runpy.run_path(%r, run_name='__main__')" % (SERVER, SERVER)]
+        server = ServerProcess(self.api, command=command, AGENTJOBS_AUDIT_LOG=self.path)
+        self._servers.append(server)
+        server.initialize()
+        self.assertIn("Warning: the audit log could not record this outcome", text_of(
+            self.call_ok("cancel_job", {"job_id": job_id, "reason": "x" * 150}, server=server)))
+        self.assertEqual(server.close(), 0)
+        with open(self.path, "rb") as handle:
+            self.assertTrue(handle.read().endswith(b"\n"))  # the part of the outcome line written is gone
+        self.call_ok("cancel_job", {"job_id": other_id}, server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
+        self.assertEqual([(l["job_id"], l["outcome"]) for l in self.lines()],
+                         [(job_id, "sending"), (other_id, "sending"), (other_id, "ok")])
+
+    @unittest.skipUnless(hasattr(os, "mkfifo"), "FIFOs are POSIX")
+    def test_a_fifo_with_no_reader_or_a_full_one_is_refused_within_the_deadline(self):
+        fifo = os.path.join(self.folder, "audit.fifo")
+        os.mkfifo(fifo)
+        job_id = self.running_job()
+        server = self.server(AGENTJOBS_AUDIT_LOG=fifo, AGENTJOBS_TIMEOUT="2")
+        read_only = self.server(AGENTJOBS_AUDIT_LOG=fifo, AGENTJOBS_READ_ONLY="1")
+        for target in (server, read_only):  # even a refusal for read-only mode writes a line
+            started = time.monotonic()
+            text = self.call_error("cancel_job", {"job_id": job_id}, server=target)
+            self.assertLess(time.monotonic() - started, 2)
+            self.assertIn(("is refused: the audit log (AGENTJOBS_AUDIT_LOG=%s) cannot be written (it is a "
+                           "FIFO (named pipe) that no program is reading)" % fifo) if target is server
+                          else "read-only", text)
+        # A reader that reads nothing, and a pipe already full: the write waits, but not past the deadline.
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, reader)
+        filler = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, filler)
+        try:
+            while True:
+                os.write(filler, b"x" * 4096)
+        except BlockingIOError:
+            pass
+        started = time.monotonic()
+        text = self.call_error("cancel_job", {"job_id": job_id}, server=server)
+        self.assertLess(time.monotonic() - started, 4)
+        self.assertIn("cannot be written (its reader took no more within the call's time)", text)
+        self.call_ok("list_jobs", {}, server=server)  # nothing is left stuck
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])
+        self.assertEqual(self.api.jobs[job_id]["job_status"], "RUNNING")
+
+    def test_a_cancel_the_client_gave_up_on_after_sending_may_have_taken_effect(self):
+        job_id = self.running_job()
+        self.api.add_fault(method="DELETE", action="hang", delay=10)
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.path)
+        server.send({"jsonrpc": "2.0", "id": "gone", "method": "tools/call",
+                     "params": {"name": "cancel_job", "arguments": {"job_id": job_id}}})
+        self.assertTrue(wait_until(lambda: [r.method for r in self.api.requests] == ["DELETE"]))
+        server.notify("notifications/cancelled", {"requestId": "gone"})
+        self.assertTrue(wait_until(lambda: len(self.lines()) == 2))
+        sending, outcome = self.lines()
+        self.assertEqual((sending["outcome"], outcome["outcome"]), ("sending", "sent, may have taken effect"))
+        self.assertEqual(outcome["reason"], "the client cancelled the call after the request was sent to the "
+                         "API; it may have taken effect: get_job shows whether it did")
+
+    def test_arguments_nested_too_deeply_are_refused_with_a_refused_line(self):
+        params = '{"a":' * 980 + "{}" + "}" * 980  # as text: json.dumps here would recurse too deep
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.path)
+        arguments = json.dumps(NEW_JOB)[:-1] + ', "params": ' + params + "}"
+        server.send_raw(('{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"create_job",'
+                         '"arguments":%s}}\n' % arguments).encode("ascii"))
+        result = server.read()["result"]
+        self.assertTrue(result["isError"])
+        text = text_of(result)
+        self.assertTrue(text.startswith("Argument 'params' is nested more than 64 levels deep (at 'params.a.a"),
+                        text)
+        (line,) = self.lines()
+        self.assertEqual(line["outcome"], "refused")
+        self.assertIn("nested more than 64 levels deep", line["reason"])
+        self.assertIn('{"a": "(nested too deeply to show here)"}', json.dumps(line["arguments"]))
+        self.assert_no_request()
+        self.assertEqual(server.close(), 0)
+        self.assertNotIn("Traceback", server.stderr)
+
+    def test_a_symbolic_link_is_refused_and_check_fails_on_it(self):
+        if not hasattr(os, "symlink"):
+            self.skipTest("no symbolic links here")
+        target, link = os.path.join(self.folder, "elsewhere.log"), os.path.join(self.folder, "link.log")
+        with open(target, "w"):
+            pass
+        os.symlink(target, link)
+        job_id = self.running_job()
+        text = self.call_error("cancel_job", {"job_id": job_id}, server=self.server(AGENTJOBS_AUDIT_LOG=link))
+        self.assertIn("the audit log (AGENTJOBS_AUDIT_LOG=%s) cannot be written (it is a symbolic link, which "
+                      "is not followed; give the real path)" % link, text)
+        self.assert_no_request()
+        self.assertEqual(os.path.getsize(target), 0)
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_AUDIT_LOG=link)
+        self.assertEqual(code, 1, out)
+        self.assertIn("FAIL  audit log: %s cannot be written: it is a symbolic link" % link, out)
+        self.assertEqual(os.path.getsize(target), 0)
+
     def test_check_and_config_show_the_audit_log(self):
         code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
                                AGENTJOBS_AUDIT_LOG=self.path)
         self.assertEqual(code, 0, out)
         self.assertIn("AGENTJOBS_AUDIT_LOG: %s  (env)" % self.path, out)
-        self.assertIn("ok    audit log: %s can be appended to" % self.path, out)
-        self.assertEqual(self.lines(), [])  # created, and nothing written
+        self.assertIn("ok    audit log: %s can be written (a \"check\" line was added; " % self.path, out)
+        (line,) = self.lines()  # a real write, as a cancel's would be
+        self.assertEqual((line["tool"], line["outcome"]), (None, "check"))
+        self.assertRegex(line["time"], AUDIT_TIME)
         code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
                                AGENTJOBS_AUDIT_LOG=self.folder)
         self.assertEqual(code, 1, out)
-        self.assertIn("FAIL  audit log: %s cannot be opened for appending" % self.folder, out)
+        self.assertIn("FAIL  audit log: %s cannot be written" % self.folder, out)
         self.assertIn("fix: point AGENTJOBS_AUDIT_LOG at a file", out)
         result = self.call_ok("get_context", server=self.server(AGENTJOBS_AUDIT_LOG=self.path))
         self.assertEqual(result["structuredContent"]["guard_rails"]["audit_log"], self.path)
