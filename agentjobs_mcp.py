@@ -2795,6 +2795,18 @@ def get_job_activities(config, args):
                              "pagination": pagination(meta, count, offset)}
 
 
+def create_request(config, args):
+    """(body, query) of create_job's POST, made here only: what the API receives is
+    what the confirmation form shows."""
+    channel = dict(args["target_channel"])
+    channel.setdefault("org_id", config.org_id)
+    body = {"job_type_id": args["job_type_id"], "target_channel": channel}
+    for name in ("config", "params", "scheduled_at"):
+        if name in args:
+            body[name] = args[name]
+    return body, [("delay", args.get("delay"))]
+
+
 @tool(name="create_job", title="Create Agent Job", annotations=CREATES,
       cut_hint="get_job shows the new job.",
       description=(
@@ -2829,15 +2841,10 @@ def get_job_activities(config, args):
                                   "description": "Most minutes of random delay added to the start."}}},
       output_schema=answer_schema(("job",), job=JOB_OUT))
 def create_job(config, args):
-    channel = dict(args["target_channel"])
-    channel.setdefault("org_id", config.org_id)
-    body = {"job_type_id": args["job_type_id"], "target_channel": channel}
-    for name in ("config", "params", "scheduled_at"):
-        if name in args:
-            body[name] = args[name]
+    body, query = create_request(config, args)
+    channel = body["target_channel"]
     try:
-        payload = api_request(config, "POST", ("services", "agent-jobs"),
-                              [("delay", args.get("delay"))], body=body)
+        payload = api_request(config, "POST", ("services", "agent-jobs"), query, body=body)
     except ApiError as error:
         if error.status == 404:
             error.message = ("No job type '%s' in organization '%s', or no such organization "
@@ -3187,6 +3194,10 @@ def client_of(session, params, revision):
 
 
 CONFIRM_FIELD = "confirm"  # the yes/no field of the confirmation form
+# The most characters a confirmation message may hold. A call that does not fit is
+# refused, never cut: the person must see all that is sent. (Clients show forms in a
+# dialog; 4,000 characters is some 60 lines.)
+CONFIRM_FORM_CHARS = 4000
 ELICIT_ID = "agentjobs-elicit-%d"  # the ids of this server's requests: its own space
 # What the audit log says the client answered.
 ANSWERS = {"accept": "confirmed by the client", "decline": "declined by the client",
@@ -3212,21 +3223,70 @@ def confirmation_form(config, name, args):
                  "Type: %s" % shown(job.get("job_type_id"), 200),
                  "Channel: %s" % format_channel(job_brief(job)),
                  "Status: %s" % shown(job.get("job_status"), 40),
-                 "Reason: %s" % (escape_text(args["reason"], 500) if args.get("reason") else "(none given)")]
+                 "Reason: %s" % (escape_text(args["reason"]) if args.get("reason") else "(none given)")]
         title = "Yes, cancel job %s" % escape_text(job_id, 100)
     else:
-        channel = args["target_channel"]
-        lines = ["Create this Agent Job? It starts a conversation on the channel below.",
-                 "Type: %s" % escape_text(args["job_type_id"], 200),
-                 "Channel: %s %s (organization %s)" % (channel["platform"], escape_text(channel["code"], 120),
-                                                       escape_text(channel.get("org_id") or config.org_id, 120)),
-                 "Starts: %s" % escape_text(args.get("scheduled_at") or "now", 60),
-                 "Params: %s" % compact_json(args.get("params") or {}, 300)]
+        lines = create_form_lines(config, args)
         title = "Yes, create this job"
+    message = "\n".join(lines)
+    if len(message) > CONFIRM_FORM_CHARS:  # what the person cannot see whole is not sent
+        raise ToolError("%s: the confirmation form cannot show this call whole (%d characters; a form "
+                        "holds at most %d), and nothing is sent that the user has not seen. The user was "
+                        "not asked; nothing was sent to the API." % (UNDONE[name], len(message),
+                                                                     CONFIRM_FORM_CHARS),
+                        "Make the call shorter (%s), or ask the operator to drop %s from "
+                        "AGENTJOBS_CONFIRM." % ("params, config.start_prompt, target_channel.data"
+                                                if name == "create_job" else "the reason", name))
     schema = {"type": "object", "required": [CONFIRM_FIELD], "properties": {CONFIRM_FIELD: {
         "type": "boolean", "title": title, "default": False,
         "description": "Leave unticked, or decline, to leave things as they are."}}}
-    return "\n".join(lines), schema
+    return message, schema
+
+
+def create_form_lines(config, args):
+    """The create form: every part of the POST that create_request() makes, each whole,
+    and when the job really starts (scheduled_at, plus delay's random minutes)."""
+    body, query = create_request(config, args)
+    channel, settings = body["target_channel"], dict(body.get("config") or {})
+    lines = ["Create this Agent Job? It starts a conversation on the channel below. This is "
+             "everything the request carries.",
+             "Type: %s" % escape_text(body["job_type_id"]),
+             "Channel: %s %s (organization %s)" % (channel["platform"], escape_text(channel["code"]),
+                                                   escape_text(channel["org_id"]))]
+    if "type" in channel:
+        lines.append("Channel type: %s" % escape_text(channel["type"]))
+    if "data" in channel:
+        lines.append("Channel data: %s" % compact_json(channel["data"]))
+    lines.append("Starts: %s" % start_text(body.get("scheduled_at"), dict(query).get("delay")))
+    if "start_prompt" in settings:
+        lines.append("Start prompt (what the agent is told to open with): %s"
+                     % escape_text(settings.pop("start_prompt")))
+    if settings:
+        lines.append("Config: %s" % ", ".join("%s=%s" % (key, escape_text(settings[key]))
+                                              for key in sorted(settings)))
+    lines.append("Params: %s" % (compact_json(body["params"]) if "params" in body else "(none)"))
+    return lines
+
+
+def start_text(scheduled_at, delay):
+    """When a created job starts: now or scheduled_at, and with a delay, the random span after it."""
+    now = time.time()
+    start = escape_text(scheduled_at) if scheduled_at else "now (%s)" % utc_minute(now)
+    if not delay:
+        return start
+    span = "%d minute%s" % (delay, "" if delay == 1 else "s")
+    if delay >= 2880:
+        span += " (about %d days)" % round(delay / 1440.0)
+    elif delay >= 120:
+        span += " (about %d hours)" % round(delay / 60.0)
+    if scheduled_at:
+        return "at a random time from %s to %s after it (delay=%d)" % (start, span, delay)
+    return "at a random time from %s to %s, %s later (delay=%d)" % (start, utc_minute(now + delay * 60), span,
+                                                                    delay)
+
+
+def utc_minute(seconds):
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
 def form_elicitation_declared(capabilities):

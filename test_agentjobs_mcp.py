@@ -3797,6 +3797,51 @@ class ConfirmTest(ConfirmCase):
         self.assertTrue(text_of(server.read()["result"]).startswith("not created: the user declined."))
         self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
 
+    def test_the_create_form_shows_everything_the_post_carries_with_the_real_start(self):
+        server = self.asking_server(confirm="create_job")
+        prompt = "Hi! This is Ana from Acme.\nYour order shipped. " + "p" * 700
+        arguments = {"job_type_id": "customer-followup", "delay": 1440, "params": {"note": "n" * 900},
+                     "target_channel": {"platform": "web", "code": "user-7", "type": "dm",
+                                        "data": {"thread": "t-1"}},
+                     "config": {"start_prompt": prompt, "profile_id": "sales-bot", "max_follow_ups": 2}}
+        server.send({"jsonrpc": "2.0", "id": "n1", "method": "tools/call", "params": {
+            "name": "create_job", "arguments": arguments}})
+        ask = server.read()
+        lines = ask["params"]["message"].split("\n")
+        self.assertEqual(lines[1:5], ["Type: customer-followup", "Channel: web user-7 (organization aiconnect)",
+                                      "Channel type: dm", 'Channel data: {"thread": "t-1"}'])
+        self.assertRegex(lines[5], r"^Starts: at a random time from now \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\) to "
+                         r"\d{4}-\d\d-\d\d \d\d:\d\d UTC, 1440 minutes \(about 24 hours\) later \(delay=1440\)$")
+        self.assertEqual(lines[6:], ["Start prompt (what the agent is told to open with): " + prompt.replace("\n", "\\n"),
+                                     "Config: max_follow_ups=2, profile_id=sales-bot",
+                                     'Params: {"note": "%s"}' % ("n" * 900)])  # whole, not cut at 300
+        self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
+        result = server.read()["result"]
+        self.assertFalse(result["isError"], text_of(result))
+        posted = self.only_request()
+        self.assertEqual(posted.json, {"job_type_id": "customer-followup", "params": arguments["params"],
+                                       "target_channel": dict(arguments["target_channel"], org_id="aiconnect"),
+                                       "config": arguments["config"]})
+        self.assertIn("delay=1440", posted.raw_path)
+
+    def test_what_the_form_cannot_show_whole_is_refused_not_hidden(self):
+        job_id = self.running_job()
+        server = self.asking_server(confirm="create_job,cancel_job")
+        for name, arguments, undone in (
+                ("create_job", dict(NEW_JOB, params={"note": "n" * 4000}), "not created"),
+                ("create_job", dict(NEW_JOB, config={"start_prompt": "s" * 4000}), "not created")):
+            text = self.call_error(name, arguments, server=server)  # answered at once: no form was sent
+            self.assertRegex(text, r"^%s: the confirmation form cannot show this call whole \(\d+ characters; a "
+                             r"form holds at most 4000\), and nothing is sent that the user has not seen\. The "
+                             r"user was not asked; nothing was sent to the API\." % undone)
+        self.assert_no_request()
+        ask = self.start_cancel(server, job_id, reason="r" * 1000)  # the longest reason is shown whole
+        self.assertIn("Reason: %s" % ("r" * 1000), ask["params"]["message"])
+        self.answer(server, ask, {"action": "decline"})
+        self.assertTrue(server.read()["result"]["isError"])
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])  # the cancel's job read only
+        self.assertEqual([l["outcome"] for l in read_audit(self.audit)], ["refused"] * 3)
+
     def test_the_setting_is_checked_and_shown(self):
         code, out, _ = run_cli("--config", AGENTJOBS_CONFIRM="cancel_job,get_job")
         self.assertIn("AGENTJOBS_CONFIRM: cancel_job  (env)", out)
