@@ -4774,7 +4774,7 @@ class PureTest(unittest.TestCase):
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
                   "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
-                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select"}
+                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select", "stat"}
         self.assertEqual(imported - stdlib, set())
 
     def test_the_fast_url_check_accepts_only_what_the_full_check_accepts(self):
