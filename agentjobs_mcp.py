@@ -5048,11 +5048,13 @@ def parse_args(argv):
                "AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM.")
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
-                        help="print the effective settings (the key only as set / not set) and exit")
+                        help="print the effective settings (the key only as set / not set) and exit: 1 if "
+                             "one has a problem, else 0")
     parser.add_argument("--check", action="store_true",
                         help="check settings, DNS, connection, TLS and the key against the API, and exit")
     parser.add_argument("--client-config", metavar="NAME", choices=sorted(CLIENTS),
-                        help="print a ready-to-paste config for an MCP client: %s" % ", ".join(sorted(CLIENTS)))
+                        help="print a ready-to-paste config for an MCP client: %s (none, exit 2, while a "
+                             "setting has a problem)" % ", ".join(sorted(CLIENTS)))
     parser.add_argument("--include-key", action="store_true",
                         help="with --client-config: put the real key in it instead of a placeholder")
     parser.add_argument("--env-file", metavar="PATH",
