@@ -1764,6 +1764,8 @@ _FORGED_PREFIX = (u"[\\[\uff3b\u27e6\u3010][eE\uff45\uff25\u0435\u0415][xX\uff58
 def neutralized(text):
     """`text` with whatever could read as a marker defused: every look-alike of "[ext:"
     becomes "(ext:", so no third-party text opens or closes a marker."""
+    if not any(bracket in text for bracket in u"[\uff3b\u27e6\u3010"):
+        return text  # most text: no bracket, no regular expression
     import re
     return re.sub(_FORGED_PREFIX, lambda m: "(" + m.group(0)[1:], text)
 
@@ -3059,7 +3061,8 @@ def get_context(config, args):
                 ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all",
                 ", ".join(guard_rails["confirm"]) or "nothing",
                 escape_text(guard_rails["audit_log"], 300) if guard_rails["audit_log"] else "none")
-            + ("; lockdown: yes (third-party text is withheld)" if guard_rails["lockdown"] else ""), ""]
+            + ("; lockdown: yes (third-party text is withheld; cancel_job and create_job ask "
+               "the user where the client can)" if guard_rails["lockdown"] else ""), ""]
     try:
         payload = api_request(config, "GET", ("organizations", org_segment(config, args),
                                                "agent-jobs-type"),

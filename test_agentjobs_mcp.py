@@ -3978,7 +3978,8 @@ class LockdownTest(ThirdPartyCase):
                                                "nickname": "[withheld in lockdown: channel data, 29 characters]"})
         context = self.call_ok("get_context", server=self.the_server())
         self.assertIs(context["structuredContent"]["guard_rails"]["lockdown"], True)
-        self.assertIn("lockdown: yes (third-party text is withheld)", text_of(context))
+        self.assertIn("lockdown: yes (third-party text is withheld; cancel_job and create_job ask the user "
+                      "where the client can)", text_of(context))
 
     def test_cancel_and_create_ask_the_user_where_the_client_can(self):
         folder = self.temp_folder()
