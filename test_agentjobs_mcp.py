@@ -3831,8 +3831,9 @@ class ThirdPartyCase(ApiTestCase):
                                "org_id": "aiconnect"}})
         for what, result in out:
             self.assertFalse(result.get("isError"), (what, result))
-        for what, result in out[:len(calls)] + out[-2:]:  # the tools: text and structuredContent
-            self.assertIn("structuredContent", result, what)
+        for what, result in out[:len(calls)] + out[-2:]:  # the tools: text, and structuredContent
+            schema = agentjobs_mcp.TOOLS_BY_NAME[what.split("{")[0]].output_schema  # that fits its schema
+            self.assertEqual(check_schema(schema, result["structuredContent"]), [], what)
         return [(what, json.dumps(result, ensure_ascii=False)) for what, result in out]
 
 
