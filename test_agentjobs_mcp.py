@@ -3865,6 +3865,9 @@ class ThirdPartyTextTest(ThirdPartyCase):
                     answers = self.answers("%s %s %s" % (start, payload, end), era)
                     self.assertIn(start, "".join(blob for _, blob in answers))  # the model can read it
                     for (what, blob), (_, before) in zip(answers, baseline):
+                        for span in re.findall(re.escape(marker) + "(.*?)" + re.escape(marker), blob, re.S):
+                            if start in span and "more characters" not in span and name != "very-long":
+                                self.assertTrue(end in span, what)  # whole, unless cut (with a note)
                         rest = self.outside(blob, marker)
                         self.assertNotIn(start, rest, what)
                         self.assertNotIn(end, rest, what)
