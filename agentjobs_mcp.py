@@ -2025,12 +2025,6 @@ def tags_of(value):
     return []
 
 
-def json_line(value, limit):
-    """A value as one escaped line of JSON, cut at `limit` with a pointer to the rest."""
-    return escape_text(cut_text(json_text(value), limit,
-                                "more characters; the whole value is in the structured result"))
-
-
 def short(value):
     """A name or code as a one-line summary shows it: a string, cut at SUMMARY_TEXT_LIMIT."""
     value = as_text(value)
