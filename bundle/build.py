@@ -55,6 +55,7 @@ def manifest():
         "DEFAULT_TIMEZONE": "${user_config.timezone}",
         "AGENTJOBS_TIMEOUT": "${user_config.timeout}",
         "AGENTJOBS_READ_ONLY": "${user_config.read_only}",
+        "AGENTJOBS_LOCKDOWN": "${user_config.lockdown}",
     }
     return {
         "manifest_version": "0.3",
@@ -117,6 +118,13 @@ def manifest():
                 "type": "boolean", "title": "Read-only", "required": False, "default": False,
                 "description": "Leave out cancel_job and create_job: the agent can look, not change "
                                "(AGENTJOBS_READ_ONLY)."},
+            # Off by default: customer text is marked either way, and lockdown hides what
+            # most questions need (why a job failed, what the customer answered).
+            "lockdown": {
+                "type": "boolean", "title": "Lockdown", "required": False, "default": False,
+                "description": "Keep all customer- and AI-written text (results, params, names, "
+                               "log lines) from the agent, and ask before cancel_job and create_job "
+                               "(AGENTJOBS_LOCKDOWN)."},
         },
     }
 
