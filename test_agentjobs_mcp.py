@@ -4971,7 +4971,8 @@ class LogFileTest(ApiTestCase):
 
 def run_on_terminal(args, answer, env):
     """The command line with stdin and stderr on a real terminal (a pty): waits for the
-    "[y/N] " question, types `answer`; (exit code, stdout, what the terminal showed)."""
+    "[y/N] " question, types `answer` (None: nothing); (exit code, stdout, what the
+    terminal showed)."""
     import pty
     import select
     env.setdefault("PYTHONPATH", HERE)
@@ -4993,7 +4994,8 @@ def run_on_terminal(args, answer, env):
                 proc.kill()
                 raise AssertionError("no question on the terminal; it showed %r" % shown)
             shown += chunk
-        os.write(master, answer)
+        if answer is not None:
+            os.write(master, answer)
         out = proc.communicate(timeout=READ_TIMEOUT)[0]
     finally:
         if proc.poll() is None:
@@ -5092,6 +5094,9 @@ class CallTest(AuditFolderCase):
         code, out, _ = self.cli("--call", "--read-only", AGENTJOBS_TOOLS="get_context,list_jobs,cancel_job")
         self.assertEqual([line.split()[0] for line in out.splitlines()], ["list_jobs", "get_context"])
         self.assert_no_request()
+        code, out, _ = self.cli("--help")
+        for flag in ("--call [TOOL [NAME=VALUE ...]]", "--args JSON", "--json"):
+            self.assertIn(flag, out)
 
     def test_read_only_the_allow_list_and_the_audit_log_hold_and_env_file_works(self):
         job_id = self.running_job()
@@ -5178,6 +5183,11 @@ class CallTest(AuditFolderCase):
         self.assertEqual([(l["outcome"], l["confirmation"]) for l in read_audit(self.path)], [
             ("refused", "declined by the client"), ("refused", "declined by the client"),
             ("sending", "confirmed by the client"), ("ok", "confirmed by the client")])
+        env["AGENTJOBS_TIMEOUT"] = "1"  # no answer: the call's deadline ends the wait
+        code, out, _ = run_on_terminal(["--call", "cancel_job", "job_id=" + self.running_job()], None, env)
+        self.assertEqual(code, 1)
+        self.assertTrue(out.startswith("not cancelled: the client did not answer the confirmation within "
+                                       "this call's 1 seconds. Nothing was sent to the API."), out)
 
 
 class CliTest(ApiTestCase):
