@@ -3968,7 +3968,7 @@ def on_logging_set_level(session, params, revision):
 TRACESTATE_MAX_MEMBERS = 32
 TRACESTATE_MAX_CHARS = 512  # what the spec asks to propagate at least; more is cut, entry by entry
 TRACESTATE_LONG_ENTRY = 128  # the entries cut first (spec 3.3.1.5)
-_trace_grammar = []  # the compiled patterns, made at the first trace context
+_trace_grammar = None  # the compiled patterns, made at the first trace context
 
 
 class TraceContext(object):
@@ -3983,13 +3983,14 @@ class TraceContext(object):
 def trace_grammar():
     """(traceparent's first 55 characters, a tracestate key, a tracestate value), as the
     spec's ABNF says; matched whole (fullmatch: "$" would let a final newline through)."""
-    if not _trace_grammar:
+    global _trace_grammar
+    if _trace_grammar is None:
         import re
         keychars = r"[a-z0-9_\-*/]"
-        _trace_grammar.extend([
+        _trace_grammar = (
             re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"),
             re.compile(r"[a-z]%s{0,255}|[a-z0-9]%s{0,240}@[a-z]%s{0,13}" % (keychars, keychars, keychars)),
-            re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]")])
+            re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"))
     return _trace_grammar
 
 
