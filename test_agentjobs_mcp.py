@@ -2749,7 +2749,8 @@ class TraceContextTest(ApiTestCase):
                "00-" + "0" * 32 + "-00f067aa0ba902b7-01", TRACEPARENT[:36] + "0" * 16 + "-01",
                TRACEPARENT + "\n", TRACEPARENT + "-00", " " + TRACEPARENT, TRACEPARENT[:-1],
                TRACEPARENT.replace("-", "_"), "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
-               "01" + TRACEPARENT[2:] + "x", "0g" + TRACEPARENT[2:], TRACEPARENT[:10] + "\u0660" + TRACEPARENT[11:]]
+               "01" + TRACEPARENT[2:] + "x", "0g" + TRACEPARENT[2:],
+               TRACEPARENT[:10] + "\u0660" + TRACEPARENT[11:]]
         for value in bad:
             self.assertIsNone(parse(value), value)
 
@@ -5076,7 +5077,8 @@ class CallTest(AuditFolderCase):
                      ["--args", "[1]"], ["job_id=a", "job_id=b"]):
             code, out, err = self.cli("--call", "cancel_job", *args)
             self.assertEqual((code, out), (2, ""), args)
-            self.assertTrue(err.endswith("\nusage: agentjobs_mcp.py --call cancel_job job_id=TEXT [reason=TEXT]\n"), err)
+            self.assertTrue(err.endswith("\nusage: agentjobs_mcp.py --call cancel_job job_id=TEXT "
+                                         "[reason=TEXT]\n"), err)
         code, out, err = self.cli("--json")
         self.assertEqual(code, 2)
         self.assertIn("--args and --json go with --call TOOL", err)
@@ -5119,11 +5121,14 @@ class CallTest(AuditFolderCase):
             self.assertEqual(line["arguments"], {"job_id": job_id, "reason": "asked to stop"})
         self.api.clear_requests()
         other = self.running_job()
+        refused = "cancel_job is refused: this server is read-only (AGENTJOBS_READ_ONLY"
         for args, env, says in (
-                (["--read-only"], {}, "cancel_job is refused: this server is read-only (AGENTJOBS_READ_ONLY via --read-only)"),
-                ([], {"AGENTJOBS_READ_ONLY": "1"}, "cancel_job is refused: this server is read-only (AGENTJOBS_READ_ONLY=1)"),
-                ([], {"AGENTJOBS_TOOLS": "get_job"}, "cancel_job is not enabled on this server: AGENTJOBS_TOOLS allows only get_job.")):
-            code, out, err = run_cli("--env-file", env_file, "--call", "cancel_job", "job_id=" + other, *args, **env)
+                (["--read-only"], {}, refused + " via --read-only)"),
+                ([], {"AGENTJOBS_READ_ONLY": "1"}, refused + "=1)"),
+                ([], {"AGENTJOBS_TOOLS": "get_job"},
+                 "cancel_job is not enabled on this server: AGENTJOBS_TOOLS allows only get_job.")):
+            code, out, err = run_cli("--env-file", env_file, "--call", "cancel_job", "job_id=" + other,
+                                     *args, **env)
             self.assertEqual((code, err), (1, ""), out)
             self.assertTrue(out.startswith(says), out)
         self.assert_no_request()
@@ -5142,8 +5147,8 @@ class CallTest(AuditFolderCase):
 
     def test_confirmation_is_refused_when_stdin_is_not_a_terminal(self):
         job_id = self.running_job()
-        code, out, err = self.cli("--call", "cancel_job", "job_id=" + job_id, AGENTJOBS_CONFIRM="cancel_job,create_job",
-                                  AGENTJOBS_AUDIT_LOG=self.path)
+        code, out, err = self.cli("--call", "cancel_job", "job_id=" + job_id,
+                                  AGENTJOBS_CONFIRM="cancel_job,create_job", AGENTJOBS_AUDIT_LOG=self.path)
         self.assertEqual((code, err), (1, ""))
         self.assertEqual(out, "not cancelled: confirmation is required by the server's settings "
                               "(AGENTJOBS_CONFIRM=cancel_job,create_job), and stdin is not a terminal, so no "
