@@ -12,6 +12,7 @@ Run it:
     python3 agentjobs_mcp.py --check            test the settings, the network and the key
     python3 agentjobs_mcp.py --config           show the effective settings (never the key)
     python3 agentjobs_mcp.py --client-config claude-desktop   print a config to paste
+    python3 agentjobs_mcp.py --call TOOL [NAME=VALUE ...]     one tool call, as a model makes it
     python3 agentjobs_mcp.py --help | --version
 
 Environment (an --env-file PATH can supply them too; the real environment wins):
@@ -581,6 +582,8 @@ class CallContext(object):
         self.expired = False  # the deadline passed while the API was being called
         self.answering = False  # the API's status line and headers had come
         self.retried = False
+        self.trace = None  # the TraceContext of the tools/call: its headers go on every request
+        self.error = None  # the ToolError the call was answered with (--call tells a bad argument)
         self._sockets = []
         self._lock = _thread.allocate_lock()
 
@@ -1171,6 +1174,8 @@ def api_request(config, method, segments, query=None, body=None):
     own_call = call is None  # a request outside any call: its sockets must reach it too
     if own_call:
         call = _local.call = CallContext(config.timeout)
+    if call.trace is not None:  # the client's W3C trace context, on each attempt of this call
+        headers.update(call.trace.headers)
     WATCHDOG.watch(call)
     try:
         return _attempts(config, method, url, data, headers, call, retryable)
@@ -3320,6 +3325,8 @@ class Attempt(object):
         self.confirmation = None  # what the client answered when asked to confirm
         self.client, self.revision = client, revision
         self.sent = False  # the "sending" line is written: the request may reach the API
+        trace = getattr(getattr(_local, "call", None), "trace", None)
+        self.trace_id = trace.trace_id if trace is not None else None
 
     def write(self, outcome, status=None, reason=None):
         """Write one line (raises OSError); nothing when no audit log is set."""
@@ -3337,6 +3344,8 @@ class Attempt(object):
         record.update([("job_id", self.job_id), ("confirmation", self.confirmation),
                        ("client", self.client), ("protocol", self.revision),
                        ("arguments", arguments)])
+        if self.trace_id is not None:
+            record["trace_id"] = self.trace_id  # the client's W3C trace, to find the call in its traces
         append_audit_line(self.path, record)
 
     def ready(self):
@@ -3603,6 +3612,70 @@ def asked_already(session, request_id):
     return number.isdigit() and is_ascii(number) and len(number) < 12 and 0 < int(number) <= session.asked
 
 
+class ClientAsker(object):
+    """How confirm() asks the user: through the MCP client, with elicitation/create in
+    form mode. Session.asker holds the asker in use; --call puts a TerminalAsker there."""
+
+    def refusal(self, session, name, revision):
+        """The ToolError when the user cannot be asked this way, else None."""
+        if revision >= "2025-06-18" and form_elicitation_declared(session.client_capabilities):
+            return None
+        return cannot_ask(name, session.config, "it did not declare form elicitation in initialize"
+                          if revision >= "2025-06-18" else "revision %s has no elicitation" % revision)
+
+    def ask(self, session, request, call):
+        """The client's response to the form, or None (deadline, cancelled, stdin closed)."""
+        return ask_client(session, "elicitation/create", request, call)
+
+
+class TerminalAsker(object):
+    """--call's way to ask: the question on `out` (stderr: stdout keeps the result), the
+    answer a line typed on `stdin`, y or yes to go on; anything else, or nothing, is no.
+    A stdin that is not a terminal (a pipe, cron) has no one behind it: refused."""
+
+    def __init__(self, stdin, out):
+        self.stdin, self.out = stdin, out
+
+    def refusal(self, session, name, revision):
+        try:
+            if self.stdin is not None and self.stdin.isatty():
+                return None
+        except ValueError:  # closed
+            pass
+        confirm = session.config.confirm
+        return ToolError("%s: confirmation is required by the server's settings (AGENTJOBS_CONFIRM=%s), "
+                         "and stdin is not a terminal, so no one can be asked. Nothing was sent to "
+                         "the API." % (UNDONE[name], ",".join(confirm)),
+                         "Run the command in a terminal and answer y; or, to run it without asking, "
+                         "leave %s out of AGENTJOBS_CONFIRM for this one command: put "
+                         "AGENTJOBS_CONFIRM=%s in front of it (the environment wins over an "
+                         "--env-file)." % (name, ",".join(n for n in confirm if n != name) or "''"))
+
+    def ask(self, session, request, call):
+        """An answer shaped as a client's (accept with the box ticked, or decline), or
+        None when the call's deadline passes first."""
+        import threading
+        title = request["requestedSchema"]["properties"][CONFIRM_FIELD]["title"]
+        console_write(self.out, redact("%s\n%s? [y/N] " % (request["message"], title)))
+        self.out.flush()
+        typed, done = [], threading.Event()
+
+        def read():  # in a thread: the wait is bounded by the deadline, on every OS
+            try:
+                typed.append(self.stdin.readline())
+            finally:
+                done.set()
+        reader = threading.Thread(target=read, name="terminal-answer")
+        reader.daemon = True
+        reader.start()
+        if not done.wait(max(0.0, call.remaining())):
+            console_write(self.out, "\n")
+            return None
+        if typed and typed[0].strip().lower() in ("y", "yes"):
+            return {"result": {"action": "accept", "content": {CONFIRM_FIELD: True}}}
+        return {"result": {"action": "decline"}}
+
+
 def deliver_answer(session, msg):
     """Hand a response from the client to the call waiting for it."""
     with session.lock:
@@ -3741,18 +3814,18 @@ def confirm(session, name, args, params, revision, attempt):
     if revision in STATELESS_VERSIONS:
         return confirm_stateless(config, name, args, params, attempt)
     call = getattr(_local, "call", None) or CallContext(config.timeout)
-    if revision < "2025-06-18" or not form_elicitation_declared(session.client_capabilities):
+    refusal = session.asker.refusal(session, name, revision)
+    if refusal is not None:
         if name not in config.confirm:  # lockdown alone asks where it can (docs/decisions.md)
             attempt.confirmation = "not asked: lockdown, and the client cannot ask"
             return
         attempt.confirmation = "the client cannot ask"
-        raise cannot_ask(name, config, "it did not declare form elicitation in initialize" if
-                         revision >= "2025-06-18" else "revision %s has no elicitation" % revision)
+        raise refusal
     message, schema = confirmation_form(config, name, args)
     request = {"message": message, "requestedSchema": schema}
     if revision >= "2025-11-25":
         request["mode"] = "form"
-    response = ask_client(session, "elicitation/create", request, call)
+    response = session.asker.ask(session, request, call)
     if call.cancelled:
         attempt.confirmation = "the call was cancelled while asking"
         raise CancelledError()
@@ -4339,6 +4412,109 @@ def on_logging_set_level(session, params, revision):
 
 
 ###############################################################################
+# Trace context ###############################################################
+###############################################################################
+
+# W3C Trace Context level 1 (https://www.w3.org/TR/trace-context-1/): a tools/call's
+# _meta may carry "traceparent" and "tracestate" (SEP-414, in any revision), and they go
+# on that call's API requests as the HTTP headers of the same names, so a tracing stack
+# (OpenTelemetry) follows one agent action into the API. The server passes them through:
+# it starts no span of its own. Anything that is not valid is dropped without a word to
+# the client (a trace is the client's aid, never a reason to fail a call) and never sent.
+TRACESTATE_MAX_MEMBERS = 32
+TRACESTATE_MAX_CHARS = 512  # what the spec asks to propagate at least; more is cut, entry by entry
+TRACESTATE_LONG_ENTRY = 128  # the entries cut first (spec 3.3.1.5)
+_trace_grammar = None  # the compiled patterns, made at the first trace context
+
+
+class TraceContext(object):
+    """A valid trace context: its trace id (for the audit log and the debug trace) and the
+    headers to send."""
+    __slots__ = ("trace_id", "headers")
+
+    def __init__(self, trace_id, headers):
+        self.trace_id, self.headers = trace_id, headers
+
+
+def trace_grammar():
+    """(traceparent's first 55 characters, a tracestate key, a tracestate value), as the
+    spec's ABNF says; matched whole (fullmatch: "$" would let a final newline through)."""
+    global _trace_grammar
+    if _trace_grammar is None:
+        import re
+        keychars = r"[a-z0-9_\-*/]"
+        _trace_grammar = (
+            re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})"),
+            re.compile(r"[a-z]%s{0,255}|[a-z0-9]%s{0,240}@[a-z]%s{0,13}" % (keychars, keychars, keychars)),
+            re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"))
+    return _trace_grammar
+
+
+def parse_traceparent(value):
+    """(trace id, the traceparent to send) of a traceparent, or None when it is not valid:
+    lowercase hex only, version ff forbidden, an all-zero trace id or parent id invalid.
+    A version above 00 is read as 00 is (what follows the first 55 characters must start
+    with "-") and sent as version 00 with only the sampled flag, as the spec says."""
+    if not isinstance(value, str) or len(value) < 55:
+        return None
+    match = trace_grammar()[0].fullmatch(value[:55])
+    if match is None:
+        return None
+    version, trace_id, parent_id, flags = match.groups()
+    if (version == "ff" or (version == "00" and len(value) != 55) or value[55:56] not in ("", "-")
+            or trace_id == "0" * 32 or parent_id == "0" * 16):
+        return None
+    if version != "00":
+        value = "00-%s-%s-%02x" % (trace_id, parent_id, int(flags, 16) & 1)
+    return trace_id, value
+
+
+def parse_tracestate(value):
+    """The tracestate to send, or None: list members "key=value" as the spec's grammar
+    says, each key once, at most 32; empty members and the spaces around members are
+    left out. Over 512 characters, whole entries are cut: those over 128 characters
+    first, then from the end."""
+    if not isinstance(value, str):
+        return None
+    _, key_pattern, value_pattern = trace_grammar()
+    entries, keys = [], set()
+    for member in value.split(","):
+        member = member.strip(" \t")
+        if not member:
+            continue
+        key, sep, text = member.partition("=")
+        if (not sep or key in keys or len(entries) == TRACESTATE_MAX_MEMBERS
+                or not key_pattern.fullmatch(key) or not value_pattern.fullmatch(text)):
+            return None
+        keys.add(key)
+        entries.append(member)
+    if len(",".join(entries)) > TRACESTATE_MAX_CHARS:
+        entries = [entry for entry in entries if len(entry) <= TRACESTATE_LONG_ENTRY]
+        while len(",".join(entries)) > TRACESTATE_MAX_CHARS:
+            entries.pop()
+    return ",".join(entries) or None
+
+
+def trace_context(meta):
+    """The TraceContext of a request's _meta, or None (none sent, or not valid)."""
+    if not isinstance(meta, dict) or "traceparent" not in meta:
+        return None
+    parsed = parse_traceparent(meta["traceparent"])
+    if parsed is None:  # and its tracestate with it: the spec forbids reading one without the other
+        log.debug("_meta.traceparent is not a valid W3C traceparent; no trace context is sent")
+        return None
+    trace_id, traceparent = parsed
+    headers = {"traceparent": traceparent}
+    if "tracestate" in meta:
+        state = parse_tracestate(meta["tracestate"])
+        if state is not None:
+            headers["tracestate"] = state
+        else:
+            log.debug("_meta.tracestate is not a valid W3C tracestate (or empty); not sent")
+    return TraceContext(trace_id, headers)
+
+
+###############################################################################
 # Protocol ####################################################################
 ###############################################################################
 
@@ -4453,6 +4629,7 @@ class Session(object):
         self.in_flight = {}        # request id (as JSON) -> CallContext
         self.asking = {}           # id of a request this server sent the client -> PendingAnswer
         self.asked = 0             # how many it sent: its ids are "agentjobs-elicit-<n>"
+        self.asker = ClientAsker()  # how AGENTJOBS_CONFIRM asks the user (--call: the terminal)
         self.lock = _thread.allocate_lock()
         self.write_lock = _thread.allocate_lock()
         self.pool = WorkerPool(config.max_concurrency)
@@ -4580,6 +4757,7 @@ def on_tools_call(session, params, revision):
     own_call = call is None
     if own_call:
         call = _local.call = CallContext(session.config.timeout)
+    call.trace = trace_context(params.get("_meta"))
     started = time.monotonic()
     data, is_error = None, False
     try:
@@ -4588,7 +4766,7 @@ def on_tools_call(session, params, revision):
         check_configured(session.config)
         text, data = guarded_call(session, entry, params, revision)
     except ToolError as error:
-        text, is_error = error.text(), True
+        text, is_error, call.error = error.text(), True, error
     except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
         return pending.result
     except (CancelledError, RpcError):
@@ -4608,8 +4786,9 @@ def on_tools_call(session, params, revision):
         data = escape_data(data)  # before the ceiling: escaping makes strings longer
     text, data = fit_answer(text, data, entry.output_schema, session.config.max_answer_chars,
                             entry.cut_hint)
-    log.debug("tools/call %s -> %s in %.1f ms, %d characters", name,
-              "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text))
+    log.debug("tools/call %s -> %s in %.1f ms, %d characters%s", name,
+              "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text),
+              ", trace %s" % call.trace.trace_id if call.trace is not None else "")
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
     if data is not None:
         result["structuredContent"] = data
@@ -5246,6 +5425,115 @@ def run_check(config):
     return 0
 
 
+# --call: one tool call from the shell, run as a model's call is run (handle_message:
+# the same argument checks, guard rails, handler, formatting and ceiling), the answer
+# printed. The command line is the client: the audit log names it, and the terminal is
+# where AGENTJOBS_CONFIRM asks.
+CALL_CLIENT = {"name": "agentjobs_mcp.py --call", "version": __version__}
+SYNOPSIS_TYPES = {"string": "TEXT", "integer": "N", "number": "N", "boolean": "true|false",
+                  "object": "JSON", "array": "JSON"}
+
+
+def call_session(config):
+    """A Session with no wire (the protocol writes nothing to stdout), under the newest
+    initialize-era revision (structuredContent included), asking on the terminal."""
+    session = Session(config, None)
+    session.closed = True
+    session.protocol = PROTOCOL_VERSIONS[0]
+    session.client_info = dict(CALL_CLIENT)
+    session.asker = TerminalAsker(sys.stdin, sys.stderr)
+    return session
+
+
+def tool_synopsis(entry):
+    """One line: the tool and its arguments as --call takes them, [optional] ones in brackets."""
+    words = [entry.name]
+    for name, schema in entry.input_schema.get("properties", {}).items():
+        if len(schema.get("enum", ())) in range(1, 5):
+            shown = "|".join(str(value) for value in schema["enum"])
+        elif "minimum" in schema and "maximum" in schema:
+            shown = "%s..%s" % (schema["minimum"], schema["maximum"])
+        elif schema.get("pattern") == ISO_PATTERN:
+            shown = "DATE"
+        else:
+            shown = SYNOPSIS_TYPES.get(schema.get("type"), "JSON")
+        word = "%s=%s" % (name, shown)
+        words.append(word if name in entry.input_schema.get("required", ()) else "[%s]" % word)
+    return " ".join(words)
+
+
+def call_arguments(entry, words, args_json):
+    """The arguments of `--call TOOL NAME=VALUE ...` and `--args JSON`; ValueError says
+    what is wrong with them. A value is read as JSON when it is JSON (limit=5, a={...}),
+    else as text; for an argument the schema says is a string, the text as typed (an id
+    of digits stays an id)."""
+    args = {}
+    if args_json is not None:
+        try:
+            args = json_loads(args_json, object_from_pairs)  # a repeated key: refused as for a client
+        except (ValueError, RecursionError) as error:
+            raise ValueError("--args is not JSON: %s" % error)
+    properties = entry.input_schema.get("properties", {}) if entry is not None else {}
+    for word in words:
+        name, sep, text = word.partition("=")
+        if not sep or not name:
+            raise ValueError("%s is not NAME=VALUE" % json.dumps(word))
+        if not isinstance(args, dict):
+            raise ValueError("--args must be a JSON object when NAME=VALUE is given too")
+        if name in args:
+            raise ValueError("the argument %s is given twice" % name)
+        try:
+            value = json_loads(text)
+        except (ValueError, RecursionError):
+            value = text
+        if properties.get(name, {}).get("type") == "string" and not isinstance(value, str):
+            value = text
+        args[name] = value
+    return args
+
+
+def run_call(config, opts):
+    """--call: list the tools (no TOOL), or make one call and print its answer: the text
+    (--json: the whole result) on stdout. Exit 0 for a result, 1 for an isError result,
+    2 for a usage error (unknown tool, bad arguments), as a model would have been told."""
+    session = call_session(config)
+    if not opts.call:
+        for listed in on_tools_list(session, {}, session.revision())["tools"]:
+            cli_print(tool_synopsis(TOOLS_BY_NAME[listed["name"]]))
+        return 0
+    name, words = opts.call[0], opts.call[1:]
+    entry = TOOLS_BY_NAME.get(name)
+    try:
+        arguments = call_arguments(entry, words, opts.args)
+    except ValueError as error:
+        cli_print(redact("agentjobs_mcp.py: error: %s\nusage: agentjobs_mcp.py --call %s" % (
+            error, tool_synopsis(entry) if entry else "TOOL [NAME=VALUE ...]")), sys.stderr)
+        return 2
+    call = _local.call = CallContext(config.timeout)
+    call.start()
+    try:
+        response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                            "params": {"name": name, "arguments": arguments}})
+    finally:
+        _local.call = None
+        close_connections()
+    if "error" in response:  # the tool is unknown, or the arguments repeat a key
+        cli_print(redact("agentjobs_mcp.py: error: %s" % response["error"]["message"]), sys.stderr)
+        if entry is not None:
+            cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
+        return 2
+    result = response["result"]
+    usage = result["isError"] and isinstance(call.error, ArgumentError)
+    if opts.json:
+        cli_print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        cli_print(redact(result["content"][0]["text"]), sys.stderr if usage else None)
+    if usage:
+        cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
+        return 2
+    return 1 if result["isError"] else 0
+
+
 def redact_proxy(url):
     """A proxy URL without its password."""
     from urllib.parse import urlsplit
@@ -5289,7 +5577,17 @@ def parse_args(argv):
                         help="serve only the tools that change nothing (as AGENTJOBS_READ_ONLY=1)")
     parser.add_argument("--lockdown", action="store_true",
                         help="withhold all third-party text from answers (as AGENTJOBS_LOCKDOWN=1)")
-    return parser.parse_args(argv)
+    parser.add_argument("--call", nargs="*", metavar=("TOOL", "NAME=VALUE"),
+                        help="make one tool call as a model would, print its text and exit (0 a "
+                             "result, 1 an error result, 2 a usage error); values are JSON where "
+                             "they parse, else text; without TOOL, list the tools and their arguments")
+    parser.add_argument("--args", metavar="JSON", help="with --call: the arguments as one JSON object")
+    parser.add_argument("--json", action="store_true",
+                        help="with --call: print the whole result as JSON (content, structuredContent, isError)")
+    opts = parser.parse_args(argv)
+    if opts.call is None and (opts.args is not None or opts.json):
+        parser.error("--args and --json go with --call TOOL")
+    return opts
 
 
 def main(argv=None):
@@ -5305,7 +5603,8 @@ def main(argv=None):
     set_lockdown(config.lockdown)
     for secret in config.secrets.values():
         add_secret(secret)
-    if opts and (opts.config or opts.check or opts.client_config and not opts.include_key):
+    if opts and (opts.config or opts.check or opts.call is not None
+                 or opts.client_config and not opts.include_key):
         sys.stdout = RedactingWriter(sys.stdout)  # what they print is redacted as the wire is
     if opts and opts.config:
         sys.stdout.write("\n".join(config.describe()) + "\n")
@@ -5339,6 +5638,11 @@ def main(argv=None):
         log.warning("configuration problem: %s", problem)
     for warning in config.warnings:
         log.warning("configuration warning: %s", warning)
+    if opts and opts.call is not None:
+        try:
+            return run_call(config, opts)
+        except KeyboardInterrupt:  # Ctrl-C at the confirmation question, or while waiting
+            return 130
     stdin, out = binary_stdio()
     import signal
 

@@ -2749,6 +2749,156 @@ class KeepAliveTest(ApiTestCase):
         self.assertEqual(len(api.requests), 4)
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def trace_headers(request):
+    """The W3C trace context headers an API request carried (the stand-in lowercases names)."""
+    return dict((name, value) for name, value in request.headers.items()
+                if name in ("traceparent", "tracestate"))
+
+
+class TraceContextTest(ApiTestCase):
+    """W3C Trace Context from a tools/call's _meta to the HTTP headers of its API requests."""
+
+    def traced_call(self, server, name, arguments, meta=None, request_id=None):
+        params = {"name": name, "arguments": arguments}
+        if meta is not None:
+            params["_meta"] = meta
+        return server.request("tools/call", params, request_id)["result"]
+
+    def test_parse_traceparent_follows_the_level_1_grammar(self):
+        parse = agentjobs_mcp.parse_traceparent
+        self.assertEqual(parse(TRACEPARENT), (TRACE_ID, TRACEPARENT))
+        self.assertEqual(parse(TRACEPARENT[:-2] + "00"), (TRACE_ID, TRACEPARENT[:-2] + "00"))
+        # A higher version is read as 00 and sent as 00, with only the sampled flag.
+        self.assertEqual(parse("cc" + TRACEPARENT[2:-2] + "09-what-follows"),
+                         (TRACE_ID, TRACEPARENT[:-2] + "01"))
+        self.assertEqual(parse("01" + TRACEPARENT[2:-2] + "fe"), (TRACE_ID, TRACEPARENT[:-2] + "00"))
+        bad = [None, 1, "", TRACEPARENT.upper(), "ff" + TRACEPARENT[2:],
+               "00-" + "0" * 32 + "-00f067aa0ba902b7-01", TRACEPARENT[:36] + "0" * 16 + "-01",
+               TRACEPARENT + "\n", TRACEPARENT + "-00", " " + TRACEPARENT, TRACEPARENT[:-1],
+               TRACEPARENT.replace("-", "_"), "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+               "01" + TRACEPARENT[2:] + "x", "0g" + TRACEPARENT[2:],
+               TRACEPARENT[:10] + "\u0660" + TRACEPARENT[11:]]
+        for value in bad:
+            self.assertIsNone(parse(value), value)
+
+    def test_parse_tracestate_follows_the_level_1_list_rules_and_limits(self):
+        parse = agentjobs_mcp.parse_tracestate
+        for value, sent in (("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"),
+                            (" rojo=1 ,\t, congo=2\t,", "rojo=1,congo=2"),  # OWS and empty members
+                            ("a1b2@sys-1=x", "a1b2@sys-1=x"), ("k_-*/9=v", "k_-*/9=v"),
+                            ("k= leading space kept", "k= leading space kept"),
+                            ("a=" + "v" * 256, "a=" + "v" * 256), ("", None), (" , ", None)):
+            self.assertEqual(parse(value), sent, value)
+        members = ",".join("k%d=v" % n for n in range(32))
+        self.assertEqual(parse(members), members)
+        bad = [None, 5, members + ",k32=v", "Rojo=1", "1abc=1", "a=1,a=2", "a=1,b", "=1", "a=",
+               "a=x,y", "a=b=c", "a=\tb", "a=caf\u00e9", "a=" + "v" * 257, "a" * 257 + "=1",
+               "t" * 242 + "@s=1", "t@" + "s" * 15 + "=1", "t@1s=1", "a =1", "a=1\n"]
+        for value in bad:
+            self.assertIsNone(parse(value), value)
+        # Over 512 characters: whole entries are cut, those over 128 characters first,
+        # then from the end.
+        long_one, short = "long=" + "x" * 130, ["s%02d=%s" % (n, "y" * 36) for n in range(13)]
+        state = ",".join([short[0], long_one] + short[1:])
+        self.assertEqual(parse(state), ",".join(short[:12]))
+        self.assertEqual(len(",".join(short[:12])), 491)
+
+    def test_the_trace_context_goes_on_the_calls_requests_in_every_revision(self):
+        job_id = self.running_job()
+        meta = {"traceparent": TRACEPARENT, "tracestate": "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}
+        for version in ALL_VERSIONS:
+            server = self.server(initialize=False)
+            server.initialize(version)
+            self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id}, meta)["isError"])
+            self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id})["isError"])
+            traced, plain = self.api.requests
+            self.assertEqual(trace_headers(traced), meta, version)
+            self.assertEqual(trace_headers(plain), {}, version)  # nothing when the client sent none
+            self.api.clear_requests()
+        server = self.server(initialize=False)
+        result = self.traced_call(server, "get_job", {"job_id": job_id}, modern_meta(traceparent=TRACEPARENT))
+        self.assertFalse(result["isError"], result)
+        self.assertEqual(trace_headers(self.only_request()), {"traceparent": TRACEPARENT})
+
+    def test_each_retry_carries_it(self):
+        server = self.server(AGENTJOBS_RETRIES="2")
+        self.api.add_fault(status=503, method="GET", times=2)
+        self.assertFalse(self.traced_call(server, "get_job", {"job_id": "job-0001"},
+                                          {"traceparent": TRACEPARENT})["isError"])
+        self.assertEqual([(r.method, trace_headers(r)) for r in self.api.requests],
+                         [("GET", {"traceparent": TRACEPARENT})] * 3)
+
+    def test_a_bad_trace_context_is_dropped_silently_and_never_sent_raw(self):
+        server = self.server()
+        cases = [{"traceparent": TRACEPARENT.upper(), "tracestate": "a=1"},
+                 {"traceparent": "ff" + TRACEPARENT[2:]},
+                 {"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01"},
+                 {"traceparent": TRACEPARENT + "\r\nX-Injected: 1"},
+                 {"traceparent": {"not": "a string"}},
+                 {"tracestate": "a=1"}]  # a tracestate alone means nothing
+        for meta in cases:
+            result = self.traced_call(server, "get_job", {"job_id": "job-0001"}, meta)
+            self.assertFalse(result["isError"], result)
+            self.assertEqual(trace_headers(self.only_request()), {}, meta)
+            self.assertNotIn("x-injected", self.only_request().headers)
+            self.api.clear_requests()
+        self.traced_call(server, "get_job", {"job_id": "job-0001"},
+                         {"traceparent": TRACEPARENT, "tracestate": "a=1,a=2"})
+        self.assertEqual(trace_headers(self.only_request()), {"traceparent": TRACEPARENT})
+
+    def test_nothing_of_one_call_leaks_into_anothers_requests(self):
+        server = self.server()
+        jobs = [self.running_job() for _ in range(16)]
+        parents = dict((job_id, "00-%032x-%016x-01" % (n + 1, n + 1)) for n, job_id in enumerate(jobs)
+                       if n % 2 == 0)
+        # One after another, on one kept-alive connection: a traced call, then one without.
+        for job_id in jobs[:4]:
+            meta = {"traceparent": parents[job_id]} if job_id in parents else None
+            self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id}, meta)["isError"])
+        self.assertEqual(self.api.connections_accepted, 1)
+        # All at once, on the connections those calls leave for each other.
+        self.api.latency = 0.1
+        self.api.reset_in_flight()
+        for round_ in range(2):
+            for number, job_id in enumerate(jobs):
+                params = {"name": "get_job", "arguments": {"job_id": job_id}}
+                if job_id in parents:
+                    params["_meta"] = {"traceparent": parents[job_id], "tracestate": "n=%d" % number}
+                server.send({"jsonrpc": "2.0", "id": "%d-%d" % (round_, number),
+                             "method": "tools/call", "params": params})
+            answers = [server.read() for _ in jobs]
+            self.assertTrue(all(not a["result"]["isError"] for a in answers))
+        self.assertGreater(self.api.max_in_flight, 1)
+        self.assertLessEqual(self.api.connections_accepted, len(jobs) + 1)  # the second round reused them
+        for index, request in enumerate(self.api.requests):
+            job_id = request.segments[-1]
+            expected = {}
+            if job_id in parents:
+                expected = {"traceparent": parents[job_id]}
+                if index >= 4:  # the calls made at once sent a tracestate too
+                    expected["tracestate"] = "n=%d" % jobs.index(job_id)
+            self.assertEqual(trace_headers(request), expected, job_id)
+
+    def test_the_audit_log_and_the_debug_trace_carry_the_trace_id(self):
+        path = os.path.join(self.temp_folder(), "audit.log")
+        job_id = self.running_job()
+        server = self.server(args=["--debug"], AGENTJOBS_AUDIT_LOG=path)
+        self.assertFalse(self.traced_call(server, "cancel_job", {"job_id": job_id},
+                                          {"traceparent": TRACEPARENT})["isError"])
+        self.assertFalse(self.traced_call(server, "cancel_job", {"job_id": self.running_job()})["isError"])
+        lines = read_audit(path)
+        self.assertEqual([line.get("trace_id") for line in lines], [TRACE_ID, TRACE_ID, None, None])
+        self.assertEqual(list(lines[2]), AUDIT_FIELDS)  # no trace: the lines are as they were
+        self.assertEqual(server.close(), 0)
+        self.assertRegex(server.stderr, r"tools/call cancel_job -> ok in [\d.]+ ms, \d+ characters, "
+                                        r"trace %s\n" % TRACE_ID)
+        self.assertEqual(server.stderr.count(TRACE_ID), 1)
+
+
 class ConcurrencyLimitTest(ApiTestCase):
 
     def test_max_concurrency_bounds_the_calls_in_flight(self):
@@ -5427,6 +5577,232 @@ class LogFileTest(ApiTestCase):
         self.assertIn("status=RUNNING", log_text)
         self.assertIn("job_type_id=customer-followup", log_text)
         self.assertIn(job_id, log_text)
+
+
+def run_on_terminal(args, answer, env):
+    """The command line with stdin and stderr on a real terminal (a pty): waits for the
+    "[y/N] " question, types `answer` (None: nothing); (exit code, stdout, what the
+    terminal showed)."""
+    import pty
+    import select
+    env.setdefault("PYTHONPATH", HERE)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "agentjobs_mcp"] + list(args), stdin=slave,
+                            stdout=subprocess.PIPE, stderr=slave, env=clean_env(**env))
+    os.close(slave)
+    shown, deadline = b"", time.monotonic() + READ_TIMEOUT
+    try:
+        while b"[y/N] " not in shown:
+            ready = select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]
+            chunk = b""
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the program closed the terminal
+                    pass
+            if not chunk:
+                proc.kill()
+                raise AssertionError("no question on the terminal; it showed %r" % shown)
+            shown += chunk
+        if answer is not None:
+            os.write(master, answer)
+        out = proc.communicate(timeout=READ_TIMEOUT)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return proc.returncode, out.decode("utf-8"), shown.decode("utf-8")
+
+
+class CallTest(AuditFolderCase):
+    """--call: one tool call from the shell, exactly as a model gets it."""
+
+    def cli(self, *args, **env):
+        env.setdefault("AICONNECT_API_KEY", KEY)
+        env.setdefault("AICONNECT_API_URL", self.api.url)
+        return run_cli(*args, **env)
+
+    def model_gets(self, name, arguments):
+        """The result a model gets for the same call, and the API's requests cleared."""
+        result = self.shared_server().call(name, arguments)
+        self.api.clear_requests()
+        return result
+
+    def test_a_call_prints_the_text_a_model_gets_and_exits_0(self):
+        job_id = self.running_job()
+        expected = self.model_gets("get_job", {"job_id": job_id})
+        code, out, err = self.cli("--call", "get_job", "job_id=" + job_id)
+        # two processes, two markers: the same text once the markers are taken out
+        self.assertEqual((code, plain(out), err), (0, plain(text_of(expected)) + "\n", ""))
+        request = self.only_request()
+        self.assertEqual((request.method, request.raw_path), ("GET", "/api/v0/services/agent-jobs/" + job_id))
+        self.assertEqual(request.headers["authorization"], "Bearer " + KEY)
+        code, out, err = self.cli("--call", "get_job", "--args", json.dumps({"job_id": job_id}), "--json")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(plain(json.loads(out)), plain(expected))  # content, structuredContent, isError
+        self.assertEqual(sorted(json.loads(out)), ["content", "isError", "structuredContent"])
+
+    def test_values_are_json_where_they_parse_and_text_otherwise(self):
+        code, out, _ = self.cli("--call", "list_jobs", "limit=5", "include_activities=true",
+                                "status=running", "channel_code=5511999990001")
+        self.assertEqual(code, 0, out)
+        self.assert_query(self.only_request(), {"limit": 5, "include": "activities", "status": "RUNNING",
+                                                "channel_code": "5511999990001", "activities_limit_per_job": 15,
+                                                "activities_total_limit": 500, "activities_sort": "-created_at"})
+        self.api.clear_requests()
+        channel = {"platform": "whatsapp", "code": "5511999990000"}
+        code, out, _ = self.cli("--call", "create_job", "job_type_id=customer-followup",
+                                "target_channel=" + json.dumps(channel), "params={\"n\": 1.5, \"ok\": null}",
+                                "--args", json.dumps({"scheduled_at": "2030-01-01T09:00:00Z"}))
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.only_request().json, {
+            "job_type_id": "customer-followup", "target_channel": dict(channel, org_id="aiconnect"),
+            "params": {"n": 1.5, "ok": None},
+            "scheduled_at": "2030-01-01T09:00:00Z"})
+        self.api.clear_requests()
+        code, out, _ = self.cli("--call", "get_job", "job_id=12345")  # an id of digits stays text
+        self.assertEqual(code, 1, out)
+        self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/12345")
+
+    def test_exit_status_1_for_an_error_result_and_2_for_a_usage_error(self):
+        expected = self.model_gets("get_job", {"job_id": "job-none"})
+        code, out, err = self.cli("--call", "get_job", "job_id=job-none")
+        self.assertEqual((code, out, err), (1, text_of(expected) + "\n", ""))
+        code, out, err = self.cli("--call", "get_jobs", "limit=5")
+        self.assertEqual((code, out), (2, ""))
+        self.assertEqual(err, "agentjobs_mcp.py: error: Unknown tool 'get_jobs'. The tools are: cancel_job, "
+                              "get_job, list_jobs, get_jobs_stats, get_job_activities, create_job, "
+                              "get_job_type, get_context.\n")
+        expected = self.model_gets("list_jobs", {"limit": 0})
+        code, out, err = self.cli("--call", "list_jobs", "limit=0")
+        self.assertEqual((code, out), (2, ""))
+        self.assertTrue(err.startswith(text_of(expected) + "\nusage: agentjobs_mcp.py --call list_jobs "
+                                       "[org_id=TEXT] "), err)  # the model's words, then the arguments
+        code, out, err = self.cli("--call", "cancel_job", "job_id=job-0001", "reason", "--json")
+        self.assertEqual((code, out), (2, ""))
+        self.assertEqual(err, "agentjobs_mcp.py: error: \"reason\" is not NAME=VALUE\n"
+                              "usage: agentjobs_mcp.py --call cancel_job job_id=TEXT [reason=TEXT]\n")
+        for args in (["--args", "{nope"], ["--args", '{"job_id": "a", "job_id": "b"}'],
+                     ["--args", "[1]"], ["job_id=a", "job_id=b"]):
+            code, out, err = self.cli("--call", "cancel_job", *args)
+            self.assertEqual((code, out), (2, ""), args)
+            self.assertTrue(err.endswith("\nusage: agentjobs_mcp.py --call cancel_job job_id=TEXT "
+                                         "[reason=TEXT]\n"), err)
+        code, out, err = self.cli("--json")
+        self.assertEqual(code, 2)
+        self.assertIn("--args and --json go with --call TOOL", err)
+        self.assert_no_request()
+
+    def test_call_alone_lists_the_tools_with_their_arguments_one_line_each(self):
+        code, out, err = self.cli("--call")
+        self.assertEqual((code, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual([line.split()[0] for line in lines], [t.name for t in agentjobs_mcp.TOOLS])
+        self.assertIn("cancel_job job_id=TEXT [reason=TEXT]", lines)
+        self.assertIn("get_job_type job_type_id=TEXT [org_id=TEXT]", lines)
+        self.assertIn("create_job job_type_id=TEXT target_channel=JSON [params=JSON] [scheduled_at=DATE] "
+                      "[config=JSON] [delay=0..100000]", lines)
+        code, out, _ = self.cli("--call", "--read-only", AGENTJOBS_TOOLS="get_context,list_jobs,cancel_job")
+        self.assertEqual([line.split()[0] for line in out.splitlines()], ["list_jobs", "get_context"])
+        self.assert_no_request()
+        code, out, _ = self.cli("--help")
+        for flag in ("--call [TOOL [NAME=VALUE ...]]", "--args JSON", "--json"):
+            self.assertIn(flag, out)
+
+    def test_read_only_the_allow_list_and_the_audit_log_hold_and_env_file_works(self):
+        job_id = self.running_job()
+        env_file = os.path.join(self.folder, "agentjobs.env")
+        with open(env_file, "w") as handle:
+            handle.write("AICONNECT_API_KEY=%s\nAICONNECT_API_URL=%s\nAGENTJOBS_AUDIT_LOG=%s\n"
+                         % (KEY, self.api.url, self.path))
+        os.chmod(env_file, 0o600)
+        code, out, err = run_cli("--env-file", env_file, "--call", "cancel_job", "job_id=" + job_id,
+                                 "reason=asked to stop")
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("Successfully canceled job:", out)
+        self.assertEqual(self.only_request().json, {"reason": "asked to stop"})
+        lines = read_audit(self.path)
+        self.assertEqual([line["outcome"] for line in lines], ["sending", "ok"])
+        for line in lines:
+            self.assertEqual(line["client"], {"name": "agentjobs_mcp.py --call",
+                                              "version": agentjobs_mcp.__version__})
+            self.assertEqual((line["tool"], line["job_id"], line["protocol"]), ("cancel_job", job_id, LATEST))
+            self.assertEqual(line["arguments"], {"job_id": job_id, "reason": "asked to stop"})
+        self.api.clear_requests()
+        other = self.running_job()
+        refused = "cancel_job is refused: this server is read-only (AGENTJOBS_READ_ONLY"
+        for args, env, says in (
+                (["--read-only"], {}, refused + " via --read-only)"),
+                ([], {"AGENTJOBS_READ_ONLY": "1"}, refused + "=1)"),
+                ([], {"AGENTJOBS_TOOLS": "get_job"},
+                 "cancel_job is not enabled on this server: AGENTJOBS_TOOLS allows only get_job.")):
+            code, out, err = run_cli("--env-file", env_file, "--call", "cancel_job", "job_id=" + other,
+                                     *args, **env)
+            self.assertEqual((code, err), (1, ""), out)
+            self.assertTrue(out.startswith(says), out)
+        self.assert_no_request()
+        self.assertEqual([line["outcome"] for line in read_audit(self.path)[2:]], ["refused"] * 3)
+        self.assertEqual(self.api.jobs[other]["job_status"], "RUNNING")
+
+    def test_the_key_is_never_printed(self):
+        self.api.add_fault(status=401, body={"message": "key %s is not valid" % KEY}, times=2)
+        for extra in ([], ["--json", "--debug"]):
+            code, out, err = self.cli("--call", "list_jobs", *extra)
+            self.assertEqual(code, 1, out)
+            self.assertIn("[redacted]", out)
+            self.assertNotIn(KEY, out + err)
+        code, out, err = self.cli("--call", "list_jobs", "channel_code=" + KEY)
+        self.assertNotIn(KEY, out + err)
+
+    def test_confirmation_is_refused_when_stdin_is_not_a_terminal(self):
+        job_id = self.running_job()
+        code, out, err = self.cli("--call", "cancel_job", "job_id=" + job_id,
+                                  AGENTJOBS_CONFIRM="cancel_job,create_job", AGENTJOBS_AUDIT_LOG=self.path)
+        self.assertEqual((code, err), (1, ""))
+        self.assertEqual(out, "not cancelled: confirmation is required by the server's settings "
+                              "(AGENTJOBS_CONFIRM=cancel_job,create_job), and stdin is not a terminal, so no "
+                              "one can be asked. Nothing was sent to the API.\nRun the command in a terminal "
+                              "and answer y; or, to run it without asking, leave cancel_job out of "
+                              "AGENTJOBS_CONFIRM for this one command: put AGENTJOBS_CONFIRM=create_job in "
+                              "front of it (the environment wins over an --env-file).\n")
+        self.assert_no_request()
+        (line,) = read_audit(self.path)
+        self.assertEqual((line["outcome"], line["confirmation"]), ("refused", "the client cannot ask"))
+        code, out, _ = self.cli("--call", "cancel_job", "job_id=" + job_id, AGENTJOBS_CONFIRM="create_job")
+        self.assertEqual(code, 0, out)  # as the hint says
+        self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
+
+    @unittest.skipUnless(os.name == "posix", "a pseudo-terminal is POSIX")
+    def test_confirmation_asks_on_the_terminal_and_no_is_the_default(self):
+        job_id = self.running_job(job_type_id="customer-followup")
+        env = {"AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "AGENTJOBS_CONFIRM": "cancel_job",
+               "AGENTJOBS_AUDIT_LOG": self.path}
+        args = ["--call", "cancel_job", "job_id=" + job_id, "reason=customer asked"]
+        code, out, shown = run_on_terminal(args, b"\n", dict(env))
+        self.assertEqual(code, 1, shown)
+        self.assertEqual(out, "not cancelled: the user declined. Nothing was sent to the API.\n"
+                              "Do not retry unless the user asks again.\n")
+        self.assertIn("Cancel this Agent Job? This cannot be undone.\r\nJob: %s\r\nType: customer-followup\r\n"
+                      % job_id, shown)
+        self.assertIn("Reason: customer asked\r\nYes, cancel job %s? [y/N] " % job_id, shown)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"])  # the job was read to show it
+        self.api.clear_requests()
+        code, out, shown = run_on_terminal(args, b"n\n", dict(env))
+        self.assertEqual(code, 1, shown)
+        code, out, shown = run_on_terminal(args, b"Y\n", dict(env))
+        self.assertEqual(code, 0, shown)
+        self.assertTrue(out.startswith("Successfully canceled job:\n  Job ID: %s\n" % job_id), out)
+        self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE"])
+        self.assertEqual(self.api.requests[2].json, {"reason": "customer asked"})
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in read_audit(self.path)], [
+            ("refused", "declined by the client"), ("refused", "declined by the client"),
+            ("sending", "confirmed by the client"), ("ok", "confirmed by the client")])
+        env["AGENTJOBS_TIMEOUT"] = "1"  # no answer: the call's deadline ends the wait
+        code, out, _ = run_on_terminal(["--call", "cancel_job", "job_id=" + self.running_job()], None, env)
+        self.assertEqual(code, 1)
+        self.assertTrue(out.startswith("not cancelled: the client did not answer the confirmation within "
+                                       "this call's 1 seconds. Nothing was sent to the API."), out)
 
 
 class CliTest(ApiTestCase):
