@@ -548,6 +548,7 @@ class CallContext(object):
         self.expired = False  # the deadline passed while the API was being called
         self.answering = False  # the API's status line and headers had come
         self.retried = False
+        self.revision = None  # the initialize-era revision in force when it was read (dispatch)
         self._sockets = []
         self._lock = _thread.allocate_lock()
 
@@ -4044,14 +4045,17 @@ def request_revision(session, method, params):
 
     A request whose params._meta names a protocol version is served statelessly under
     that revision (2026-07-28); `initialize` and requests without it follow the
-    revision this connection negotiated (the newest initialize-era one if none).
+    revision this connection had negotiated when the request was read (the newest
+    initialize-era one if none).
     """
     meta = params.get("_meta") if isinstance(params, dict) else None
     if method == "initialize" or not isinstance(meta, dict) or META_VERSION not in meta:
         if method == "server/discover":
             raise RpcError(INVALID_PARAMS, "server/discover needs params._meta with %s and %s."
                            % (META_VERSION, META_CAPABILITIES))
-        return session.revision()
+        # A call waits for a worker: an initialize read meanwhile must not change its revision.
+        read_under = getattr(getattr(_local, "call", None), "revision", None)
+        return read_under or session.revision()
     version = meta[META_VERSION]
     if not isinstance(version, str) or not isinstance(meta.get(META_CAPABILITIES), dict):
         raise RpcError(INVALID_PARAMS, "params._meta must hold %s (a string) and %s (an object)."
@@ -4334,6 +4338,7 @@ def dispatch(session, line):
         return
     if is_call(msg) and valid_id(msg.get("id")):
         call = CallContext(session.config.timeout)
+        call.revision = session.revision()  # not the one in force when a worker takes it
         key = id_key(msg["id"])
         if session.queue_full():
             call.busy = True  # answered here and now, without the API

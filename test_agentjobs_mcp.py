@@ -2103,6 +2103,30 @@ class StructuredOutputRevisionTest(ApiTestCase):
             result = self.call_ok("list_jobs", {})
             self.assertEqual("structuredContent" in result, version >= "2025-06-18", version)
 
+    def test_a_call_is_served_under_the_revision_in_force_when_it_was_read(self):
+        # Issue 22 ("seen once": a 2025-06-18 get_job without structuredContent): the revision
+        # was looked up when a worker took the call, so an initialize read while the call
+        # waited for a worker (a client or a gateway starting over on the same process)
+        # served it under the newer negotiation, here one without structuredContent.
+        server = self.server(initialize=False, AGENTJOBS_MAX_CONCURRENCY="1")
+        server.initialize("2025-06-18")
+        self.api.latency = 1.0
+        get_job = {"name": "get_job", "arguments": {"job_id": "job-0001"}}
+        server.send({"jsonrpc": "2.0", "id": "hold", "method": "tools/call",
+                     "params": {"name": "list_jobs", "arguments": {}}})
+        self.assertTrue(wait_until(lambda: self.api.requests))  # the one worker is on the API
+        server.send({"jsonrpc": "2.0", "id": "read-before", "method": "tools/call", "params": get_job})
+        server.send({"jsonrpc": "2.0", "id": "again", "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        server.send({"jsonrpc": "2.0", "id": "read-after", "method": "tools/call", "params": get_job})
+        answers = [server.read(timeout=30) for _ in range(4)]
+        self.assertEqual([a["id"] for a in answers], ["again", "hold", "read-before", "read-after"])
+        before, after = answers[2]["result"], answers[3]["result"]
+        self.assertFalse(before["isError"], text_of(before))
+        self.assertEqual(before["structuredContent"]["job"]["job_id"], "job-0001")
+        self.assertNotIn("structuredContent", after)  # 2025-03-26 has none
+        self.assertEqual(text_of(after), text_of(before))
+
 
 ###############################################################################
 # Faults, retries and safe HTTP ###############################################
