@@ -4379,6 +4379,39 @@ class StandInCommandTest(unittest.TestCase):
         self.assertEqual(proc.wait(timeout=10), 0)
         self.assertEqual(proc.stderr.read(), b"")
 
+    @unittest.skipIf(os.name == "nt", "no pseudo-terminals or job control on Windows")
+    def test_in_the_background_of_its_terminal_it_serves_on(self):
+        # An interactive shell's `&`: stdin is the terminal, the process group is not the
+        # terminal's foreground one, and a read would stop the process (SIGTTIN).
+        import pty
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        shell = (  # a session leader with the terminal, the stand-in in a group of its own
+            "import fcntl, os, subprocess, sys, termios\n"
+            "tty = os.open(os.ttyname(%d), os.O_RDWR)\n"
+            "if hasattr(termios, 'TIOCSCTTY'): fcntl.ioctl(tty, termios.TIOCSCTTY, 0)\n"
+            "job = subprocess.Popen([sys.executable, '-m', 'standin', '--key', 'k'], stdin=tty,\n"
+            "                       preexec_fn=lambda: os.setpgid(0, 0))\n"
+            "print(job.pid, flush=True)\n"
+            "sys.exit(job.wait())\n" % slave)
+        proc = subprocess.Popen([sys.executable, "-c", shell], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=clean_env(), cwd=HERE, start_new_session=True, pass_fds=(slave,))
+        os.close(slave)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        job = int(proc.stdout.readline())
+        self.addCleanup(lambda: proc.poll() is None and os.kill(job, signal.SIGKILL))
+        port = self.served(proc)
+        import select  # a stopped process would never write the line: wait for it, bounded
+        self.assertTrue(select.select([proc.stderr], [], [], READ_TIMEOUT)[0], "stopped by SIGTTIN?")
+        self.assertEqual(proc.stderr.readline(), b"python3 -m standin: in the background: serving until "
+                                                 b"SIGTERM or SIGINT\n")  # its read was refused
+        self.assert_answers(port)
+        os.kill(job, signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.assertEqual(proc.stderr.read(), b"")
+
     @unittest.skipIf(os.name == "nt", "on Windows SO_REUSEADDR lets a second listener share a port")
     def test_a_port_in_use_is_said_in_one_line(self):
         taken = socket.socket()

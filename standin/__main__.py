@@ -3,7 +3,8 @@
 Prints one line, AICONNECT_API_URL=http://127.0.0.1:PORT/api/v0, then serves until
 SIGTERM or SIGINT (Ctrl-C) arrives, or, when stdin is a terminal, until Ctrl-D there (exit
 status 0 each way). Stdin that is not a terminal (a script's `&`, nohup, a pipe, a service
-manager) is not read: the stand-in keeps serving in the background until it is killed.
+manager) is not read: the stand-in keeps serving in the background until it is killed;
+so does it in the background of an interactive shell (`&`), where it says so on stderr.
 Point the server at it with that URL and AICONNECT_API_KEY set to --key (default
 demo-key). --log prints one line per request on stderr; --quiet (the default) prints none.
 """
@@ -74,6 +75,8 @@ def wait_for_ctrl_d(done):
         while os.read(fd, 65536):
             pass
     except (AttributeError, OSError, ValueError):  # a background job's read (EIO): keep serving
+        sys.stderr.write("python3 -m standin: in the background: serving until SIGTERM or SIGINT\n")
+        sys.stderr.flush()
         return
     done.set()
 
