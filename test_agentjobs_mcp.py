@@ -2110,7 +2110,7 @@ class StructuredOutputRevisionTest(ApiTestCase):
         # served it under the newer negotiation, here one without structuredContent.
         server = self.server(initialize=False, AGENTJOBS_MAX_CONCURRENCY="1")
         server.initialize("2025-06-18")
-        self.api.latency = 1.0
+        self.api.add_fault(status=200, body={"data": []}, delay=1.0, times=1)  # holds the one worker
         get_job = {"name": "get_job", "arguments": {"job_id": "job-0001"}}
         server.send({"jsonrpc": "2.0", "id": "hold", "method": "tools/call",
                      "params": {"name": "list_jobs", "arguments": {}}})
