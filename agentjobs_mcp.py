@@ -584,6 +584,7 @@ class CallContext(object):
         self.retried = False
         self.trace = None  # the TraceContext of the tools/call: its headers go on every request
         self.error = None  # the ToolError the call was answered with (--call tells a bad argument)
+        self.revision = None  # the initialize-era revision in force when it was read (dispatch)
         self._sockets = []
         self._lock = _thread.allocate_lock()
 
@@ -4677,14 +4678,17 @@ def request_revision(session, method, params):
 
     A request whose params._meta names a protocol version is served statelessly under
     that revision (2026-07-28); `initialize` and requests without it follow the
-    revision this connection negotiated (the newest initialize-era one if none).
+    revision this connection had negotiated when the request was read (the newest
+    initialize-era one if none).
     """
     meta = params.get("_meta") if isinstance(params, dict) else None
     if method == "initialize" or not isinstance(meta, dict) or META_VERSION not in meta:
         if method == "server/discover":
             raise RpcError(INVALID_PARAMS, "server/discover needs params._meta with %s and %s."
                            % (META_VERSION, META_CAPABILITIES))
-        return session.revision()
+        # A call waits for a worker: an initialize read meanwhile must not change its revision.
+        read_under = getattr(getattr(_local, "call", None), "revision", None)
+        return read_under or session.revision()
     version = meta[META_VERSION]
     if not isinstance(version, str) or not isinstance(meta.get(META_CAPABILITIES), dict):
         raise RpcError(INVALID_PARAMS, "params._meta must hold %s (a string) and %s (an object)."
@@ -4969,6 +4973,7 @@ def dispatch(session, line):
         return
     if is_call(msg) and valid_id(msg.get("id")):
         call = CallContext(session.config.timeout)
+        call.revision = session.revision()  # not the one in force when a worker takes it
         key = id_key(msg["id"])
         if session.queue_full():
             call.busy = True  # answered here and now, without the API

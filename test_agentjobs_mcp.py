@@ -2134,6 +2134,30 @@ class StructuredOutputRevisionTest(ApiTestCase):
             result = self.call_ok("list_jobs", {})
             self.assertEqual("structuredContent" in result, version >= "2025-06-18", version)
 
+    def test_a_call_is_served_under_the_revision_in_force_when_it_was_read(self):
+        # Issue 22 ("seen once": a 2025-06-18 get_job without structuredContent): the revision
+        # was looked up when a worker took the call, so an initialize read while the call
+        # waited for a worker (a client or a gateway starting over on the same process)
+        # served it under the newer negotiation, here one without structuredContent.
+        server = self.server(initialize=False, AGENTJOBS_MAX_CONCURRENCY="1")
+        server.initialize("2025-06-18")
+        self.api.add_fault(status=200, body={"data": []}, delay=1.0, times=1)  # holds the one worker
+        get_job = {"name": "get_job", "arguments": {"job_id": "job-0001"}}
+        server.send({"jsonrpc": "2.0", "id": "hold", "method": "tools/call",
+                     "params": {"name": "list_jobs", "arguments": {}}})
+        self.assertTrue(wait_until(lambda: self.api.requests))  # the one worker is on the API
+        server.send({"jsonrpc": "2.0", "id": "read-before", "method": "tools/call", "params": get_job})
+        server.send({"jsonrpc": "2.0", "id": "again", "method": "initialize", "params": {
+            "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        server.send({"jsonrpc": "2.0", "id": "read-after", "method": "tools/call", "params": get_job})
+        answers = [server.read(timeout=30) for _ in range(4)]
+        self.assertEqual([a["id"] for a in answers], ["again", "hold", "read-before", "read-after"])
+        before, after = answers[2]["result"], answers[3]["result"]
+        self.assertFalse(before["isError"], text_of(before))
+        self.assertEqual(before["structuredContent"]["job"]["job_id"], "job-0001")
+        self.assertNotIn("structuredContent", after)  # 2025-03-26 has none
+        self.assertEqual(text_of(after), text_of(before))
+
 
 ###############################################################################
 # Faults, retries and safe HTTP ###############################################
@@ -4927,6 +4951,224 @@ class ClientLoggingTest(ApiTestCase):
         response = server.request("tools/list", {"_meta": modern_meta(**{"io.modelcontextprotocol/logLevel": "loud"})})
         self.assertEqual(response["error"]["code"], -32602)
         self.assertIn("io.modelcontextprotocol/logLevel", response["error"]["message"])
+
+
+###############################################################################
+# The README's first five minutes, and the stand-in command ###################
+###############################################################################
+
+def readme_section(title):
+    """The README section `## title`, up to the next heading: (its text, [(language, code)])
+    with each fenced block's indentation removed."""
+    import textwrap
+    with open(os.path.join(HERE, "README.md"), encoding="utf-8") as readme:
+        text = readme.read()
+    match = re.search(r"^## %s\n(.*?)^#{2,3} " % re.escape(title), text, re.M | re.S)
+    assert match, "README.md has no section '## %s'" % title
+    section = match.group(1)
+    blocks = re.findall(r"^ *```(\w*)\n(.*?)^ *```", section, re.M | re.S)
+    return section, [(language, textwrap.dedent(code)) for language, code in blocks]
+
+
+def shell_commands(code):
+    """The commands a shell block holds, as a person pastes them: a line ending in a
+    backslash goes on with the next; comments (what a command prints) are left out."""
+    commands, current = [], ""
+    for line in code.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current += line + "\n"
+        if not line.endswith("\\"):
+            commands.append(current)
+            current = ""
+    return commands
+
+
+def run_pasted(commands, env, cwd):
+    """Run `commands` one after the other in one POSIX shell, as if pasted line by line:
+    [(exit status, stdout, stderr)] of each."""
+    script = "".join('%secho "@@@ $?"\necho @@@ >&2\n' % command for command in commands)
+    proc = subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=cwd)
+    out, err = proc.communicate(timeout=120)
+    out, err = out.decode("utf-8"), err.decode("utf-8")
+    outs = re.split(r"^@@@ (\d+)\n", out, flags=re.M)
+    errs = err.split("@@@\n")
+    assert len(outs) == 2 * len(commands) + 1 and len(errs) == len(commands) + 1, (out, err)
+    return [(int(outs[2 * i + 1]), outs[2 * i], errs[i]) for i in range(len(commands))]
+
+
+@unittest.skipIf(os.name == "nt", "the README's steps are POSIX shell commands")
+class FirstFiveMinutesTest(unittest.TestCase):
+    """README "First five minutes", read from the README and run as it stands there, in a
+    home folder of its own with `python3` this interpreter: the stand-in as step 2 starts
+    it (on a free port, not the README's fixed one, which another run may hold), then every
+    other command in one shell, in order, each printing what the README says it prints."""
+
+    def test_the_steps_run_as_written_and_print_what_is_shown(self):
+        import shlex
+        section, blocks = readme_section("First five minutes")
+        shell = [code for language, code in blocks if language == "sh"]
+        standin = [code for code in shell if "-m standin" in code]
+        self.assertEqual(len(standin), 1, shell)
+        (standin_command,) = shell_commands(standin[0])
+        shown_url = [line[2:] for line in standin[0].splitlines() if line.startswith("# AICONNECT_API_URL=")]
+        readme_port = re.search(r"--port (\d+)", standin_command).group(1)
+        self.assertEqual(shown_url, ["AICONNECT_API_URL=http://127.0.0.1:%s/api/v0" % readme_port])
+
+        home = tempfile.mkdtemp(prefix="agentjobs-home-")
+        self.addCleanup(shutil.rmtree, home, True)
+        os.mkdir(os.path.join(home, "bin"))
+        os.symlink(sys.executable, os.path.join(home, "bin", "python3"))
+        env = clean_env(HOME=home, PATH=os.path.join(home, "bin") + os.pathsep + os.environ.get("PATH", ""))
+        # The second terminal: stdin is not read (a terminal's Ctrl-D is), SIGTERM stops it.
+        words = shlex.split(standin_command.replace("--port " + readme_port, "--port 0"))
+        api = subprocess.Popen(["/bin/sh", "-c", "exec " + " ".join(shlex.quote(w) for w in words)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, cwd=HERE)
+        self.addCleanup(api.stderr.close)
+        self.addCleanup(api.stdout.close)
+        self.addCleanup(lambda: api.poll() is None and api.kill())
+        printed = api.stdout.readline().decode("utf-8").rstrip("\n")
+        port = re.search(r"^AICONNECT_API_URL=http://127\.0\.0\.1:(\d+)/api/v0$", printed).group(1)
+
+        def shown(text):  # the README's text with the port this stand-in got
+            return re.sub(r"\b%s\b" % readme_port, port, text)
+
+        commands = [command for code in shell if code is not standin[0] for command in shell_commands(code)]
+        results = run_pasted([shown(command) for command in commands], env, HERE)
+        for command, (status, out, err) in zip(commands, results):
+            self.assertEqual(status, 0, (command, out, err))
+
+        def by_word(word):  # (exit status, stdout, stderr) of each command holding `word`
+            return [result for command, result in zip(commands, results) if word in command]
+
+        (check,) = by_word("--check")
+        (expected,) = [shown(code).rstrip("\n").splitlines() for language, code in blocks if language == "text"]
+        lines = check[1].rstrip("\n").splitlines()
+        self.assertIn(expected[0], lines, check[1])
+        self.assertEqual(lines[lines.index(expected[0]):], expected)
+
+        (config,) = by_word("--client-config claude-desktop")
+        entry = json.loads(config[1])["mcpServers"]["agentjobs"]
+        self.assertEqual((entry["command"], entry["args"]), (os.path.join(home, "bin", "python3"),
+                                                            [os.path.join(home, "agentjobs", "agentjobs_mcp.py")]))
+        self.assertEqual(entry["env"]["AICONNECT_API_URL"], printed.split("=", 1)[1])
+        self.assertTrue(config[2].rstrip("\n").splitlines()[-1].startswith("Paste into Claude Desktop: "), config[2])
+
+        (session,) = by_word("printf")
+        second = re.search(r"The second line that comes back starts with\s+`([^`]+)`", section).group(1)
+        self.assertTrue(session[1].splitlines()[1].startswith(second), session[1])
+
+        api.send_signal(signal.SIGTERM)
+        self.assertEqual(api.wait(timeout=10), 0)
+        self.assertEqual(api.stderr.read(), b"")
+
+
+class StandInCommandTest(unittest.TestCase):
+    """python3 -m standin: serves until a signal, or Ctrl-D on its terminal; a stdin that is
+    not a terminal (`&` in a script, nohup, a pipe) is never read, so it serves on."""
+
+    def start(self, *args, **popen):
+        popen.setdefault("stdin", subprocess.DEVNULL)
+        proc = subprocess.Popen([sys.executable, "-m", "standin"] + list(args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=clean_env(), cwd=HERE, **popen)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc
+
+    def served(self, proc):
+        """The port of the URL it printed, once a request there was answered."""
+        url = re.match(r"^AICONNECT_API_URL=http://127\.0\.0\.1:(\d+)/api/v0\n$",
+                       proc.stdout.readline().decode("utf-8"))
+        self.assertIsNotNone(url)
+        self.assert_answers(int(url.group(1)))
+        return int(url.group(1))
+
+    def assert_answers(self, port):
+        import http.client
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.addCleanup(connection.close)
+        connection.request("GET", "/api/v0/services/agent-jobs?limit=1", headers={"Authorization": "Bearer k"})
+        self.assertEqual(connection.getresponse().status, 200)
+
+    def assert_clean_exit(self, proc, signum):
+        proc.send_signal(signum)
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.assertEqual(proc.stderr.read(), b"")
+
+    def test_stdin_that_is_not_a_terminal_is_not_read_and_sigterm_stops_it(self):
+        proc = self.start("--key", "k")  # stdin at end of file from the start, as under `&` in a script
+        port = self.served(proc)
+        with self.assertRaises(subprocess.TimeoutExpired):  # it used to exit at once
+            proc.wait(timeout=0.5)
+        self.assert_answers(port)
+        self.assert_clean_exit(proc, signal.SIGTERM)
+
+    def test_ctrl_c_stops_it_without_a_traceback(self):
+        proc = self.start("--key", "k", stdin=subprocess.PIPE)
+        self.addCleanup(proc.stdin.close)
+        self.served(proc)
+        self.assert_clean_exit(proc, signal.SIGINT)
+
+    @unittest.skipIf(os.name == "nt", "no pseudo-terminals on Windows")
+    def test_ctrl_d_on_its_terminal_stops_it(self):
+        import pty
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        proc = self.start("--key", "k", stdin=slave)
+        os.close(slave)
+        self.served(proc)
+        os.write(master, b"\x04")
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.assertEqual(proc.stderr.read(), b"")
+
+    @unittest.skipIf(os.name == "nt", "no pseudo-terminals or job control on Windows")
+    def test_in_the_background_of_its_terminal_it_serves_on(self):
+        # An interactive shell's `&`: stdin is the terminal, the process group is not the
+        # terminal's foreground one, and a read would stop the process (SIGTTIN).
+        import pty
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        shell = (  # a session leader with the terminal, the stand-in in a group of its own
+            "import fcntl, os, subprocess, sys, termios\n"
+            "tty = os.open(os.ttyname(%d), os.O_RDWR)\n"
+            "if hasattr(termios, 'TIOCSCTTY'): fcntl.ioctl(tty, termios.TIOCSCTTY, 0)\n"
+            "job = subprocess.Popen([sys.executable, '-m', 'standin', '--key', 'k'], stdin=tty,\n"
+            "                       preexec_fn=lambda: os.setpgid(0, 0))\n"
+            "print(job.pid, flush=True)\n"
+            "sys.exit(job.wait())\n" % slave)
+        proc = subprocess.Popen([sys.executable, "-c", shell], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=clean_env(), cwd=HERE, start_new_session=True, pass_fds=(slave,))
+        os.close(slave)
+        self.addCleanup(proc.stderr.close)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        job = int(proc.stdout.readline())
+        self.addCleanup(lambda: proc.poll() is None and os.kill(job, signal.SIGKILL))
+        port = self.served(proc)
+        import select  # a stopped process would never write the line: wait for it, bounded
+        self.assertTrue(select.select([proc.stderr], [], [], READ_TIMEOUT)[0], "stopped by SIGTTIN?")
+        self.assertEqual(proc.stderr.readline(), b"python3 -m standin: in the background: serving until "
+                                                 b"SIGTERM or SIGINT\n")  # its read was refused
+        self.assert_answers(port)
+        os.kill(job, signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.assertEqual(proc.stderr.read(), b"")
+
+    @unittest.skipIf(os.name == "nt", "on Windows SO_REUSEADDR lets a second listener share a port")
+    def test_a_port_in_use_is_said_in_one_line(self):
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = self.start("--port", str(port))
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual((proc.returncode, out), (1, b""))
+        self.assertRegex(err.decode("utf-8"), r"^python3 -m standin: cannot listen on 127\.0\.0\.1:%d: .+; give "
+                                              r"another --port, or none for any free one\n$" % port)
 
 
 ###############################################################################
