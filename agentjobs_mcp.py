@@ -19,13 +19,14 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AICONNECT_API_URL       API base URL, http or https (https://api.aiconnect.cloud/api/v0)
     DEFAULT_ORG_ID          organization used where a path needs one (aiconnect)
     DEFAULT_TIMEZONE        preferred time zone, shown by get_context (UTC)
-    AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
+    AGENTJOBS_TIMEOUT       seconds a tool call may spend on the API, connect and retries included (30)
     AGENTJOBS_COMPLETION_TIMEOUT    seconds a completion (typing an argument) may wait (2)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
     AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
     AGENTJOBS_IDLE_TIMEOUT  seconds an unused connection to the API is kept open for reuse;
-                            0 opens a new connection for every request (30)
+                            0 opens a new connection for every request (30); none is
+                            reused once 120 s old (MAX_CONNECTION_AGE_S: DNS failover)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
@@ -1010,6 +1011,9 @@ def build_opener(config):
         # redirect points: a redirect that leaves the API's origin would hand the
         # key to another host. Only same-origin redirects are followed, and never
         # for a POST: following a 307/308 sends it again, and a create is sent once.
+        # (3.6-3.10 leave 308 alone: the same rules on every version.)
+        http_error_308 = urllib.request.HTTPRedirectHandler.http_error_302
+
         def redirect_request(self, req, fp, code, msg, headers, newurl):
             method = req.get_method()
             refusal = None
@@ -1408,6 +1412,8 @@ def _exchange(config, request, call, remaining):
         status = error.code
         try:
             raw = read_capped(error, cap, call)
+        except http.client.IncompleteRead as short:
+            raw = short.partial  # what came of the error's message is still worth showing
         except (OSError, http.client.HTTPException, ApiError):
             raw = b""
         finally:
