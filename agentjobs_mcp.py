@@ -813,11 +813,10 @@ def build_opener(config):
     current call (for cancellation and the deadline), and redirects followed only
     within the API's own origin."""
     import http.client
+    import socket
     import ssl
     import urllib.error
     import urllib.request
-
-    import socket
 
     api_origin = origin_of(config.api_url)
     pool = ConnectionPool(config.idle_timeout, config.max_concurrency, MAX_CONNECTION_AGE_S)

@@ -5142,12 +5142,15 @@ class CliTest(ApiTestCase):
         folder = self.temp_folder()
         log_file = os.path.join(folder, "server.log")
         server = self.server(args=["--debug", "--log-file", log_file])
+        exchange(server, "logging/setLevel", {"level": "debug"})
         self.api.add_fault(status=200, body=body, content_type="application/json")
-        server.call("list_jobs", {})
+        response, notes = exchange(server, "tools/call", {"name": "list_jobs", "arguments": {}})
+        self.assertFalse(response["result"]["isError"])
         self.assertEqual(server.close(), 0)
         with open(log_file, encoding="utf-8") as handle:
             logged = handle.read()
-        for where, text in (("stderr", server.stderr), ("log file", logged)):
+        client = "".join(n["params"]["data"] + "\n" for n in notes)
+        for where, text in (("stderr", server.stderr), ("log file", logged), ("client", client)):
             self.assertRegex(text, r"GET \S+/services/agent-jobs\?limit=20 -> 200 in [\d.]+ ms, 1123 bytes\n",
                              where)
 
