@@ -2621,6 +2621,48 @@ class DeadlineTest(ApiTestCase):
         self._servers.append(server)
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 3)
 
+    def test_a_stale_resend_then_a_silent_handshake_ends_at_the_deadline(self):
+        # The API holds the second request on a kept-alive connection, then closes it with
+        # no answer (stale: sent again on a new connection), and the new connection's TLS
+        # handshake never gets an answer: 5.2 s on a 3 s deadline before.
+        import ssl
+        from standin.agentjobs_api import CA_FILE, TLS_DIR
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER) if hasattr(ssl, "PROTOCOL_TLS_SERVER") \
+            else ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
+        context.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server-key.pem"))
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        stop = threading.Event()
+        self.addCleanup(listener.close)
+        self.addCleanup(stop.set)
+        body = json.dumps({"data": {"job_id": "job-0001", "job_status": "RUNNING"}}).encode()
+
+        def read_request(conn):
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+
+        def api():
+            conn = context.wrap_socket(listener.accept()[0], server_side=True)
+            read_request(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                         % len(body) + body)
+            read_request(conn)
+            stop.wait(2.2)
+            conn.close()  # no answer: the request goes once more, on a new connection
+            silent = listener.accept()[0]  # whose handshake is never answered
+            stop.wait(10)
+            silent.close()
+        thread = threading.Thread(target=api)
+        thread.daemon = True
+        thread.start()
+        server = ServerProcess(None, AICONNECT_API_URL="https://127.0.0.1:%d/api/v0" % listener.getsockname()[1],
+                               AGENTJOBS_CA_BUNDLE=CA_FILE, AGENTJOBS_TIMEOUT="3", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assertFalse(server.call("get_job", {"job_id": "job-0001"})["isError"])
+        self.assert_ends_at_the_deadline(server, "get_job", {"job_id": "job-0001"}, 3)
+
     def test_a_trickling_proxy_ends_at_the_deadline(self):
         proxy, server = self.server_via_http_proxy(AGENTJOBS_TIMEOUT="2")
         proxy.add_fault(action="trickle", status=200, body={"data": []}, interval=0.2)
