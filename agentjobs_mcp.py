@@ -1390,11 +1390,13 @@ def timeout_error(config, call):
         waited = (" Before that, the call waited %.1f s for a free worker (all "
                   "AGENTJOBS_MAX_CONCURRENCY=%d were busy); that wait is not counted."
                   % (call.waited, config.max_concurrency))
-    return ApiError(0, "The API did not answer within %g seconds%s.%s" % (
+    proxy = proxy_of(config.api_url)
+    return ApiError(0, "The API%s did not answer within %g seconds%s.%s" % (
+        " (through the proxy at %s, from %s)" % proxy if proxy else "",
         call.timeout, " (its answer was still coming in when the time ran out)"
         if call.expired and call.answering else "", waited),
-                    "It may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
-                    "(now %g)." % config.timeout)
+                    "It%s may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
+                    "(now %g)." % (" or the proxy" if proxy else "", config.timeout))
 
 
 def _exchange(config, request, call, remaining):

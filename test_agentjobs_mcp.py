@@ -2488,6 +2488,7 @@ class DeadlineTest(ApiTestCase):
         self.assertIn("did not answer within %g seconds" % timeout, text_of(result), name)
         self.assertLess(took, timeout + self.MARGIN, name)
         self.assertGreaterEqual(took, timeout - 0.2, name)
+        return text_of(result)
 
     def test_a_resource_read_in_a_batch_ends_at_the_deadline_too(self):
         # A batch's resources/read calls the API outside any tool call's context.
@@ -2619,7 +2620,9 @@ class DeadlineTest(ApiTestCase):
                                HTTPS_PROXY="http://127.0.0.1:%d" % listener.getsockname()[1],
                                AGENTJOBS_TIMEOUT="3", AGENTJOBS_RETRIES="0")
         self._servers.append(server)
-        self.assert_ends_at_the_deadline(server, "list_jobs", {}, 3)
+        self.assertIn("The API (through the proxy at http://127.0.0.1:%d, from HTTPS_PROXY) did not "
+                      "answer within 3 seconds" % listener.getsockname()[1],
+                      self.assert_ends_at_the_deadline(server, "list_jobs", {}, 3))
 
     def test_a_stale_resend_then_a_silent_handshake_ends_at_the_deadline(self):
         # The API holds the second request on a kept-alive connection, then closes it with
