@@ -786,8 +786,12 @@ def origin_of(url):
 
 def origin_text(origin):
     """An origin as a person reads it: scheme://host:port, an IPv6 host in brackets."""
-    scheme, host, port = origin
-    return "%s://%s:%s" % (scheme, "[%s]" % host if ":" in host else host, port)
+    return "%s://%s" % (origin[0], host_text(origin[1], origin[2]))
+
+
+def host_text(host, port):
+    """host:port, an IPv6 host in brackets ([::1]:443, never ::1:443)."""
+    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
 
 
 def proxy_of(url):
@@ -4944,11 +4948,11 @@ def run_check(config):
     try:
         sock = socket.create_connection((target_host, target_port), timeout=min(config.timeout, 10))
     except OSError as error:
-        return int(not check_step(False, "connect", "cannot connect to %s:%d: %s" % (
-            target_host, target_port, error.strerror or error),
+        return int(not check_step(False, "connect", "cannot connect to %s: %s" % (
+            host_text(target_host, target_port), error.strerror or error),
             "is the API (or proxy) up and reachable from here? check firewalls and AICONNECT_API_URL"))
-    check_step(True, "connect", "%s:%d reachable%s" % (target_host, target_port,
-                                                       " (the proxy)" if proxy else ""))
+    check_step(True, "connect", "%s reachable%s" % (host_text(target_host, target_port),
+                                                   " (the proxy)" if proxy else ""))
     try:
         if scheme == "https" and not proxy:
             ca = config.ca_bundle or os.environ.get("SSL_CERT_FILE") or ssl.get_default_verify_paths().cafile

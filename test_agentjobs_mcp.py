@@ -2465,6 +2465,9 @@ class TlsAndProxyTest(ApiTestCase):
         server = ServerProcess(None, AICONNECT_API_URL="http://[::1]:%d/api/v0" % port, AGENTJOBS_RETRIES="0")
         self._servers.append(server)
         self.assertIn("the API at http://[::1]:%d" % port, self.call_error("list_jobs", {}, server=server))
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL="http://[::1]:%d/api/v0" % port)
+        self.assertEqual(code, 1)
+        self.assertIn("cannot connect to [::1]:%d" % port, out)
 
     def test_no_proxy_bypasses_the_proxy(self):
         server = self.server(HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1,localhost")
