@@ -624,6 +624,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     idle = False  # waiting for the next request on a kept-alive connection
+    stray = b""  # bytes a "stray" fault sends after the real answer, in the same write
     answered = False  # an answer went out and the handler is not yet back to waiting
 
     def setup(self):
@@ -758,7 +759,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(data + getattr(self, "stray", b""))
+            self.wfile.write(data + self.stray)
 
     def fault(self, fault):
         getattr(self, "fault_" + fault["action"])(fault)
