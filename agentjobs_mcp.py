@@ -20,13 +20,14 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AICONNECT_API_URL       API base URL, http or https (https://api.aiconnect.cloud/api/v0)
     DEFAULT_ORG_ID          organization used where a path needs one (aiconnect)
     DEFAULT_TIMEZONE        preferred time zone, shown by get_context (UTC)
-    AGENTJOBS_TIMEOUT       seconds one tool call may spend on the API, retries included (30)
+    AGENTJOBS_TIMEOUT       seconds a tool call may spend on the API, connect and retries included (30)
     AGENTJOBS_COMPLETION_TIMEOUT    seconds a completion (typing an argument) may wait (2)
     AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
     AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
     AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
     AGENTJOBS_IDLE_TIMEOUT  seconds an unused connection to the API is kept open for reuse;
-                            0 opens a new connection for every request (30)
+                            0 opens a new connection for every request (30); none is
+                            reused once 120 s old (MAX_CONNECTION_AGE_S: DNS failover)
     AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
     AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
     AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
@@ -100,6 +101,12 @@ COMPLETION_TIMEOUT_S = 2.0  # completion/complete answers while the user types: 
 # Kept-alive connections are closed after this long unused: under the idle limits
 # servers and load balancers commonly allow (60 s and more), so they rarely close first.
 IDLE_TIMEOUT_S = 30.0
+# A kept-alive connection is not reused once it is this old, idle or not: the next request
+# looks the host up again, so after a DNS failover calls reach the new address within two
+# minutes (the handler lifetime .NET's HttpClientFactory uses for the same reason).
+MAX_CONNECTION_AGE_S = 120.0
+# Interim (1xx) answers skipped before the final one; more is an answer that cannot be read.
+MAX_INTERIM_ANSWERS = 20
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
 DEFAULT_QUEUE = 256  # calls waiting for a worker; 3,000 at once were all "timed out" before
@@ -698,16 +705,17 @@ WATCHDOG = Watchdog()
 class ConnectionPool(object):
     """Idle kept-alive connections to the API, by (connection class, host, tunnel, origin).
 
-    A connection is given back only when its answer was read to the end and its call
-    was neither cancelled nor out of time; it waits at most `idle_timeout` seconds (a
+    A connection is given back only when its answer was read to its framed end and its
+    call was neither cancelled nor out of time; it waits at most `idle_timeout` seconds (a
     thread closes it then), and at most `size` wait per key: one per call that can run
-    at once. A connection the server has closed (readable while idle: its FIN) is
-    dropped when taken, before anything is sent on it.
+    at once. A connection older than `max_age` (its `born`) is never used again. One the
+    server has closed (readable while idle: its FIN) or that holds stray bytes is dropped
+    when taken, before anything is sent on it.
     """
 
-    def __init__(self, idle_timeout, size):
+    def __init__(self, idle_timeout, size, max_age=MAX_CONNECTION_AGE_S):
         import threading
-        self.idle_timeout, self.size = idle_timeout, size
+        self.idle_timeout, self.size, self.max_age = idle_timeout, size, max_age
         self.cond = threading.Condition()
         self.idle = {}  # key -> [(connection, idle since)], the newest last
         self.thread = None
@@ -723,7 +731,7 @@ class ConnectionPool(object):
             conn = waiting.pop()[0] if waiting else None
         for old in stale:
             old.close()
-        while conn is not None and not self._alive(conn):
+        while conn is not None and not (self._young(conn, now) and self._alive(conn)):
             conn.close()
             with self.cond:
                 conn = waiting.pop()[0] if waiting else None
@@ -731,7 +739,7 @@ class ConnectionPool(object):
 
     def give(self, key, conn):
         with self.cond:
-            if self.closed or self.idle_timeout <= 0:
+            if self.closed or self.idle_timeout <= 0 or not self._young(conn, time.monotonic()):
                 extra = [conn]
             else:
                 waiting = self.idle.setdefault(key, [])
@@ -776,14 +784,21 @@ class ConnectionPool(object):
             for conn in expired:
                 conn.close()
 
+    def _young(self, conn, now):
+        return now - getattr(conn, "born", now) < self.max_age
+
     @staticmethod
     def _alive(conn):
-        """No FIN, no stray bytes: a kept-alive connection has nothing to read while idle."""
+        """No FIN, no stray bytes: a kept-alive connection has nothing to read while idle.
+        Over TLS, bytes already decrypted sit in the SSL object, where select() cannot
+        see them: pending() does."""
         import select
         sock = conn.sock
         if sock is None:
             return False
         try:
+            if hasattr(sock, "pending") and sock.pending():
+                return False
             return not select.select([sock], [], [], 0)[0]
         except (OSError, ValueError):
             return False
@@ -806,18 +821,46 @@ def origin_of(url):
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
+def origin_text(origin):
+    """An origin as a person reads it: scheme://host:port, an IPv6 host in brackets."""
+    return "%s://%s" % (origin[0], host_text(origin[1], origin[2]))
+
+
+def host_text(host, port):
+    """host:port, an IPv6 host in brackets ([::1]:443, never ::1:443)."""
+    return "%s:%s" % ("[%s]" % host if ":" in host else host, port)
+
+
+def proxy_of(url):
+    """(the proxy's origin, the variable that names it) for a request to `url`, or None:
+    as urllib chooses it (HTTPS_PROXY / HTTP_PROXY, NO_PROXY). Never its credentials."""
+    import urllib.request
+    scheme, host, _ = origin_of(url)
+    proxy = urllib.request.getproxies().get(scheme)
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return (origin_text(origin_of(proxy if "://" in proxy else "http://" + proxy)),
+            "%s_PROXY" % scheme.upper())
+
+
+class FramingError(ValueError):
+    """An answer whose end cannot be told for sure (lengths that disagree, a protocol
+    switch, endless interim answers): it is not read, and its connection is closed."""
+
+
 def build_opener(config):
     """A urllib opener for this API: proxies from the environment, the CA bundle,
     kept-alive connections reused (ConnectionPool), sockets registered with the
     current call (for cancellation and the deadline), and redirects followed only
     within the API's own origin."""
     import http.client
+    import socket
     import ssl
     import urllib.error
     import urllib.request
 
     api_origin = origin_of(config.api_url)
-    pool = ConnectionPool(config.idle_timeout, config.max_concurrency)
+    pool = ConnectionPool(config.idle_timeout, config.max_concurrency, MAX_CONNECTION_AGE_S)
     _pools.append(pool)
     # What a kept-alive connection the server closed while idle fails with, before any
     # answer byte: the request can be sent again on a new connection.
@@ -831,18 +874,59 @@ def build_opener(config):
         if call is not None and conn.sock is not None:
             call.attach(conn.sock)
 
+    def bounded_connection(address, timeout=None, source_address=None):
+        """socket.create_connection within what is left of the call's deadline, which then
+        bounds a proxy's answer to CONNECT and the TLS handshake too (the ssl module bounds
+        a whole handshake by the socket's timeout)."""
+        call = getattr(_local, "call", None)
+        if call is not None and isinstance(timeout, (int, float)):
+            timeout = max(min(timeout, call.remaining()), 0.001)
+        sock = socket.create_connection(address, timeout, source_address)
+        if call is not None:
+            sock.settimeout(max(call.remaining(), 0.001))
+        return sock
+
     class PooledResponse(http.client.HTTPResponse):
         """A response that gives its connection back to the pool when it is closed
-        after being read to the end (http.client lets go of `fp` at the end)."""
+        after being read to its framed end (http.client lets go of `fp` at the end, and
+        counts `length` down to 0), unless where it ends was not clear (`reusable`)."""
         release = None
+        reusable = True
+        interim = 0
 
         def _read_status(self):
-            status = http.client.HTTPResponse._read_status(self)
-            _local.answered = True  # an answer byte came: the request is never sent again
-            return status
+            # http.client skips only 100 Continue: a 102 Processing or a 103 Early Hints
+            # would be taken as the answer, and the real one left on the connection for
+            # the next request to read. Every 1xx is skipped, a bounded number of times.
+            while True:
+                version, status, reason = http.client.HTTPResponse._read_status(self)
+                _local.answered = True  # an answer byte came: the request is never sent again
+                if not 100 <= status < 200:
+                    return version, status, reason
+                if status == 101:
+                    raise FramingError("it switched protocols (101 %s), which was not asked for"
+                                       % escape_text(reason.strip(), 40))
+                self.interim += 1
+                if self.interim > MAX_INTERIM_ANSWERS:
+                    raise FramingError("more than %d interim (1xx) answers came before the "
+                                       "answer" % MAX_INTERIM_ANSWERS)
+                http.client.parse_headers(self.fp)  # bounded in count and length
+
+        def begin(self):
+            http.client.HTTPResponse.begin(self)
+            lengths = set(item.strip() for value in self.headers.get_all("Content-Length") or ()
+                          for item in value.split(","))
+            if len(lengths) > 1 or not all(item.isdigit() and is_ascii(item) for item in lengths):
+                raise FramingError("its Content-Length headers disagree or are not numbers (%s)"
+                                   % escape_text(", ".join(sorted(lengths)), 80))
+            # A 204 or 304 has no body whatever its headers say, and Transfer-Encoding wins
+            # over Content-Length: any bytes the other reading would take stay on the line.
+            if (self.status in (204, 304) and (lengths - {"0"} or self.headers.get("Transfer-Encoding"))
+                    or lengths and self.chunked):
+                self.reusable = False
 
         def close(self):
-            whole = self.fp is None and not self.will_close
+            whole = self.fp is None and not self.will_close and not self.length and self.reusable
             http.client.HTTPResponse.close(self)
             release, self.release = self.release, None
             if release is not None:
@@ -851,12 +935,20 @@ def build_opener(config):
     class TrackedHTTPConnection(http.client.HTTPConnection):
         response_class = PooledResponse
 
+        def __init__(self, *args, **kwargs):
+            http.client.HTTPConnection.__init__(self, *args, **kwargs)
+            self._create_connection = bounded_connection
+
         def connect(self):
             http.client.HTTPConnection.connect(self)
             register(self)
 
     class TrackedHTTPSConnection(http.client.HTTPSConnection):
         response_class = PooledResponse
+
+        def __init__(self, *args, **kwargs):
+            http.client.HTTPSConnection.__init__(self, *args, **kwargs)
+            self._create_connection = bounded_connection
 
         def connect(self):
             http.client.HTTPSConnection.connect(self)
@@ -873,6 +965,8 @@ def build_opener(config):
             finally:
                 if call is not None:
                     call.detach(self.sock)
+            if call is not None:  # the handshake gets what is left, not a whole timeout
+                self.sock.settimeout(max(call.remaining(), 0.001))
 
     def pooled_open(conn_class, req, **conn_args):
         """urllib's do_open, with the connection taken from the pool and given back."""
@@ -901,6 +995,7 @@ def build_opener(config):
                     call.attach(conn.sock)
             else:
                 conn = conn_class(req.host, timeout=req.timeout, **conn_args)
+                conn.born = time.monotonic()
                 if req._tunnel_host:
                     conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
             sending, _local.answered = True, False
@@ -954,26 +1049,44 @@ def build_opener(config):
     class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
         # urllib re-sends every header, Authorization included, to wherever a
         # redirect points: a redirect that leaves the API's origin would hand the
-        # key to another host. Only same-origin redirects are followed.
+        # key to another host. Only same-origin redirects are followed, and never
+        # for a POST: following a 307/308 sends it again, and a create is sent once.
+        # (3.6-3.10 leave 308 alone: the same rules on every version.)
+        http_error_308 = urllib.request.HTTPRedirectHandler.http_error_302
+
         def redirect_request(self, req, fp, code, msg, headers, newurl):
+            method = req.get_method()
+            refusal = None
             if origin_of(newurl) != api_origin:
-                raise ApiError(
+                refusal = ApiError(
                     code, "The API answered %s with a redirect to another host (%s); "
                     "it was not followed, so the API key was not sent there."
-                    % (code, "%s://%s:%s" % origin_of(newurl)),
+                    % (code, origin_text(origin_of(newurl))),
                     "Check AICONNECT_API_URL: it should be the API's final address "
                     "(e.g. %s)." % DEFAULT_API_URL)
-            method = req.get_method()
-            if code in (307, 308):
-                body = req.data
-            elif method in ("GET", "HEAD"):
-                body = None
-            else:
-                raise ApiError(code, "The API answered %s with a %s redirect to %s, "
-                               "which would change the request; it was not followed."
-                               % (method, code, newurl[:200]),
-                               "Check AICONNECT_API_URL (a missing /api/v0 or http "
-                               "instead of https often causes this).")
+            elif method == "POST":
+                refusal = ApiError(code, "The API answered the %s with a %s redirect to %s; it "
+                                   "was not followed, since a POST is never sent twice."
+                                   % (method, code, redact_url(newurl)),
+                                   "If that is where the API now lives, set AICONNECT_API_URL "
+                                   "to it (a missing /api/v0 or http instead of https often "
+                                   "causes this).")
+            elif code not in (307, 308) and method not in ("GET", "HEAD"):
+                refusal = ApiError(code, "The API answered %s with a %s redirect to %s, "
+                                   "which would change the request; it was not followed."
+                                   % (method, code, redact_url(newurl)),
+                                   "Check AICONNECT_API_URL (a missing /api/v0 or http "
+                                   "instead of https often causes this).")
+            try:
+                if refusal is not None:
+                    raise refusal
+                # urllib reads a redirect's body whole, whatever its size: read it here,
+                # within the cap and the deadline, so that urllib finds nothing left.
+                read_capped(fp, config.max_response_bytes, _local.call)
+            except BaseException:
+                fp.close()  # its socket now, not when the cycle collector runs
+                raise
+            body = req.data if code in (307, 308) else None
             return urllib.request.Request(newurl, data=body, method=method,
                                           headers=dict(req.header_items()))
 
@@ -1130,6 +1243,7 @@ def error_message_from_body(body, content_type):
 
 def status_hint(config, status, method):
     """What to do about an HTTP error status."""
+    proxy = proxy_of(config.api_url) if status == 407 or status >= 500 else None
     if status == 400:
         return "The API rejected the request as invalid; check the arguments against the tool's schema."
     if status == 401:
@@ -1143,9 +1257,15 @@ def status_hint(config, status, method):
         return "Check the id (list_jobs lists jobs; get_context lists job types) and org_id."
     if status == 409:
         return "The job is already finished (COMPLETED, FAILED or CANCELED); nothing to do."
+    if status == 407:
+        return ("The proxy%s asks for credentials: put user:password@ in %s." % (
+            " at %s" % proxy[0] if proxy else "", proxy[1] if proxy else "HTTPS_PROXY or HTTP_PROXY"))
     if status == 429:
         return "The API is rate-limiting requests; wait a minute before trying again."
     if status >= 500:
+        if proxy:
+            return ("This is a fault on the API's side or the proxy's (%s, from %s); try again "
+                    "in a minute." % proxy)
         return "This is a fault on the API's side (or a proxy in between); try again in a minute."
     return None
 
@@ -1199,11 +1319,14 @@ def _attempts(config, method, url, data, headers, call, retryable):
         started = time.monotonic()
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            status, payload = _exchange(config, request, call, remaining)
+            status, size, payload = _exchange(config, request, call, remaining)
         except ApiError as error:
-            if call.retried and method == "DELETE" and error.status in (404, 409):
+            error.resent = call.retried  # sent more than once: an earlier one may have done it
+            if call.retried and method == "DELETE" and error.status == 404:
                 error.message += (" An earlier attempt of this request failed midway and "
                                   "was retried: that attempt may already have cancelled the job.")
+            if method == "POST":
+                error.maybe_done = may_have_taken_effect(error)
             raise
         except AttemptError as failure:
             if log.debug_enabled:  # redact_url costs a parse: only when it is shown
@@ -1220,9 +1343,9 @@ def _attempts(config, method, url, data, headers, call, retryable):
             call.retried = True
             time.sleep(delay)
             continue
-        if log.debug_enabled:
+        if log.debug_enabled:  # the bytes that came, not the keys of what they parsed to
             log.debug("%s %s -> %d in %.1f ms, %d bytes", method, redact_url(url), status,
-                      (time.monotonic() - started) * 1000, len(payload))
+                      (time.monotonic() - started) * 1000, size)
         return payload
 
 
@@ -1240,10 +1363,20 @@ class AttemptError(Exception):
 
     def to_error(self, config, method, call):
         error = self.error
-        if method == "POST" and not self.unsent and getattr(error, "status", 0) in (0, 500, 502, 503, 504):
-            error.hint = ("The request may have reached the API, so the job may have been "
-                          "created: check with list_jobs before creating it again.")
+        if isinstance(error, ApiError):
+            error.resent = call.retried
+            if method == "POST":
+                error.maybe_done = not self.unsent and may_have_taken_effect(error)
         return error
+
+
+def may_have_taken_effect(error):
+    """Whether a request that was sent and failed with `error` (an ApiError) may have been
+    carried out all the same: no answer, an answer that could not be read (even a 2xx),
+    a 5xx, or a redirect that may follow the work done (303 See Other). A 4xx, and a
+    307/308 (the request is to go elsewhere), say it was not."""
+    status = error.status
+    return status < 300 or status >= 500 or 300 <= status < 400 and status not in (307, 308)
 
 
 def backoff_delay(attempt, retry_after):
@@ -1300,15 +1433,17 @@ def timeout_error(config, call):
         waited = (" Before that, the call waited %.1f s for a free worker (all "
                   "AGENTJOBS_MAX_CONCURRENCY=%d were busy); that wait is not counted."
                   % (call.waited, config.max_concurrency))
-    return ApiError(0, "The API did not answer within %g seconds%s.%s" % (
+    proxy = proxy_of(config.api_url)
+    return ApiError(0, "The API%s did not answer within %g seconds%s.%s" % (
+        " (through the proxy at %s, from %s)" % proxy if proxy else "",
         call.timeout, " (its answer was still coming in when the time ran out)"
         if call.expired and call.answering else "", waited),
-                    "It may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
-                    "(now %g)." % config.timeout)
+                    "It%s may be slow or unreachable; try again, or raise AGENTJOBS_TIMEOUT "
+                    "(now %g)." % (" or the proxy" if proxy else "", config.timeout))
 
 
 def _exchange(config, request, call, remaining):
-    """One HTTP attempt: (status, parsed JSON), or raises ApiError or AttemptError."""
+    """One HTTP attempt: (status, bytes received, parsed JSON), or raises ApiError or AttemptError."""
     import urllib.error
     call.answering = False
     import http.client
@@ -1321,6 +1456,8 @@ def _exchange(config, request, call, remaining):
         status = error.code
         try:
             raw = read_capped(error, cap, call)
+        except http.client.IncompleteRead as short:
+            raw = short.partial  # what came of the error's message is still worth showing
         except (OSError, http.client.HTTPException, ApiError):
             raw = b""
         finally:
@@ -1356,11 +1493,13 @@ def _exchange(config, request, call, remaining):
         response.close()
     if call.expired:  # what was read is cut short: the watchdog ended the call
         raise AttemptError(timeout_error(config, call), what="timeout", final=True)
-    return status, parse_api_json(raw, status, response.headers.get("Content-Type"))
+    return status, len(raw), parse_api_json(raw, status, response.headers.get("Content-Type"))
 
 
 def read_capped(response, cap, call):
-    """Read a response body, refusing to hold more than `cap` bytes."""
+    """Read a response body, refusing to hold more than `cap` bytes; a body that ends
+    before its Content-Length says is http.client's IncompleteRead (http.client's own
+    read(n) returns what came and says nothing)."""
     length = response.headers.get("Content-Length") if response.headers else None
     if length and length.isdigit() and is_ascii(length) and int(length) > cap:
         raise ApiError(0, "The API's answer is %s bytes, over the %d-byte limit; it was not read."
@@ -1375,6 +1514,10 @@ def read_capped(response, cap, call):
         call.bound_reads()
         chunk = response.read(min(65536, cap + 1 - total))
         if not chunk:
+            missing = getattr(response, "length", None)  # what Content-Length still expects
+            if missing and not call.expired and not call.cancelled:
+                import http.client
+                raise http.client.IncompleteRead(b"".join(chunks), missing)
             return b"".join(chunks)
         total += len(chunk)
         if total > cap:
@@ -1429,11 +1572,21 @@ def classify_network_error(config, error, call):
     reason = getattr(error, "reason", error)
     if call.cancelled:
         return AttemptError(CancelledError(), what="cancelled")
-    host = "%s://%s:%s" % origin_of(config.api_url)
+    host = origin_text(origin_of(config.api_url))
     if isinstance(reason, ApiError):
         return AttemptError(reason, what="refused redirect", final=True)
     if call.expired or isinstance(reason, (socket.timeout,)) or "timed out" in str(reason):
         return AttemptError(timeout_error(config, call), what="timeout", final=True)
+    if isinstance(reason, FramingError):
+        return AttemptError(ApiError(0, "The API's answer could not be read: %s. The connection "
+                                     "was closed." % reason,
+                                     "A proxy or load balancer between here and the API may be "
+                                     "mangling answers; try again."), what="unframed answer")
+    # Through a proxy, the connection (its DNS name, its port) and the tunnel are the proxy's.
+    proxy = proxy_of(config.api_url)
+    if proxy is not None and (isinstance(reason, (socket.gaierror, ConnectionRefusedError))
+                              or str(reason).startswith("Tunnel connection failed")):
+        return proxy_error(config, reason, proxy)
     if isinstance(reason, ssl.SSLError) or isinstance(reason, ssl.CertificateError):
         return AttemptError(ApiError(0, "TLS with %s failed: %s" % (host, escape_text(reason, 200)),
                                    tls_hint(reason) + " Verification is never switched off."),
@@ -1449,8 +1602,15 @@ def classify_network_error(config, error, call):
                                    "Is AICONNECT_API_URL right and the API (or proxy) up? Try "
                                    "again in a minute."),
                           unsent=True, what="refused")
+    if type(reason).__name__ == "IncompleteRead":
+        return AttemptError(ApiError(0, "The answer from the API at %s was cut short: %d bytes "
+                                     "came, %d more were announced." % (
+                                         host, len(reason.partial), reason.expected or 0),
+                                     "Try again; if it keeps happening, check proxies between "
+                                     "here and the API."),
+                            what="cut short")
     if isinstance(reason, (ConnectionError, EOFError)) or type(reason).__name__ in (
-            "RemoteDisconnected", "BadStatusLine", "IncompleteRead"):
+            "RemoteDisconnected", "BadStatusLine"):
         return AttemptError(ApiError(0, "The connection to the API at %s dropped before a full "
                                    "answer came (%s)." % (host, type(reason).__name__),
                                    "Try again; if it keeps happening, check proxies between "
@@ -1460,6 +1620,29 @@ def classify_network_error(config, error, call):
                                % (host, escape_text(reason, 200)),
                                "Check AICONNECT_API_URL and the network."),
                       what=type(reason).__name__)
+
+
+def proxy_error(config, reason, proxy):
+    """An AttemptError for a proxy that could not be reached or would not open a tunnel,
+    worded as the proxy's: the API was never reached."""
+    import socket
+    where, variable = proxy
+    target = origin_text(origin_of(config.api_url))
+    if isinstance(reason, socket.gaierror):
+        message = "Could not resolve the proxy's host (%s, from %s): %s" % (
+            where, variable, escape_text(reason, 200))
+        hint, what = "Check %s (or NO_PROXY) and this machine's DNS." % variable, "proxy dns"
+    elif isinstance(reason, ConnectionRefusedError):
+        message = "Could not connect to the proxy at %s (from %s): connection refused." % (where, variable)
+        hint, what = ("Is the proxy up and %s right? Try again in a minute." % variable, "proxy refused")
+    else:
+        return AttemptError(ApiError(0, "The proxy at %s (from %s) would not open a tunnel to the "
+                                     "API at %s: %s" % (where, variable, target,
+                                                        escape_text(reason, 200)),
+                                     "Check that the proxy lets this machine CONNECT to %s, and "
+                                     "its credentials (user:password@ in %s)." % (target, variable)),
+                            what="proxy tunnel", final=True)
+    return AttemptError(ApiError(0, message, hint), unsent=True, what=what)
 
 
 def tls_hint(error, platform=sys.platform):
@@ -2757,14 +2940,14 @@ def org_segment(config, args):
     return ("org_id" if args.get("org_id") else "DEFAULT_ORG_ID", org_of(config, args))
 
 
-def job_status_of(config, job_id):
-    """A job's status, or None when it cannot be read (used to explain a 409)."""
+def job_of(config, job_id):
+    """A job as the API has it now, or None when it cannot be read (to explain a 409)."""
     try:
         payload = api_request(config, "GET", ("services", "agent-jobs", ("job_id", job_id)))
     except ToolError:
         return None
     data = payload.get("data")
-    return data.get("job_status") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
 
 
 def not_found(error, what, org):
@@ -2796,11 +2979,24 @@ def cancel_job(config, args):
                               body={"reason": reason} if reason else None)
     except ApiError as error:
         if error.status == 409:
-            status = job_status_of(config, job_id)
+            job = job_of(config, job_id)
+            status = job.get("job_status") if job else None
+            if getattr(error, "resent", False) and str(status).upper() == "CANCELED":
+                # The DELETE went more than once (a dropped connection, a 504): the first
+                # may have cancelled the job, and the API told the next "already canceled".
+                return ("Job '%s' is canceled. This call's first attempt failed midway and the "
+                        "cancel was sent again, which the API answered with 409 (already "
+                        "canceled): the first attempt may have cancelled it, or it was cancelled "
+                        "before.\n%s" % (escape_text(job_id, 200), format_job_summary(job_brief(job), "  ")),
+                        {"job_id": job_id, "canceled": True, "job": normal_job(job),
+                         "message": "canceled; the first attempt may have done it"})
             error.message = "Job '%s' is already finished%s, so it cannot be cancelled. %s" % (
                 escape_text(job_id, 200), " (status: %s)" % escape_text(status, 40) if status else "",
                 error.message)
             error.hint = "Nothing to do: a finished job sends nothing more. get_job shows its result."
+            if getattr(error, "resent", False):
+                error.hint += (" (The cancel was sent more than once: an earlier attempt failed "
+                               "midway and may have reached the API.)")
         raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
     job = payload.get("data")
     if isinstance(job, dict):
@@ -3018,6 +3214,12 @@ def create_request(config, args):
             body[name] = args[name]
     return body, [("delay", args.get("delay"))]
 
+# Every create_job failure after which the job may exist says so: a second create makes a
+# second job (and a second conversation with the customer).
+MAY_HAVE_CREATED = ("The request reached the API (or may have), so the job may have been created "
+                    "all the same: check with list_jobs (its job_type_id, newest first) before "
+                    "creating it again.")
+
 
 @tool(name="create_job", title="Create Agent Job", annotations=CREATES,
       cut_hint="get_job shows the new job.",
@@ -3058,6 +3260,8 @@ def create_job(config, args):
     try:
         payload = api_request(config, "POST", ("services", "agent-jobs"), query, body=body)
     except ApiError as error:
+        if getattr(error, "maybe_done", False):
+            error.hint = MAY_HAVE_CREATED + (" If it is not there: " + error.hint if error.hint else "")
         if error.status == 404:
             error.message = ("No job type '%s' in organization '%s', or no such organization "
                              "(the API answered 404: %s)" % (
@@ -3066,7 +3270,11 @@ def create_job(config, args):
                                  error.message.split(": ", 1)[-1]))
             error.hint = "get_context lists the job types of the organization."
         raise
-    job = envelope(payload, dict, "the new job")
+    try:
+        job = envelope(payload, dict, "the new job")
+    except ApiError as error:
+        error.hint = MAY_HAVE_CREATED
+        raise
     brief = job_brief(job)
     text = ["Job created: %s" % shown(brief["job_id"], 200),
             "  Status: %s" % shown(brief["status"], 40),
@@ -5386,11 +5594,11 @@ def run_check(config):
     try:
         sock = socket.create_connection((target_host, target_port), timeout=min(config.timeout, 10))
     except OSError as error:
-        return int(not check_step(False, "connect", "cannot connect to %s:%d: %s" % (
-            target_host, target_port, error.strerror or error),
+        return int(not check_step(False, "connect", "cannot connect to %s: %s" % (
+            host_text(target_host, target_port), error.strerror or error),
             "is the API (or proxy) up and reachable from here? check firewalls and AICONNECT_API_URL"))
-    check_step(True, "connect", "%s:%d reachable%s" % (target_host, target_port,
-                                                       " (the proxy)" if proxy else ""))
+    check_step(True, "connect", "%s reachable%s" % (host_text(target_host, target_port),
+                                                   " (the proxy)" if proxy else ""))
     try:
         if scheme == "https" and not proxy:
             ca = config.ca_bundle or os.environ.get("SSL_CERT_FILE") or ssl.get_default_verify_paths().cafile

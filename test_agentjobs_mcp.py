@@ -1819,6 +1819,38 @@ class CreateJobTest(StructuredOutputCase):
             self.assertIn("may have been created", text)
             self.assertIn("list_jobs", text)
 
+    def test_every_outcome_after_which_the_job_may_exist_says_check_list_jobs_first(self):
+        # A 500 went through as "try again in a minute", a 201 cut short or not JSON as "a
+        # proxy may be answering": an agent that follows either creates the job twice.
+        server = self.server(AGENTJOBS_RETRIES="2")
+        arguments = {"job_type_id": "customer-followup", "target_channel": self.CHANNEL}
+        created = {"data": {"job_id": "job-0900", "job_status": "WAITING"}}
+        maybe = (("500", {"status": 500, "body": {"message": "boom"}}, "500 Internal Server Error: boom"),
+                 ("504", {"status": 504, "body": b"", "content_type": "text/plain"}, "504"),
+                 ("201 cut short", {"action": "short", "status": 201, "body": created}, "was cut short"),
+                 ("201 not JSON", {"status": 201, "body": "<html>ok</html>"}, "201 but the body is not JSON"),
+                 ("201 of another shape", {"status": 201, "body": {"id": "job-0900"}}, "not with the new job"),
+                 ("303", {"status": 303, "body": b"", "headers": {"Location": "/api/v0/x"}}, "303"))
+        for label, fault, says in maybe:
+            self.api.reset()
+            self.api.add_fault(method="POST", **fault)
+            text = self.call_error("create_job", arguments, server=server)
+            self.assertIn(says, text, label)
+            self.assertIn("\nThe request reached the API (or may have), so the job may have been created "
+                          "all the same: check with list_jobs (its job_type_id, newest first) before "
+                          "creating it again.", text, label)
+            self.assertEqual([r.method for r in self.api.requests], ["POST"], label)
+        for label, fault in (("400", {"status": 400, "body": {"message": "bad channel"}}),
+                             ("403", {"status": 403, "body": {"message": "no"}}),
+                             ("429", {"status": 429, "body": {"message": "slow"}, "headers": {"Retry-After": "600"}})):
+            self.api.reset()
+            self.api.add_fault(method="POST", **fault)
+            text = self.call_error("create_job", arguments, server=server)
+            self.assertNotIn("may have been created", text, label)
+        self.api.reset()
+        self.api.add_fault(action="interim", status=102, method="POST")
+        self.assertIn("Job created: job-0101", text_of(self.call_ok("create_job", arguments, server=server)))
+
     def test_create_timeout_says_it_may_have_been_created(self):
         self.api.add_fault(action="hang", delay=10)
         text = self.call_error("create_job", {"job_type_id": "customer-followup",
@@ -2223,13 +2255,32 @@ class ApiFailureTest(ApiTestCase):
         self.assertEqual(agentjobs_mcp.parse_retry_after("7"), 7.0)
         self.assertIsNone(agentjobs_mcp.parse_retry_after("soon"))
 
-    def test_delete_retried_after_a_dropped_connection_then_409_says_it_may_be_cancelled(self):
-        job_id = self.api.add_job(job_status="RUNNING")["job_id"]
-        self.api.add_fault(action="drop", method="DELETE")
-        self.api.jobs[job_id]["job_status"] = "CANCELED"  # as if the first attempt had worked
-        text = self.call_error("cancel_job", {"job_id": job_id})
-        self.assertEqual([r.method for r in self.api.requests], ["DELETE", "DELETE", "GET"])
-        self.assertIn("may already have cancelled the job", text)
+    def test_a_cancel_sent_again_that_meets_already_canceled_is_canceled_not_an_error(self):
+        # The first DELETE did its work but its answer was lost (a dropped connection, a
+        # 504, a reset); the one sent again met 409. The agent was told "cannot be
+        # cancelled ... Nothing to do", though this very call had cancelled the job.
+        server = self.server()
+        for fault in ({"action": "drop"}, {"status": 504, "body": {"message": "gateway timeout"}},
+                      {"action": "reset", "body": b"", "delay": 0}):
+            self.api.reset()
+            job_id = self.running_job()
+            self.api.add_fault(method="DELETE", **fault)
+            self.api.jobs[job_id]["job_status"] = "CANCELED"  # as if the first attempt had worked
+            result = self.call_ok("cancel_job", {"job_id": job_id}, server=server)
+            self.assertEqual([r.method for r in self.api.requests], ["DELETE", "DELETE", "GET"], fault)
+            self.assertIn("Job '%s' is canceled. This call's first attempt failed midway and the cancel "
+                          "was sent again, which the API answered with 409 (already canceled): the first "
+                          "attempt may have cancelled it, or it was cancelled before.\n  Job ID: %s\n"
+                          "  Status: CANCELED" % (job_id, job_id), text_of(result))
+            self.assertEqual(result["structuredContent"]["canceled"], True)
+        # A job that finished on its own is still "already finished", with the resend said.
+        self.api.reset()
+        job_id = self.running_job()
+        self.api.add_fault(method="DELETE", action="drop")
+        self.api.jobs[job_id]["job_status"] = "COMPLETED"
+        text = self.call_error("cancel_job", {"job_id": job_id}, server=server)
+        self.assertIn("is already finished (status: COMPLETED)", text)
+        self.assertIn("The cancel was sent more than once", text)
 
     def test_response_over_the_size_cap_is_an_error(self):
         self.api.add_fault(action="huge", size=3 * 1024 * 1024)
@@ -2439,6 +2490,40 @@ class TlsAndProxyTest(ApiTestCase):
         self.assertEqual(proxy.requests[0].raw_path,
                          "http://api.example.invalid/api/v0/services/agent-jobs?limit=20")
 
+    def test_a_proxy_that_fails_is_named_not_the_api(self):
+        # "Could not connect to the API at https://api.example.invalid:443" sent people to
+        # the API's status page while their own proxy was down.
+        port = closed_port()
+        server = ServerProcess(None, AICONNECT_API_URL="https://api.example.invalid/api/v0",
+                               HTTPS_PROXY="http://user:secret@127.0.0.1:%d" % port, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        text = self.call_error("list_jobs", {}, server=server)
+        self.assertIn("Could not connect to the proxy at http://127.0.0.1:%d (from HTTPS_PROXY): "
+                      "connection refused.\nIs the proxy up and HTTPS_PROXY right?" % port, text)
+        self.assertNotIn("secret", text)
+        proxy = StandInAPI(key=None)  # http.server answers CONNECT with 501
+        proxy.start()
+        self.addCleanup(proxy.stop)
+        server = ServerProcess(None, AICONNECT_API_URL="https://api.example.invalid/api/v0",
+                               HTTPS_PROXY=proxy.origin, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        text = self.call_error("list_jobs", {}, server=server)
+        self.assertIn("The proxy at %s (from HTTPS_PROXY) would not open a tunnel to the API at "
+                      "https://api.example.invalid:443: Tunnel connection failed: 501" % proxy.origin, text)
+        proxy, server = self.server_via_http_proxy()
+        proxy.add_fault(status=502, body=b"<html>upstream down</html>")
+        text = self.call_error("list_jobs", {}, server=server)
+        self.assertIn("a fault on the API's side or the proxy's (http://127.0.0.1:", text)
+
+    def test_an_ipv6_host_is_shown_in_brackets(self):
+        port = closed_port()
+        server = ServerProcess(None, AICONNECT_API_URL="http://[::1]:%d/api/v0" % port, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assertIn("the API at http://[::1]:%d" % port, self.call_error("list_jobs", {}, server=server))
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL="http://[::1]:%d/api/v0" % port)
+        self.assertEqual(code, 1)
+        self.assertIn("cannot connect to [::1]:%d" % port, out)
+
     def test_no_proxy_bypasses_the_proxy(self):
         server = self.server(HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1,localhost")
         self.assertFalse(server.call("list_jobs", {})["isError"])
@@ -2461,6 +2546,7 @@ class DeadlineTest(ApiTestCase):
         self.assertIn("did not answer within %g seconds" % timeout, text_of(result), name)
         self.assertLess(took, timeout + self.MARGIN, name)
         self.assertGreaterEqual(took, timeout - 0.2, name)
+        return text_of(result)
 
     def test_a_resource_read_in_a_batch_ends_at_the_deadline_too(self):
         # A batch's resources/read calls the API outside any tool call's context.
@@ -2564,6 +2650,83 @@ class DeadlineTest(ApiTestCase):
                                AGENTJOBS_TIMEOUT="1", AGENTJOBS_RETRIES="0")
         self._servers.append(server)
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 1)
+
+    def test_a_slow_connect_then_a_silent_handshake_ends_at_the_deadline(self):
+        # The proxy takes most of the deadline to answer CONNECT, then the API never answers
+        # the TLS handshake: the handshake got a whole AGENTJOBS_TIMEOUT of its own (5.2 s
+        # on a 3 s deadline); it gets what is left.
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        stop = threading.Event()
+        self.addCleanup(listener.close)
+        self.addCleanup(stop.set)
+
+        def proxy():
+            conn, _ = listener.accept()
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            if not stop.wait(2.2):
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            stop.wait(10)  # and never a byte of TLS
+            conn.close()
+        thread = threading.Thread(target=proxy)
+        thread.daemon = True
+        thread.start()
+        server = ServerProcess(None, AICONNECT_API_URL="https://api.example.invalid/api/v0",
+                               HTTPS_PROXY="http://127.0.0.1:%d" % listener.getsockname()[1],
+                               AGENTJOBS_TIMEOUT="3", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assertIn("The API (through the proxy at http://127.0.0.1:%d, from HTTPS_PROXY) did not "
+                      "answer within 3 seconds" % listener.getsockname()[1],
+                      self.assert_ends_at_the_deadline(server, "list_jobs", {}, 3))
+
+    def test_a_stale_resend_then_a_silent_handshake_ends_at_the_deadline(self):
+        # The API holds the second request on a kept-alive connection, then closes it with
+        # no answer (stale: sent again on a new connection), and the new connection's TLS
+        # handshake never gets an answer: 5.2 s on a 3 s deadline before.
+        import ssl
+        import struct
+        from standin.agentjobs_api import CA_FILE, TLS_DIR
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER) if hasattr(ssl, "PROTOCOL_TLS_SERVER") \
+            else ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
+        context.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server-key.pem"))
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        stop = threading.Event()
+        self.addCleanup(listener.close)
+        self.addCleanup(stop.set)
+        body = json.dumps({"data": {"job_id": "job-0001", "job_status": "RUNNING"}}).encode()
+
+        def read_request(conn):
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+
+        def api():
+            conn = context.wrap_socket(listener.accept()[0], server_side=True)
+            read_request(conn)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                         % len(body) + body)
+            read_request(conn)
+            stop.wait(2.2)
+            # No answer, a reset: the request goes once more, on a new connection. (A bare
+            # close is an SSLError of no known kind on 3.6/3.7 built with OpenSSL 3.)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            silent = listener.accept()[0]  # whose handshake is never answered
+            stop.wait(10)
+            silent.close()
+        thread = threading.Thread(target=api)
+        thread.daemon = True
+        thread.start()
+        server = ServerProcess(None, AICONNECT_API_URL="https://127.0.0.1:%d/api/v0" % listener.getsockname()[1],
+                               AGENTJOBS_CA_BUNDLE=CA_FILE, AGENTJOBS_TIMEOUT="3", AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        self.assertFalse(server.call("get_job", {"job_id": "job-0001"})["isError"])
+        self.assert_ends_at_the_deadline(server, "get_job", {"job_id": "job-0001"}, 3)
 
     def test_a_trickling_proxy_ends_at_the_deadline(self):
         proxy, server = self.server_via_http_proxy(AGENTJOBS_TIMEOUT="2")
@@ -2699,6 +2862,21 @@ class KeepAliveTest(ApiTestCase):
         [(conn, _)] = [entry for waiting in pool.idle.values() for entry in waiting]
         self.assertTrue(conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         self.assertEqual(self.only_request().json, {"reason": "r"})
+
+    def test_a_connection_is_not_reused_once_older_than_its_maximum_age(self):
+        # Reused forever, a busy connection kept reaching an old address after a DNS failover.
+        self.assertEqual(agentjobs_mcp.MAX_CONNECTION_AGE_S, 120.0)
+        self.addCleanup(setattr, agentjobs_mcp, "MAX_CONNECTION_AGE_S", agentjobs_mcp.MAX_CONNECTION_AGE_S)
+        agentjobs_mcp.MAX_CONNECTION_AGE_S = 0.5
+        config = agentjobs_mcp.Config({"AICONNECT_API_URL": self.api.url, "AICONNECT_API_KEY": KEY})
+        started = time.monotonic()
+        for _ in range(2):
+            agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
+        self.addCleanup(agentjobs_mcp._pools[-1].close_all)
+        self.assertEqual(self.api.connections_accepted, 1)
+        wait_until(lambda: time.monotonic() - started > 0.6)
+        agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
+        self.assertEqual(self.api.connections_accepted, 2)
 
     def test_idle_timeout_is_a_setting(self):
         code, out, _ = run_cli("--config")
@@ -2921,6 +3099,151 @@ class TraceContextTest(ApiTestCase):
         self.assertRegex(server.stderr, r"tools/call cancel_job -> ok in [\d.]+ ms, \d+ characters, "
                                         r"trace %s\n" % TRACE_ID)
         self.assertEqual(server.stderr.count(TRACE_ID), 1)
+
+def fake_answer(job_id):
+    """A whole HTTP answer holding job `job_id`: the bytes that must never be taken for the
+    answer to a later request on the same connection."""
+    body = json.dumps({"data": {"job_id": job_id, "job_status": "RUNNING"}}).encode()
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % len(body)) + body
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then let go)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class HttpFramingTest(ApiTestCase):
+    """Answers whose end is not where it seems (issue 18, the HTTP layer): what one call
+    reads is never another call's answer, and nothing is held that the caps forbid."""
+
+    CHANNEL = {"platform": "web", "code": "u1"}
+
+    def assert_own_answer(self, server, job_id):
+        text = text_of(self.call_ok("get_job", {"job_id": job_id}, server=server))
+        self.assertIn("Job %s (" % job_id, text)
+        self.assertNotIn("job-STRAY", text)
+
+    def test_interim_answers_are_skipped_and_the_next_call_gets_its_own_answer(self):
+        # http.client skips only 100: a 102 was "the answer", and the real one, still on
+        # the pooled connection, became the next call's (get_job B showed job A).
+        server = self.server(AGENTJOBS_RETRIES="0")
+        first, second = self.running_job(), self.running_job()
+        self.api.add_fault(action="interim", status=102, method="DELETE")
+        text = text_of(self.call_ok("cancel_job", {"job_id": first}, server=server))
+        self.assertIn("Successfully canceled job:\n  Job ID: %s" % first, text)
+        self.assertEqual(self.api.jobs[first]["job_status"], "CANCELED")
+        self.api.add_fault(action="interim", status=103, headers={"Link": "</a.css>; rel=preload"},
+                           repeat=3)
+        self.assert_own_answer(server, second)
+        self.assertEqual(self.api.connections_accepted, 1)
+        for fault, says in (({"status": 103, "repeat": 21}, "more than 20 interim (1xx) answers came"),
+                            ({"status": 101, "headers": {"Upgrade": "h2c"}}, "it switched protocols (101")):
+            self.api.add_fault(action="interim", delay=0.1, **fault)
+            text = self.call_error("get_job", {"job_id": second}, server=server)
+            self.assertIn("The API's answer could not be read: " + says, text)
+            self.assert_own_answer(server, second)
+        self.assertEqual(self.api.connections_accepted, 3)
+
+    def test_stray_bytes_after_an_answer_over_tls_are_never_the_next_answer(self):
+        # The answer's body and the stray bytes come in one TLS record; a body of 8 KiB is
+        # read straight from the SSL object, and the tail stays there, decrypted, where
+        # select() on the socket does not see it.
+        from standin.agentjobs_api import CA_FILE
+        api = self.tls_api()
+        server = ServerProcess(api, AGENTJOBS_CA_BUNDLE=CA_FILE, AGENTJOBS_RETRIES="0")
+        self._servers.append(server)
+        job = api.add_job(job_status="RUNNING", params={"pad": ""})
+        job["params"]["pad"] = "x" * (8192 - len(json.dumps({"data": job, "meta": {"org_id": "aiconnect"}})))
+        big = job["job_id"]
+        other = api.add_job(job_status="RUNNING")["job_id"]
+        api.add_fault(action="stray", body=fake_answer("job-STRAY"))
+        self.assert_own_answer(server, big)
+        self.assert_own_answer(server, other)
+        self.assertEqual(api.connections_accepted, 2)
+
+    def test_a_204_or_304_with_a_body_closes_its_connection(self):
+        # http.client reads no body after a 204 or 304, whatever Content-Length says; the
+        # body, arriving late, was the next request's answer.
+        server = self.server(AGENTJOBS_RETRIES="0")
+        job_id = self.running_job()
+        for number, status in enumerate((204, 304)):
+            fake = fake_answer("job-STRAY")
+            self.api.add_fault(action="framing", status=status, delay=5,
+                               headers=[("Content-Length", str(len(fake)))], body=fake)
+            server.call("get_job", {"job_id": job_id})  # an error: no JSON came
+            self.assert_own_answer(server, job_id)
+            self.assertEqual(self.api.connections_accepted, number + 2)
+
+    def test_content_lengths_that_disagree_are_a_bad_answer(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.api.add_fault(action="framing", status=200, body=b'{"data": []}' + fake_answer("job-STRAY"),
+                           headers=[("Content-Type", "application/json"), ("Content-Length", "12"),
+                                    ("Content-Length", str(12 + len(fake_answer("job-STRAY"))))])
+        text = self.call_error("list_jobs", {}, server=server)
+        self.assertIn("The API's answer could not be read: its Content-Length headers disagree "
+                      "or are not numbers (12, %d). The connection was closed."
+                      % (12 + len(fake_answer("job-STRAY"))), text)
+        self.assert_own_answer(server, "job-0001")
+        self.assertEqual(self.api.connections_accepted, 2)
+
+    def test_chunked_with_a_content_length_is_read_as_chunked_and_not_reused(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.api.add_fault(action="framing", status=200, body=b'c\r\n{"data": []}\r\n0\r\n\r\n',
+                           headers=[("Content-Type", "application/json"), ("Content-Length", "5"),
+                                    ("Transfer-Encoding", "chunked")])
+        self.assertIn("Found 0 jobs", text_of(self.call_ok("list_jobs", {}, server=server)))
+        self.assert_own_answer(server, "job-0001")
+        self.assertEqual(self.api.connections_accepted, 2)
+
+    def test_a_body_shorter_than_its_content_length_is_cut_short_and_a_get_is_retried(self):
+        answer = {"data": [], "meta": {"total": 0}}
+        self.api.add_fault(action="short", status=200, body=answer, method="GET")
+        self.assertIn("Found 8 jobs", text_of(self.call_ok("list_jobs", {}, server=self.server())))
+        self.assertEqual(len(self.api.requests), 2)
+        self.api.add_fault(action="short", status=200, body=answer, method="GET")
+        text = self.call_error("list_jobs", {}, server=self.server(AGENTJOBS_RETRIES="0"))
+        self.assertIn("was cut short: %d bytes came, %d more were announced"
+                      % (len(json.dumps(answer)) // 2, len(json.dumps(answer)) - len(json.dumps(answer)) // 2),
+                      text)
+        self.assertNotIn("not JSON", text)
+
+    def test_a_redirects_body_is_capped_like_any_answer(self):
+        # urllib reads a redirect's body whole: 319 MiB held with a 1 MiB cap.
+        server = self.server(AGENTJOBS_MAX_RESPONSE_BYTES="1048576", AGENTJOBS_RETRIES="0")
+        location = self.api.url + "/services/agent-jobs?limit=20&moved=1"
+        for length, body in ((str(3 << 20), b"x" * (3 << 20)), ("9" * 30, b"")):
+            self.api.add_fault(action="framing", status=307, body=body,
+                               headers=[("Location", location), ("Content-Length", length)])
+            text = self.call_error("list_jobs", {}, server=server)
+            self.assertIn("The API's answer is %s bytes, over the 1048576-byte limit" % length, text)
+            self.assertIn("Found", text_of(self.call_ok("list_jobs", {}, server=server)))
+        self.assertEqual([r.query.get("moved") for r in self.api.requests], [None] * 4)
+
+    def test_a_refused_redirect_closes_its_connection_at_once(self):
+        server = self.server(AGENTJOBS_RETRIES="0")
+        self.api.add_fault(status=302, body=b"", headers={"Location": "http://other.invalid/x"})
+        self.assertIn("redirect to another host (http://other.invalid:80)",
+                      self.call_error("list_jobs", {}, server=server))
+        self.assertTrue(wait_until(lambda: not self.api.open_handlers, 2), self.api.open_handlers)
+
+    def test_a_post_never_follows_a_307_or_308_and_says_where_it_pointed(self):
+        server = self.server(AGENTJOBS_RETRIES="2")
+        for status in (307, 308):
+            self.api.reset()
+            location = self.api.url + "/v2/agent-jobs"
+            self.api.add_fault(status=status, body=b"", headers={"Location": location}, times=None)
+            text = self.call_error("create_job", {"job_type_id": "customer-followup",
+                                                  "target_channel": self.CHANNEL}, server=server)
+            self.assertIn("The API answered the POST with a %d redirect to %s; it was not followed, "
+                          "since a POST is never sent twice." % (status, location), text)
+            self.assertIn("set AICONNECT_API_URL", text)
+            self.assertNotIn("may have been created", text)
+            self.assertEqual([r.method for r in self.api.requests], ["POST"])
 
 
 class ConcurrencyLimitTest(ApiTestCase):
@@ -6089,6 +6412,25 @@ class CliTest(ApiTestCase):
         self.assertRegex(server.stderr, r"GET http://127\.0\.0\.1:\d+/api/v0/services/agent-jobs\?limit=20 "
                                         r"-> 200 in [\d.]+ ms, \d+ bytes")
         self.assertRegex(server.stderr, r"tools/call list_jobs -> ok in [\d.]+ ms")
+
+    def test_debug_and_log_lines_give_the_bytes_received(self):
+        # The line said "2 bytes" for an answer of 1,123: the keys of the parsed JSON.
+        body = b'{"data": [], "meta": {"total": 0}}'
+        body += b" " * (1123 - len(body))
+        folder = self.temp_folder()
+        log_file = os.path.join(folder, "server.log")
+        server = self.server(args=["--debug", "--log-file", log_file])
+        exchange(server, "logging/setLevel", {"level": "debug"})
+        self.api.add_fault(status=200, body=body, content_type="application/json")
+        response, notes = exchange(server, "tools/call", {"name": "list_jobs", "arguments": {}})
+        self.assertFalse(response["result"]["isError"])
+        self.assertEqual(server.close(), 0)
+        with open(log_file, encoding="utf-8") as handle:
+            logged = handle.read()
+        client = "".join(n["params"]["data"] + "\n" for n in notes)
+        for where, text in (("stderr", server.stderr), ("log file", logged), ("client", client)):
+            self.assertRegex(text, r"GET \S+/services/agent-jobs\?limit=20 -> 200 in [\d.]+ ms, 1123 bytes\n",
+                             where)
 
     def test_quiet_without_debug(self):
         server = self.server()
