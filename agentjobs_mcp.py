@@ -1999,13 +1999,18 @@ def set_lockdown(on):
 
 class revealed(object):
     """Within it, this thread's answers show what lockdown withholds (still marked): for
-    a surface only a person reads (the view's app-only tool, --call's option)."""
+    a surface only a person reads (the view's app-only tool, --call --show-withheld, a
+    confirmation form). `revealed(False)` changes nothing."""
+
+    def __init__(self, on=True):
+        self.on = on
 
     def __enter__(self):
-        _local.reveal = True
+        self.was = getattr(_local, "reveal", False)
+        _local.reveal = self.was or self.on
 
     def __exit__(self, *exc):
-        _local.reveal = False
+        _local.reveal = self.was
 
 
 def withholding():
@@ -3648,12 +3653,8 @@ def confirmation_form(config, name, args):
                             "the user was not asked." % (escape_text(job_id, 200),
                                                          shown(job.get("job_status"), 40)),
                             "Nothing to do: a finished job sends nothing more.")
-        lines = ["Cancel this Agent Job? This cannot be undone.",
-                 "Job: %s" % shown(job.get("job_id") or job_id, 200),
-                 "Type: %s" % shown(job.get("job_type_id"), 200),
-                 "Channel: %s" % format_channel(job_brief(job)),
-                 "Status: %s" % shown(job.get("job_status"), 40),
-                 "Reason: %s" % (escape_text(args["reason"]) if args.get("reason") else "(none given)")]
+        with revealed():  # the form is the person's: what the job is, lockdown or not
+            lines = cancel_form_lines(job, job_id, args)
         title = "Yes, cancel job %s" % escape_text(job_id, 100)
     else:
         lines = create_form_lines(config, args)
@@ -3671,6 +3672,16 @@ def confirmation_form(config, name, args):
         "type": "boolean", "title": title, "default": False,
         "description": "Leave unticked, or decline, to leave things as they are."}}}
     return message, schema
+
+
+def cancel_form_lines(job, job_id, args):
+    """The lines of the cancel confirmation: the job as it is now, and the reason."""
+    return ["Cancel this Agent Job? This cannot be undone.",
+            "Job: %s" % shown(job.get("job_id") or job_id, 200),
+            "Type: %s" % shown(job.get("job_type_id"), 200),
+            "Channel: %s" % format_channel(job_brief(job)),
+            "Status: %s" % shown(job.get("job_status"), 40),
+            "Reason: %s" % (escape_text(args["reason"]) if args.get("reason") else "(none given)")]
 
 
 def create_form_lines(config, args):
@@ -5725,8 +5736,9 @@ def run_call(config, opts):
     call = _local.call = CallContext(config.timeout)
     call.start()
     try:
-        response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                            "params": {"name": name, "arguments": arguments}})
+        with revealed(opts.show_withheld):  # the person at the terminal, not a model, reads it
+            response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                                "params": {"name": name, "arguments": arguments}})
     finally:
         _local.call = None
         close_connections()
@@ -5797,9 +5809,12 @@ def parse_args(argv):
     parser.add_argument("--args", metavar="JSON", help="with --call: the arguments as one JSON object")
     parser.add_argument("--json", action="store_true",
                         help="with --call: print the whole result as JSON (content, structuredContent, isError)")
+    parser.add_argument("--show-withheld", action="store_true",
+                        help="with --call: show the third-party text lockdown withholds from the model "
+                             "(still marked), for the person at the terminal")
     opts = parser.parse_args(argv)
-    if opts.call is None and (opts.args is not None or opts.json):
-        parser.error("--args and --json go with --call TOOL")
+    if opts.call is None and (opts.args is not None or opts.json or opts.show_withheld):
+        parser.error("--args, --json and --show-withheld go with --call TOOL")
     return opts
 
 

@@ -4765,6 +4765,8 @@ class LockdownTest(ThirdPartyCase):
             "name": "cancel_job", "arguments": {"job_id": job_id}}})
         ask = server.read()
         self.assertEqual(ask["method"], "elicitation/create")
+        # The form is the person's: the channel's name is shown (marked), not withheld.
+        self.assertRegex(ask["params"]["message"], r"\nChannel: whatsapp 5511988880000 \((\[ext:[0-9a-f]{10}\])Test\1\)\n")
         server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "decline"}})
         self.assertTrue(server.read()["result"]["isError"])
         self.assertEqual([r.method for r in self.api.requests], ["GET"])  # read for the form; not cancelled
@@ -6208,6 +6210,23 @@ class CallTest(AuditFolderCase):
         self.assertEqual(plain(json.loads(out)), plain(expected))  # content, structuredContent, isError
         self.assertEqual(sorted(json.loads(out)), ["content", "isError", "structuredContent"])
 
+    def test_show_withheld_shows_the_person_what_lockdown_withholds_from_the_model(self):
+        job_id = self.running_job(result="Customer reply: call me at noon")
+        code, out, err = self.cli("--call", "get_job", "job_id=" + job_id, AGENTJOBS_LOCKDOWN="1")
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("Result: [withheld in lockdown: job result, 31 characters]", out)
+        self.assertNotIn("call me at noon", out)
+        for extra in ((), ("--json",)):
+            code, out, err = self.cli("--call", "get_job", "job_id=" + job_id, "--show-withheld", *extra,
+                                      AGENTJOBS_LOCKDOWN="1")
+            self.assertEqual((code, err), (0, ""))
+            self.assertRegex(out, r"(\[ext:[0-9a-f]{10}\])Customer reply: call me at noon\1")
+            self.assertNotIn("withheld in lockdown", out)
+        self.assertEqual([r.method for r in self.api.requests], ["GET"] * 3)  # the API is asked the same
+        code, _, err = self.cli("--show-withheld", "--config")
+        self.assertEqual(code, 2)
+        self.assertIn("--show-withheld go with --call TOOL", err)
+
     def test_values_are_json_where_they_parse_and_text_otherwise(self):
         code, out, _ = self.cli("--call", "list_jobs", "limit=5", "include_activities=true",
                                 "status=running", "channel_code=5511999990001")
@@ -6256,7 +6275,7 @@ class CallTest(AuditFolderCase):
                                          "[reason=TEXT]\n"), err)
         code, out, err = self.cli("--json")
         self.assertEqual(code, 2)
-        self.assertIn("--args and --json go with --call TOOL", err)
+        self.assertIn("--args, --json and --show-withheld go with --call TOOL", err)
         self.assert_no_request()
 
     def test_call_alone_lists_the_tools_with_their_arguments_one_line_each(self):
