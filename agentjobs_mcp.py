@@ -3584,7 +3584,7 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     var s = String(value || "unknown").toUpperCase();
     return el("span", { cls: "status st-" + (/^[A-Z]+$/.test(s) ? s : "X"), text: s });
   }
-  function percent(x) { return typeof x === "number" ? (x * 100).toFixed(1) + "%" : "-"; }
+  function percent(x) { return typeof x === "number" ? x.toFixed(1) + "%" : "-"; }  // already in percent
   function copy(o) { var c = {}; for (var k in o || {}) c[k] = o[k]; return c; }
   function setView(nodes, title) {
     viewEl.textContent = "";
