@@ -4431,7 +4431,8 @@ class BundleTest(ApiTestCase):
                          else [folder + "\\agentjobs_mcp.py"])
         self.assertEqual(config["env"], {
             "AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "DEFAULT_ORG_ID": "acme",
-            "DEFAULT_TIMEZONE": "UTC", "AGENTJOBS_TIMEOUT": "30", "AGENTJOBS_READ_ONLY": "false"})
+            "DEFAULT_TIMEZONE": "UTC", "AGENTJOBS_TIMEOUT": "30", "AGENTJOBS_READ_ONLY": "false",
+            "AGENTJOBS_CONFIRM": "", "AGENTJOBS_AUDIT_LOG": ""})
         # The host runs "python3" (python on Windows) from PATH: here, the interpreter under test.
         self.assertEqual(config["command"], "python" if os.name == "nt" else "python3")
         server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
@@ -4462,6 +4463,31 @@ class BundleTest(ApiTestCase):
         self.assertNotIn("cancel_job", listed)
         self.assertNotIn("create_job", listed)
         self.assertEqual(server.close(), 0)
+
+    def test_the_manifest_offers_the_guard_rails_with_defaults_and_lists_the_prompts(self):
+        folder, build = self.bundle_folder()
+        manifest = build.manifest()
+        options = manifest["user_config"]
+        self.assertTrue(all("default" in o for o in options.values() if not o["required"]))
+        self.assertEqual(dict((k, options[k]["default"]) for k in ("read_only", "confirm", "audit_log")),
+                         {"read_only": False, "confirm": "", "audit_log": ""})
+        env = manifest["server"]["mcp_config"]["env"]
+        self.assertEqual(sorted(env.values()), sorted("${user_config.%s}" % k for k in options))
+        self.assertEqual([(p["name"], p["arguments"]) for p in manifest["prompts"]],
+                         [("triage", ["job_type_id"]), ("cancel", ["job_id", "reason"]),
+                          ("report", ["from", "to", "job_type_id"])])
+        # The defaults, as a host passes them, are the server's own: no problem, nothing confirmed.
+        user = dict(self.USER_CONFIG, api_url=self.api.url)
+        config = self.host_config(manifest, folder, user, "win32" if os.name == "nt" else sys.platform)
+        server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
+        self._servers.append(server)
+        server.initialize()
+        rails = server.call("get_context")["structuredContent"]["guard_rails"]
+        self.assertEqual(rails, {"read_only": False, "tools": None, "audit_log": None, "confirm": []})
+        config = self.host_config(manifest, folder, dict(user, confirm="cancel_job", audit_log="x.jsonl"),
+                                  "win32" if os.name == "nt" else sys.platform)
+        self.assertEqual((config["env"]["AGENTJOBS_CONFIRM"], config["env"]["AGENTJOBS_AUDIT_LOG"]),
+                         ("cancel_job", "x.jsonl"))
 
 
 ###############################################################################
