@@ -3536,8 +3536,10 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
 
   // Size: tell the host whenever the content's size changes -----------------
   function reportSize() {
-    var el = document.documentElement;
-    var size = { width: Math.ceil(el.scrollWidth), height: Math.ceil(el.scrollHeight) };
+    // The body's box, not the document's scroll size: that is never less than the frame,
+    // so a view that got shorter would never say so.
+    var box = document.body.getBoundingClientRect();
+    var size = { width: Math.ceil(box.width), height: Math.ceil(box.height) };
     var key = size.width + "x" + size.height;
     if (key !== lastSize) { lastSize = key; notify("ui/notifications/size-changed", size); }
   }
