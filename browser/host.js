@@ -24,6 +24,10 @@ window.startView = async function (options) {
     bridge.setHostContext(context);
     return { mode: next };
   };
+  window.setTheme = (theme) => {
+    context = { ...context, theme };
+    bridge.setHostContext(context);
+  };
   bridge.onsizechange = ({ width, height }) => {
     window.sizes.push({ width, height });
     if (height != null) frame.style.height = height + "px";

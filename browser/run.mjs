@@ -244,6 +244,10 @@ async function run(api, browser, hostUrl, sandboxUrl, servers) {
         const mode = await waitUntil(() => v.frame.evaluate(() => document.documentElement.getAttribute("data-mode") === "fullscreen"));
         check("display mode: Full screen asks the host and follows its answer", mode);
         check("size: the view reported its size to the host", (await v.page.evaluate(() => window.sizes.length)) > 0);
+        await v.page.evaluate(() => window.setTheme("dark"));
+        const dark = await waitUntil(() => v.frame.evaluate(() => document.documentElement.getAttribute("data-theme") === "dark"
+          && getComputedStyle(document.body).backgroundColor === "rgb(27, 27, 27)"));
+        check("theme: host-context-changed to dark turns the view dark", dark);
         clean("list", v.seen);
       }
       await v.page.close();
