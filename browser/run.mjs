@@ -321,6 +321,10 @@ async function run(api, browser, hostUrl, sandboxUrl, servers) {
     const imgs = await h.frame.evaluate(() => document.querySelectorAll("img").length);
     const title = await h.page.title();
     check("hostile text: <img src=x onerror=...> stays text", text.includes(HOSTILE) && imgs === 0 && title !== "pwned", text.slice(0, 80));
+    const raw = JSON.stringify(h.result.structuredContent.job.params.customer_name);
+    const marked = await h.view.locator("dd .ext").allTextContents();
+    check("third-party text: the [ext:TOKEN] pair is stripped and the text shown apart", /^"\[ext:[0-9a-f]{10}\]/.test(raw)
+      && marked.includes(HOSTILE) && !text.includes("[ext:"), raw.slice(0, 40));
     clean("hostile text", h.seen);
     await h.page.close();
 

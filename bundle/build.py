@@ -47,7 +47,7 @@ def first_sentence(text):
 # The settings Claude Desktop asks for: (user_config key, environment variable, option).
 # One more setting is one more entry. An optional setting without a default would reach
 # the server as the literal "${user_config.NAME}" (hosts substitute only what has a
-# value): every optional one has one, "" where the server's own default is "none".
+# value): every optional one has one; "none" says "off" where the server refuses an empty value.
 SETTINGS = [
     ("api_key", "AICONNECT_API_KEY", {
         "type": "string", "title": "API key", "sensitive": True, "required": True,
@@ -70,13 +70,20 @@ SETTINGS = [
         "description": "Leave out cancel_job and create_job: the agent can look, not change "
                        "(AGENTJOBS_READ_ONLY)."}),
     ("confirm", "AGENTJOBS_CONFIRM", {
-        "type": "string", "title": "Confirm first", "required": False, "default": "",
+        "type": "string", "title": "Confirm first", "required": False, "default": "none",
         "description": "Tools you must confirm in a dialog before they run, comma-separated: "
-                       "cancel_job, create_job (AGENTJOBS_CONFIRM). Empty: none beyond Claude's own."}),
+                       "cancel_job, create_job (AGENTJOBS_CONFIRM); none: no more than Claude's own."}),
     ("audit_log", "AGENTJOBS_AUDIT_LOG", {
-        "type": "string", "title": "Audit log file", "required": False, "default": "",
+        "type": "string", "title": "Audit log file", "required": False, "default": "none",
         "description": "A file that gets one JSON line per cancel_job or create_job attempt "
-                       "(AGENTJOBS_AUDIT_LOG), e.g. /Users/me/agentjobs-audit.jsonl. Empty: none."}),
+                       "(AGENTJOBS_AUDIT_LOG), e.g. /Users/me/agentjobs-audit.jsonl; none: no audit log."}),
+    # Off by default: customer text is marked either way, and lockdown hides what most
+    # questions need (why a job failed, what the customer answered).
+    ("lockdown", "AGENTJOBS_LOCKDOWN", {
+        "type": "boolean", "title": "Lockdown", "required": False, "default": False,
+        "description": "Keep all customer- and AI-written text (results, params, names, "
+                       "log lines) from the agent, and ask before cancel_job and create_job "
+                       "(AGENTJOBS_LOCKDOWN)."}),
 ]
 
 
