@@ -34,8 +34,10 @@ Environment (an --env-file PATH can supply them too; the real environment wins):
     AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
     AGENTJOBS_READ_ONLY     "1": cancel_job and create_job are neither listed nor callable (--read-only)
     AGENTJOBS_TOOLS         comma list of the only tools listed and callable (all)
-    AGENTJOBS_AUDIT_LOG     file that gets one JSON line per cancel_job/create_job attempt (none)
-    AGENTJOBS_CONFIRM       comma list of tools the user must confirm first: cancel_job, create_job (none)
+    AGENTJOBS_AUDIT_LOG     file that gets one JSON line per cancel_job/create_job attempt (none;
+                            "none" says so)
+    AGENTJOBS_CONFIRM       comma list of tools the user must confirm first: cancel_job, create_job
+                            (none; "none" says so)
     AGENTJOBS_LOCKDOWN      "1": no third-party text (results, params, channel names, log lines,
                             payloads) in any answer, only a notice of what and how long; and
                             the user is asked before cancel_job/create_job where the client can
@@ -220,6 +222,8 @@ log = LazyLog()
 
 # name, default, kind ("url", "str", "secret", "float", "int", "bool", "path": a file to
 # read, "file": a file to write, "names": a comma list of tool names)
+# The settings whose "off" may be written "none" (an empty value is a bad setting).
+NONE_SETTINGS = ("AGENTJOBS_AUDIT_LOG", "AGENTJOBS_CONFIRM")
 SETTINGS = (
     ("AICONNECT_API_URL", DEFAULT_API_URL, "url"),
     ("AICONNECT_API_KEY", None, "secret"),
@@ -391,6 +395,10 @@ class Config(object):
             if raw.lower() not in FALSE_WORDS:
                 self.problems.append("%s=%r is not true/false; using false" % (name, raw[:20]))
             return False
+        # "none", spelled out, is the way to say "off" where an empty value is refused: a
+        # host that must pass every setting (a Claude Desktop bundle) passes it as the default.
+        if name in NONE_SETTINGS and raw.lower() == "none":
+            return () if kind == "names" else None
         if kind == "names":
             return self._parse_names(name, raw)
         if kind == "path" and raw and not os.path.isfile(raw):
@@ -4095,6 +4103,547 @@ def guarded_call(session, entry, params, revision):
     return text + attempt.finish(), data
 
 
+###############################################################################
+# View document (HTML, CSS and JS of ui://agentjobs/dashboard) ###############
+###############################################################################
+
+# The MCP Apps view, kept here as data so that copying this one file still copies all of it.
+# One self-contained HTML5 document: no URL outside it, its own CSP meta as a second wall
+# behind the host's, every server text set with textContent. Served only by resources/read
+# to a client that declared the extension (View section below); never run by Python.
+VIEW_HTML = r'''<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Agent Jobs</title>
+<style>
+:root {
+  color-scheme: light dark;
+  --aj-bg: var(--color-background-primary, light-dark(#ffffff, #1b1b1b));
+  --aj-bg2: var(--color-background-secondary, light-dark(#f4f4f5, #262626));
+  --aj-text: var(--color-text-primary, light-dark(#18181b, #f4f4f5));
+  --aj-muted: var(--color-text-secondary, light-dark(#52525b, #b4b4bb));
+  --aj-border: var(--color-border-primary, light-dark(#d4d4d8, #3f3f46));
+  --aj-ring: var(--color-ring-primary, light-dark(#1d4ed8, #93c5fd));
+  --aj-danger: var(--color-text-danger, light-dark(#b91c1c, #fca5a5));
+  --aj-danger-bg: var(--color-background-danger, light-dark(#fef2f2, #3b1414));
+  --aj-ext: var(--color-background-tertiary, light-dark(#fdf6e3, #2b2619));
+  --aj-font: var(--font-sans, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+  --aj-mono: var(--font-mono, ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace);
+  --aj-radius: var(--border-radius-md, 8px);
+  --aj-size: var(--font-text-sm-size, 14px);
+  --s-running: light-dark(#1d4ed8, #93c5fd);
+  --s-waiting: light-dark(#92400e, #fcd34d);
+  --s-scheduled: light-dark(#6d28d9, #c4b5fd);
+  --s-completed: light-dark(#166534, #86efac);
+  --s-failed: light-dark(#b91c1c, #fca5a5);
+  --s-canceled: light-dark(#4b5563, #d1d5db);
+}
+:root[data-theme="light"] { color-scheme: light; }
+:root[data-theme="dark"] { color-scheme: dark; }
+* { box-sizing: border-box; }
+html, body { margin: 0; background: var(--aj-bg); color: var(--aj-text); }
+body { font: var(--aj-size)/1.45 var(--aj-font); padding: 12px; }
+:root[data-mode="fullscreen"] body { min-height: 100vh; padding: 20px; }
+h1 { font-size: var(--font-heading-sm-size, 17px); margin: 0; font-weight: var(--font-weight-semibold, 600); }
+h2 { font-size: var(--font-text-md-size, 15px); margin: 16px 0 8px; font-weight: var(--font-weight-semibold, 600); }
+.bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: space-between; margin-bottom: 10px; }
+.controls { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+button, select {
+  font: inherit; color: var(--aj-text); background: var(--aj-bg2); border: 1px solid var(--aj-border);
+  border-radius: var(--border-radius-sm, 6px); padding: 4px 10px; min-height: 30px; cursor: pointer;
+}
+button:disabled { cursor: default; opacity: .55; }
+button:focus-visible, select:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
+button.danger { color: var(--aj-danger); border-color: currentColor; }
+button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); }
+.muted { color: var(--aj-muted); }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.wrap { overflow-x: auto; border: 1px solid var(--aj-border); border-radius: var(--aj-radius); }
+table { border-collapse: collapse; width: 100%; }
+caption { text-align: left; padding: 6px 8px; color: var(--aj-muted); caption-side: bottom; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--aj-border); vertical-align: top; }
+thead th { background: var(--aj-bg2); font-weight: var(--font-weight-medium, 500); white-space: nowrap; }
+tbody tr:last-child > * { border-bottom: 0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.status { font-weight: var(--font-weight-semibold, 600); white-space: nowrap; }
+.status::before { content: ""; display: inline-block; width: .6em; height: .6em; border-radius: 50%; background: currentColor; margin-right: .35em; }
+.st-RUNNING { color: var(--s-running); } .st-WAITING { color: var(--s-waiting); }
+.st-SCHEDULED { color: var(--s-scheduled); } .st-COMPLETED { color: var(--s-completed); }
+.st-FAILED { color: var(--s-failed); } .st-CANCELED { color: var(--s-canceled); }
+.pager { display: flex; gap: 8px; align-items: center; margin-top: 8px; flex-wrap: wrap; }
+.card { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 12px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
+dt { color: var(--aj-muted); }
+dd { margin: 0; overflow-wrap: anywhere; }
+pre { font-family: var(--aj-mono); font-size: .92em; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
+.ext { background: var(--aj-ext); border-left: 3px solid var(--aj-muted); padding: 0 4px; }
+ol.timeline { list-style: none; margin: 0; padding: 0; border-left: 2px solid var(--aj-border); }
+ol.timeline li { margin: 0 0 10px 0; padding-left: 12px; position: relative; }
+ol.timeline li::before { content: ""; position: absolute; left: -6px; top: .45em; width: 10px; height: 10px; border-radius: 50%; background: var(--aj-border); }
+.note { padding: 10px 12px; border-radius: var(--aj-radius); background: var(--aj-bg2); }
+.error { background: var(--aj-danger-bg); color: var(--aj-danger); border: 1px solid currentColor; }
+.error pre { color: var(--aj-text); }
+.stats { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px; flex: 1 1 240px; }
+.figure { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 8px; }
+.figure b { display: block; font-size: var(--font-heading-md-size, 20px); }
+svg.chart { flex: 2 1 320px; max-width: 560px; }
+svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
+.confirm { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 10px; }
+</style>
+</head>
+<body>
+<main>
+  <div class="bar">
+    <h1 id="title">Agent Jobs</h1>
+    <div class="controls">
+      <button type="button" id="back" hidden>Back to the list</button>
+      <button type="button" id="refresh" disabled>Refresh</button>
+      <button type="button" id="mode" hidden>Full screen</button>
+    </div>
+  </div>
+  <p id="live" class="sr" role="status" aria-live="polite"></p>
+  <div id="view"><p class="note muted">Waiting for a result from the Agent Jobs server...</p></div>
+</main>
+<script>
+"use strict";
+// The Agent Jobs view: talks JSON-RPC with its host over postMessage (MCP Apps
+// 2026-01-26), renders tool results, and calls tools only through the host. Every text
+// from the server is set with textContent: nothing here is ever parsed as HTML.
+(function () {
+  var STATUSES = ["running", "waiting", "scheduled", "completed", "failed", "canceled"];
+  var FINISHED = ["COMPLETED", "FAILED", "CANCELED"];
+  var EXT = /^\[ext:([0-9a-f]{10})\]([\s\S]*)\[ext:\1\]$/;
+  var PAGE = 20, ACTIVITY_PAGE = 10;
+  var nextId = 1, pending = {}, ctx = {}, state = null, lastSize = "";
+  var viewEl = document.getElementById("view"), live = document.getElementById("live");
+  var refreshEl = document.getElementById("refresh"), backEl = document.getElementById("back");
+  var modeEl = document.getElementById("mode");
+
+  // Messages ---------------------------------------------------------------
+  function send(message) { window.parent.postMessage(message, "*"); }
+  function request(method, params) {
+    var id = nextId++;
+    send({ jsonrpc: "2.0", id: id, method: method, params: params || {} });
+    return new Promise(function (resolve, reject) { pending[id] = { resolve: resolve, reject: reject }; });
+  }
+  function notify(method, params) { send({ jsonrpc: "2.0", method: method, params: params || {} }); }
+  function callTool(name, args) { return request("tools/call", { name: name, arguments: args }); }
+
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent) return;
+    var m = event.data;
+    if (!m || m.jsonrpc !== "2.0") return;
+    if (m.method === undefined && pending[m.id]) {
+      var p = pending[m.id];
+      delete pending[m.id];
+      if (m.error) p.reject(new Error(String(m.error.message || "the host refused the request")));
+      else p.resolve(m.result || {});
+      return;
+    }
+    var params = m.params || {};
+    if (m.method === "ui/notifications/tool-input") {
+      state = { tool: state && state.tool, args: params.arguments || {} };
+    } else if (m.method === "ui/notifications/tool-result") {
+      var started = performance.now();
+      show(params, (ctx.toolInfo && ctx.toolInfo.tool && ctx.toolInfo.tool.name) || null,
+           state ? state.args : {});
+      document.documentElement.setAttribute("data-render-ms", (performance.now() - started).toFixed(2));
+    } else if (m.method === "ui/notifications/tool-cancelled") {
+      showError("The tool call was cancelled" + (params.reason ? ": " + params.reason : "."));
+    } else if (m.method === "ui/notifications/host-context-changed") {
+      applyContext(params);
+    } else if (m.method === "ui/resource-teardown" || m.method === "ping") {
+      if (m.id !== undefined) send({ jsonrpc: "2.0", id: m.id, result: {} });
+    } else if (m.id !== undefined && m.method) {
+      send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
+    }
+  });
+
+  // Host context: theme, variables, display mode, locale and time zone -----
+  function applyContext(part) {
+    for (var key in part) ctx[key] = part[key];
+    var root = document.documentElement;
+    if (part.theme === "light" || part.theme === "dark") root.setAttribute("data-theme", part.theme);
+    var vars = part.styles && part.styles.variables;
+    if (vars) for (var name in vars) {
+      if (/^--[a-z0-9-]+$/.test(name) && typeof vars[name] === "string") root.style.setProperty(name, vars[name]);
+    }
+    if (part.displayMode) root.setAttribute("data-mode", part.displayMode);
+    var modes = ctx.availableDisplayModes || [];
+    modeEl.hidden = modes.indexOf("fullscreen") < 0 || modes.indexOf("inline") < 0;
+    modeEl.textContent = ctx.displayMode === "fullscreen" ? "Exit full screen" : "Full screen";
+    var dims = ctx.containerDimensions || {};
+    root.style.maxHeight = dims.maxHeight ? dims.maxHeight + "px" : "";
+    if (part.timeZone || part.locale) rerender();
+  }
+  modeEl.addEventListener("click", function () {
+    var want = ctx.displayMode === "fullscreen" ? "inline" : "fullscreen";
+    request("ui/request-display-mode", { mode: want }).then(function (r) {
+      applyContext({ displayMode: r.mode || ctx.displayMode });
+    }, function (e) { say("Display mode not changed: " + e.message); });
+  });
+
+  // Size: tell the host whenever the content's size changes -----------------
+  function reportSize() {
+    // The body's box, not the document's scroll size: that is never less than the frame,
+    // so a view that got shorter would never say so.
+    var box = document.body.getBoundingClientRect();
+    var size = { width: Math.ceil(box.width), height: Math.ceil(box.height) };
+    var key = size.width + "x" + size.height;
+    if (key !== lastSize) { lastSize = key; notify("ui/notifications/size-changed", size); }
+  }
+  new ResizeObserver(reportSize).observe(document.body);
+
+  // Small helpers (every text goes in by textContent) -----------------------
+  function el(tag, attrs, kids) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "cls") node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    }
+    (kids || []).forEach(function (kid) { if (kid) node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid); });
+    return node;
+  }
+  function say(text) { live.textContent = ""; live.textContent = text; }
+  // Third-party text (a customer's or an AI's) arrives marked [ext:TOKEN]...[ext:TOKEN]:
+  // one pair is stripped and the inside shown as text, styled apart.
+  function textOf(value) {
+    if (value === null || value === undefined || value === "") return el("span", { cls: "muted", text: "-" });
+    if (typeof value !== "string") return el("pre", { text: JSON.stringify(value, null, 2) });
+    var m = EXT.exec(value);
+    if (m) return el("span", { cls: "ext", title: "Written by a customer or an AI", text: m[2] });
+    return el("span", { text: value });
+  }
+  function plain(value) {
+    if (typeof value !== "string") return value === null || value === undefined ? "" : String(value);
+    var m = EXT.exec(value);
+    return m ? m[2] : value;
+  }
+  function when(value) {
+    if (!value) return el("span", { cls: "muted", text: "-" });
+    var d = new Date(value), text = String(value);
+    if (!isNaN(d.getTime())) {
+      try {
+        text = new Intl.DateTimeFormat(ctx.locale || undefined, { timeZone: ctx.timeZone || undefined,
+          dateStyle: "medium", timeStyle: "short" }).format(d);
+      } catch (e) { text = d.toISOString(); }
+    }
+    return el("time", { datetime: String(value), text: text });
+  }
+  function status(value) {
+    var s = String(value || "unknown").toUpperCase();
+    return el("span", { cls: "status st-" + (/^[A-Z]+$/.test(s) ? s : "X"), text: s });
+  }
+  function percent(x) { return typeof x === "number" ? x.toFixed(1) + "%" : "-"; }  // already in percent
+  function copy(o) { var c = {}; for (var k in o || {}) c[k] = o[k]; return c; }
+  function setView(nodes, title) {
+    viewEl.textContent = "";
+    nodes.forEach(function (n) { viewEl.appendChild(n); });
+    document.getElementById("title").textContent = title;
+    refreshEl.disabled = !state || !state.tool;
+    backEl.hidden = !(state && state.from);
+    reportSize();
+  }
+  function showError(text) {
+    setView([el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "The server answered with an error" }),
+      el("pre", { text: text })])], "Agent Jobs: error");
+    say("Error: " + text.slice(0, 200));
+  }
+  function textContentOf(result) {
+    return (result.content || []).filter(function (c) { return c && c.type === "text"; })
+      .map(function (c) { return c.text; }).join("\n");
+  }
+
+  // Which result is this, and render it -------------------------------------
+  function kindOf(data, tool) {
+    if (tool && ["list_jobs", "get_jobs_stats", "get_job", "cancel_job"].indexOf(tool) >= 0) return tool;
+    if (!data) return null;
+    if (data.jobs && data.pagination) return "list_jobs";
+    if (data.counts) return "get_jobs_stats";
+    if (data.job && "canceled" in data) return "cancel_job";
+    if (data.job) return "get_job";
+    return null;
+  }
+  function show(result, tool, args) {
+    var data = result && result.structuredContent;
+    var meta = (result && result._meta) || {};
+    if ("agentjobs/canCancel" in meta) ctx.canCancel = meta["agentjobs/canCancel"] === true;
+    if (!result || result.isError) {
+      if (state) state.tool = state.tool || tool;
+      return showError(textContentOf(result || {}) || "No answer.");
+    }
+    var kind = kindOf(data, tool);
+    if (!kind) {
+      setView([el("div", { cls: "note" }, [el("pre", { text: textContentOf(result) })])], "Agent Jobs");
+      return;
+    }
+    state = { tool: kind === "cancel_job" ? "get_job" : kind, args: copy(args), data: data, from: state && state.from };
+    if (kind === "cancel_job") state.args = { job_id: data.job_id };
+    rerender();
+  }
+  function rerender() {
+    if (!state || !state.data) return;
+    if (state.tool === "list_jobs") renderList(state.data, state.args);
+    else if (state.tool === "get_jobs_stats") renderStats(state.data);
+    else if (state.tool === "get_job") renderJob(state.data);
+  }
+  // Calls a tool through the host and shows what comes back.
+  function load(tool, args, from) {
+    say("Loading...");
+    return callTool(tool, args).then(function (result) {
+      state = { tool: tool, args: args, from: from };
+      show(result, tool, args);
+      if (!result.isError) say("Updated.");
+    }, function (error) { showError("The host did not pass the call on: " + error.message); });
+  }
+  refreshEl.addEventListener("click", function () { if (state && state.tool) load(state.tool, copy(state.args), state.from); });
+  backEl.addEventListener("click", function () { if (state && state.from) load("list_jobs", state.from, null); });
+
+  // list_jobs: a table, a status filter and paging ---------------------------
+  function renderList(data, args) {
+    var jobs = data.jobs || [], page = data.pagination || {};
+    var select = el("select", { id: "filter" }, [el("option", { value: "", text: "All statuses" })]
+      .concat(STATUSES.map(function (s) { return el("option", { value: s, text: s }); })));
+    select.value = String(args.status || "").toLowerCase();
+    select.addEventListener("change", function () {
+      var next = copy(args);
+      delete next.offset;
+      if (select.value) next.status = select.value; else delete next.status;
+      load("list_jobs", next, null);
+    });
+    var filter = el("div", { cls: "controls" }, [el("label", { "for": "filter", text: "Status" }), select]);
+    if (!jobs.length) {
+      setView([filter, el("p", { cls: "note", text: "No jobs match" + (args.status ? " the status " + args.status : "") + "." })], "Agent Jobs");
+      return;
+    }
+    var head = el("tr", {}, ["Job", "Status", "Type", "Channel", "Scheduled", "Updated", "Activities"].map(function (h) {
+      return el("th", { scope: "col", text: h });
+    }));
+    var body = document.createDocumentFragment();
+    jobs.forEach(function (job) {
+      var open = el("button", { type: "button", cls: "link", text: plain(job.job_id) });
+      open.addEventListener("click", function () { load("get_job", { job_id: job.job_id }, copy(args)); });
+      body.appendChild(el("tr", {}, [el("th", { scope: "row" }, [open]), el("td", {}, [status(job.status)]),
+        el("td", {}, [textOf(job.type)]), el("td", {}, [textOf(job.channel)]), el("td", {}, [when(job.scheduled_at)]),
+        el("td", {}, [when(job.updated_at)]), el("td", { cls: "num", text: job.activities == null ? "-" : String(job.activities) })]));
+    });
+    var offset = page.offset || 0, total = page.total;
+    var caption = "Jobs " + (offset + 1) + "-" + (offset + jobs.length) + (total != null ? " of " + total : "");
+    var table = el("div", { cls: "wrap" }, [el("table", {}, [el("caption", { text: caption }),
+      el("thead", {}, [head]), el("tbody", {}, [body])])]);
+    var limit = args.limit || PAGE;
+    var prev = el("button", { type: "button", text: "Previous page" });
+    prev.disabled = offset <= 0;
+    prev.addEventListener("click", function () { var a = copy(args); a.offset = Math.max(0, offset - limit); load("list_jobs", a, null); });
+    var next = el("button", { type: "button", text: "Next page" });
+    next.disabled = !page.has_more;
+    next.addEventListener("click", function () { var a = copy(args); a.offset = page.next_offset; load("list_jobs", a, null); });
+    setView([filter, table, el("div", { cls: "pager" }, [prev, next, el("span", { cls: "muted", text: caption })])], "Agent Jobs");
+  }
+
+  // get_jobs_stats: figures and an SVG bar chart ------------------------------
+  function renderStats(data) {
+    var counts = data.counts || {}, filters = data.filters || {};
+    var from = filters.created_at_gte || filters.scheduled_at_gte, to = filters.created_at_lte || filters.scheduled_at_lte;
+    var period = from || to ? (from || "the start") + " to " + (to || "now") : "all time";
+    var figures = el("div", { cls: "figures" }, [["Total", String(data.total)], ["Active", String(data.active)],
+      ["Success rate", percent(data.success_rate)], ["Completion rate", percent(data.completion_rate)]].map(function (f) {
+      return el("div", { cls: "figure" }, [el("b", { text: f[1] }), el("span", { cls: "muted", text: f[0] })]);
+    }));
+    var max = Math.max.apply(null, STATUSES.map(function (s) { return counts[s] || 0; }).concat([1]));
+    var NS = "http://www.w3.org/2000/svg", rowH = 26, width = 480, label = 96, bar = width - label - 60;
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + (STATUSES.length * rowH + 4));
+    svg.setAttribute("role", "img");
+    var summary = STATUSES.map(function (s) { return s + " " + (counts[s] || 0); }).join(", ");
+    var title = document.createElementNS(NS, "title");
+    title.textContent = "Jobs by status: " + summary;
+    svg.appendChild(title);
+    STATUSES.forEach(function (s, i) {
+      var n = counts[s] || 0, y = i * rowH + 2;
+      var t = document.createElementNS(NS, "text");
+      t.setAttribute("x", "0"); t.setAttribute("y", String(y + 17)); t.textContent = s;
+      var r = document.createElementNS(NS, "rect");
+      r.setAttribute("x", String(label)); r.setAttribute("y", String(y + 4)); r.setAttribute("height", "16"); r.setAttribute("rx", "3");
+      r.setAttribute("width", String(Math.max(n ? 2 : 0, Math.round(bar * n / max))));
+      r.setAttribute("style", "fill: var(--s-" + s + ")");
+      var v = document.createElementNS(NS, "text");
+      v.setAttribute("x", String(label + Math.round(bar * n / max) + 6)); v.setAttribute("y", String(y + 17)); v.textContent = String(n);
+      svg.appendChild(t); svg.appendChild(r); svg.appendChild(v);
+    });
+    var table = el("table", { cls: "sr" }, [el("caption", { text: "Jobs by status" }),
+      el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: "Status" }), el("th", { scope: "col", text: "Jobs" })])]),
+      el("tbody", {}, STATUSES.map(function (s) { return el("tr", {}, [el("th", { scope: "row", text: s }), el("td", { text: String(counts[s] || 0) })]); }))]);
+    setView([el("p", { cls: "muted", text: "Organization " + plain(data.org_id) + "; period: " + period + "." }),
+      el("div", { cls: "stats" }, [figures, svg]), table], "Job statistics");
+  }
+
+  // get_job: the card, Cancel, and the activity timeline ---------------------
+  function renderJob(data) {
+    var job = data.job || {}, id = job.job_id;
+    var channel = job.channel_data && typeof job.channel_data === "object" ? job.channel_data : {};
+    var rows = [["Status", status(job.job_status)], ["Type", textOf(job.job_type_id)],
+      ["Channel", textOf(plain(channel.platform) + " " + plain(job.channel_code || channel.channel_id))],
+      ["Channel name", textOf(channel.name)], ["Scheduled", when(job.scheduled_at)], ["Created", when(job.created_at)],
+      ["Updated", when(job.updated_at)], ["Result", textOf(job.result)]];
+    var dl = el("dl", {});
+    rows.forEach(function (r) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", {}, [r[1]])); });
+    var params = el("dl", {});
+    var p = job.params && typeof job.params === "object" ? job.params : {};
+    Object.keys(p).forEach(function (k) { params.appendChild(el("dt", { text: plain(k) })); params.appendChild(el("dd", {}, [textOf(p[k])])); });
+    var card = el("section", { cls: "card", "aria-labelledby": "job-h" }, [el("h2", { id: "job-h", text: "Job " + plain(id) }), dl,
+      el("h2", { text: "Params" }), Object.keys(p).length ? params : el("p", { cls: "muted", text: "None." })]);
+    var outcome = el("div", { id: "outcome" });
+    if (ctx.canCancel && FINISHED.indexOf(String(job.job_status).toUpperCase()) < 0) card.appendChild(cancelControl(id, outcome));
+    card.appendChild(outcome);
+    var timeline = el("section", { "aria-labelledby": "act-h" }, [el("h2", { id: "act-h", text: "Activity, newest first" }),
+      el("p", { cls: "muted", text: "Loading the activities..." })]);
+    setView([card, timeline], "Job " + plain(id));
+    loadActivities(id, 0, timeline);
+  }
+  function cancelControl(id, outcome) {
+    var box = el("div", { cls: "confirm" });
+    var ask = el("button", { type: "button", cls: "danger", id: "cancel", text: "Cancel this job..." });
+    box.appendChild(ask);
+    ask.addEventListener("click", function () {
+      box.textContent = "";
+      var yes = el("button", { type: "button", cls: "danger", id: "cancel-yes", text: "Yes, cancel it" });
+      var no = el("button", { type: "button", id: "cancel-no", text: "Keep it" });
+      box.appendChild(el("span", { text: "Cancel job " + plain(id) + "? This cannot be undone." }));
+      box.appendChild(yes); box.appendChild(no);
+      yes.focus();
+      no.addEventListener("click", function () { box.replaceWith(cancelControl(id, outcome)); });
+      yes.addEventListener("click", function () {
+        yes.disabled = no.disabled = true;
+        say("Cancelling " + plain(id) + "...");
+        callTool("cancel_job", { job_id: id, reason: "Cancelled from the Agent Jobs view" }).then(function (result) {
+          var text = textContentOf(result);
+          outcome.textContent = "";
+          outcome.appendChild(el("div", { cls: "note" + (result.isError ? " error" : ""), role: result.isError ? "alert" : "status" },
+            [el("strong", { text: result.isError ? "Not cancelled" : "Cancelled" }), el("pre", { text: text })]));
+          box.remove();
+          say(result.isError ? "Not cancelled: " + text.slice(0, 200) : "Job " + plain(id) + " cancelled.");
+          reportSize();
+        }, function (error) {
+          outcome.textContent = "";
+          outcome.appendChild(el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "Not cancelled" }),
+            el("pre", { text: "The host did not pass the call on: " + error.message })]));
+          box.remove();
+        });
+      });
+    });
+    return box;
+  }
+  function loadActivities(id, offset, section) {
+    callTool("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
+      while (section.childNodes.length > 1) section.removeChild(section.lastChild);
+      var data = result.structuredContent || {};
+      if (result.isError) {
+        section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: textContentOf(result) })]));
+      } else if (!(data.activities || []).length) {
+        section.appendChild(el("p", { cls: "note", text: offset ? "No more activities." : "No activities yet." }));
+      } else {
+        var list = el("ol", { cls: "timeline" });
+        data.activities.forEach(function (a) {
+          list.appendChild(el("li", {}, [el("div", {}, [when(a.created_at), " ", status(a.status), " ",
+            el("span", { text: plain(a.activity_type_code) + " via " + plain(a.source_type) })]),
+            a.output ? el("pre", {}, [textOf(a.output)]) : null]));
+        });
+        section.appendChild(list);
+      }
+      var page = data.pagination || {};
+      var newer = el("button", { type: "button", text: "Newer" });
+      newer.disabled = !offset;
+      newer.addEventListener("click", function () { loadActivities(id, Math.max(0, offset - ACTIVITY_PAGE), section); });
+      var older = el("button", { type: "button", text: "Older" });
+      older.disabled = !page.has_more;
+      older.addEventListener("click", function () { loadActivities(id, page.next_offset, section); });
+      var shown = (data.activities || []).length;
+      section.appendChild(el("div", { cls: "pager" }, [newer, older, el("span", { cls: "muted",
+        text: shown ? "Activities " + (offset + 1) + "-" + (offset + shown) + (page.total != null ? " of " + page.total : "") : "" })]));
+      reportSize();
+    }, function (error) {
+      section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: "The host did not pass the call on: " + error.message })]));
+    });
+  }
+
+  // Start: the handshake ------------------------------------------------------
+  request("ui/initialize", { protocolVersion: "2026-01-26", appInfo: { name: "agentjobs-view", version: "1" },
+    appCapabilities: { availableDisplayModes: ["inline", "fullscreen"] } }).then(function (result) {
+    applyContext(result.hostContext || {});
+    if (ctx.toolInfo && ctx.toolInfo.tool) state = { tool: ctx.toolInfo.tool.name, args: state ? state.args : {} };
+    notify("ui/notifications/initialized", {});
+    reportSize();
+  }, function (error) { showError("The host refused to start the view: " + error.message); });
+})();
+</script>
+</body>
+</html>
+'''
+
+
+###############################################################################
+# View (MCP Apps) #############################################################
+###############################################################################
+
+# The MCP Apps extension (io.modelcontextprotocol/ui, 2026-01-26): one HTML view that a
+# host renders beside the results of list_jobs, get_jobs_stats and get_job. Only a client
+# that declares the extension with VIEW_MIME sees any of it (the extension in the server's
+# capabilities, _meta.ui on those tools, the ui:// resource, the _meta of tool results);
+# every other client gets exactly what it got before. The view calls tools only through
+# its host, so the host's approval and every guard rail here apply to it too. The
+# document itself is data: VIEW_HTML, in the View document section near the end.
+UI_EXTENSION = "io.modelcontextprotocol/ui"
+VIEW_MIME = "text/html;profile=mcp-app"
+VIEW_URI = "ui://agentjobs/dashboard"
+VIEW_TOOLS = ("list_jobs", "get_jobs_stats", "get_job")  # the results the view renders
+VIEW_CAN_CANCEL = "agentjobs/canCancel"  # result _meta: whether the view may offer Cancel
+
+
+def view_client(session, params, revision):
+    """Whether this request's client declared the MCP Apps extension with VIEW_MIME: in
+    initialize's capabilities, or (2026-07-28) in the request's own _meta."""
+    if revision in STATELESS_VERSIONS:
+        declared = params.get("_meta", {}).get(META_CAPABILITIES)
+    else:
+        declared = session.client_capabilities
+    extensions = declared.get("extensions") if isinstance(declared, dict) else None
+    ui = extensions.get(UI_EXTENSION) if isinstance(extensions, dict) else None
+    mimes = ui.get("mimeTypes") if isinstance(ui, dict) else None
+    return isinstance(mimes, list) and VIEW_MIME in mimes
+
+
+def view_resource(revision):
+    """The view as resources/list shows it to a client that declared the extension."""
+    resource = {"uri": VIEW_URI, "name": "dashboard", "mimeType": VIEW_MIME,
+                "description": "The Agent Jobs view: a job list, statistics as a chart, and a job "
+                               "with its activity timeline."}
+    if revision >= STRUCTURED_SINCE:
+        resource["title"] = "Agent Jobs view"
+    return resource
+
+
+def view_contents():
+    """resources/read of VIEW_URI: the document and its wishes. No csp: the view needs no
+    outside origin, so the host applies the spec's restrictive default."""
+    return {"contents": [{"uri": VIEW_URI, "mimeType": VIEW_MIME, "text": VIEW_HTML,
+                          "_meta": {"ui": {"prefersBorder": True}}}]}
+
+
+def view_result_meta(session):
+    """What the view needs of this server's settings: whether Cancel may be offered
+    (not under AGENTJOBS_READ_ONLY, and only if AGENTJOBS_TOOLS allows cancel_job)."""
+    return {VIEW_CAN_CANCEL: guard(session.config, "cancel_job").refusal is None}
+
+
+###############################################################################
 # Resources ###################################################################
 ###############################################################################
 
@@ -4203,6 +4752,8 @@ def on_resources_templates_list(session, params, revision):
 
 def on_resources_read(session, params, revision):
     uri = params.get("uri")
+    if uri == VIEW_URI and view_client(session, params, revision):
+        return cacheable(view_contents(), revision, LIST_TTL_MS, "public")
     title, name, args = resource_target(uri)
     if not readable(session, name):
         raise RpcError(INVALID_PARAMS, "%s cannot be read here: it is what %s shows, and this "
@@ -4286,6 +4837,8 @@ def on_resources_list(session, params, revision):
         log.warning("resources/list: the active jobs are left out: %s", error.message)
         index = len(ACTIVE_STATUSES)
     resources += [job_resource(job, revision) for job in jobs]
+    if params.get("cursor") is None and view_client(session, params, revision):
+        resources.append(view_resource(revision))
     result = {"resources": resources}
     if index < len(ACTIVE_STATUSES):
         result["nextCursor"] = "active:%d:%d" % (index, offset)
@@ -4918,18 +5471,21 @@ def request_revision(session, method, params):
     return version
 
 
-def capabilities(revision):
-    """What this server offers under `revision` (completions: a capability since 2025-03-26)."""
+def capabilities(revision, view=False):
+    """What this server offers under `revision` (completions: a capability since 2025-03-26),
+    and the MCP Apps extension to a client that declared it (`view`)."""
     offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
                "prompts": {"listChanged": False}, "logging": {}}
     if revision >= "2025-03-26":
         offered["completions"] = {}
+    if view:
+        offered["extensions"] = {UI_EXTENSION: {}}
     return offered
 
 
 def on_server_discover(session, params, revision):
     return {"supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": capabilities(revision),
+            "capabilities": capabilities(revision, view_client(session, params, revision)),
             "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
 
 
@@ -4944,7 +5500,8 @@ def on_initialize(session, params, revision):
     session.client_capabilities = params.get("capabilities")
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
-    return {"protocolVersion": version, "capabilities": capabilities(version),
+    return {"protocolVersion": version,
+            "capabilities": capabilities(version, view_client(session, params, version)),
             "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 
@@ -4954,8 +5511,9 @@ def on_ping(session, params, revision):
     return {}
 
 
-def tool_listing(entry, revision):
-    """A tool as tools/list shows it under `revision`."""
+def tool_listing(entry, revision, view=False):
+    """A tool as tools/list shows it under `revision`; with `view`, the tools whose
+    results the view renders point at it."""
     listed = {"name": entry.name, "description": entry.description,
               "inputSchema": entry.published_schema}
     if revision >= "2025-03-26":
@@ -4963,12 +5521,15 @@ def tool_listing(entry, revision):
     if revision >= STRUCTURED_SINCE:
         listed["title"] = entry.title
         listed["outputSchema"] = entry.output_schema
+    if view and entry.name in VIEW_TOOLS:
+        listed["_meta"] = {"ui": {"resourceUri": VIEW_URI}}
     return listed
 
 
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
-    result = {"tools": [tool_listing(entry, revision) for entry in TOOLS
+    view = view_client(session, params, revision)
+    result = {"tools": [tool_listing(entry, revision, view) for entry in TOOLS
                         if readable(session, entry.name)]}
     return cacheable(result, revision, LIST_TTL_MS, "public")
 
@@ -5015,6 +5576,8 @@ def on_tools_call(session, params, revision):
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
     if data is not None:
         result["structuredContent"] = data
+    if view_client(session, params, revision):
+        result["_meta"] = view_result_meta(session)
     return result
 
 
@@ -5103,8 +5666,8 @@ def handle_message(session, msg):
         _local.log_scope = request_log_scope(session, params, revision)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
-            result = dict(result, resultType=result.get("resultType", "complete"),
-                          _meta={META_SERVER: server_info(revision)})
+            meta = dict(result.get("_meta") or {}, **{META_SERVER: server_info(revision)})
+            result = dict(result, resultType=result.get("resultType", "complete"), _meta=meta)
     except RpcError as error:
         log.debug("%s id=%s -> error %d", method, id_key(request_id), error.code)
         return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}

@@ -5017,6 +5017,113 @@ class ResourcesTest(ApiTestCase):
 # Prompts #####################################################################
 ###############################################################################
 
+class ViewTest(ApiTestCase):
+    """The MCP Apps view (ui://agentjobs/dashboard): only a client that declares the
+    extension sees it, in both eras; the document itself parses, is bounded and reaches
+    nothing outside itself. make browser renders it in chromium."""
+
+    UI = {"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}}
+    URI = "ui://agentjobs/dashboard"
+
+    def ui_server(self, **env):
+        server = self.server(initialize=False, **env)
+        answer = server.request("initialize", {"protocolVersion": LATEST, "capabilities": self.UI,
+                                               "clientInfo": {"name": "test-host", "version": "1"}})
+        server.notify("notifications/initialized")
+        return server, answer["result"]
+
+    def stateless(self, capabilities):
+        return {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": capabilities}}
+
+    def test_initialize_era_a_declaring_client_gets_the_extension_the_links_and_the_view(self):
+        server, init = self.ui_server()
+        self.assertEqual(init["capabilities"]["extensions"], {"io.modelcontextprotocol/ui": {}})
+        tools = server.request("tools/list")["result"]["tools"]
+        self.assertEqual(dict((t["name"], t["_meta"]) for t in tools if "_meta" in t),
+                         dict((name, {"ui": {"resourceUri": self.URI}})
+                              for name in ("list_jobs", "get_jobs_stats", "get_job")))
+        self.assertEqual(server.request("resources/list")["result"]["resources"][-1]["uri"], self.URI)
+        contents = server.request("resources/read", {"uri": self.URI})["result"]["contents"]
+        self.assertEqual([(c["uri"], c["mimeType"], c["_meta"]) for c in contents],
+                         [(self.URI, "text/html;profile=mcp-app", {"ui": {"prefersBorder": True}})])
+        self.assertTrue(contents[0]["text"].startswith("<!DOCTYPE html>"))
+
+    def test_any_other_client_gets_exactly_todays_lists_in_both_eras(self):
+        plain, declared = self.server(), self.ui_server()[0]
+        half = {"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html"]}}}
+        for method in ("tools/list", "resources/list"):
+            base = plain.request(method)["result"]
+            self.assertNotIn('"_meta"', json.dumps(base))
+            self.assertNotIn("ui://", json.dumps(base))
+            self.assertNotEqual(declared.request(method)["result"], base)
+            modern = plain.request(method, self.stateless({}))["result"]
+            self.assertEqual(modern, plain.request(method, self.stateless(half))["result"])
+            self.assertNotIn("ui://", json.dumps(modern))
+            self.assertNotIn('"ui"', json.dumps(modern))
+        self.assertNotIn("extensions", plain.request("server/discover", self.stateless({}))["result"]["capabilities"])
+        error = plain.request("resources/read", {"uri": self.URI})["error"]
+        self.assertEqual(error["code"], -32602)
+        self.assertNotIn("_meta", plain.call("get_job", {"job_id": "job-0001"}))
+
+    def test_2026_07_28_the_extension_is_per_request(self):
+        server = self.server(initialize=False)
+        ui = self.stateless(self.UI)
+        discover = server.request("server/discover", ui)["result"]
+        self.assertEqual(discover["capabilities"]["extensions"], {"io.modelcontextprotocol/ui": {}})
+        tools = server.request("tools/list", ui)["result"]["tools"]
+        self.assertEqual(sorted(t["name"] for t in tools if "_meta" in t), ["get_job", "get_jobs_stats", "list_jobs"])
+        read = server.request("resources/read", dict(ui, uri=self.URI))["result"]
+        self.assertEqual(read["contents"][0]["mimeType"], "text/html;profile=mcp-app")
+        call = server.request("tools/call", dict(ui, name="get_job", arguments={"job_id": "job-0001"}))["result"]
+        self.assertEqual(call["_meta"]["agentjobs/canCancel"], True)
+        self.assertIn("io.modelcontextprotocol/serverInfo", call["_meta"])
+        self.assertNotIn("ui://", json.dumps(server.request("resources/list", self.stateless({}))["result"]))
+
+    def test_results_tell_the_view_whether_cancel_may_be_offered(self):
+        for env, allowed in (({}, True), ({"AGENTJOBS_READ_ONLY": "1"}, False),
+                             ({"AGENTJOBS_TOOLS": "list_jobs,get_job"}, False)):
+            server = self.ui_server(**env)[0]
+            meta = server.call("get_job", {"job_id": "job-0001"})["_meta"]
+            self.assertEqual(meta, {"agentjobs/canCancel": allowed}, env)
+
+    def test_the_document_parses_is_bounded_and_reaches_nothing_outside(self):
+        from html.parser import HTMLParser
+        html = self.ui_server()[0].request("resources/read", {"uri": self.URI})["result"]["contents"][0]["text"]
+        self.assertLessEqual(len(html.encode("utf-8")), 60 * 1024)
+        self.assertGreater(html.count("\n"), 300)  # readable, not one long line
+
+        class Parts(HTMLParser):
+            def __init__(self):
+                HTMLParser.__init__(self)
+                self.tags, self.attrs, self.open = [], [], []
+
+            def handle_starttag(self, tag, attrs):
+                self.tags.append(tag)
+                self.attrs += attrs
+                if tag not in ("meta", "br", "input", "link", "img"):
+                    self.open.append(tag)
+
+            def handle_endtag(self, tag):
+                assert self.open and self.open.pop() == tag, tag
+        parts = Parts()
+        parts.feed(html)
+        parts.close()
+        self.assertEqual(parts.open, [])
+        self.assertEqual(parts.tags[:1], ["html"])
+        self.assertEqual([t for t in parts.tags if t in ("link", "img", "iframe", "object", "embed", "base", "form")], [])
+        self.assertEqual([a for a, _ in parts.attrs if a.startswith("on") or a in ("src", "href")], [])
+        csp = [v for a, v in parts.attrs if a == "content" and "default-src" in (v or "")]
+        self.assertEqual(len(csp), 1)
+        self.assertIn("connect-src 'none'", csp[0])
+        # No URL to anything: the one http string is the SVG namespace, a name, never fetched.
+        self.assertEqual(re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html.replace(
+            "http://www.w3.org/2000/svg", "")), [])
+        for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "fetch(",
+                          "XMLHttpRequest", "WebSocket", "import("):
+            self.assertNotIn(forbidden, html)
+
+
 class PromptsTest(ApiTestCase):
 
     def test_prompts_list_names_titles_descriptions_and_arguments(self):
@@ -5637,7 +5744,7 @@ class BundleTest(ApiTestCase):
         self.assertEqual(config["env"], {
             "AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "DEFAULT_ORG_ID": "acme",
             "DEFAULT_TIMEZONE": "UTC", "AGENTJOBS_TIMEOUT": "30", "AGENTJOBS_READ_ONLY": "false",
-            "AGENTJOBS_LOCKDOWN": "false"})
+            "AGENTJOBS_CONFIRM": "none", "AGENTJOBS_AUDIT_LOG": "none", "AGENTJOBS_LOCKDOWN": "false"})
         # The host runs "python3" (python on Windows) from PATH: here, the interpreter under test.
         self.assertEqual(config["command"], "python" if os.name == "nt" else "python3")
         server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
@@ -5681,6 +5788,32 @@ class BundleTest(ApiTestCase):
         self.assertNotIn("Customer 4", text)
         self.assertNotIn("order confirmed", text)
         self.assertEqual(server.close(), 0)
+
+    def test_the_manifest_offers_the_guard_rails_with_defaults_and_lists_the_prompts(self):
+        folder, build = self.bundle_folder()
+        manifest = build.manifest()
+        options = manifest["user_config"]
+        self.assertTrue(all("default" in o for o in options.values() if not o["required"]))
+        self.assertEqual(dict((k, options[k]["default"]) for k in ("read_only", "confirm", "audit_log")),
+                         {"read_only": False, "confirm": "none", "audit_log": "none"})
+        env = manifest["server"]["mcp_config"]["env"]
+        self.assertEqual(sorted(env.values()), sorted("${user_config.%s}" % k for k in options))
+        self.assertEqual([(p["name"], p["arguments"]) for p in manifest["prompts"]],
+                         [("triage", ["job_type_id"]), ("cancel", ["job_id", "reason"]),
+                          ("report", ["from", "to", "job_type_id"])])
+        # The defaults, as a host passes them, are the server's own: no problem, nothing confirmed.
+        user = dict(self.USER_CONFIG, api_url=self.api.url)
+        config = self.host_config(manifest, folder, user, "win32" if os.name == "nt" else sys.platform)
+        server = ServerProcess(command=[sys.executable] + config["args"], **config["env"])
+        self._servers.append(server)
+        server.initialize()
+        rails = server.call("get_context")["structuredContent"]["guard_rails"]
+        self.assertEqual(rails, {"read_only": False, "tools": None, "audit_log": None, "confirm": [],
+                                 "lockdown": False})
+        config = self.host_config(manifest, folder, dict(user, confirm="cancel_job", audit_log="x.jsonl"),
+                                  "win32" if os.name == "nt" else sys.platform)
+        self.assertEqual((config["env"]["AGENTJOBS_CONFIRM"], config["env"]["AGENTJOBS_AUDIT_LOG"]),
+                         ("cancel_job", "x.jsonl"))
 
 
 ###############################################################################
