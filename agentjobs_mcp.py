@@ -2830,20 +2830,23 @@ def fit_answer(text, data, schema, limit, hint):
 
 Tool = collections.namedtuple("Tool", "name title description input_schema output_schema "
                                       "annotations handler overlays published_schema cut_hint")
-TOOLS = []          # in tools/list order
+TOOLS = []          # in tools/list order: the model's tools
 TOOLS_BY_NAME = {}
+APP_TOOLS = []      # the tools only the view may call (View (MCP Apps)): never the model's
+APP_TOOLS_BY_NAME = {}
 
 
 def tool(name, title, description, input_schema, output_schema, annotations, cut_hint,
-         overlays=None):
+         overlays=None, app_only=False):
     """Register a tool; like bottle's route(), return the handler unchanged. `cut_hint`
-    tells the model how to get what an answer over the ceiling lost (fit_answer)."""
+    tells the model how to get what an answer over the ceiling lost (fit_answer).
+    `app_only`: a tool for the view alone, in APP_TOOLS, not TOOLS."""
     def register(handler):
         entry = Tool(name, title, description, input_schema, output_schema,
                      dict(annotations, title=title), handler, overlays or {},
                      published_schema(input_schema), cut_hint)
-        TOOLS.append(entry)
-        TOOLS_BY_NAME[name] = entry
+        (APP_TOOLS if app_only else TOOLS).append(entry)
+        (APP_TOOLS_BY_NAME if app_only else TOOLS_BY_NAME)[name] = entry
         return handler
     return register
 
@@ -3411,7 +3414,8 @@ def guard(config, name):
     may do: be listed, be called, need the user's confirmation first, be audited.
     Only the tools that change something (not readOnlyHint) are read-only-guarded,
     confirmed and audited."""
-    changes = not TOOLS_BY_NAME[name].annotations["readOnlyHint"]
+    entry = TOOLS_BY_NAME.get(name) or APP_TOOLS_BY_NAME[name]
+    changes = not entry.annotations["readOnlyHint"]
     refusal = None
     if changes and config.read_only:
         refusal = ToolError(
@@ -3420,7 +3424,8 @@ def guard(config, name):
                 "AGENTJOBS_READ_ONLY"] == "--read-only" else "=1"),
             "Only the operator can allow it: remove AGENTJOBS_READ_ONLY (and --read-only) "
             "from the server's configuration and restart it.")
-    elif config.tools is not None and name not in config.tools:
+    elif config.tools is not None and name not in config.tools and name in TOOLS_BY_NAME:
+        # An app-only tool is no way around it: view_read guards each call as its inner tool.
         refusal = ToolError(
             "%s is not enabled on this server: AGENTJOBS_TOOLS allows only %s. Nothing was "
             "sent to the API." % (name, ", ".join(config.tools) or "(no tool)"),
@@ -4218,6 +4223,7 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
   var STATUSES = ["running", "waiting", "scheduled", "completed", "failed", "canceled"];
   var FINISHED = ["COMPLETED", "FAILED", "CANCELED"];
   var EXT = /^\[ext:([0-9a-f]{10})\]([\s\S]*)\[ext:\1\]$/;
+  var LOCKDOWN = "agentjobs/lockdown", READS = ["list_jobs", "get_job", "get_jobs_stats"];
   var PAGE = 20, ACTIVITY_PAGE = 10;
   var nextId = 1, pending = {}, ctx = {}, state = null, lastSize = "";
   var viewEl = document.getElementById("view"), live = document.getElementById("live");
@@ -4233,6 +4239,13 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
   }
   function notify(method, params) { send({ jsonrpc: "2.0", method: method, params: params || {} }); }
   function callTool(name, args) { return request("tools/call", { name: name, arguments: args }); }
+  // In lockdown the model's results withhold third-party text: the view reads what it
+  // shows through view_read, a tool only the view may call, and where that fails (a
+  // host that refuses it) calls the tool itself and shows the withheld notices.
+  function read(name, args) {
+    if (!ctx.lockdown) return callTool(name, args);
+    return callTool("view_read", { tool: name, arguments: args }).then(null, function () { return callTool(name, args); });
+  }
 
   window.addEventListener("message", function (event) {
     if (event.source !== window.parent) return;
@@ -4249,9 +4262,16 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     if (m.method === "ui/notifications/tool-input") {
       state = { tool: state && state.tool, args: params.arguments || {} };
     } else if (m.method === "ui/notifications/tool-result") {
+      var tool = (ctx.toolInfo && ctx.toolInfo.tool && ctx.toolInfo.tool.name) || kindOf(params.structuredContent, null);
+      var args = state ? state.args : {};
+      if ((params._meta || {})[LOCKDOWN] === true && !params.isError && READS.indexOf(tool) >= 0) {
+        ctx.lockdown = true;
+        say("Loading...");
+        read(tool, args).then(function (r) { show(r.isError ? params : r, tool, args); }, function () { show(params, tool, args); });
+        return;
+      }
       var started = performance.now();
-      show(params, (ctx.toolInfo && ctx.toolInfo.tool && ctx.toolInfo.tool.name) || null,
-           state ? state.args : {});
+      show(params, tool, args);
       document.documentElement.setAttribute("data-render-ms", (performance.now() - started).toFixed(2));
     } else if (m.method === "ui/notifications/tool-cancelled") {
       showError("The tool call was cancelled" + (params.reason ? ": " + params.reason : "."));
@@ -4373,7 +4393,10 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
   function show(result, tool, args) {
     var data = result && result.structuredContent;
     var meta = (result && result._meta) || {};
-    if ("agentjobs/canCancel" in meta) ctx.canCancel = meta["agentjobs/canCancel"] === true;
+    if ("agentjobs/canCancel" in meta) {
+      ctx.canCancel = meta["agentjobs/canCancel"] === true;
+      ctx.lockdown = meta[LOCKDOWN] === true;
+    }
     if (!result || result.isError) {
       if (state) state.tool = state.tool || tool;
       return showError(textContentOf(result || {}) || "No answer.");
@@ -4396,7 +4419,7 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
   // Calls a tool through the host and shows what comes back.
   function load(tool, args, from) {
     say("Loading...");
-    return callTool(tool, args).then(function (result) {
+    return read(tool, args).then(function (result) {
       state = { tool: tool, args: args, from: from };
       show(result, tool, args);
       if (!result.isError) say("Updated.");
@@ -4499,7 +4522,8 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     var p = job.params && typeof job.params === "object" ? job.params : {};
     Object.keys(p).forEach(function (k) { params.appendChild(el("dt", { text: plain(k) })); params.appendChild(el("dd", {}, [textOf(p[k])])); });
     var card = el("section", { cls: "card", "aria-labelledby": "job-h" }, [el("h2", { id: "job-h", text: "Job " + plain(id) }), dl,
-      el("h2", { text: "Params" }), Object.keys(p).length ? params : el("p", { cls: "muted", text: "None." })]);
+      el("h2", { text: "Params" }), Object.keys(p).length ? params : typeof job.params === "string" ? el("p", {}, [textOf(job.params)])
+        : el("p", { cls: "muted", text: "None." })]);
     var outcome = el("div", { id: "outcome" });
     if (ctx.canCancel && FINISHED.indexOf(String(job.job_status).toUpperCase()) < 0) card.appendChild(cancelControl(id, outcome));
     card.appendChild(outcome);
@@ -4542,7 +4566,7 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     return box;
   }
   function loadActivities(id, offset, section) {
-    callTool("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
+    read("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
       while (section.childNodes.length > 1) section.removeChild(section.lastChild);
       var data = result.structuredContent || {};
       if (result.isError) {
@@ -4639,8 +4663,59 @@ def view_contents():
 
 def view_result_meta(session):
     """What the view needs of this server's settings: whether Cancel may be offered
-    (not under AGENTJOBS_READ_ONLY, and only if AGENTJOBS_TOOLS allows cancel_job)."""
-    return {VIEW_CAN_CANCEL: guard(session.config, "cancel_job").refusal is None}
+    (not under AGENTJOBS_READ_ONLY, and only if AGENTJOBS_TOOLS allows cancel_job); in
+    lockdown, that it reads what it shows through view_read."""
+    meta = {VIEW_CAN_CANCEL: guard(session.config, "cancel_job").refusal is None}
+    if session.config.lockdown:
+        meta[VIEW_LOCKDOWN] = True
+    return meta
+
+
+# Lockdown keeps third-party text from the model; the person still reads it in the view,
+# through a tool only the view may call (visibility ["app"]: a host that honours the
+# extension never offers it to the model). It exists only for a client that declared
+# the extension, and only in lockdown: to anyone else it is an unknown tool.
+VIEW_LOCKDOWN = "agentjobs/lockdown"  # result _meta: read through view_read
+VIEW_READS = ("list_jobs", "get_job", "get_jobs_stats", "get_job_activities")
+
+
+@tool(name="view_read", title="Read for the jobs view", annotations=READ_ONLY, app_only=True,
+      cut_hint="Ask for fewer at a time.",
+      description=(
+          "For the Agent Jobs view only: one of its read tools' answers, with the third-party "
+          "text lockdown withholds from the model shown (still marked)."),
+      input_schema={"type": "object", "additionalProperties": False, "required": ["tool"],
+                    "properties": {"tool": {"type": "string", "enum": list(VIEW_READS)},
+                                   "arguments": {"type": "object"}}},
+      output_schema={"type": "object"})
+def view_read(config, args):
+    """The inner tool's answer, refused, checked and run exactly as a tools/call of it
+    would be, with what lockdown withholds revealed."""
+    inner = TOOLS_BY_NAME[args["tool"]]
+    refusal = guard(config, inner.name).refusal
+    if refusal is not None:
+        raise refusal
+    inner_args = check_arguments(inner, args.get("arguments"))
+    with revealed():
+        return inner.handler(config, inner_args)
+
+
+def app_tools(session, params, revision):
+    """The app-only tools this request may see: all of them for a view client in
+    lockdown (if the guard rails let the view read anything), else none."""
+    if not (session.config.lockdown and view_client(session, params, revision)
+            and any(readable(session, name) for name in VIEW_READS)):
+        return []
+    return APP_TOOLS
+
+
+def answer_shape(entry, params):
+    """The tool whose output schema and cut hint shape this call's answer: view_read's
+    is its inner tool's (its own schema is any object)."""
+    if entry.name == "view_read":
+        args = params.get("arguments")
+        return TOOLS_BY_NAME.get(args.get("tool") if isinstance(args, dict) else None, entry)
+    return entry
 
 
 ###############################################################################
@@ -5523,6 +5598,8 @@ def tool_listing(entry, revision, view=False):
         listed["outputSchema"] = entry.output_schema
     if view and entry.name in VIEW_TOOLS:
         listed["_meta"] = {"ui": {"resourceUri": VIEW_URI}}
+    if entry.name in APP_TOOLS_BY_NAME:
+        listed["_meta"] = {"ui": {"resourceUri": VIEW_URI, "visibility": ["app"]}}
     return listed
 
 
@@ -5530,12 +5607,15 @@ def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
     view = view_client(session, params, revision)
     result = {"tools": [tool_listing(entry, revision, view) for entry in TOOLS
-                        if readable(session, entry.name)]}
+                        if readable(session, entry.name)]
+              + [tool_listing(entry, revision, view) for entry in app_tools(session, params, revision)]}
     return cacheable(result, revision, LIST_TTL_MS, "public")
 
 
 def on_tools_call(session, params, revision):
-    entry = named_entry(params, TOOLS_BY_NAME, "tools/call", "tool")
+    extra = app_tools(session, params, revision)
+    entry = named_entry(params, dict(TOOLS_BY_NAME, **dict((e.name, e) for e in extra))
+                        if extra else TOOLS_BY_NAME, "tools/call", "tool")
     name = entry.name
     call = getattr(_local, "call", None)
     own_call = call is None
@@ -5568,8 +5648,9 @@ def on_tools_call(session, params, revision):
         data = None
     if data is not None:
         data = escape_data(data)  # before the ceiling: escaping makes strings longer
-    text, data = fit_answer(text, data, entry.output_schema, session.config.max_answer_chars,
-                            entry.cut_hint)
+    shape = answer_shape(entry, params)
+    text, data = fit_answer(text, data, shape.output_schema, session.config.max_answer_chars,
+                            shape.cut_hint)
     log.debug("tools/call %s -> %s in %.1f ms, %d characters%s", name,
               "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text),
               ", trace %s" % call.trace.trace_id if call.trace is not None else "")

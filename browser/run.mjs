@@ -128,7 +128,7 @@ async function main() {
     await browser.close();
     servers.forEach((s) => s.close());
     pages.close();
-    api.child.stdin.end();
+    api.child.kill("SIGTERM");  // the stand-in stops at end of stdin only on a terminal
   }
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed ? 1 : 0;
@@ -144,7 +144,10 @@ async function open(browser, hostUrl, sandboxUrl, server, html, tool, args, opti
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") seen.errors.push(m.type() + ": " + m.text()); });
   page.on("pageerror", (e) => seen.errors.push("pageerror: " + e.message));
   page.on("request", (r) => seen.requests.push(r.url()));
-  await page.exposeFunction("hostCallTool", (params) => server.call(params.name, params.arguments));
+  await page.exposeFunction("hostCallTool", (params) => {
+    if ((options.refuse || []).includes(params.name)) throw new Error("this host does not pass " + params.name + " on");
+    return server.call(params.name, params.arguments);
+  });
   await page.goto(hostUrl);
   if (theme === "dark") await page.evaluate(() => document.body.classList.add("dark"));
   const result = await server.call(tool, args);
@@ -237,7 +240,7 @@ async function run(api, browser, hostUrl, sandboxUrl, servers) {
         // Keyboard: Tab to the first job and open it with Enter.
         await v.view.locator("tbody button.link").first().focus();
         await v.page.keyboard.press("Enter");
-        await waitUntil(() => v.view.locator("#job-h").count());
+        await waitUntil(() => v.page.evaluate(() => window.viewCalls.length >= 3));  // the timeline's call too
         calls = await v.page.evaluate(() => window.viewCalls.slice(1).map((c) => c.name));
         check("keyboard: Enter on a job opens it (get_job, then get_job_activities)", calls.join() === "get_job,get_job_activities", calls.join());
         await v.view.locator("#mode").click();
@@ -372,6 +375,38 @@ async function run(api, browser, hostUrl, sandboxUrl, servers) {
   check("confirm: the client was asked, the refusal is shown, no DELETE", cf.elicited === 1 && deletes(api, "job-0002") === 0 &&
     (await d.view.locator("#outcome strong").textContent()) === "Not cancelled", (await d.view.locator("#outcome pre").textContent()).slice(0, 100));
   await d.page.close();
+
+  // Lockdown: the model's result withholds the customer's text; the view reads it through
+  // view_read (visibility ["app"]), and shows the notices where the host refuses that tool.
+  const SAID = "Customer reply: call me after 6pm, not before";
+  const made = (await plain.call("create_job", { job_type_id: "customer-followup",
+    target_channel: { platform: "whatsapp", code: "5511900000002" }, params: { customer_name: SAID } })).structuredContent;
+  const saidId = (made.job || made).job_id;
+  const lk = startServer(api, "initialize", { AGENTJOBS_LOCKDOWN: "1" });
+  servers.push(await lk.start());
+  const lockedTools = (await lk.request("tools/list")).result.tools;
+  const app = lockedTools.find((t) => t.name === "view_read");
+  check("lockdown: view_read is listed for the view only (visibility [\"app\"])", !!app &&
+    JSON.stringify(app._meta.ui.visibility) === '["app"]', JSON.stringify(app && app._meta));
+  const l = await open(browser, hostUrl, sandboxUrl, lk, html, "get_job", { job_id: saidId });
+  await waitUntil(() => l.view.locator("ol.timeline li, ol.timeline ~ p, section .note").count());
+  const modelSaw = JSON.stringify(l.result);
+  const shownSaid = await l.view.locator("dd .ext").allTextContents();
+  check("lockdown: the model's result withholds the customer's text, the view shows it", !modelSaw.includes(SAID)
+    && modelSaw.includes("[withheld in lockdown: job params") && shownSaid.includes(SAID), shownSaid.join(" | ").slice(0, 120));
+  const lockedCalls = await l.page.evaluate(() => window.viewCalls);
+  check("lockdown: the view read the job and its activities through view_read", JSON.stringify(lockedCalls) === JSON.stringify([
+    { name: "view_read", arguments: { tool: "get_job", arguments: { job_id: saidId } } },
+    { name: "view_read", arguments: { tool: "get_job_activities", arguments: { job_id: saidId, limit: 10, offset: 0 } } }]),
+    JSON.stringify(lockedCalls));
+  clean("lockdown", l.seen);
+  await l.page.close();
+  const n = await open(browser, hostUrl, sandboxUrl, lk, html, "get_job", { job_id: saidId }, { refuse: ["view_read"] });
+  await waitUntil(async () => (await n.view.locator("section.card > p").allTextContents()).some((t) => t.includes("[withheld in lockdown:")));
+  const notices = await n.view.locator("dd, section.card > p").allTextContents();
+  check("lockdown, a host that refuses view_read: the view shows the withheld notices", !notices.join().includes(SAID)
+    && notices.some((t) => t.startsWith("[withheld in lockdown: job params")), notices.join(" | ").slice(0, 160));
+  await n.page.close();
 }
 
 main().catch((error) => { console.error(error); console.log(`${passed} passed, ${failed + 1} failed`); process.exitCode = 1; });
