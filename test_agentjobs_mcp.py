@@ -41,6 +41,9 @@ DEFAULT_URL = "https://api.aiconnect.cloud/api/v0"
 ALL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 # A path that exists on no machine, spelled the way this OS spells paths.
 MISSING_DIR = os.path.join(tempfile.gettempdir(), "agentjobs-test-no-such-folder")
+# Servers import agentjobs_mcp from here; a PYTHONPATH the suite was given comes after it
+# (make stress puts a sitecustomize there, which every server then runs).
+SERVER_PYTHONPATH = os.pathsep.join([HERE] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 
 ###############################################################################
@@ -85,7 +88,7 @@ class ServerProcess(object):
     tests start, exactly as clients do (and InstallTest the installed command)."""
 
     def __init__(self, api=None, args=(), command=None, **env):
-        base = {"AICONNECT_API_KEY": KEY, "PYTHONPATH": HERE}
+        base = {"AICONNECT_API_KEY": KEY, "PYTHONPATH": SERVER_PYTHONPATH}
         if api is not None:
             base["AICONNECT_API_URL"] = api.url
         base.update(env)
@@ -4551,7 +4554,7 @@ class PureTest(unittest.TestCase):
 def run_cli(*args, **env):
     """The command line, as `python -m agentjobs_mcp ARGS` (cached bytecode, as for
     ServerProcess); the client-config tests start the script form, as clients do."""
-    env.setdefault("PYTHONPATH", HERE)
+    env.setdefault("PYTHONPATH", SERVER_PYTHONPATH)
     proc = subprocess.Popen([sys.executable, "-m", "agentjobs_mcp"] + list(args), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**env))
     out, err = proc.communicate(b"", timeout=60)
