@@ -8,7 +8,7 @@
 # that does not download one at run time; Debian's stable release has only 3.11, and sid's
 # builds need a newer glibc than the machine's. So each version gets sid's own glibc in its
 # folder and is started through sid's loader. Nothing in the system's apt state or /usr
-# changes, and no root is needed beyond reading Debian's keyring.
+# changes.
 #
 # Idempotent: a version whose folder is complete (its interpreter starts) is left as it is
 # without touching the network, in well under a second. --refresh fetches anew.
@@ -22,7 +22,7 @@ for word in "$@"; do
   case $word in
     --refresh) refresh=1 ;;
     -h|--help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    3.[0-9]*) versions+=("$word") ;;
+    3.[0-9]|3.[0-9][0-9]|3.[0-9]t|3.[0-9][0-9]t) versions+=("$word") ;;
     *) echo "sid_pythons: unknown argument '$word' (give versions such as 3.14 3.15, or --refresh)" >&2; exit 2 ;;
   esac
 done
@@ -84,7 +84,7 @@ fetch() {
   top=$(packages_of "$version")
   for pkg in $top; do
     apt-cache "${apt_options[@]}" show "$pkg" >/dev/null 2>&1 \
-      || fail "Debian sid has no package $pkg now (apt-cache search python$minor lists what it has)"
+      || fail "Debian sid has no package $pkg today (its package list is in $dest/.apt/lists)"
   done
   # Everything they need, recursively, less what only installing (not running) uses.
   # shellcheck disable=SC2086
