@@ -29,10 +29,11 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(HERE, "dev"))
 import test_all  # noqa: E402  (finds interpreters the way make test-all does)
 
-# Concurrency and its limit, kept-alive connections, cancellation (stateless calls too),
-# confirmation (elicitation and its stateless retry).
+# Concurrency and its limit, kept-alive connections, cancellation (stateless calls too)
+# and its twin the deadline (the watchdog thread shuts a call's sockets), confirmation
+# (elicitation and its stateless retry).
 CLASSES = ["ConcurrencyTest", "ConcurrencyLimitTest", "KeepAliveTest", "StatelessRevisionTest",
-           "ConfirmTest", "ConfirmStatelessTest"]
+           "DeadlineTest", "ConfirmTest", "ConfirmStatelessTest"]
 PYTHONS = ["3.13", "3.15"]
 SWITCH_INTERVAL = 1e-6
 SITECUSTOMIZE = ("# dev/stress.py: hand the GIL over as often as CPython allows.\n"
