@@ -2530,6 +2530,14 @@ class TlsAndProxyTest(ApiTestCase):
         self.assertEqual(len(self.api.requests), 1)
 
 
+def read_head(conn):
+    """Read from `conn` up to the end of an HTTP request's head (what follows is not read)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(4096)
+    return head
+
+
 class DeadlineTest(ApiTestCase):
     """AGENTJOBS_TIMEOUT bounds a whole call, even while an answer trickles in."""
 
@@ -2651,22 +2659,25 @@ class DeadlineTest(ApiTestCase):
         self._servers.append(server)
         self.assert_ends_at_the_deadline(server, "list_jobs", {}, 1)
 
-    def test_a_slow_connect_then_a_silent_handshake_ends_at_the_deadline(self):
-        # The proxy takes most of the deadline to answer CONNECT, then the API never answers
-        # the TLS handshake: the handshake got a whole AGENTJOBS_TIMEOUT of its own (5.2 s
-        # on a 3 s deadline); it gets what is left.
+    def listener_and_stop(self):
+        """A loopback socket listening for this test, and the Event that ends its thread."""
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(4)
         stop = threading.Event()
         self.addCleanup(listener.close)
         self.addCleanup(stop.set)
+        return listener, stop
+
+    def test_a_slow_connect_then_a_silent_handshake_ends_at_the_deadline(self):
+        # The proxy takes most of the deadline to answer CONNECT, then the API never answers
+        # the TLS handshake: the handshake got a whole AGENTJOBS_TIMEOUT of its own (5.2 s
+        # on a 3 s deadline); it gets what is left.
+        listener, stop = self.listener_and_stop()
 
         def proxy():
             conn, _ = listener.accept()
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(4096)
+            read_head(conn)
             if not stop.wait(2.2):
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             stop.wait(10)  # and never a byte of TLS
@@ -2692,25 +2703,15 @@ class DeadlineTest(ApiTestCase):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER) if hasattr(ssl, "PROTOCOL_TLS_SERVER") \
             else ssl.SSLContext(ssl.PROTOCOL_TLSv1_2)
         context.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server-key.pem"))
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(4)
-        stop = threading.Event()
-        self.addCleanup(listener.close)
-        self.addCleanup(stop.set)
+        listener, stop = self.listener_and_stop()
         body = json.dumps({"data": {"job_id": "job-0001", "job_status": "RUNNING"}}).encode()
-
-        def read_request(conn):
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += conn.recv(4096)
 
         def api():
             conn = context.wrap_socket(listener.accept()[0], server_side=True)
-            read_request(conn)
+            read_head(conn)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                          % len(body) + body)
-            read_request(conn)
+            read_head(conn)
             stop.wait(2.2)
             # No answer, a reset: the request goes once more, on a new connection. (A bare
             # close is an SSLError of no known kind on 3.6/3.7 built with OpenSSL 3.)
@@ -3921,17 +3922,23 @@ class AuditLogTest(AuditFolderCase):
             self.assertIn("audit log", server.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "no")))
 
+    def server_with_a_file_size_limit(self, size):
+        """A server, initialized, whose files may not grow past `size` bytes (the audit
+        log's disk fills up); POSIX only."""
+        command = [sys.executable, "-c", "import resource, runpy, sys; "
+                   "resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d)); sys.argv = [%r]; "
+                   "runpy.run_path(%r, run_name='__main__')" % (size, size, SERVER, SERVER)]
+        server = ServerProcess(self.api, command=command, AGENTJOBS_AUDIT_LOG=self.path)
+        self._servers.append(server)
+        server.initialize()
+        return server
+
     @unittest.skipUnless(os.name == "posix", "RLIMIT_FSIZE is POSIX")
     def test_an_outcome_line_that_fails_after_the_request_went_out_is_a_warning(self):
         # A file-size limit lets the "sending" line (~450 bytes) in and not the outcome line:
         # the disk fills between the two. Python ignores SIGXFSZ, so the write gets EFBIG.
         job_id = self.running_job()
-        command = [sys.executable, "-c", "import resource, runpy, sys; "
-                   "resource.setrlimit(resource.RLIMIT_FSIZE, (700, 700)); sys.argv = [%r]; "
-                   "runpy.run_path(%r, run_name='__main__')" % (SERVER, SERVER)]
-        server = ServerProcess(self.api, command=command, AGENTJOBS_AUDIT_LOG=self.path)
-        self._servers.append(server)
-        server.initialize()
+        server = self.server_with_a_file_size_limit(700)
         result = self.call_ok("cancel_job", {"job_id": job_id, "reason": "x" * 150}, server=server)
         self.assertIn("Warning: the audit log could not record this outcome (File too large); its "
                       "\"sending\" line is there.", text_of(result))
@@ -3954,12 +3961,7 @@ class AuditLogTest(AuditFolderCase):
     @unittest.skipUnless(os.name == "posix", "RLIMIT_FSIZE is POSIX")
     def test_a_line_cut_short_is_taken_back_and_the_next_record_is_a_line_of_its_own(self):
         job_id, other_id = self.running_job(), self.running_job()
-        command = [sys.executable, "-c", "import resource, runpy, sys; "
-                   "resource.setrlimit(resource.RLIMIT_FSIZE, (700, 700)); sys.argv = [%r]; "
-                   "runpy.run_path(%r, run_name='__main__')" % (SERVER, SERVER)]
-        server = ServerProcess(self.api, command=command, AGENTJOBS_AUDIT_LOG=self.path)
-        self._servers.append(server)
-        server.initialize()
+        server = self.server_with_a_file_size_limit(700)
         self.assertIn("Warning: the audit log could not record this outcome", text_of(
             self.call_ok("cancel_job", {"job_id": job_id, "reason": "x" * 150}, server=server)))
         self.assertEqual(server.close(), 0)
