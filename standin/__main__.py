@@ -1,9 +1,12 @@
-"""python3 -m standin: serve the stand-in Agent Jobs API on 127.0.0.1 until stdin closes.
+"""python3 -m standin: serve the stand-in Agent Jobs API on 127.0.0.1 until told to stop.
 
-Prints one line, AICONNECT_API_URL=http://127.0.0.1:PORT/api/v0, then serves until stdin
-reaches end of file or SIGTERM/SIGINT arrives (exit status 0 either way). Point the server
-at it with that URL and AICONNECT_API_KEY set to --key (default demo-key). --log prints one
-line per request on stderr; --quiet (the default) prints none.
+Prints one line, AICONNECT_API_URL=http://127.0.0.1:PORT/api/v0, then serves until
+SIGTERM or SIGINT (Ctrl-C) arrives, or, when stdin is a terminal, until Ctrl-D there (exit
+status 0 each way). Stdin that is not a terminal (a script's `&`, nohup, a pipe, a service
+manager) is not read: the stand-in keeps serving in the background until it is killed;
+so does it in the background of an interactive shell (`&`), where it says so on stderr.
+Point the server at it with that URL and AICONNECT_API_KEY set to --key (default
+demo-key). --log prints one line per request on stderr; --quiet (the default) prints none.
 """
 import argparse
 import os
@@ -28,13 +31,21 @@ def main(argv=None):
         signal.signal(signum, lambda *_: done.set())
     api = StandInAPI(key=opts.key, latency=opts.latency, port=opts.port,
                      log=(lambda line: sys.stderr.write(line + "\n")) if opts.log else None)
-    api.start()
+    try:
+        api.start()
+    except OSError as error:  # a fixed --port that is taken: say so, no traceback
+        sys.stderr.write("python3 -m standin: cannot listen on 127.0.0.1:%d: %s; give another "
+                         "--port, or none for any free one\n" % (opts.port, error.strerror or error))
+        return 1
     try:
         sys.stdout.write("AICONNECT_API_URL=%s\n" % api.url)
         sys.stdout.flush()
-        reader = threading.Thread(target=wait_for_eof, args=(done,))
-        reader.daemon = True
-        reader.start()
+        if stdin_is_terminal():
+            if hasattr(signal, "SIGTTIN"):  # see wait_for_ctrl_d
+                signal.signal(signal.SIGTTIN, signal.SIG_IGN)
+            reader = threading.Thread(target=wait_for_ctrl_d, args=(done,))
+            reader.daemon = True
+            reader.start()
         while not done.wait(0.2):  # a timed wait, so signals are handled promptly on 3.6 too
             pass
     finally:
@@ -42,20 +53,32 @@ def main(argv=None):
     return 0
 
 
-def wait_for_eof(done):
-    """Set `done` when stdin reaches end of file (the parent closed it or went away).
+def stdin_is_terminal():
+    try:
+        return os.isatty(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # no stdin at all
+        return False
 
-    Reads the raw descriptor: a daemon thread blocked inside sys.stdin's buffered reader
-    holds its lock, and the interpreter aborts at exit after a signal ("could not acquire lock").
+
+def wait_for_ctrl_d(done):
+    """Set `done` when the terminal on stdin reaches end of file (Ctrl-D).
+
+    Started in the background of an interactive shell (`&`), the process still has the
+    terminal as stdin, and a read from it would stop the whole process (SIGTTIN): main()
+    ignores SIGTTIN, so the read fails instead (EIO), and the stand-in goes on serving
+    until a signal. Reads the raw descriptor: a daemon thread blocked inside sys.stdin's
+    buffered reader holds its lock, and the interpreter aborts at exit after a signal
+    ("could not acquire lock").
     """
     try:
         fd = sys.stdin.fileno()
         while os.read(fd, 65536):
             pass
-    except (AttributeError, OSError, ValueError):  # no stdin at all counts as closed
-        pass
-    finally:
-        done.set()
+    except (AttributeError, OSError, ValueError):  # a background job's read (EIO): keep serving
+        sys.stderr.write("python3 -m standin: in the background: serving until SIGTERM or SIGINT\n")
+        sys.stderr.flush()
+        return
+    done.set()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ timeout would), and returns how many it closed.
 TLS: StandInAPI(tls=True) serves https with standin/tls/server.pem (for 127.0.0.1 and
 localhost), signed by the test-only CA standin/tls/ca.pem, whose key was thrown away.
 Faults, add_fault(status=500, body=b"", content_type=None, headers=None, times=1, method=None,
-path_contains=None, action="respond", delay=None, size=10 MiB, interval=0.5), consulted in order; the first
+path_contains=None, action="respond", delay=None, size=10 MiB, interval=0.5, repeat=1), consulted in order; the first
 whose `method` (None: any) and `path_contains` (substring of the raw request-target, None: any)
 match is used `times` times (None: always). The request is still recorded. Actions:
     "respond"  status, body (bytes, str, or dict/list sent as JSON), content_type (None: JSON for
@@ -38,6 +38,16 @@ match is used `times` times (None: always). The request is still recorded. Actio
     "trickle"  status and headers at once (no Content-Length), then the body one byte every
                `interval` s (spaces once it is all sent) until `delay` s have passed (None:
                forever, until stop() or the client hangs up); then the rest, and it closes
+    "interim"  `repeat` interim answers (`status` 1xx, e.g. 102 or 103, with `headers`), then
+               the real answer once the client sends more or `delay` s have passed (None: 0.5),
+               as an API still processing sends it
+    "stray"    the real answer with `body` (bytes, e.g. the start of another answer) in the same
+               write as its body: one TLS record, whose tail the client has decrypted already
+    "framing"  `status`, `headers` as given (a list of (name, value) pairs may repeat a name) and
+               no Content-Length of its own, then `body`: at once, or with `delay` set, once the
+               client sends its next request or `delay` s have passed (the late bytes of an
+               answer framed shorter, e.g. a 204 with a body); the connection stays open
+    "short"    `status` and a Content-Length for all of `body`, then only its first half; it closes
 Anything that is not a fault answers JSON (application/json; charset=utf-8) with Content-Length.
 """
 
@@ -71,7 +81,8 @@ Recorded = collections.namedtuple(
 STATUSES = ("WAITING", "SCHEDULED", "RUNNING", "COMPLETED", "FAILED", "CANCELED")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELED")
 ACTIVITY_SORTS = ("created_at", "-created_at")
-FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle", "reset")
+FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle", "reset", "interim", "stray", "framing",
+                 "short")
 JSON_TYPE = "application/json; charset=utf-8"
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CA_FILE = os.path.join(TLS_DIR, "ca.pem")
@@ -330,18 +341,18 @@ class StandInAPI(object):
 
     def add_fault(self, status=500, body=b"", content_type=None, headers=None, times=1,
                   method=None, path_contains=None, action="respond", delay=None, size=10 * 1024 * 1024,
-                  interval=0.5):
+                  interval=0.5, repeat=1):
         if action not in FAULT_ACTIONS:
             raise ValueError("action must be one of %s" % ", ".join(FAULT_ACTIONS))
         if content_type is None:
             content_type = JSON_TYPE if isinstance(body, (dict, list)) else "text/html; charset=utf-8"
         if delay is None:  # trickle keeps None: forever
-            delay = {"hang": 30.0, "reset": 0.2, "trickle": None}.get(action, 0.0)
+            delay = {"hang": 30.0, "reset": 0.2, "trickle": None, "interim": 0.5}.get(action, 0.0)
         with self.lock:
             self.faults.append({"status": status, "body": body, "content_type": content_type,
                                 "headers": headers or {}, "times": times, "method": method,
                                 "path_contains": path_contains, "action": action, "delay": delay,
-                                "size": size, "interval": interval})
+                                "size": size, "interval": interval, "repeat": repeat})
 
     def clear_faults(self):
         with self.lock:
@@ -613,6 +624,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     idle = False  # waiting for the next request on a kept-alive connection
+    stray = b""  # bytes a "stray" fault sends after the real answer, in the same write
     answered = False  # an answer went out and the handler is not yet back to waiting
 
     def setup(self):
@@ -713,7 +725,12 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         fault = api.take_fault(self.command, self.path)
         if api.latency:
             api.stopping.wait(api.latency)
-        if fault is not None:
+        self.stray = b""
+        if fault is not None and fault["action"] == "interim":
+            self.send_interim(fault)  # then the real answer
+        elif fault is not None and fault["action"] == "stray":
+            self.stray = body_bytes(fault["body"])  # reply() sends it after the real answer
+        elif fault is not None:
             return self.fault(fault)
         if api.key is not None and self.headers.get("Authorization") != "Bearer " + api.key:
             return self.reply(401, {"message": "Invalid or missing API key"})
@@ -742,7 +759,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(data)
+            self.wfile.write(data + self.stray)
 
     def fault(self, fault):
         getattr(self, "fault_" + fault["action"])(fault)
@@ -751,6 +768,54 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
         if fault["delay"]:
             self.owner.stopping.wait(fault["delay"])
         self.reply(fault["status"], fault["body"], fault["content_type"], fault["headers"])
+
+    def send_interim(self, fault):
+        """`repeat` 1xx answers, then a wait for the client or for `delay` s."""
+        for _ in range(fault["repeat"]):
+            self.send_response_only(fault["status"])
+            for name, value in fault["headers"].items():
+                self.send_header(name, value)
+            self.end_headers()
+        self.wfile.flush()
+        self.wait_for_client(fault["delay"])
+
+    def wait_for_client(self, delay):
+        """Until the client sends something (or hangs up), `delay` s pass, or the API stops."""
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not self.owner.stopping.is_set():
+            pending = self.connection.pending() if self.owner.tls is not None else 0
+            if pending or select.select([self.connection], [], [], 0.02)[0]:
+                return
+
+    def fault_framing(self, fault):
+        """Status and headers exactly as given; the body at once or late (see the docstring)."""
+        self.leave()
+        self.send_response(fault["status"])
+        headers = fault["headers"]
+        for name, value in headers.items() if isinstance(headers, dict) else headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+        if fault["delay"]:
+            self.wait_for_client(fault["delay"])
+        try:
+            self.wfile.write(body_bytes(fault["body"]))
+        except OSError:
+            self.close_connection = True
+
+    def fault_short(self, fault):
+        """A Content-Length for the whole body, half of it, then the end of the connection."""
+        data = body_bytes(fault["body"])
+        self.leave()
+        self.close_connection = True
+        self.send_response(fault["status"])
+        self.send_header("Content-Type", fault["content_type"])
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data[:len(data) // 2])
+        except OSError:
+            pass
 
     def fault_drop(self, fault):
         self.leave()

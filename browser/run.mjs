@@ -1,0 +1,377 @@
+// The view in a real browser (make browser): Debian's chromium, driven by playwright-core,
+// shows ui://agentjobs/dashboard inside a test host built on the reference host side
+// (@modelcontextprotocol/ext-apps app-bridge, bundled by esbuild). The host page is served
+// on 127.0.0.1 and the sandbox proxy on localhost: two origins, as the spec asks. Tool
+// calls go to the real server (agentjobs_mcp.py over stdio) against the stand-in API
+// (python3 -m standin --log: one stderr line per request, which is how DELETEs are
+// counted). One line per check, then "N passed, N failed"; screenshots go to
+// browser/artifacts/ (git-ignored; the GitHub workflow uploads them).
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import * as esbuild from "esbuild";
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(HERE);
+const PYTHON = process.env.PYTHON || "python3";
+const KEY = "browser-test-key";
+const ARTIFACTS = join(HERE, "artifacts");
+const UI = { extensions: { "io.modelcontextprotocol/ui": { mimeTypes: ["text/html;profile=mcp-app"] } } };
+const HOSTILE = "<img src=x onerror=\"document.title='pwned'\">";
+const FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run"];
+let passed = 0, failed = 0;
+
+function check(label, ok, detail = "") {
+  ok ? passed++ : failed++;
+  const more = String(detail).replace(/\s+/g, " ").slice(0, 200);
+  console.log(`${ok ? "ok  " : "FAIL"} ${label}${more ? ": " + more : ""}`);
+}
+async function waitUntil(test, ms = 5000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await test();
+    if (value || Date.now() > end) return value;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+// The stand-in API, its request log read from stderr.
+function startStandin() {
+  const child = spawn(PYTHON, ["-m", "standin", "--log", "--key", KEY], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+  const lines = [];
+  createInterface({ input: child.stderr }).on("line", (line) => lines.push(line));
+  return new Promise((resolve) => {
+    createInterface({ input: child.stdout }).once("line", (line) => resolve({ child, lines, url: line.split("=")[1] }));
+  });
+}
+const deletes = (api, id) => api.lines.filter((l) => l.includes('"DELETE /api/v0/services/agent-jobs/' + id + " ")).length;
+
+// A minimal MCP client over stdio, in either era; it answers elicitation/create as told.
+function startServer(api, era, env = {}, elicit = "accept") {
+  const child = spawn(PYTHON, [join(ROOT, "agentjobs_mcp.py")], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, AICONNECT_API_URL: api.url, AICONNECT_API_KEY: KEY, ...env } });
+  let next = 1;
+  const waiting = new Map();
+  const client = { child, elicit, elicited: 0, ui: true };
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const m = JSON.parse(line);
+    if (m.method === "elicitation/create") {
+      client.elicited++;
+      const answer = client.elicit === "accept" ? { action: "accept", content: { confirm: true } } : { action: client.elicit };
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id: m.id, result: answer }) + "\n");
+    } else if (m.id !== undefined && waiting.has(m.id)) {
+      waiting.get(m.id)(m);
+      waiting.delete(m.id);
+    }
+  });
+  client.request = (method, params = {}) => {
+    const id = next++;
+    const caps = client.ui ? { ...UI, elicitation: { form: {} } } : { elicitation: { form: {} } };
+    if (era === "2026-07-28") params = { ...params, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": caps, "io.modelcontextprotocol/clientInfo": { name: "browser-test", version: "1" } } };
+    child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
+    return new Promise((resolve) => waiting.set(id, resolve));
+  };
+  client.call = async (name, args) => (await client.request("tools/call", { name, arguments: args })).result;
+  client.close = () => child.stdin.end();
+  client.start = async () => {
+    if (era !== "2026-07-28") {
+      const caps = client.ui ? { ...UI, elicitation: { form: {} } } : { elicitation: { form: {} } };
+      client.init = await client.request("initialize", { protocolVersion: "2025-11-25", capabilities: caps,
+        clientInfo: { name: "browser-test", version: "1" } });
+      child.stdin.write(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n");
+    } else {
+      client.init = await client.request("server/discover", {});
+    }
+    return client;
+  };
+  return client;
+}
+
+// The host page (127.0.0.1) and the sandbox proxy (localhost): one loopback server, two origins.
+const SANDBOX_CSP = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; " +
+  "img-src 'self' data:; media-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'self'";
+function startPages() {
+  const files = { "/host.html": ["host.html", "text/html"], "/host.bundle.js": ["host.bundle.js", "text/javascript"],
+    "/sandbox.html": ["sandbox.html", "text/html"] };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const file = files[path];
+    if (!file) { res.writeHead(404); return res.end(); }
+    const headers = { "Content-Type": file[1] + "; charset=utf-8", "Cache-Control": "no-store" };
+    if (path === "/sandbox.html") headers["Content-Security-Policy"] = SANDBOX_CSP;
+    res.writeHead(200, headers);
+    res.end(readFileSync(join(HERE, file[0])));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await esbuild.build({ entryPoints: [join(HERE, "host.js")], bundle: true, format: "iife",
+    outfile: join(HERE, "host.bundle.js"), logLevel: "error" });
+  const api = await startStandin();
+  const pages = await startPages();
+  const port = pages.address().port;
+  const hostUrl = `http://127.0.0.1:${port}/host.html`;
+  const sandboxUrl = `http://localhost:${port}/sandbox.html?host=${encodeURIComponent("http://127.0.0.1:" + port)}`;
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: FLAGS });
+  const servers = [];
+  try {
+    await run(api, browser, hostUrl, sandboxUrl, servers);
+  } finally {
+    await browser.close();
+    servers.forEach((s) => s.close());
+    pages.close();
+    api.child.stdin.end();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+// Opens the view on one tool result, the way a host does; returns the page, the view's
+// frame and what the browser saw (console errors, requests).
+async function open(browser, hostUrl, sandboxUrl, server, html, tool, args, options = {}) {
+  const theme = options.theme || "light";
+  const width = options.width || 960;
+  const page = await browser.newPage({ viewport: { width, height: 900 }, colorScheme: theme });
+  const seen = { errors: [], requests: [] };
+  page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") seen.errors.push(m.type() + ": " + m.text()); });
+  page.on("pageerror", (e) => seen.errors.push("pageerror: " + e.message));
+  page.on("request", (r) => seen.requests.push(r.url()));
+  await page.exposeFunction("hostCallTool", (params) => server.call(params.name, params.arguments));
+  await page.goto(hostUrl);
+  if (theme === "dark") await page.evaluate(() => document.body.classList.add("dark"));
+  const result = await server.call(tool, args);
+  const hostContext = { theme, locale: "en-US", timeZone: "America/Sao_Paulo", platform: "web",
+    displayMode: "inline", availableDisplayModes: ["inline", "fullscreen"], containerDimensions: { maxHeight: 4000 },
+    toolInfo: { tool: { name: tool, inputSchema: { type: "object" } } },
+    styles: { variables: { "--font-sans": "\"DejaVu Sans\", sans-serif" } } };
+  const sent = await page.evaluate((o) => window.startView(o), { html, arguments: args, result, hostContext, sandboxUrl });
+  const view = page.frameLocator("#sandbox").frameLocator("iframe");
+  const frame = await waitUntil(() => page.frames().find((f) => f.url() === "about:srcdoc"));
+  return { page, view, frame, seen, result, sent };
+}
+
+async function shot(page, name) {
+  await page.waitForTimeout(50);  // one frame for the size-changed round trip to settle
+  await page.locator("#sandbox").screenshot({ path: join(ARTIFACTS, name + ".png") });
+}
+
+const CONTRAST = `(() => {
+  function rgb(c) { const m = c.match(/[\\d.]+/g) || []; return m.slice(0, 4).map(Number); }
+  function lum(c) { return 0.2126 * ch(c[0]) + 0.7152 * ch(c[1]) + 0.0722 * ch(c[2]); }
+  function ch(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }
+  function bg(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; }
+  let worst = 99, what = "";
+  document.querySelectorAll("h1, h2, th, td, dt, dd, button, .status, .muted, caption, pre, label, select, .ext").forEach((el) => {
+    if (!el.textContent.trim() || el.closest(".sr") || el.disabled) return;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst) { worst = ratio; what = el.tagName + "." + el.className + " " + el.textContent.trim().slice(0, 20); }
+  });
+  return [Math.round(worst * 100) / 100, what];
+})()`;
+
+function clean(label, seen) {
+  const extra = seen.requests.filter((u) => !/\/(host\.html|host\.bundle\.js|sandbox\.html)(\?|$)/.test(u));
+  check(label + ": no console error or CSP violation", !seen.errors.length, seen.errors.join(" | "));
+  check(label + ": no network request from the view", !extra.length, extra.join(" "));
+}
+
+async function run(api, browser, hostUrl, sandboxUrl, servers) {
+  const plain = startServer(api, "initialize");
+  plain.ui = false;
+  servers.push(await plain.start());
+  const plainTools = (await plain.request("tools/list")).result.tools;
+  check("initialize era, client without the extension: no _meta.ui on tools", plainTools.every((t) => !t._meta),
+    plainTools.length + " tools");
+  const plainRead = await plain.request("resources/read", { uri: "ui://agentjobs/dashboard" });
+  check("... and no ui:// resource to read", !!plainRead.error, JSON.stringify(plainRead.error || {}).slice(0, 80));
+
+  for (const era of ["initialize", "2026-07-28"]) {
+    const server = startServer(api, era);
+    servers.push(await server.start());
+    const caps = server.init.result.capabilities;
+    check(`${era}: the server declares io.modelcontextprotocol/ui`, !!(caps.extensions || {})["io.modelcontextprotocol/ui"]);
+    const tools = (await server.request("tools/list")).result.tools;
+    const pointed = tools.filter((t) => t._meta && t._meta.ui && t._meta.ui.resourceUri === "ui://agentjobs/dashboard").map((t) => t.name);
+    check(`${era}: list_jobs, get_jobs_stats and get_job point at the view`, pointed.join() === "list_jobs,get_job,get_jobs_stats"
+      || pointed.sort().join() === "get_job,get_jobs_stats,list_jobs", pointed.join());
+    const listed = (await server.request("resources/list")).result.resources.map((r) => r.uri);
+    check(`${era}: resources/list has the view`, listed.includes("ui://agentjobs/dashboard"));
+    const read = (await server.request("resources/read", { uri: "ui://agentjobs/dashboard" })).result.contents[0];
+    check(`${era}: resources/read -> text/html;profile=mcp-app, prefersBorder, <= 60 KB`, read.mimeType === "text/html;profile=mcp-app"
+      && read._meta.ui.prefersBorder === true && Buffer.byteLength(read.text) <= 60 * 1024, Buffer.byteLength(read.text) + " bytes");
+    const html = read.text;
+    const o = await open(browser, hostUrl, sandboxUrl, server, html, "list_jobs", { limit: 5 });
+    const rows = await waitUntil(() => o.view.locator("tbody tr").count());
+    const ids = o.result.structuredContent.jobs.map((j) => j.job_id);
+    const shown = await o.view.locator("tbody th").allTextContents();
+    check(`${era}: the view initializes and shows list_jobs' rows`, rows === ids.length && shown.join() === ids.join(), shown.join());
+    await o.page.close();
+    if (era === "2026-07-28") { clean(era, o.seen); continue; }
+
+    // list_jobs: the stand-in's rows, filter and paging through the host, 100 rows timed.
+    for (const theme of ["light", "dark"]) for (const width of [480, 960]) {
+      const v = await open(browser, hostUrl, sandboxUrl, server, html, "list_jobs", { limit: 20 }, { theme, width });
+      await waitUntil(() => v.view.locator("tbody tr").count());
+      const contrast = await v.frame.evaluate(CONTRAST);
+      check(`list ${theme} ${width}px: contrast >= 4.5:1`, contrast[0] >= 4.5, contrast.join(" at "));
+      await shot(v.page, `list-${theme}-${width}`);
+      if (theme === "light" && width === 960) {
+        check("list: status shown as text", (await v.view.locator("tbody .status").first().textContent()).length > 3);
+        await v.view.locator("#filter").selectOption("failed");
+        await waitUntil(() => v.page.evaluate(() => window.viewCalls.length));
+        let calls = await v.page.evaluate(() => window.viewCalls);
+        check("list: the status filter calls list_jobs {limit: 20, status: failed}", JSON.stringify(calls) ===
+          JSON.stringify([{ name: "list_jobs", arguments: { limit: 20, status: "failed" } }]), JSON.stringify(calls));
+        await waitUntil(async () => (await v.view.locator("tbody .status").allTextContents()).every((s) => s === "FAILED"));
+        const failedRows = await v.view.locator("tbody .status").allTextContents();
+        check("list: the filtered rows are the stand-in's failed jobs", failedRows.length >= 1 && failedRows.every((s) => s === "FAILED"), failedRows.join());
+        // Keyboard: Tab to the first job and open it with Enter.
+        await v.view.locator("tbody button.link").first().focus();
+        await v.page.keyboard.press("Enter");
+        await waitUntil(() => v.view.locator("#job-h").count());
+        calls = await v.page.evaluate(() => window.viewCalls.slice(1).map((c) => c.name));
+        check("keyboard: Enter on a job opens it (get_job, then get_job_activities)", calls.join() === "get_job,get_job_activities", calls.join());
+        await v.view.locator("#mode").click();
+        const mode = await waitUntil(() => v.frame.evaluate(() => document.documentElement.getAttribute("data-mode") === "fullscreen"));
+        check("display mode: Full screen asks the host and follows its answer", mode);
+        check("size: the view reported its size to the host", (await v.page.evaluate(() => window.sizes.length)) > 0);
+        await v.page.evaluate(() => window.setTheme("dark"));
+        const dark = await waitUntil(() => v.frame.evaluate(() => document.documentElement.getAttribute("data-theme") === "dark"
+          && getComputedStyle(document.body).backgroundColor === "rgb(27, 27, 27)"));
+        check("theme: host-context-changed to dark turns the view dark", dark);
+        clean("list", v.seen);
+      }
+      await v.page.close();
+    }
+    // paging
+    const pg = await open(browser, hostUrl, sandboxUrl, server, html, "list_jobs", { limit: 3 });
+    await waitUntil(() => pg.view.locator("tbody tr").count());
+    await pg.view.getByText("Next page").click();
+    await waitUntil(() => pg.page.evaluate(() => window.viewCalls.length));
+    const paged = await pg.page.evaluate(() => window.viewCalls[0]);
+    check("list: Next page calls list_jobs {limit: 3, offset: 3}", JSON.stringify(paged) ===
+      JSON.stringify({ name: "list_jobs", arguments: { limit: 3, offset: 3 } }), JSON.stringify(paged));
+    await pg.page.close();
+
+    // 100 jobs: how long the render takes after the result arrives (reported).
+    for (let i = 0; i < 100; i++) await server.call("create_job", { job_type_id: "customer-followup",
+      target_channel: { platform: "whatsapp", code: "55119" + String(i).padStart(6, "0") }, params: { customer_name: "Bulk " + i } });
+    const times = [];
+    for (let i = 0; i < 5; i++) {
+      const big = await open(browser, hostUrl, sandboxUrl, server, html, "list_jobs", { limit: 100 });
+      await waitUntil(() => big.view.locator("tbody tr").count().then((n) => n === 100));
+      times.push(Number(await big.frame.evaluate(() => document.documentElement.getAttribute("data-render-ms"))));
+      await big.page.close();
+    }
+    times.sort((a, b) => a - b);
+    check("100 jobs rendered: median " + times[2] + " ms after the result arrives (5 runs; reported, not asserted)",
+      times.length === 5, times.join(", ") + " ms");
+
+    // get_jobs_stats: the counts as a chart.
+    for (const theme of ["light", "dark"]) for (const width of [480, 960]) {
+      const s = await open(browser, hostUrl, sandboxUrl, server, html, "get_jobs_stats", {}, { theme, width });
+      await waitUntil(() => s.view.locator("svg rect").count());
+      const data = s.result.structuredContent;
+      const figures = await s.view.locator(".figure b").allTextContents();
+      const bars = await s.view.locator("svg text").allTextContents();
+      if (theme === "light" && width === 960) {
+        check("stats: the total and the counts of the stand-in", figures[0] === String(data.total) &&
+          ["running", "waiting", "scheduled", "completed", "failed", "canceled"].every((st, i) => bars[2 * i + 1] === String(data.counts[st])), figures.join() + " / " + bars.join());
+        clean("stats", s.seen);
+      }
+      const contrast = await s.frame.evaluate(CONTRAST);
+      check(`stats ${theme} ${width}px: contrast >= 4.5:1`, contrast[0] >= 4.5, contrast.join(" at "));
+      await shot(s.page, `stats-${theme}-${width}`);
+      await s.page.close();
+    }
+
+    // get_job: the card and its timeline (paged through get_job_activities), hostile text.
+    const hostile = (await server.call("create_job", { job_type_id: "customer-followup",
+      target_channel: { platform: "whatsapp", code: "5511900000000" }, params: { customer_name: HOSTILE, order_id: "A-1" } })).structuredContent;
+    const hostileId = (hostile.job || hostile).job_id;
+    for (const theme of ["light", "dark"]) for (const width of [480, 960]) {
+      const j = await open(browser, hostUrl, sandboxUrl, server, html, "get_job", { job_id: "job-0001" }, { theme, width });
+      await waitUntil(() => j.view.locator("ol.timeline li").count());
+      if (theme === "light" && width === 960) {
+        const calls = await j.page.evaluate(() => window.viewCalls);
+        check("job: the timeline comes from get_job_activities {job_id, limit: 10, offset: 0}", JSON.stringify(calls) ===
+          JSON.stringify([{ name: "get_job_activities", arguments: { job_id: "job-0001", limit: 10, offset: 0 } }]), JSON.stringify(calls));
+        const items = await j.view.locator("ol.timeline li").count();
+        check("job: the card and the stand-in's 4 activities", items === 4 &&
+          (await j.view.locator("#job-h").textContent()) === "Job job-0001", items + " activities");
+        clean("job", j.seen);
+      }
+      const contrast = await j.frame.evaluate(CONTRAST);
+      check(`job ${theme} ${width}px: contrast >= 4.5:1`, contrast[0] >= 4.5, contrast.join(" at "));
+      await shot(j.page, `job-${theme}-${width}`);
+      await j.page.close();
+    }
+    const h = await open(browser, hostUrl, sandboxUrl, server, html, "get_job", { job_id: hostileId });
+    await waitUntil(() => h.view.locator("#job-h").count());
+    const text = await h.view.locator("dl").nth(1).textContent();
+    const imgs = await h.frame.evaluate(() => document.querySelectorAll("img").length);
+    const title = await h.page.title();
+    check("hostile text: <img src=x onerror=...> stays text", text.includes(HOSTILE) && imgs === 0 && title !== "pwned", text.slice(0, 80));
+    const raw = JSON.stringify(h.result.structuredContent.job.params.customer_name);
+    const marked = await h.view.locator("dd .ext").allTextContents();
+    check("third-party text: the [ext:TOKEN] pair is stripped and the text shown apart", /^"\[ext:[0-9a-f]{10}\]/.test(raw)
+      && marked.includes(HOSTILE) && !text.includes("[ext:"), raw.slice(0, 40));
+    clean("hostile text", h.seen);
+    await h.page.close();
+
+    // An isError result: its text.
+    for (const theme of ["light", "dark"]) for (const width of [480, 960]) {
+      const e = await open(browser, hostUrl, sandboxUrl, server, html, "get_job", { job_id: "no-such-job" }, { theme, width });
+      await waitUntil(() => e.view.locator("[role=alert]").count());
+      const shownText = await e.view.locator("[role=alert] pre").textContent();
+      if (theme === "light" && width === 960)
+        check("error: an isError result shows its text", e.result.isError && shownText === e.result.content[0].text, shownText.slice(0, 80));
+      await shot(e.page, `error-${theme}-${width}`);
+      await e.page.close();
+    }
+
+    // Cancel: one DELETE, the outcome shown.
+    const job = (await server.call("create_job", { job_type_id: "customer-followup",
+      target_channel: { platform: "whatsapp", code: "5511900000001" }, params: { customer_name: "Ana" } })).structuredContent;
+    const jobId = (job.job || job).job_id;
+    const c = await open(browser, hostUrl, sandboxUrl, server, html, "get_job", { job_id: jobId });
+    await c.view.locator("#cancel").click();
+    await c.view.locator("#cancel-yes").click();
+    await waitUntil(() => c.view.locator("#outcome strong").count());
+    await waitUntil(() => deletes(api, jobId) > 0, 2000);
+    check("cancel: exactly one DELETE, and the outcome shown", deletes(api, jobId) === 1 &&
+      (await c.view.locator("#outcome strong").textContent()) === "Cancelled", deletes(api, jobId) + " DELETE");
+    await c.page.close();
+  }
+
+  // Read-only: no Cancel control, no DELETE.
+  const ro = startServer(api, "initialize", { AGENTJOBS_READ_ONLY: "1" });
+  servers.push(await ro.start());
+  const html = (await ro.request("resources/read", { uri: "ui://agentjobs/dashboard" })).result.contents[0].text;
+  const r = await open(browser, hostUrl, sandboxUrl, ro, html, "get_job", { job_id: "job-0002" });
+  await waitUntil(() => r.view.locator("#job-h").count());
+  check("read-only: no Cancel control on a waiting job", (await r.view.locator("#cancel").count()) === 0 && deletes(api, "job-0002") === 0);
+  await r.page.close();
+
+  // AGENTJOBS_CONFIRM=cancel_job: the confirmation happens; a decline is shown, no DELETE.
+  const cf = startServer(api, "initialize", { AGENTJOBS_CONFIRM: "cancel_job" }, "decline");
+  servers.push(await cf.start());
+  const d = await open(browser, hostUrl, sandboxUrl, cf, html, "get_job", { job_id: "job-0002" });
+  await d.view.locator("#cancel").click();
+  await d.view.locator("#cancel-yes").click();
+  await waitUntil(() => d.view.locator("#outcome strong").count());
+  check("confirm: the client was asked, the refusal is shown, no DELETE", cf.elicited === 1 && deletes(api, "job-0002") === 0 &&
+    (await d.view.locator("#outcome strong").textContent()) === "Not cancelled", (await d.view.locator("#outcome pre").textContent()).slice(0, 100));
+  await d.page.close();
+}
+
+main().catch((error) => { console.error(error); console.log(`${passed} passed, ${failed + 1} failed`); process.exitCode = 1; });
