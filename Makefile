@@ -6,7 +6,7 @@ JOBS ?=
 CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help test test-warnings test-all demo bench context interop browser lint bundle version clean
+.PHONY: help test test-warnings test-all pythons stress demo bench context interop browser lint bundle version clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -19,6 +19,12 @@ test-warnings: ## the suite with DeprecationWarning an error, in the server and 
 
 test-all: ## run the suite on every CPython 3.6-3.13 found (pyenv and PATH), and 3.14+ when found
 	$(PYTHON) dev/test_all.py
+
+pythons: ## fetch CPython 3.14 and 3.15 from Debian sid into dev/pythons/ (quick when there), for test-all
+	bash dev/sid_pythons.sh
+
+stress: ## the race hunt: threaded classes, GIL handed over every microsecond, 3.13 and 3.15 (REPEAT=20)
+	$(PYTHON) dev/stress.py $(if $(REPEAT),--repeat $(REPEAT),)
 
 demo: ## start the stand-in API and the real server, and show a short session
 	$(PYTHON) -m standin.demo

@@ -1,10 +1,11 @@
 """Run the test suite under every CPython 3.6-3.13 on this machine (make test-all).
 
-Interpreters come from pyenv's versions folder (the newest patch of each minor) and
-from python3.X on PATH. One line per version; the run fails if any suite fails or if
-any of 3.6 ... 3.13 is missing. Newer ones (3.14 on) run too when they are found, but
-are not required (docs/pythons.md: how to get 3.14 and 3.15 here). Ends with the summed
-"N passed, N failed" line.
+Interpreters come from pyenv's versions folder (the newest patch of each minor), from
+python3.X on PATH, and from dev/pythons/3.X (dev/sid_pythons.sh puts Debian sid's 3.14
+and 3.15 there; SID_PYTHONS names another folder). One line per version; the run fails
+if any suite fails or if any of 3.6 ... 3.13 is missing. Newer ones (3.14 on) run too
+when they are found, but are not required; a free-threaded one (dev/pythons/3.14t) runs
+with PYTHON_GIL=0. Ends with the summed "N passed, N failed" line.
 """
 import os
 import re
@@ -16,6 +17,8 @@ import time
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WANTED = ["3.%d" % minor for minor in range(6, 14)]
 OPTIONAL = ["3.%d" % minor for minor in range(14, 17)]
+FREE_THREADED = [minor + "t" for minor in OPTIONAL]
+SID_PYTHONS = os.environ.get("SID_PYTHONS") or os.path.join(HERE, "dev", "pythons")
 
 
 def pyenv_root():
@@ -43,6 +46,10 @@ def find_interpreters():
             exe = shutil.which("python" + minor)
             if exe:
                 found[minor] = (0, exe)
+    for minor in OPTIONAL + FREE_THREADED:
+        exe = os.path.join(SID_PYTHONS, minor, "python")
+        if minor not in found and os.access(exe, os.X_OK):
+            found[minor] = (0, exe)
     return dict((minor, exe) for minor, (_, exe) in found.items())
 
 
@@ -51,11 +58,14 @@ def main():
     missing = [minor for minor in WANTED if minor not in interpreters]
     total_passed = total_failed = total_skipped = 0
     bad = []
-    for minor in WANTED + OPTIONAL:
+    for minor in WANTED + OPTIONAL + FREE_THREADED:
         if minor not in interpreters:
             continue
         started = time.time()
-        proc = subprocess.Popen([interpreters[minor], "test_agentjobs_mcp.py"], cwd=HERE,
+        env = dict(os.environ)
+        if minor.endswith("t"):
+            env["PYTHON_GIL"] = "0"  # the GIL off, even if a module asked for it
+        proc = subprocess.Popen([interpreters[minor], "test_agentjobs_mcp.py"], cwd=HERE, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         output = proc.communicate()[0].decode("utf-8", "replace")
         counts = re.findall(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$", output, re.M)
