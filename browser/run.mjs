@@ -401,6 +401,15 @@ async function run(api, browser, hostUrl, sandboxUrl, servers) {
     JSON.stringify(lockedCalls));
   clean("lockdown", l.seen);
   await l.page.close();
+  const lf = await open(browser, hostUrl, sandboxUrl, lk, html, "list_jobs", { limit: 20 });
+  await waitUntil(() => lf.view.locator("tbody tr").count());
+  await lf.view.locator("#filter").selectOption("failed");
+  await waitUntil(() => lf.page.evaluate(() => window.viewCalls.length >= 2));
+  const listCalls = await lf.page.evaluate(() => window.viewCalls);
+  check("lockdown: the list is read again, and filtered, through view_read", JSON.stringify(listCalls) === JSON.stringify([
+    { name: "view_read", arguments: { tool: "list_jobs", arguments: { limit: 20 } } },
+    { name: "view_read", arguments: { tool: "list_jobs", arguments: { limit: 20, status: "failed" } } }]), JSON.stringify(listCalls));
+  await lf.page.close();
   const n = await open(browser, hostUrl, sandboxUrl, lk, html, "get_job", { job_id: saidId }, { refuse: ["view_read"] });
   await waitUntil(async () => (await n.view.locator("section.card > p").allTextContents()).some((t) => t.includes("[withheld in lockdown:")));
   const notices = await n.view.locator("dd, section.card > p").allTextContents();
