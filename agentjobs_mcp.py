@@ -572,6 +572,138 @@ class RpcError(AgentJobsError):
 
 
 ###############################################################################
+# Text and JSON (escaping, cutting, strict parsing) ###########################
+###############################################################################
+
+# Text from outside (the API, the client) made safe to show, and JSON read strictly.
+
+def cut_text(text, limit, more="more characters"):
+    """A string cut to `limit` characters (None: whole), saying how many more there were.
+    Secrets are blanked first: a cut through the key would leave half of it, which no
+    later redaction recognises."""
+    text = redact(text)
+    if limit is not None and len(text) > limit:
+        return text[:limit] + "... [%d %s]" % (len(text) - limit, more)
+    return text
+
+
+# Characters a person does not see but a model reads: format characters (U+200B zero
+# width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
+# injections), private-use and unassigned code points, and lone surrogates.
+HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
+
+
+def escape_text(text, limit=None, controls=True):
+    """Text from the API made safe to show: secrets blanked, optionally cut to `limit` characters, hidden
+    characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
+    structured data, where line breaks are data), control characters and line breaks
+    escaped so it stays on one line. The one place that decides what is escaped."""
+    text = cut_text(str(text), limit)
+    if text.isprintable():  # C speed; false for every character escaped below
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch.isprintable():
+            out.append(ch)
+        elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
+            if not controls:
+                out.append(ch)
+            elif ch in "\n\t\r":
+                out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+            else:
+                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
+        elif hidden_category(ch):
+            out.append("\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
+        else:  # a visible space such as U+00A0
+            out.append(ch)
+    return "".join(out)
+
+
+def hidden_category(ch):
+    import unicodedata  # only for text that is not all printable
+    return unicodedata.category(ch) in HIDDEN_CATEGORIES
+
+
+def escape_data(value):
+    """Parsed JSON from the API with the hidden characters of its strings and keys
+    escaped (escape_text, line breaks kept), for structuredContent; changed in place."""
+    if isinstance(value, str):
+        return escape_text(value, controls=False)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if not all(key.isprintable() for key in node):
+                pairs = [(escape_text(k, controls=False), v) for k, v in node.items()]
+                node.clear()
+                node.update(pairs)
+            for key, item in node.items():
+                if isinstance(item, str):
+                    if not item.isprintable():
+                        node[key] = escape_text(item, controls=False)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    if not item.isprintable():
+                        node[index] = escape_text(item, controls=False)
+                elif isinstance(item, (dict, list)):
+                    stack.append(item)
+    return value
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not valid JSON" % name)
+
+
+def _check_number_length(text):
+    # Converting a long digit string costs time quadratic in its length, and 3.6-3.10 have
+    # no limit of their own (1.2M digits from the API froze the server for seconds).
+    if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
+        raise ValueError("a number of %d characters, over the %d-digit limit"
+                         % (len(text), MAX_NUMBER_DIGITS))
+
+
+def _parse_int(text):
+    _check_number_length(text)
+    return int(text)
+
+
+def _parse_float(text):
+    _check_number_length(text)
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range: %s" % text[:40])
+    return value
+
+
+class RepeatedKeys(dict):
+    """A JSON object from a client in which some key came more than once."""
+    repeated = ()
+
+
+def object_from_pairs(pairs):
+    """json's object_pairs_hook for client messages: which of two values a repeated key
+    means is anyone's guess ({"name": "get_context", "name": "cancel_job"} ran the
+    DELETE), so the object is marked and the request refused."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        obj = RepeatedKeys(obj)
+        obj.repeated = sorted(set(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+def json_loads(text, pairs_hook=None):
+    """json.loads, strict: no NaN or Infinity, whose echo would not be JSON; integers
+    exact; no number longer than MAX_NUMBER_DIGITS, on every Python version."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float,
+                      parse_int=_parse_int, object_pairs_hook=pairs_hook)
+
+
+###############################################################################
 # HTTP ########################################################################
 ###############################################################################
 
@@ -1150,83 +1282,6 @@ def user_agent():
                                    sys.version_info[1])
 
 
-def cut_text(text, limit, more="more characters"):
-    """A string cut to `limit` characters (None: whole), saying how many more there were.
-    Secrets are blanked first: a cut through the key would leave half of it, which no
-    later redaction recognises."""
-    text = redact(text)
-    if limit is not None and len(text) > limit:
-        return text[:limit] + "... [%d %s]" % (len(text) - limit, more)
-    return text
-
-
-# Characters a person does not see but a model reads: format characters (U+200B zero
-# width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
-# injections), private-use and unassigned code points, and lone surrogates.
-HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
-
-
-def escape_text(text, limit=None, controls=True):
-    """Text from the API made safe to show: secrets blanked, optionally cut to `limit` characters, hidden
-    characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
-    structured data, where line breaks are data), control characters and line breaks
-    escaped so it stays on one line. The one place that decides what is escaped."""
-    text = cut_text(str(text), limit)
-    if text.isprintable():  # C speed; false for every character escaped below
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch.isprintable():
-            out.append(ch)
-        elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
-            if not controls:
-                out.append(ch)
-            elif ch in "\n\t\r":
-                out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
-            else:
-                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
-        elif hidden_category(ch):
-            out.append("\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
-        else:  # a visible space such as U+00A0
-            out.append(ch)
-    return "".join(out)
-
-
-def hidden_category(ch):
-    import unicodedata  # only for text that is not all printable
-    return unicodedata.category(ch) in HIDDEN_CATEGORIES
-
-
-def escape_data(value):
-    """Parsed JSON from the API with the hidden characters of its strings and keys
-    escaped (escape_text, line breaks kept), for structuredContent; changed in place."""
-    if isinstance(value, str):
-        return escape_text(value, controls=False)
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if not all(key.isprintable() for key in node):
-                pairs = [(escape_text(k, controls=False), v) for k, v in node.items()]
-                node.clear()
-                node.update(pairs)
-            for key, item in node.items():
-                if isinstance(item, str):
-                    if not item.isprintable():
-                        node[key] = escape_text(item, controls=False)
-                elif isinstance(item, (dict, list)):
-                    stack.append(item)
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                if isinstance(item, str):
-                    if not item.isprintable():
-                        node[index] = escape_text(item, controls=False)
-                elif isinstance(item, (dict, list)):
-                    stack.append(item)
-    return value
-
-
 def error_message_from_body(body, content_type):
     """The API's own message from an error body: JSON `message`/`error`, else the
     first 200 characters of whatever came (HTML from a proxy, plain text)."""
@@ -1663,55 +1718,6 @@ def tls_hint(error, platform=sys.platform):
                  "once (in /Applications/Python %d.%d/): that Python has no CA certificates "
                  "until then." % sys.version_info[:2])
     return hint
-
-
-def _reject_constant(name):
-    raise ValueError("%s is not valid JSON" % name)
-
-
-def _check_number_length(text):
-    # Converting a long digit string costs time quadratic in its length, and 3.6-3.10 have
-    # no limit of their own (1.2M digits from the API froze the server for seconds).
-    if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
-        raise ValueError("a number of %d characters, over the %d-digit limit"
-                         % (len(text), MAX_NUMBER_DIGITS))
-
-
-def _parse_int(text):
-    _check_number_length(text)
-    return int(text)
-
-
-def _parse_float(text):
-    _check_number_length(text)
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError("number out of range: %s" % text[:40])
-    return value
-
-
-class RepeatedKeys(dict):
-    """A JSON object from a client in which some key came more than once."""
-    repeated = ()
-
-
-def object_from_pairs(pairs):
-    """json's object_pairs_hook for client messages: which of two values a repeated key
-    means is anyone's guess ({"name": "get_context", "name": "cancel_job"} ran the
-    DELETE), so the object is marked and the request refused."""
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen = set()
-        obj = RepeatedKeys(obj)
-        obj.repeated = sorted(set(k for k, _ in pairs if k in seen or seen.add(k)))
-    return obj
-
-
-def json_loads(text, pairs_hook=None):
-    """json.loads, strict: no NaN or Infinity, whose echo would not be JSON; integers
-    exact; no number longer than MAX_NUMBER_DIGITS, on every Python version."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float,
-                      parse_int=_parse_int, object_pairs_hook=pairs_hook)
 
 
 ###############################################################################
@@ -2249,8 +2255,6 @@ def format_duration(start, end):
     parts = [("%dd" % days) if days else "", ("%dh" % hours) if hours else "",
              ("%dm" % minutes) if minutes else "", ("%ds" % seconds) if seconds and not days else ""]
     return " ".join(p for p in parts if p) or "0s"
-
-
 
 
 def compact_json(value, limit=None):
@@ -3400,41 +3404,10 @@ def get_context(config, args):
 
 
 ###############################################################################
-# Guard rails #################################################################
+# Audit log ###################################################################
 ###############################################################################
 
-# What the operator's settings let a tool call do. `refusal` is the ToolError a call
-# gets instead of running (None: it may run).
-Permission = collections.namedtuple("Permission", "refusal confirm audited")
-
-
-def guard(config, name):
-    # type: (Config, str) -> Permission
-    """The one place that decides, from the settings, what a call of the tool `name`
-    may do: be listed, be called, need the user's confirmation first, be audited.
-    Only the tools that change something (not readOnlyHint) are read-only-guarded,
-    confirmed and audited."""
-    entry = TOOLS_BY_NAME.get(name) or APP_TOOLS_BY_NAME[name]
-    changes = not entry.annotations["readOnlyHint"]
-    refusal = None
-    if changes and config.read_only:
-        refusal = ToolError(
-            "%s is refused: this server is read-only (AGENTJOBS_READ_ONLY%s), so nothing was "
-            "sent to the API." % (name, " via --read-only" if config.sources[
-                "AGENTJOBS_READ_ONLY"] == "--read-only" else "=1"),
-            "Only the operator can allow it: remove AGENTJOBS_READ_ONLY (and --read-only) "
-            "from the server's configuration and restart it.")
-    elif config.tools is not None and name not in config.tools and name in TOOLS_BY_NAME:
-        # An app-only tool is no way around it: view_read guards each call as its inner tool.
-        refusal = ToolError(
-            "%s is not enabled on this server: AGENTJOBS_TOOLS allows only %s. Nothing was "
-            "sent to the API." % (name, ", ".join(config.tools) or "(no tool)"),
-            "Use one of those tools; only the operator can add %s to AGENTJOBS_TOOLS "
-            "(then restart the server)." % name)
-    # Lockdown asks too, where the client can ask (confirm() goes on where it cannot).
-    return Permission(refusal=refusal, confirm=changes and (name in config.confirm or config.lockdown),
-                      audited=changes and config.audit_log is not None)
-
+# One JSON line per attempt of a tool that changes something (AGENTJOBS_AUDIT_LOG).
 
 _audit_lock = _thread.allocate_lock()  # one line at a time, whole, in the order written
 _cut_logs = set()  # audit logs that hold the start of a line this process could not finish
@@ -3640,6 +3613,13 @@ def client_of(session, params, revision):
     return dict((key, info[key] if isinstance(info.get(key), str) else None)
                 for key in ("name", "version"))
 
+
+###############################################################################
+# Confirmation ################################################################
+###############################################################################
+
+# The person asked before a call runs (AGENTJOBS_CONFIRM, lockdown): a form through the
+# client (elicitation), the answer read strictly, and the stateless revision's sealed state.
 
 CONFIRM_FIELD = "confirm"  # the yes/no field of the confirmation form
 # The most characters a confirmation message may hold. A call that does not fit is
@@ -4080,6 +4060,43 @@ def confirm(session, name, args, params, revision, attempt):
     call.deadline = time.monotonic() + call.timeout  # a yes: the API gets its own time, not what the user left
 
 
+###############################################################################
+# Guard rails #################################################################
+###############################################################################
+
+# What the operator's settings let a tool call do. `refusal` is the ToolError a call
+# gets instead of running (None: it may run).
+Permission = collections.namedtuple("Permission", "refusal confirm audited")
+
+
+def guard(config, name):
+    # type: (Config, str) -> Permission
+    """The one place that decides, from the settings, what a call of the tool `name`
+    may do: be listed, be called, need the user's confirmation first, be audited.
+    Only the tools that change something (not readOnlyHint) are read-only-guarded,
+    confirmed and audited."""
+    entry = TOOLS_BY_NAME.get(name) or APP_TOOLS_BY_NAME[name]
+    changes = not entry.annotations["readOnlyHint"]
+    refusal = None
+    if changes and config.read_only:
+        refusal = ToolError(
+            "%s is refused: this server is read-only (AGENTJOBS_READ_ONLY%s), so nothing was "
+            "sent to the API." % (name, " via --read-only" if config.sources[
+                "AGENTJOBS_READ_ONLY"] == "--read-only" else "=1"),
+            "Only the operator can allow it: remove AGENTJOBS_READ_ONLY (and --read-only) "
+            "from the server's configuration and restart it.")
+    elif config.tools is not None and name not in config.tools and name in TOOLS_BY_NAME:
+        # An app-only tool is no way around it: view_read guards each call as its inner tool.
+        refusal = ToolError(
+            "%s is not enabled on this server: AGENTJOBS_TOOLS allows only %s. Nothing was "
+            "sent to the API." % (name, ", ".join(config.tools) or "(no tool)"),
+            "Use one of those tools; only the operator can add %s to AGENTJOBS_TOOLS "
+            "(then restart the server)." % name)
+    # Lockdown asks too, where the client can ask (confirm() goes on where it cannot).
+    return Permission(refusal=refusal, confirm=changes and (name in config.confirm or config.lockdown),
+                      audited=changes and config.audit_log is not None)
+
+
 def guarded_call(session, entry, params, revision):
     # type: (Session, Tool, dict, str) -> tuple
     """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
@@ -4109,511 +4126,6 @@ def guarded_call(session, entry, params, revision):
 
 
 ###############################################################################
-# View document (HTML, CSS and JS of ui://agentjobs/dashboard) ###############
-###############################################################################
-
-# The MCP Apps view, kept here as data so that copying this one file still copies all of it.
-# One self-contained HTML5 document: no URL outside it, its own CSP meta as a second wall
-# behind the host's, every server text set with textContent. Served only by resources/read
-# to a client that declared the extension (View section below); never run by Python.
-VIEW_HTML = r'''<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>Agent Jobs</title>
-<style>
-:root {
-  color-scheme: light dark;
-  --aj-bg: var(--color-background-primary, light-dark(#ffffff, #1b1b1b));
-  --aj-bg2: var(--color-background-secondary, light-dark(#f4f4f5, #262626));
-  --aj-text: var(--color-text-primary, light-dark(#18181b, #f4f4f5));
-  --aj-muted: var(--color-text-secondary, light-dark(#52525b, #b4b4bb));
-  --aj-border: var(--color-border-primary, light-dark(#d4d4d8, #3f3f46));
-  --aj-ring: var(--color-ring-primary, light-dark(#1d4ed8, #93c5fd));
-  --aj-danger: var(--color-text-danger, light-dark(#b91c1c, #fca5a5));
-  --aj-danger-bg: var(--color-background-danger, light-dark(#fef2f2, #3b1414));
-  --aj-ext: var(--color-background-tertiary, light-dark(#fdf6e3, #2b2619));
-  --aj-font: var(--font-sans, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
-  --aj-mono: var(--font-mono, ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace);
-  --aj-radius: var(--border-radius-md, 8px);
-  --aj-size: var(--font-text-sm-size, 14px);
-  --s-running: light-dark(#1d4ed8, #93c5fd);
-  --s-waiting: light-dark(#92400e, #fcd34d);
-  --s-scheduled: light-dark(#6d28d9, #c4b5fd);
-  --s-completed: light-dark(#166534, #86efac);
-  --s-failed: light-dark(#b91c1c, #fca5a5);
-  --s-canceled: light-dark(#4b5563, #d1d5db);
-}
-:root[data-theme="light"] { color-scheme: light; }
-:root[data-theme="dark"] { color-scheme: dark; }
-* { box-sizing: border-box; }
-html, body { margin: 0; background: var(--aj-bg); color: var(--aj-text); }
-body { font: var(--aj-size)/1.45 var(--aj-font); padding: 12px; }
-:root[data-mode="fullscreen"] body { min-height: 100vh; padding: 20px; }
-h1 { font-size: var(--font-heading-sm-size, 17px); margin: 0; font-weight: var(--font-weight-semibold, 600); }
-h2 { font-size: var(--font-text-md-size, 15px); margin: 16px 0 8px; font-weight: var(--font-weight-semibold, 600); }
-.bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: space-between; margin-bottom: 10px; }
-.controls { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
-button, select {
-  font: inherit; color: var(--aj-text); background: var(--aj-bg2); border: 1px solid var(--aj-border);
-  border-radius: var(--border-radius-sm, 6px); padding: 4px 10px; min-height: 30px; cursor: pointer;
-}
-button:disabled { cursor: default; opacity: .55; }
-button:focus-visible, select:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
-button.danger { color: var(--aj-danger); border-color: currentColor; }
-button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); }
-.muted { color: var(--aj-muted); }
-.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-.wrap { overflow-x: auto; border: 1px solid var(--aj-border); border-radius: var(--aj-radius); }
-table { border-collapse: collapse; width: 100%; }
-caption { text-align: left; padding: 6px 8px; color: var(--aj-muted); caption-side: bottom; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--aj-border); vertical-align: top; }
-thead th { background: var(--aj-bg2); font-weight: var(--font-weight-medium, 500); white-space: nowrap; }
-tbody tr:last-child > * { border-bottom: 0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.status { font-weight: var(--font-weight-semibold, 600); white-space: nowrap; }
-.status::before { content: ""; display: inline-block; width: .6em; height: .6em; border-radius: 50%; background: currentColor; margin-right: .35em; }
-.st-RUNNING { color: var(--s-running); } .st-WAITING { color: var(--s-waiting); }
-.st-SCHEDULED { color: var(--s-scheduled); } .st-COMPLETED { color: var(--s-completed); }
-.st-FAILED { color: var(--s-failed); } .st-CANCELED { color: var(--s-canceled); }
-.pager { display: flex; gap: 8px; align-items: center; margin-top: 8px; flex-wrap: wrap; }
-.card { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 12px; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
-dt { color: var(--aj-muted); }
-dd { margin: 0; overflow-wrap: anywhere; }
-pre { font-family: var(--aj-mono); font-size: .92em; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
-.ext { background: var(--aj-ext); border-left: 3px solid var(--aj-muted); padding: 0 4px; }
-ol.timeline { list-style: none; margin: 0; padding: 0; border-left: 2px solid var(--aj-border); }
-ol.timeline li { margin: 0 0 10px 0; padding-left: 12px; position: relative; }
-ol.timeline li::before { content: ""; position: absolute; left: -6px; top: .45em; width: 10px; height: 10px; border-radius: 50%; background: var(--aj-border); }
-.note { padding: 10px 12px; border-radius: var(--aj-radius); background: var(--aj-bg2); }
-.error { background: var(--aj-danger-bg); color: var(--aj-danger); border: 1px solid currentColor; }
-.error pre { color: var(--aj-text); }
-.stats { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px; flex: 1 1 240px; }
-.figure { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 8px; }
-.figure b { display: block; font-size: var(--font-heading-md-size, 20px); }
-svg.chart { flex: 2 1 320px; max-width: 560px; }
-svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
-.confirm { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 10px; }
-</style>
-</head>
-<body>
-<main>
-  <div class="bar">
-    <h1 id="title">Agent Jobs</h1>
-    <div class="controls">
-      <button type="button" id="back" hidden>Back to the list</button>
-      <button type="button" id="refresh" disabled>Refresh</button>
-      <button type="button" id="mode" hidden>Full screen</button>
-    </div>
-  </div>
-  <p id="live" class="sr" role="status" aria-live="polite"></p>
-  <div id="view"><p class="note muted">Waiting for a result from the Agent Jobs server...</p></div>
-</main>
-<script>
-"use strict";
-// The Agent Jobs view: talks JSON-RPC with its host over postMessage (MCP Apps
-// 2026-01-26), renders tool results, and calls tools only through the host. Every text
-// from the server is set with textContent: nothing here is ever parsed as HTML.
-(function () {
-  var STATUSES = ["running", "waiting", "scheduled", "completed", "failed", "canceled"];
-  var FINISHED = ["COMPLETED", "FAILED", "CANCELED"];
-  var EXT = /^\[ext:([0-9a-f]{10})\]([\s\S]*)\[ext:\1\]$/;
-  var LOCKDOWN = "agentjobs/lockdown", READS = ["list_jobs", "get_job", "get_jobs_stats"];
-  var PAGE = 20, ACTIVITY_PAGE = 10;
-  var nextId = 1, pending = {}, ctx = {}, state = null, lastSize = "";
-  var viewEl = document.getElementById("view"), live = document.getElementById("live");
-  var refreshEl = document.getElementById("refresh"), backEl = document.getElementById("back");
-  var modeEl = document.getElementById("mode");
-
-  // Messages ---------------------------------------------------------------
-  function send(message) { window.parent.postMessage(message, "*"); }
-  function request(method, params) {
-    var id = nextId++;
-    send({ jsonrpc: "2.0", id: id, method: method, params: params || {} });
-    return new Promise(function (resolve, reject) { pending[id] = { resolve: resolve, reject: reject }; });
-  }
-  function notify(method, params) { send({ jsonrpc: "2.0", method: method, params: params || {} }); }
-  function callTool(name, args) { return request("tools/call", { name: name, arguments: args }); }
-  // In lockdown the model's results withhold third-party text: the view reads what it
-  // shows through view_read, a tool only the view may call, and where that fails (a
-  // host that refuses it) calls the tool itself and shows the withheld notices.
-  function read(name, args) {
-    if (!ctx.lockdown) return callTool(name, args);
-    return callTool("view_read", { tool: name, arguments: args }).then(null, function () { return callTool(name, args); });
-  }
-
-  window.addEventListener("message", function (event) {
-    if (event.source !== window.parent) return;
-    var m = event.data;
-    if (!m || m.jsonrpc !== "2.0") return;
-    if (m.method === undefined && pending[m.id]) {
-      var p = pending[m.id];
-      delete pending[m.id];
-      if (m.error) p.reject(new Error(String(m.error.message || "the host refused the request")));
-      else p.resolve(m.result || {});
-      return;
-    }
-    var params = m.params || {};
-    if (m.method === "ui/notifications/tool-input") {
-      state = { tool: state && state.tool, args: params.arguments || {} };
-    } else if (m.method === "ui/notifications/tool-result") {
-      var tool = (ctx.toolInfo && ctx.toolInfo.tool && ctx.toolInfo.tool.name) || kindOf(params.structuredContent, null);
-      var args = state ? state.args : {};
-      if ((params._meta || {})[LOCKDOWN] === true && !params.isError && READS.indexOf(tool) >= 0) {
-        ctx.lockdown = true;
-        say("Loading...");
-        read(tool, args).then(function (r) { show(r.isError ? params : r, tool, args); }, function () { show(params, tool, args); });
-        return;
-      }
-      var started = performance.now();
-      show(params, tool, args);
-      document.documentElement.setAttribute("data-render-ms", (performance.now() - started).toFixed(2));
-    } else if (m.method === "ui/notifications/tool-cancelled") {
-      showError("The tool call was cancelled" + (params.reason ? ": " + params.reason : "."));
-    } else if (m.method === "ui/notifications/host-context-changed") {
-      applyContext(params);
-    } else if (m.method === "ui/resource-teardown" || m.method === "ping") {
-      if (m.id !== undefined) send({ jsonrpc: "2.0", id: m.id, result: {} });
-    } else if (m.id !== undefined && m.method) {
-      send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
-    }
-  });
-
-  // Host context: theme, variables, display mode, locale and time zone -----
-  function applyContext(part) {
-    for (var key in part) ctx[key] = part[key];
-    var root = document.documentElement;
-    if (part.theme === "light" || part.theme === "dark") root.setAttribute("data-theme", part.theme);
-    var vars = part.styles && part.styles.variables;
-    if (vars) for (var name in vars) {
-      if (/^--[a-z0-9-]+$/.test(name) && typeof vars[name] === "string") root.style.setProperty(name, vars[name]);
-    }
-    if (part.displayMode) root.setAttribute("data-mode", part.displayMode);
-    var modes = ctx.availableDisplayModes || [];
-    modeEl.hidden = modes.indexOf("fullscreen") < 0 || modes.indexOf("inline") < 0;
-    modeEl.textContent = ctx.displayMode === "fullscreen" ? "Exit full screen" : "Full screen";
-    var dims = ctx.containerDimensions || {};
-    root.style.maxHeight = dims.maxHeight ? dims.maxHeight + "px" : "";
-    if (part.timeZone || part.locale) rerender();
-  }
-  modeEl.addEventListener("click", function () {
-    var want = ctx.displayMode === "fullscreen" ? "inline" : "fullscreen";
-    request("ui/request-display-mode", { mode: want }).then(function (r) {
-      applyContext({ displayMode: r.mode || ctx.displayMode });
-    }, function (e) { say("Display mode not changed: " + e.message); });
-  });
-
-  // Size: tell the host whenever the content's size changes -----------------
-  function reportSize() {
-    // The body's box, not the document's scroll size: that is never less than the frame,
-    // so a view that got shorter would never say so.
-    var box = document.body.getBoundingClientRect();
-    var size = { width: Math.ceil(box.width), height: Math.ceil(box.height) };
-    var key = size.width + "x" + size.height;
-    if (key !== lastSize) { lastSize = key; notify("ui/notifications/size-changed", size); }
-  }
-  new ResizeObserver(reportSize).observe(document.body);
-
-  // Small helpers (every text goes in by textContent) -----------------------
-  function el(tag, attrs, kids) {
-    var node = document.createElement(tag);
-    for (var k in attrs || {}) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "cls") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    }
-    (kids || []).forEach(function (kid) { if (kid) node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid); });
-    return node;
-  }
-  function say(text) { live.textContent = ""; live.textContent = text; }
-  // Third-party text (a customer's or an AI's) arrives marked [ext:TOKEN]...[ext:TOKEN]:
-  // one pair is stripped and the inside shown as text, styled apart.
-  function textOf(value) {
-    if (value === null || value === undefined || value === "") return el("span", { cls: "muted", text: "-" });
-    if (typeof value !== "string") return el("pre", { text: JSON.stringify(value, null, 2) });
-    var m = EXT.exec(value);
-    if (m) return el("span", { cls: "ext", title: "Written by a customer or an AI", text: m[2] });
-    return el("span", { text: value });
-  }
-  function plain(value) {
-    if (typeof value !== "string") return value === null || value === undefined ? "" : String(value);
-    var m = EXT.exec(value);
-    return m ? m[2] : value;
-  }
-  function when(value) {
-    if (!value) return el("span", { cls: "muted", text: "-" });
-    var d = new Date(value), text = String(value);
-    if (!isNaN(d.getTime())) {
-      try {
-        text = new Intl.DateTimeFormat(ctx.locale || undefined, { timeZone: ctx.timeZone || undefined,
-          dateStyle: "medium", timeStyle: "short" }).format(d);
-      } catch (e) { text = d.toISOString(); }
-    }
-    return el("time", { datetime: String(value), text: text });
-  }
-  function status(value) {
-    var s = String(value || "unknown").toUpperCase();
-    return el("span", { cls: "status st-" + (/^[A-Z]+$/.test(s) ? s : "X"), text: s });
-  }
-  function percent(x) { return typeof x === "number" ? x.toFixed(1) + "%" : "-"; }  // already in percent
-  function copy(o) { var c = {}; for (var k in o || {}) c[k] = o[k]; return c; }
-  function setView(nodes, title) {
-    viewEl.textContent = "";
-    nodes.forEach(function (n) { viewEl.appendChild(n); });
-    document.getElementById("title").textContent = title;
-    refreshEl.disabled = !state || !state.tool;
-    backEl.hidden = !(state && state.from);
-    reportSize();
-  }
-  function showError(text) {
-    setView([el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "The server answered with an error" }),
-      el("pre", { text: text })])], "Agent Jobs: error");
-    say("Error: " + text.slice(0, 200));
-  }
-  function textContentOf(result) {
-    return (result.content || []).filter(function (c) { return c && c.type === "text"; })
-      .map(function (c) { return c.text; }).join("\n");
-  }
-
-  // Which result is this, and render it -------------------------------------
-  function kindOf(data, tool) {
-    if (tool && ["list_jobs", "get_jobs_stats", "get_job", "cancel_job"].indexOf(tool) >= 0) return tool;
-    if (!data) return null;
-    if (data.jobs && data.pagination) return "list_jobs";
-    if (data.counts) return "get_jobs_stats";
-    if (data.job && "canceled" in data) return "cancel_job";
-    if (data.job) return "get_job";
-    return null;
-  }
-  function show(result, tool, args) {
-    var data = result && result.structuredContent;
-    var meta = (result && result._meta) || {};
-    if ("agentjobs/canCancel" in meta) {
-      ctx.canCancel = meta["agentjobs/canCancel"] === true;
-      ctx.lockdown = meta[LOCKDOWN] === true;
-    }
-    if (!result || result.isError) {
-      if (state) state.tool = state.tool || tool;
-      return showError(textContentOf(result || {}) || "No answer.");
-    }
-    var kind = kindOf(data, tool);
-    if (!kind) {
-      setView([el("div", { cls: "note" }, [el("pre", { text: textContentOf(result) })])], "Agent Jobs");
-      return;
-    }
-    state = { tool: kind === "cancel_job" ? "get_job" : kind, args: copy(args), data: data, from: state && state.from };
-    if (kind === "cancel_job") state.args = { job_id: data.job_id };
-    rerender();
-  }
-  function rerender() {
-    if (!state || !state.data) return;
-    if (state.tool === "list_jobs") renderList(state.data, state.args);
-    else if (state.tool === "get_jobs_stats") renderStats(state.data);
-    else if (state.tool === "get_job") renderJob(state.data);
-  }
-  // Calls a tool through the host and shows what comes back.
-  function load(tool, args, from) {
-    say("Loading...");
-    return read(tool, args).then(function (result) {
-      state = { tool: tool, args: args, from: from };
-      show(result, tool, args);
-      if (!result.isError) say("Updated.");
-    }, function (error) { showError("The host did not pass the call on: " + error.message); });
-  }
-  refreshEl.addEventListener("click", function () { if (state && state.tool) load(state.tool, copy(state.args), state.from); });
-  backEl.addEventListener("click", function () { if (state && state.from) load("list_jobs", state.from, null); });
-
-  // list_jobs: a table, a status filter and paging ---------------------------
-  function renderList(data, args) {
-    var jobs = data.jobs || [], page = data.pagination || {};
-    var select = el("select", { id: "filter" }, [el("option", { value: "", text: "All statuses" })]
-      .concat(STATUSES.map(function (s) { return el("option", { value: s, text: s }); })));
-    select.value = String(args.status || "").toLowerCase();
-    select.addEventListener("change", function () {
-      var next = copy(args);
-      delete next.offset;
-      if (select.value) next.status = select.value; else delete next.status;
-      load("list_jobs", next, null);
-    });
-    var filter = el("div", { cls: "controls" }, [el("label", { "for": "filter", text: "Status" }), select]);
-    if (!jobs.length) {
-      setView([filter, el("p", { cls: "note", text: "No jobs match" + (args.status ? " the status " + args.status : "") + "." })], "Agent Jobs");
-      return;
-    }
-    var head = el("tr", {}, ["Job", "Status", "Type", "Channel", "Scheduled", "Updated", "Activities"].map(function (h) {
-      return el("th", { scope: "col", text: h });
-    }));
-    var body = document.createDocumentFragment();
-    jobs.forEach(function (job) {
-      var open = el("button", { type: "button", cls: "link", text: plain(job.job_id) });
-      open.addEventListener("click", function () { load("get_job", { job_id: job.job_id }, copy(args)); });
-      body.appendChild(el("tr", {}, [el("th", { scope: "row" }, [open]), el("td", {}, [status(job.status)]),
-        el("td", {}, [textOf(job.type)]), el("td", {}, [textOf(job.channel)]), el("td", {}, [when(job.scheduled_at)]),
-        el("td", {}, [when(job.updated_at)]), el("td", { cls: "num", text: job.activities == null ? "-" : String(job.activities) })]));
-    });
-    var offset = page.offset || 0, total = page.total;
-    var caption = "Jobs " + (offset + 1) + "-" + (offset + jobs.length) + (total != null ? " of " + total : "");
-    var table = el("div", { cls: "wrap" }, [el("table", {}, [el("caption", { text: caption }),
-      el("thead", {}, [head]), el("tbody", {}, [body])])]);
-    var limit = args.limit || PAGE;
-    var prev = el("button", { type: "button", text: "Previous page" });
-    prev.disabled = offset <= 0;
-    prev.addEventListener("click", function () { var a = copy(args); a.offset = Math.max(0, offset - limit); load("list_jobs", a, null); });
-    var next = el("button", { type: "button", text: "Next page" });
-    next.disabled = !page.has_more;
-    next.addEventListener("click", function () { var a = copy(args); a.offset = page.next_offset; load("list_jobs", a, null); });
-    setView([filter, table, el("div", { cls: "pager" }, [prev, next, el("span", { cls: "muted", text: caption })])], "Agent Jobs");
-  }
-
-  // get_jobs_stats: figures and an SVG bar chart ------------------------------
-  function renderStats(data) {
-    var counts = data.counts || {}, filters = data.filters || {};
-    var from = filters.created_at_gte || filters.scheduled_at_gte, to = filters.created_at_lte || filters.scheduled_at_lte;
-    var period = from || to ? (from || "the start") + " to " + (to || "now") : "all time";
-    var figures = el("div", { cls: "figures" }, [["Total", String(data.total)], ["Active", String(data.active)],
-      ["Success rate", percent(data.success_rate)], ["Completion rate", percent(data.completion_rate)]].map(function (f) {
-      return el("div", { cls: "figure" }, [el("b", { text: f[1] }), el("span", { cls: "muted", text: f[0] })]);
-    }));
-    var max = Math.max.apply(null, STATUSES.map(function (s) { return counts[s] || 0; }).concat([1]));
-    var NS = "http://www.w3.org/2000/svg", rowH = 26, width = 480, label = 96, bar = width - label - 60;
-    var svg = document.createElementNS(NS, "svg");
-    svg.setAttribute("class", "chart");
-    svg.setAttribute("viewBox", "0 0 " + width + " " + (STATUSES.length * rowH + 4));
-    svg.setAttribute("role", "img");
-    var summary = STATUSES.map(function (s) { return s + " " + (counts[s] || 0); }).join(", ");
-    var title = document.createElementNS(NS, "title");
-    title.textContent = "Jobs by status: " + summary;
-    svg.appendChild(title);
-    STATUSES.forEach(function (s, i) {
-      var n = counts[s] || 0, y = i * rowH + 2;
-      var t = document.createElementNS(NS, "text");
-      t.setAttribute("x", "0"); t.setAttribute("y", String(y + 17)); t.textContent = s;
-      var r = document.createElementNS(NS, "rect");
-      r.setAttribute("x", String(label)); r.setAttribute("y", String(y + 4)); r.setAttribute("height", "16"); r.setAttribute("rx", "3");
-      r.setAttribute("width", String(Math.max(n ? 2 : 0, Math.round(bar * n / max))));
-      r.setAttribute("style", "fill: var(--s-" + s + ")");
-      var v = document.createElementNS(NS, "text");
-      v.setAttribute("x", String(label + Math.round(bar * n / max) + 6)); v.setAttribute("y", String(y + 17)); v.textContent = String(n);
-      svg.appendChild(t); svg.appendChild(r); svg.appendChild(v);
-    });
-    var table = el("table", { cls: "sr" }, [el("caption", { text: "Jobs by status" }),
-      el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: "Status" }), el("th", { scope: "col", text: "Jobs" })])]),
-      el("tbody", {}, STATUSES.map(function (s) { return el("tr", {}, [el("th", { scope: "row", text: s }), el("td", { text: String(counts[s] || 0) })]); }))]);
-    setView([el("p", { cls: "muted", text: "Organization " + plain(data.org_id) + "; period: " + period + "." }),
-      el("div", { cls: "stats" }, [figures, svg]), table], "Job statistics");
-  }
-
-  // get_job: the card, Cancel, and the activity timeline ---------------------
-  function renderJob(data) {
-    var job = data.job || {}, id = job.job_id;
-    var channel = job.channel_data && typeof job.channel_data === "object" ? job.channel_data : {};
-    var rows = [["Status", status(job.job_status)], ["Type", textOf(job.job_type_id)],
-      ["Channel", textOf(plain(channel.platform) + " " + plain(job.channel_code || channel.channel_id))],
-      ["Channel name", textOf(channel.name)], ["Scheduled", when(job.scheduled_at)], ["Created", when(job.created_at)],
-      ["Updated", when(job.updated_at)], ["Result", textOf(job.result)]];
-    var dl = el("dl", {});
-    rows.forEach(function (r) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", {}, [r[1]])); });
-    var params = el("dl", {});
-    var p = job.params && typeof job.params === "object" ? job.params : {};
-    Object.keys(p).forEach(function (k) { params.appendChild(el("dt", { text: plain(k) })); params.appendChild(el("dd", {}, [textOf(p[k])])); });
-    var card = el("section", { cls: "card", "aria-labelledby": "job-h" }, [el("h2", { id: "job-h", text: "Job " + plain(id) }), dl,
-      el("h2", { text: "Params" }), Object.keys(p).length ? params : typeof job.params === "string" ? el("p", {}, [textOf(job.params)])
-        : el("p", { cls: "muted", text: "None." })]);
-    var outcome = el("div", { id: "outcome" });
-    if (ctx.canCancel && FINISHED.indexOf(String(job.job_status).toUpperCase()) < 0) card.appendChild(cancelControl(id, outcome));
-    card.appendChild(outcome);
-    var timeline = el("section", { "aria-labelledby": "act-h" }, [el("h2", { id: "act-h", text: "Activity, newest first" }),
-      el("p", { cls: "muted", text: "Loading the activities..." })]);
-    setView([card, timeline], "Job " + plain(id));
-    loadActivities(id, 0, timeline);
-  }
-  function cancelControl(id, outcome) {
-    var box = el("div", { cls: "confirm" });
-    var ask = el("button", { type: "button", cls: "danger", id: "cancel", text: "Cancel this job..." });
-    box.appendChild(ask);
-    ask.addEventListener("click", function () {
-      box.textContent = "";
-      var yes = el("button", { type: "button", cls: "danger", id: "cancel-yes", text: "Yes, cancel it" });
-      var no = el("button", { type: "button", id: "cancel-no", text: "Keep it" });
-      box.appendChild(el("span", { text: "Cancel job " + plain(id) + "? This cannot be undone." }));
-      box.appendChild(yes); box.appendChild(no);
-      yes.focus();
-      no.addEventListener("click", function () { box.replaceWith(cancelControl(id, outcome)); });
-      yes.addEventListener("click", function () {
-        yes.disabled = no.disabled = true;
-        say("Cancelling " + plain(id) + "...");
-        callTool("cancel_job", { job_id: id, reason: "Cancelled from the Agent Jobs view" }).then(function (result) {
-          var text = textContentOf(result);
-          outcome.textContent = "";
-          outcome.appendChild(el("div", { cls: "note" + (result.isError ? " error" : ""), role: result.isError ? "alert" : "status" },
-            [el("strong", { text: result.isError ? "Not cancelled" : "Cancelled" }), el("pre", { text: text })]));
-          box.remove();
-          say(result.isError ? "Not cancelled: " + text.slice(0, 200) : "Job " + plain(id) + " cancelled.");
-          reportSize();
-        }, function (error) {
-          outcome.textContent = "";
-          outcome.appendChild(el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "Not cancelled" }),
-            el("pre", { text: "The host did not pass the call on: " + error.message })]));
-          box.remove();
-        });
-      });
-    });
-    return box;
-  }
-  function loadActivities(id, offset, section) {
-    read("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
-      while (section.childNodes.length > 1) section.removeChild(section.lastChild);
-      var data = result.structuredContent || {};
-      if (result.isError) {
-        section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: textContentOf(result) })]));
-      } else if (!(data.activities || []).length) {
-        section.appendChild(el("p", { cls: "note", text: offset ? "No more activities." : "No activities yet." }));
-      } else {
-        var list = el("ol", { cls: "timeline" });
-        data.activities.forEach(function (a) {
-          list.appendChild(el("li", {}, [el("div", {}, [when(a.created_at), " ", status(a.status), " ",
-            el("span", { text: plain(a.activity_type_code) + " via " + plain(a.source_type) })]),
-            a.output ? el("pre", {}, [textOf(a.output)]) : null]));
-        });
-        section.appendChild(list);
-      }
-      var page = data.pagination || {};
-      var newer = el("button", { type: "button", text: "Newer" });
-      newer.disabled = !offset;
-      newer.addEventListener("click", function () { loadActivities(id, Math.max(0, offset - ACTIVITY_PAGE), section); });
-      var older = el("button", { type: "button", text: "Older" });
-      older.disabled = !page.has_more;
-      older.addEventListener("click", function () { loadActivities(id, page.next_offset, section); });
-      var shown = (data.activities || []).length;
-      section.appendChild(el("div", { cls: "pager" }, [newer, older, el("span", { cls: "muted",
-        text: shown ? "Activities " + (offset + 1) + "-" + (offset + shown) + (page.total != null ? " of " + page.total : "") : "" })]));
-      reportSize();
-    }, function (error) {
-      section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: "The host did not pass the call on: " + error.message })]));
-    });
-  }
-
-  // Start: the handshake ------------------------------------------------------
-  request("ui/initialize", { protocolVersion: "2026-01-26", appInfo: { name: "agentjobs-view", version: "1" },
-    appCapabilities: { availableDisplayModes: ["inline", "fullscreen"] } }).then(function (result) {
-    applyContext(result.hostContext || {});
-    if (ctx.toolInfo && ctx.toolInfo.tool) state = { tool: ctx.toolInfo.tool.name, args: state ? state.args : {} };
-    notify("ui/notifications/initialized", {});
-    reportSize();
-  }, function (error) { showError("The host refused to start the view: " + error.message); });
-})();
-</script>
-</body>
-</html>
-'''
-
-
-###############################################################################
 # View (MCP Apps) #############################################################
 ###############################################################################
 
@@ -4623,7 +4135,7 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
 # capabilities, _meta.ui on those tools, the ui:// resource, the _meta of tool results);
 # every other client gets exactly what it got before. The view calls tools only through
 # its host, so the host's approval and every guard rail here apply to it too. The
-# document itself is data: VIEW_HTML, in the View document section near the end.
+# document itself is data: VIEW_HTML, in the View document section at the end of the file.
 UI_EXTENSION = "io.modelcontextprotocol/ui"
 VIEW_MIME = "text/html;profile=mcp-app"
 VIEW_URI = "ui://agentjobs/dashboard"
@@ -6529,6 +6041,512 @@ def main(argv=None):
         return serve(config, stdin, out)
     except KeyboardInterrupt:
         return 130
+
+
+###############################################################################
+# View document (HTML, CSS and JS of ui://agentjobs/dashboard) ################
+###############################################################################
+
+# The MCP Apps view, kept here as data so that copying this one file still copies all of it;
+# it stands last, out of the reading path (bottle keeps its templates last).
+# One self-contained HTML5 document: no URL outside it, its own CSP meta as a second wall
+# behind the host's, every server text set with textContent. Served only by resources/read
+# to a client that declared the extension (the View section); never run by Python.
+VIEW_HTML = r'''<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Agent Jobs</title>
+<style>
+:root {
+  color-scheme: light dark;
+  --aj-bg: var(--color-background-primary, light-dark(#ffffff, #1b1b1b));
+  --aj-bg2: var(--color-background-secondary, light-dark(#f4f4f5, #262626));
+  --aj-text: var(--color-text-primary, light-dark(#18181b, #f4f4f5));
+  --aj-muted: var(--color-text-secondary, light-dark(#52525b, #b4b4bb));
+  --aj-border: var(--color-border-primary, light-dark(#d4d4d8, #3f3f46));
+  --aj-ring: var(--color-ring-primary, light-dark(#1d4ed8, #93c5fd));
+  --aj-danger: var(--color-text-danger, light-dark(#b91c1c, #fca5a5));
+  --aj-danger-bg: var(--color-background-danger, light-dark(#fef2f2, #3b1414));
+  --aj-ext: var(--color-background-tertiary, light-dark(#fdf6e3, #2b2619));
+  --aj-font: var(--font-sans, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+  --aj-mono: var(--font-mono, ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace);
+  --aj-radius: var(--border-radius-md, 8px);
+  --aj-size: var(--font-text-sm-size, 14px);
+  --s-running: light-dark(#1d4ed8, #93c5fd);
+  --s-waiting: light-dark(#92400e, #fcd34d);
+  --s-scheduled: light-dark(#6d28d9, #c4b5fd);
+  --s-completed: light-dark(#166534, #86efac);
+  --s-failed: light-dark(#b91c1c, #fca5a5);
+  --s-canceled: light-dark(#4b5563, #d1d5db);
+}
+:root[data-theme="light"] { color-scheme: light; }
+:root[data-theme="dark"] { color-scheme: dark; }
+* { box-sizing: border-box; }
+html, body { margin: 0; background: var(--aj-bg); color: var(--aj-text); }
+body { font: var(--aj-size)/1.45 var(--aj-font); padding: 12px; }
+:root[data-mode="fullscreen"] body { min-height: 100vh; padding: 20px; }
+h1 { font-size: var(--font-heading-sm-size, 17px); margin: 0; font-weight: var(--font-weight-semibold, 600); }
+h2 { font-size: var(--font-text-md-size, 15px); margin: 16px 0 8px; font-weight: var(--font-weight-semibold, 600); }
+.bar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: space-between; margin-bottom: 10px; }
+.controls { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+button, select {
+  font: inherit; color: var(--aj-text); background: var(--aj-bg2); border: 1px solid var(--aj-border);
+  border-radius: var(--border-radius-sm, 6px); padding: 4px 10px; min-height: 30px; cursor: pointer;
+}
+button:disabled { cursor: default; opacity: .55; }
+button:focus-visible, select:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
+button.danger { color: var(--aj-danger); border-color: currentColor; }
+button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); }
+.muted { color: var(--aj-muted); }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.wrap { overflow-x: auto; border: 1px solid var(--aj-border); border-radius: var(--aj-radius); }
+table { border-collapse: collapse; width: 100%; }
+caption { text-align: left; padding: 6px 8px; color: var(--aj-muted); caption-side: bottom; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--aj-border); vertical-align: top; }
+thead th { background: var(--aj-bg2); font-weight: var(--font-weight-medium, 500); white-space: nowrap; }
+tbody tr:last-child > * { border-bottom: 0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.status { font-weight: var(--font-weight-semibold, 600); white-space: nowrap; }
+.status::before { content: ""; display: inline-block; width: .6em; height: .6em; border-radius: 50%; background: currentColor; margin-right: .35em; }
+.st-RUNNING { color: var(--s-running); } .st-WAITING { color: var(--s-waiting); }
+.st-SCHEDULED { color: var(--s-scheduled); } .st-COMPLETED { color: var(--s-completed); }
+.st-FAILED { color: var(--s-failed); } .st-CANCELED { color: var(--s-canceled); }
+.pager { display: flex; gap: 8px; align-items: center; margin-top: 8px; flex-wrap: wrap; }
+.card { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 12px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
+dt { color: var(--aj-muted); }
+dd { margin: 0; overflow-wrap: anywhere; }
+pre { font-family: var(--aj-mono); font-size: .92em; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
+.ext { background: var(--aj-ext); border-left: 3px solid var(--aj-muted); padding: 0 4px; }
+ol.timeline { list-style: none; margin: 0; padding: 0; border-left: 2px solid var(--aj-border); }
+ol.timeline li { margin: 0 0 10px 0; padding-left: 12px; position: relative; }
+ol.timeline li::before { content: ""; position: absolute; left: -6px; top: .45em; width: 10px; height: 10px; border-radius: 50%; background: var(--aj-border); }
+.note { padding: 10px 12px; border-radius: var(--aj-radius); background: var(--aj-bg2); }
+.error { background: var(--aj-danger-bg); color: var(--aj-danger); border: 1px solid currentColor; }
+.error pre { color: var(--aj-text); }
+.stats { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 8px; flex: 1 1 240px; }
+.figure { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 8px; }
+.figure b { display: block; font-size: var(--font-heading-md-size, 20px); }
+svg.chart { flex: 2 1 320px; max-width: 560px; }
+svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
+.confirm { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 10px; }
+</style>
+</head>
+<body>
+<main>
+  <div class="bar">
+    <h1 id="title">Agent Jobs</h1>
+    <div class="controls">
+      <button type="button" id="back" hidden>Back to the list</button>
+      <button type="button" id="refresh" disabled>Refresh</button>
+      <button type="button" id="mode" hidden>Full screen</button>
+    </div>
+  </div>
+  <p id="live" class="sr" role="status" aria-live="polite"></p>
+  <div id="view"><p class="note muted">Waiting for a result from the Agent Jobs server...</p></div>
+</main>
+<script>
+"use strict";
+// The Agent Jobs view: talks JSON-RPC with its host over postMessage (MCP Apps
+// 2026-01-26), renders tool results, and calls tools only through the host. Every text
+// from the server is set with textContent: nothing here is ever parsed as HTML.
+(function () {
+  var STATUSES = ["running", "waiting", "scheduled", "completed", "failed", "canceled"];
+  var FINISHED = ["COMPLETED", "FAILED", "CANCELED"];
+  var EXT = /^\[ext:([0-9a-f]{10})\]([\s\S]*)\[ext:\1\]$/;
+  var LOCKDOWN = "agentjobs/lockdown", READS = ["list_jobs", "get_job", "get_jobs_stats"];
+  var PAGE = 20, ACTIVITY_PAGE = 10;
+  var nextId = 1, pending = {}, ctx = {}, state = null, lastSize = "";
+  var viewEl = document.getElementById("view"), live = document.getElementById("live");
+  var refreshEl = document.getElementById("refresh"), backEl = document.getElementById("back");
+  var modeEl = document.getElementById("mode");
+
+  // Messages ---------------------------------------------------------------
+  function send(message) { window.parent.postMessage(message, "*"); }
+  function request(method, params) {
+    var id = nextId++;
+    send({ jsonrpc: "2.0", id: id, method: method, params: params || {} });
+    return new Promise(function (resolve, reject) { pending[id] = { resolve: resolve, reject: reject }; });
+  }
+  function notify(method, params) { send({ jsonrpc: "2.0", method: method, params: params || {} }); }
+  function callTool(name, args) { return request("tools/call", { name: name, arguments: args }); }
+  // In lockdown the model's results withhold third-party text: the view reads what it
+  // shows through view_read, a tool only the view may call, and where that fails (a
+  // host that refuses it) calls the tool itself and shows the withheld notices.
+  function read(name, args) {
+    if (!ctx.lockdown) return callTool(name, args);
+    return callTool("view_read", { tool: name, arguments: args }).then(null, function () { return callTool(name, args); });
+  }
+
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent) return;
+    var m = event.data;
+    if (!m || m.jsonrpc !== "2.0") return;
+    if (m.method === undefined && pending[m.id]) {
+      var p = pending[m.id];
+      delete pending[m.id];
+      if (m.error) p.reject(new Error(String(m.error.message || "the host refused the request")));
+      else p.resolve(m.result || {});
+      return;
+    }
+    var params = m.params || {};
+    if (m.method === "ui/notifications/tool-input") {
+      state = { tool: state && state.tool, args: params.arguments || {} };
+    } else if (m.method === "ui/notifications/tool-result") {
+      var tool = (ctx.toolInfo && ctx.toolInfo.tool && ctx.toolInfo.tool.name) || kindOf(params.structuredContent, null);
+      var args = state ? state.args : {};
+      if ((params._meta || {})[LOCKDOWN] === true && !params.isError && READS.indexOf(tool) >= 0) {
+        ctx.lockdown = true;
+        say("Loading...");
+        read(tool, args).then(function (r) { show(r.isError ? params : r, tool, args); }, function () { show(params, tool, args); });
+        return;
+      }
+      var started = performance.now();
+      show(params, tool, args);
+      document.documentElement.setAttribute("data-render-ms", (performance.now() - started).toFixed(2));
+    } else if (m.method === "ui/notifications/tool-cancelled") {
+      showError("The tool call was cancelled" + (params.reason ? ": " + params.reason : "."));
+    } else if (m.method === "ui/notifications/host-context-changed") {
+      applyContext(params);
+    } else if (m.method === "ui/resource-teardown" || m.method === "ping") {
+      if (m.id !== undefined) send({ jsonrpc: "2.0", id: m.id, result: {} });
+    } else if (m.id !== undefined && m.method) {
+      send({ jsonrpc: "2.0", id: m.id, error: { code: -32601, message: "Method not found" } });
+    }
+  });
+
+  // Host context: theme, variables, display mode, locale and time zone -----
+  function applyContext(part) {
+    for (var key in part) ctx[key] = part[key];
+    var root = document.documentElement;
+    if (part.theme === "light" || part.theme === "dark") root.setAttribute("data-theme", part.theme);
+    var vars = part.styles && part.styles.variables;
+    if (vars) for (var name in vars) {
+      if (/^--[a-z0-9-]+$/.test(name) && typeof vars[name] === "string") root.style.setProperty(name, vars[name]);
+    }
+    if (part.displayMode) root.setAttribute("data-mode", part.displayMode);
+    var modes = ctx.availableDisplayModes || [];
+    modeEl.hidden = modes.indexOf("fullscreen") < 0 || modes.indexOf("inline") < 0;
+    modeEl.textContent = ctx.displayMode === "fullscreen" ? "Exit full screen" : "Full screen";
+    var dims = ctx.containerDimensions || {};
+    root.style.maxHeight = dims.maxHeight ? dims.maxHeight + "px" : "";
+    if (part.timeZone || part.locale) rerender();
+  }
+  modeEl.addEventListener("click", function () {
+    var want = ctx.displayMode === "fullscreen" ? "inline" : "fullscreen";
+    request("ui/request-display-mode", { mode: want }).then(function (r) {
+      applyContext({ displayMode: r.mode || ctx.displayMode });
+    }, function (e) { say("Display mode not changed: " + e.message); });
+  });
+
+  // Size: tell the host whenever the content's size changes -----------------
+  function reportSize() {
+    // The body's box, not the document's scroll size: that is never less than the frame,
+    // so a view that got shorter would never say so.
+    var box = document.body.getBoundingClientRect();
+    var size = { width: Math.ceil(box.width), height: Math.ceil(box.height) };
+    var key = size.width + "x" + size.height;
+    if (key !== lastSize) { lastSize = key; notify("ui/notifications/size-changed", size); }
+  }
+  new ResizeObserver(reportSize).observe(document.body);
+
+  // Small helpers (every text goes in by textContent) -----------------------
+  function el(tag, attrs, kids) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "cls") node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    }
+    (kids || []).forEach(function (kid) { if (kid) node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid); });
+    return node;
+  }
+  function say(text) { live.textContent = ""; live.textContent = text; }
+  // Third-party text (a customer's or an AI's) arrives marked [ext:TOKEN]...[ext:TOKEN]:
+  // one pair is stripped and the inside shown as text, styled apart.
+  function textOf(value) {
+    if (value === null || value === undefined || value === "") return el("span", { cls: "muted", text: "-" });
+    if (typeof value !== "string") return el("pre", { text: JSON.stringify(value, null, 2) });
+    var m = EXT.exec(value);
+    if (m) return el("span", { cls: "ext", title: "Written by a customer or an AI", text: m[2] });
+    return el("span", { text: value });
+  }
+  function plain(value) {
+    if (typeof value !== "string") return value === null || value === undefined ? "" : String(value);
+    var m = EXT.exec(value);
+    return m ? m[2] : value;
+  }
+  function when(value) {
+    if (!value) return el("span", { cls: "muted", text: "-" });
+    var d = new Date(value), text = String(value);
+    if (!isNaN(d.getTime())) {
+      try {
+        text = new Intl.DateTimeFormat(ctx.locale || undefined, { timeZone: ctx.timeZone || undefined,
+          dateStyle: "medium", timeStyle: "short" }).format(d);
+      } catch (e) { text = d.toISOString(); }
+    }
+    return el("time", { datetime: String(value), text: text });
+  }
+  function status(value) {
+    var s = String(value || "unknown").toUpperCase();
+    return el("span", { cls: "status st-" + (/^[A-Z]+$/.test(s) ? s : "X"), text: s });
+  }
+  function percent(x) { return typeof x === "number" ? x.toFixed(1) + "%" : "-"; }  // already in percent
+  function copy(o) { var c = {}; for (var k in o || {}) c[k] = o[k]; return c; }
+  function setView(nodes, title) {
+    viewEl.textContent = "";
+    nodes.forEach(function (n) { viewEl.appendChild(n); });
+    document.getElementById("title").textContent = title;
+    refreshEl.disabled = !state || !state.tool;
+    backEl.hidden = !(state && state.from);
+    reportSize();
+  }
+  function showError(text) {
+    setView([el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "The server answered with an error" }),
+      el("pre", { text: text })])], "Agent Jobs: error");
+    say("Error: " + text.slice(0, 200));
+  }
+  function textContentOf(result) {
+    return (result.content || []).filter(function (c) { return c && c.type === "text"; })
+      .map(function (c) { return c.text; }).join("\n");
+  }
+
+  // Which result is this, and render it -------------------------------------
+  function kindOf(data, tool) {
+    if (tool && ["list_jobs", "get_jobs_stats", "get_job", "cancel_job"].indexOf(tool) >= 0) return tool;
+    if (!data) return null;
+    if (data.jobs && data.pagination) return "list_jobs";
+    if (data.counts) return "get_jobs_stats";
+    if (data.job && "canceled" in data) return "cancel_job";
+    if (data.job) return "get_job";
+    return null;
+  }
+  function show(result, tool, args) {
+    var data = result && result.structuredContent;
+    var meta = (result && result._meta) || {};
+    if ("agentjobs/canCancel" in meta) {
+      ctx.canCancel = meta["agentjobs/canCancel"] === true;
+      ctx.lockdown = meta[LOCKDOWN] === true;
+    }
+    if (!result || result.isError) {
+      if (state) state.tool = state.tool || tool;
+      return showError(textContentOf(result || {}) || "No answer.");
+    }
+    var kind = kindOf(data, tool);
+    if (!kind) {
+      setView([el("div", { cls: "note" }, [el("pre", { text: textContentOf(result) })])], "Agent Jobs");
+      return;
+    }
+    state = { tool: kind === "cancel_job" ? "get_job" : kind, args: copy(args), data: data, from: state && state.from };
+    if (kind === "cancel_job") state.args = { job_id: data.job_id };
+    rerender();
+  }
+  function rerender() {
+    if (!state || !state.data) return;
+    if (state.tool === "list_jobs") renderList(state.data, state.args);
+    else if (state.tool === "get_jobs_stats") renderStats(state.data);
+    else if (state.tool === "get_job") renderJob(state.data);
+  }
+  // Calls a tool through the host and shows what comes back.
+  function load(tool, args, from) {
+    say("Loading...");
+    return read(tool, args).then(function (result) {
+      state = { tool: tool, args: args, from: from };
+      show(result, tool, args);
+      if (!result.isError) say("Updated.");
+    }, function (error) { showError("The host did not pass the call on: " + error.message); });
+  }
+  refreshEl.addEventListener("click", function () { if (state && state.tool) load(state.tool, copy(state.args), state.from); });
+  backEl.addEventListener("click", function () { if (state && state.from) load("list_jobs", state.from, null); });
+
+  // list_jobs: a table, a status filter and paging ---------------------------
+  function renderList(data, args) {
+    var jobs = data.jobs || [], page = data.pagination || {};
+    var select = el("select", { id: "filter" }, [el("option", { value: "", text: "All statuses" })]
+      .concat(STATUSES.map(function (s) { return el("option", { value: s, text: s }); })));
+    select.value = String(args.status || "").toLowerCase();
+    select.addEventListener("change", function () {
+      var next = copy(args);
+      delete next.offset;
+      if (select.value) next.status = select.value; else delete next.status;
+      load("list_jobs", next, null);
+    });
+    var filter = el("div", { cls: "controls" }, [el("label", { "for": "filter", text: "Status" }), select]);
+    if (!jobs.length) {
+      setView([filter, el("p", { cls: "note", text: "No jobs match" + (args.status ? " the status " + args.status : "") + "." })], "Agent Jobs");
+      return;
+    }
+    var head = el("tr", {}, ["Job", "Status", "Type", "Channel", "Scheduled", "Updated", "Activities"].map(function (h) {
+      return el("th", { scope: "col", text: h });
+    }));
+    var body = document.createDocumentFragment();
+    jobs.forEach(function (job) {
+      var open = el("button", { type: "button", cls: "link", text: plain(job.job_id) });
+      open.addEventListener("click", function () { load("get_job", { job_id: job.job_id }, copy(args)); });
+      body.appendChild(el("tr", {}, [el("th", { scope: "row" }, [open]), el("td", {}, [status(job.status)]),
+        el("td", {}, [textOf(job.type)]), el("td", {}, [textOf(job.channel)]), el("td", {}, [when(job.scheduled_at)]),
+        el("td", {}, [when(job.updated_at)]), el("td", { cls: "num", text: job.activities == null ? "-" : String(job.activities) })]));
+    });
+    var offset = page.offset || 0, total = page.total;
+    var caption = "Jobs " + (offset + 1) + "-" + (offset + jobs.length) + (total != null ? " of " + total : "");
+    var table = el("div", { cls: "wrap" }, [el("table", {}, [el("caption", { text: caption }),
+      el("thead", {}, [head]), el("tbody", {}, [body])])]);
+    var limit = args.limit || PAGE;
+    var prev = el("button", { type: "button", text: "Previous page" });
+    prev.disabled = offset <= 0;
+    prev.addEventListener("click", function () { var a = copy(args); a.offset = Math.max(0, offset - limit); load("list_jobs", a, null); });
+    var next = el("button", { type: "button", text: "Next page" });
+    next.disabled = !page.has_more;
+    next.addEventListener("click", function () { var a = copy(args); a.offset = page.next_offset; load("list_jobs", a, null); });
+    setView([filter, table, el("div", { cls: "pager" }, [prev, next, el("span", { cls: "muted", text: caption })])], "Agent Jobs");
+  }
+
+  // get_jobs_stats: figures and an SVG bar chart ------------------------------
+  function renderStats(data) {
+    var counts = data.counts || {}, filters = data.filters || {};
+    var from = filters.created_at_gte || filters.scheduled_at_gte, to = filters.created_at_lte || filters.scheduled_at_lte;
+    var period = from || to ? (from || "the start") + " to " + (to || "now") : "all time";
+    var figures = el("div", { cls: "figures" }, [["Total", String(data.total)], ["Active", String(data.active)],
+      ["Success rate", percent(data.success_rate)], ["Completion rate", percent(data.completion_rate)]].map(function (f) {
+      return el("div", { cls: "figure" }, [el("b", { text: f[1] }), el("span", { cls: "muted", text: f[0] })]);
+    }));
+    var max = Math.max.apply(null, STATUSES.map(function (s) { return counts[s] || 0; }).concat([1]));
+    var NS = "http://www.w3.org/2000/svg", rowH = 26, width = 480, label = 96, bar = width - label - 60;
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + (STATUSES.length * rowH + 4));
+    svg.setAttribute("role", "img");
+    var summary = STATUSES.map(function (s) { return s + " " + (counts[s] || 0); }).join(", ");
+    var title = document.createElementNS(NS, "title");
+    title.textContent = "Jobs by status: " + summary;
+    svg.appendChild(title);
+    STATUSES.forEach(function (s, i) {
+      var n = counts[s] || 0, y = i * rowH + 2;
+      var t = document.createElementNS(NS, "text");
+      t.setAttribute("x", "0"); t.setAttribute("y", String(y + 17)); t.textContent = s;
+      var r = document.createElementNS(NS, "rect");
+      r.setAttribute("x", String(label)); r.setAttribute("y", String(y + 4)); r.setAttribute("height", "16"); r.setAttribute("rx", "3");
+      r.setAttribute("width", String(Math.max(n ? 2 : 0, Math.round(bar * n / max))));
+      r.setAttribute("style", "fill: var(--s-" + s + ")");
+      var v = document.createElementNS(NS, "text");
+      v.setAttribute("x", String(label + Math.round(bar * n / max) + 6)); v.setAttribute("y", String(y + 17)); v.textContent = String(n);
+      svg.appendChild(t); svg.appendChild(r); svg.appendChild(v);
+    });
+    var table = el("table", { cls: "sr" }, [el("caption", { text: "Jobs by status" }),
+      el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: "Status" }), el("th", { scope: "col", text: "Jobs" })])]),
+      el("tbody", {}, STATUSES.map(function (s) { return el("tr", {}, [el("th", { scope: "row", text: s }), el("td", { text: String(counts[s] || 0) })]); }))]);
+    setView([el("p", { cls: "muted", text: "Organization " + plain(data.org_id) + "; period: " + period + "." }),
+      el("div", { cls: "stats" }, [figures, svg]), table], "Job statistics");
+  }
+
+  // get_job: the card, Cancel, and the activity timeline ---------------------
+  function renderJob(data) {
+    var job = data.job || {}, id = job.job_id;
+    var channel = job.channel_data && typeof job.channel_data === "object" ? job.channel_data : {};
+    var rows = [["Status", status(job.job_status)], ["Type", textOf(job.job_type_id)],
+      ["Channel", textOf(plain(channel.platform) + " " + plain(job.channel_code || channel.channel_id))],
+      ["Channel name", textOf(channel.name)], ["Scheduled", when(job.scheduled_at)], ["Created", when(job.created_at)],
+      ["Updated", when(job.updated_at)], ["Result", textOf(job.result)]];
+    var dl = el("dl", {});
+    rows.forEach(function (r) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", {}, [r[1]])); });
+    var params = el("dl", {});
+    var p = job.params && typeof job.params === "object" ? job.params : {};
+    Object.keys(p).forEach(function (k) { params.appendChild(el("dt", { text: plain(k) })); params.appendChild(el("dd", {}, [textOf(p[k])])); });
+    var card = el("section", { cls: "card", "aria-labelledby": "job-h" }, [el("h2", { id: "job-h", text: "Job " + plain(id) }), dl,
+      el("h2", { text: "Params" }), Object.keys(p).length ? params : typeof job.params === "string" ? el("p", {}, [textOf(job.params)])
+        : el("p", { cls: "muted", text: "None." })]);
+    var outcome = el("div", { id: "outcome" });
+    if (ctx.canCancel && FINISHED.indexOf(String(job.job_status).toUpperCase()) < 0) card.appendChild(cancelControl(id, outcome));
+    card.appendChild(outcome);
+    var timeline = el("section", { "aria-labelledby": "act-h" }, [el("h2", { id: "act-h", text: "Activity, newest first" }),
+      el("p", { cls: "muted", text: "Loading the activities..." })]);
+    setView([card, timeline], "Job " + plain(id));
+    loadActivities(id, 0, timeline);
+  }
+  function cancelControl(id, outcome) {
+    var box = el("div", { cls: "confirm" });
+    var ask = el("button", { type: "button", cls: "danger", id: "cancel", text: "Cancel this job..." });
+    box.appendChild(ask);
+    ask.addEventListener("click", function () {
+      box.textContent = "";
+      var yes = el("button", { type: "button", cls: "danger", id: "cancel-yes", text: "Yes, cancel it" });
+      var no = el("button", { type: "button", id: "cancel-no", text: "Keep it" });
+      box.appendChild(el("span", { text: "Cancel job " + plain(id) + "? This cannot be undone." }));
+      box.appendChild(yes); box.appendChild(no);
+      yes.focus();
+      no.addEventListener("click", function () { box.replaceWith(cancelControl(id, outcome)); });
+      yes.addEventListener("click", function () {
+        yes.disabled = no.disabled = true;
+        say("Cancelling " + plain(id) + "...");
+        callTool("cancel_job", { job_id: id, reason: "Cancelled from the Agent Jobs view" }).then(function (result) {
+          var text = textContentOf(result);
+          outcome.textContent = "";
+          outcome.appendChild(el("div", { cls: "note" + (result.isError ? " error" : ""), role: result.isError ? "alert" : "status" },
+            [el("strong", { text: result.isError ? "Not cancelled" : "Cancelled" }), el("pre", { text: text })]));
+          box.remove();
+          say(result.isError ? "Not cancelled: " + text.slice(0, 200) : "Job " + plain(id) + " cancelled.");
+          reportSize();
+        }, function (error) {
+          outcome.textContent = "";
+          outcome.appendChild(el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "Not cancelled" }),
+            el("pre", { text: "The host did not pass the call on: " + error.message })]));
+          box.remove();
+        });
+      });
+    });
+    return box;
+  }
+  function loadActivities(id, offset, section) {
+    read("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
+      while (section.childNodes.length > 1) section.removeChild(section.lastChild);
+      var data = result.structuredContent || {};
+      if (result.isError) {
+        section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: textContentOf(result) })]));
+      } else if (!(data.activities || []).length) {
+        section.appendChild(el("p", { cls: "note", text: offset ? "No more activities." : "No activities yet." }));
+      } else {
+        var list = el("ol", { cls: "timeline" });
+        data.activities.forEach(function (a) {
+          list.appendChild(el("li", {}, [el("div", {}, [when(a.created_at), " ", status(a.status), " ",
+            el("span", { text: plain(a.activity_type_code) + " via " + plain(a.source_type) })]),
+            a.output ? el("pre", {}, [textOf(a.output)]) : null]));
+        });
+        section.appendChild(list);
+      }
+      var page = data.pagination || {};
+      var newer = el("button", { type: "button", text: "Newer" });
+      newer.disabled = !offset;
+      newer.addEventListener("click", function () { loadActivities(id, Math.max(0, offset - ACTIVITY_PAGE), section); });
+      var older = el("button", { type: "button", text: "Older" });
+      older.disabled = !page.has_more;
+      older.addEventListener("click", function () { loadActivities(id, page.next_offset, section); });
+      var shown = (data.activities || []).length;
+      section.appendChild(el("div", { cls: "pager" }, [newer, older, el("span", { cls: "muted",
+        text: shown ? "Activities " + (offset + 1) + "-" + (offset + shown) + (page.total != null ? " of " + page.total : "") : "" })]));
+      reportSize();
+    }, function (error) {
+      section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: "The host did not pass the call on: " + error.message })]));
+    });
+  }
+
+  // Start: the handshake ------------------------------------------------------
+  request("ui/initialize", { protocolVersion: "2026-01-26", appInfo: { name: "agentjobs-view", version: "1" },
+    appCapabilities: { availableDisplayModes: ["inline", "fullscreen"] } }).then(function (result) {
+    applyContext(result.hostContext || {});
+    if (ctx.toolInfo && ctx.toolInfo.tool) state = { tool: ctx.toolInfo.tool.name, args: state ? state.args : {} };
+    notify("ui/notifications/initialized", {});
+    reportSize();
+  }, function (error) { showError("The host refused to start the view: " + error.message); });
+})();
+</script>
+</body>
+</html>
+'''
 
 
 if __name__ == "__main__":
