@@ -747,6 +747,9 @@ CONTRACT = {
         ["job_type_id", "target_channel"]),
     "get_job_type": ("Get Job Type Configuration", "read", ["job_type_id", "org_id"], ["job_type_id"]),
     "get_context": ("Get Server Context", "read", ["org_id"], []),
+    "cancel_jobs": ("Cancel Agent Jobs", "bulk", [
+        "job_ids", "status", "job_type_id", "channel_code", "scheduled_at_gte", "scheduled_at_lte",
+        "created_at_gte", "created_at_lte", "reason", "confirm"], []),
 }
 HINTS = {
     "read": {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False},
@@ -754,6 +757,8 @@ HINTS = {
                     "openWorldHint": False},
     "create": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False,
                "openWorldHint": False},
+    "bulk": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False,
+             "openWorldHint": False},
 }
 
 
@@ -839,9 +844,9 @@ class ContextBudgetTest(ApiTestCase):
     def test_make_context_prints_the_table_and_fails_when_a_budget_does(self):
         out = subprocess.check_output([sys.executable, os.path.join(HERE, "dev", "context.py")],
                                       env=clean_env(), timeout=40).decode("utf-8")
-        self.assertIn("tool definitions, all eight", out)
+        self.assertIn("tool definitions, all of them", out)
         self.assertRegex(out, r"list_jobs limit=50: text +[\d,]+ +4,992 +9,985  yes")
-        self.assertTrue(out.endswith("All 24 budgets hold.\n"), out)
+        self.assertTrue(out.endswith("All 25 budgets hold.\n"), out)
         code = ("import sys; sys.path.insert(0, %r); import context\n"
                 "context.SHARES['get_context'] = 10\nsys.exit(context.main())\n" % os.path.join(HERE, "dev"))
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=clean_env())
@@ -3640,7 +3645,7 @@ class StatelessRevisionTest(ApiTestCase):
 # Guard rails #################################################################
 ###############################################################################
 
-READ_ONLY_TOOLS = [name for name in CONTRACT if name not in ("cancel_job", "create_job")]
+READ_ONLY_TOOLS = [name for name in CONTRACT if name not in ("cancel_job", "create_job", "cancel_jobs")]
 NEW_JOB = {"job_type_id": "customer-followup", "target_channel": {"platform": "whatsapp", "code": "5511999990000"}}
 
 
@@ -3653,7 +3658,9 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         job_id = self.api.add_job(job_status="RUNNING")["job_id"]
         server = self.server(AGENTJOBS_READ_ONLY="1")
         self.assertEqual(self.listed(server), READ_ONLY_TOOLS)
-        for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB)):
+        for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB),
+                                ("cancel_jobs", {"job_ids": [job_id]}),  # the preview too
+                                ("cancel_jobs", {"job_ids": [job_id], "confirm": "cj1.0.0.0"})):
             text = self.call_error(name, arguments, server=server)
             self.assertIn("%s is refused: this server is read-only (AGENTJOBS_READ_ONLY=1)" % name, text)
             self.assertIn("remove AGENTJOBS_READ_ONLY", text)
@@ -3807,7 +3814,7 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         self.assertEqual(result["structuredContent"]["guard_rails"],
                          {"read_only": True, "tools": ["get_context", "list_jobs"], "audit_log": None,
                           "confirm": [], "lockdown": False})
-        self.assertIn("Guard rails: read-only yes (cancel_job and create_job are off); tools: get_context, "
+        self.assertIn("Guard rails: read-only yes (cancel_job, cancel_jobs and create_job are off); tools: get_context, "
                       "list_jobs", text_of(result))
 
 
@@ -4765,7 +4772,7 @@ class LockdownTest(ThirdPartyCase):
                                                "nickname": "[withheld in lockdown: channel data, 29 characters]"})
         context = self.call_ok("get_context", server=self.the_server())
         self.assertIs(context["structuredContent"]["guard_rails"]["lockdown"], True)
-        self.assertIn("lockdown: yes (third-party text is withheld; cancel_job and create_job ask the user "
+        self.assertIn("lockdown: yes (third-party text is withheld; cancel_job, cancel_jobs (applying) and create_job ask the user "
                       "where the client can)", text_of(context))
 
     def test_cancel_and_create_ask_the_user_where_the_client_can(self):
@@ -5958,7 +5965,7 @@ def strip_server_only(value):
     if isinstance(value, dict):
         return dict((k, strip_server_only(v) if k != "properties" else dict(
             (n, strip_server_only(p)) for n, p in v.items()))
-            for k, v in value.items() if k not in ("pattern", "minLength", "x-expected"))
+            for k, v in value.items() if k not in ("pattern", "minLength", "minItems", "x-expected"))
     return value
 
 
@@ -6524,7 +6531,7 @@ class CallTest(AuditFolderCase):
         self.assertEqual((code, out), (2, ""))
         self.assertEqual(err, "agentjobs_mcp.py: error: Unknown tool 'get_jobs'. The tools are: cancel_job, "
                               "get_job, list_jobs, get_jobs_stats, get_job_activities, create_job, "
-                              "get_job_type, get_context.\n")
+                              "get_job_type, get_context, cancel_jobs.\n")
         expected = self.model_gets("list_jobs", {"limit": 0})
         code, out, err = self.cli("--call", "list_jobs", "limit=0")
         self.assertEqual((code, out), (2, ""))
