@@ -4515,6 +4515,308 @@ class ConfirmStatelessTest(ConfirmCase):
 
 
 # Third-party text: the marker, lockdown and the corpus of attacks ############
+
+class CancelJobsTest(ConfirmCase):
+    """cancel_jobs (issue 28): a preview that only reads, and an apply that cancels exactly
+    the previewed jobs, at most 8 at a time; guarded as cancel_job is."""
+
+    def jobs(self, count, **fields):
+        return [self.running_job(**fields) for _ in range(count)]
+
+    def preview(self, arguments, server=None):
+        before = len(self.api.requests)
+        result = self.call_ok("cancel_jobs", arguments, server=server)
+        self.assertEqual([r.method for r in self.api.requests[before:] if r.method != "GET"], [])  # it only reads
+        return result
+
+    def deletes(self):
+        return sorted((r.method, r.raw_path, r.body) for r in self.api.requests if r.method != "GET")
+
+    def test_a_preview_reads_each_given_job_and_names_the_finished_and_the_missing(self):
+        running, waiting = self.running_job(), self.running_job(job_status="WAITING")
+        done = self.api.add_job(job_status="COMPLETED")["job_id"]
+        ids = [running, done, "job-missing", waiting, running]
+        result = self.preview({"job_ids": ids, "reason": "wrong template"})
+        self.assertEqual(sorted(r.raw_path for r in self.api.requests),
+                         sorted("/api/v0/services/agent-jobs/" + i for i in ids[:4]))  # each once
+        data = result["structuredContent"]
+        self.assertEqual(list(data), ["mode", "matched", "job_ids", "jobs", "finished", "not_found",
+                                      "not_matching", "confirm", "expires_at"])
+        self.assertEqual((data["mode"], data["matched"], data["job_ids"]), ("preview", 2, [running, waiting]))
+        self.assertEqual(data["jobs"][0], {
+            "job_id": running, "status": "RUNNING", "type": "customer-followup", "channel": "5511988880000",
+            "platform": "whatsapp", "channel_name": data["jobs"][0]["channel_name"],
+            "scheduled_at": agentjobs_mcp.normal_time(self.api.jobs[running]["scheduled_at"])})
+        name = data["jobs"][0]["channel_name"]
+        self.assertRegex(name, r"^(\[ext:[0-9a-f]{10}\])Test\1$")  # the customer's text, marked
+        self.assertEqual((data["finished"], data["not_found"], data["not_matching"]),
+                         ([{"job_id": done, "status": "COMPLETED"}], ["job-missing"], []))
+        self.assertRegex(data["confirm"], r"^cj1\.[0-9a-f]{18}\.\d+\.[0-9a-f]{32}$")
+        self.assertRegex(data["expires_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        text = text_of(result)
+        self.assertTrue(text.startswith("Preview: 2 jobs would be cancelled. Nothing is cancelled yet:\n"
+                                        "- %s RUNNING customer-followup whatsapp 5511988880000 (%s)\n"
+                                        "- %s WAITING " % (running, name, waiting)), text)
+        self.assertIn("Already finished, left out: %s (COMPLETED)\nNo such job, left out: job-missing\n" % done, text)
+        self.assertIn("call cancel_jobs again with the same arguments plus confirm=\"%s\"" % data["confirm"], text)
+        self.assertEqual(self.api.jobs[running]["job_status"], "RUNNING")
+
+    def test_apply_sends_one_delete_per_previewed_job_with_the_reason_and_no_other(self):
+        first, second = self.jobs(2)
+        arguments = {"job_ids": [first, second], "reason": "  wrong template "}
+        token = self.preview(arguments)["structuredContent"]["confirm"]
+        late = self.running_job()  # not previewed: never touched
+        self.api.clear_requests()
+        result = self.call_ok("cancel_jobs", dict(arguments, confirm=token))
+        self.assertEqual(self.deletes(), [("DELETE", "/api/v0/services/agent-jobs/" + i, b'{"reason": "wrong template"}')
+                                          for i in sorted([first, second])])
+        self.assertEqual(len(self.api.requests), 2)  # and no GET
+        for request in self.api.requests:
+            self.assertEqual((request.headers["content-type"], request.headers["authorization"]),
+                             ("application/json", "Bearer " + KEY))
+        self.assertEqual(result["structuredContent"], {"mode": "apply", "canceled": [first, second],
+                                                       "already_finished": [], "not_found": [], "failed": []})
+        self.assertEqual(text_of(result), "Cancelled 2 of the 2 previewed jobs.\nCancelled: %s, %s" % (first, second))
+        self.assertEqual(self.api.jobs[late]["job_status"], "RUNNING")
+        # Without a reason, no body: exactly as cancel_job.
+        job_id = self.running_job()
+        token = self.preview({"job_ids": [job_id]})["structuredContent"]["confirm"]
+        self.api.clear_requests()
+        self.call_ok("cancel_jobs", {"job_ids": [job_id], "confirm": token})
+        self.assertEqual(self.deletes(), [("DELETE", "/api/v0/services/agent-jobs/" + job_id, b"")])
+        self.assertNotIn("content-type", self.api.requests[0].headers)
+
+    def test_a_forged_reused_foreign_or_mismatched_token_sends_nothing(self):
+        job_id, other = self.jobs(2)
+        arguments = {"job_ids": [job_id], "reason": "stop"}
+        token = self.preview(arguments)["structuredContent"]["confirm"]
+        foreign = self.server()  # another process: its own key
+        foreign_token = self.preview(arguments, server=foreign)["structuredContent"]["confirm"]
+        prefix, nonce, expiry, mac = token.split(".")
+        altered = ".".join((prefix, nonce, expiry, mac[:-1] + ("0" if mac[-1] != "0" else "1")))
+        stretched = ".".join((prefix, nonce, str(int(expiry) + 3600), mac))
+        self.api.clear_requests()
+        for confirm, given, why in (
+                ("yes", arguments, "it is not a token of this server"),
+                (altered, arguments, "this server process did not make it"),
+                (stretched, arguments, "this server process did not make it"),
+                (foreign_token, arguments, "this server process did not make it"),
+                (token, {"job_ids": [job_id, other], "reason": "stop"}, "it was made for other arguments"),
+                (token, {"job_ids": [job_id], "reason": "stop!"}, "it was made for other arguments"),
+                (token, {"job_ids": [job_id], "reason": "stop", "status": "running"}, "it was made for other arguments")):
+            text = self.call_error("cancel_jobs", dict(given, confirm=confirm))
+            self.assertTrue(text.startswith("cancel_jobs: the confirm token is refused: " + why), text)
+            self.assertIn("Nothing was cancelled; nothing was sent to the API.", text)
+        self.assert_no_request()
+        self.call_ok("cancel_jobs", dict(arguments, confirm=token))  # still good after all that
+        self.api.clear_requests()
+        text = self.call_error("cancel_jobs", dict(arguments, confirm=token))
+        self.assertIn("it was used already (a token works once)", text)
+        self.assert_no_request()
+        self.assertEqual(self.api.jobs[other]["job_status"], "RUNNING")
+
+    def test_finished_meanwhile_is_409_gone_is_404_and_a_failing_one_fails_alone(self):
+        keep, finished, gone, failing = self.jobs(4)
+        ids = [keep, finished, gone, failing]
+        token = self.preview({"job_ids": ids})["structuredContent"]["confirm"]
+        self.api.jobs[finished]["job_status"] = "COMPLETED"
+        del self.api.jobs[gone]
+        self.api.add_fault(status=503, method="DELETE", path_contains=failing, times=None,
+                           headers={"Retry-After": "0"}, body={"message": "busy"})
+        self.api.clear_requests()
+        result = self.shared_server().call("cancel_jobs", {"job_ids": ids, "confirm": token})
+        self.assertTrue(result["isError"])
+        data = result["structuredContent"]
+        self.assertEqual(data["failed"][0]["job_id"], failing)
+        self.assertIn("503", data["failed"][0]["error"])
+        self.assertEqual(data, {"mode": "apply", "canceled": [keep], "already_finished": [finished],
+                                "not_found": [gone], "failed": data["failed"]})
+        self.assertEqual([r.raw_path for r in self.api.requests if failing in r.raw_path],
+                         ["/api/v0/services/agent-jobs/" + failing] * 3)  # retried twice, as ever
+        self.assertEqual(len(self.api.requests), 6)  # no GET on a 409
+        self.assertEqual(self.api.jobs[keep]["job_status"], "CANCELED")
+        text = text_of(result)
+        self.assertIn("Cancelled 1 of the 4 previewed jobs.\nCancelled: %s\nAlready finished (the API answered "
+                      "409), nothing to do: %s\nNot found (404): %s\nFailed: %s: " % (keep, finished, gone, failing), text)
+        self.assertIn('cancel_jobs with job_ids=["%s"] for a new preview' % failing, text)
+
+    def test_filters_preview_the_newest_100_and_100_deletes_go_8_at_a_time(self):
+        for number in range(130):
+            stamp = "2024-09-01T%02d:%02d:00Z" % (number // 60, number % 60)
+            self.api.add_job(job_type_id="wrong-template", created_at=stamp, job_status=(
+                "WAITING", "SCHEDULED", "RUNNING")[number % 3])
+        self.running_job()  # another type: not matching
+        arguments = {"job_type_id": "wrong-template", "created_at_gte": "2024-09-01"}
+        result = self.preview(arguments)
+        self.assertEqual(sorted((r.path, r.query["status"][0]) for r in self.api.requests),
+                         [("/api/v0/services/agent-jobs", s) for s in ("RUNNING", "SCHEDULED", "WAITING")])
+        self.assert_query(self.api.requests[0], {"status": self.api.requests[0].query["status"][0],
+                                                 "created_at_gte": "2024-09-01", "job_type_id": "wrong-template",
+                                                 "limit": 100, "offset": 0, "sort": "created_at:desc"})
+        data = result["structuredContent"]
+        newest = sorted((j for j in self.api.jobs.values() if j["job_type_id"] == "wrong-template"),
+                        key=lambda j: j["created_at"], reverse=True)[:100]
+        self.assertEqual((data["matched"], data["job_ids"]), (130, [j["job_id"] for j in newest]))
+        self.assertTrue(text_of(result).startswith("Preview: 130 jobs match; the first 100 (newest first) are "
+                                                   "shown, and only they would be cancelled."))
+        self.api.clear_requests()
+        self.api.reset_in_flight()
+        self.api.latency = 0.02  # each DELETE takes a moment: the ones in flight overlap
+        self.call_ok("cancel_jobs", dict(arguments, confirm=data["confirm"]))
+        self.assertEqual(self.deletes(), sorted(("DELETE", "/api/v0/services/agent-jobs/" + i, b"")
+                                                for i in data["job_ids"]))
+        self.assertLessEqual(self.api.max_in_flight, 8)
+        self.assertGreater(self.api.max_in_flight, 1)
+        self.assertEqual(sum(j["job_status"] != "CANCELED" for j in self.api.jobs.values()
+                             if j["job_type_id"] == "wrong-template"), 30)
+
+    def test_ids_and_filters_together_narrow_the_ids(self):
+        follow, survey = self.running_job(), self.running_job(job_type_id="nps-survey")
+        data = self.preview({"job_ids": [follow, survey], "job_type_id": "customer-followup",
+                             "status": "RUNNING"})["structuredContent"]
+        self.assertEqual((data["job_ids"], data["not_matching"]), ([follow], [survey]))
+
+    def test_neither_ids_nor_filter_and_bad_arguments_send_nothing(self):
+        for arguments, says in (({}, "cancel_jobs needs job_ids or a filter"),
+                                ({"reason": "x"}, "cancel_jobs needs job_ids or a filter"),
+                                ({"job_ids": []}, "Argument 'job_ids' must hold at least 1 item."),
+                                ({"job_ids": ["job-1"] * 101}, "Argument 'job_ids' holds 101 items; at most 100"),
+                                ({"job_ids": ["job-1", " "]}, "Argument 'job_ids[1]'"),
+                                ({"job_ids": "job-1"}, "Argument 'job_ids' must be an array, not string"),
+                                ({"status": "completed"}, "Argument 'status' is \"completed\"; it must be one of"),
+                                ({"job_ids": ["job-1"], "org_id": "x"}, "Unknown argument: org_id")):
+            self.assertIn(says, self.call_error("cancel_jobs", arguments))
+        self.assert_no_request()
+
+    def test_the_allow_list_hides_and_refuses_it(self):
+        server = self.server(AGENTJOBS_TOOLS="list_jobs,cancel_job")
+        self.assertNotIn("cancel_jobs", [t["name"] for t in server.request("tools/list")["result"]["tools"]])
+        self.assertIn("cancel_jobs is not enabled on this server",
+                      self.call_error("cancel_jobs", {"job_ids": ["job-0001"]}, server=server))
+        self.assert_no_request()
+
+    def confirming(self, capabilities=None, **env):
+        settings = dict({"AGENTJOBS_CONFIRM": "cancel_jobs", "AGENTJOBS_AUDIT_LOG": self.audit}, **env)
+        server = self.server(initialize=False, **dict((k, v) for k, v in settings.items() if v is not None))
+        server.request("initialize", {"protocolVersion": LATEST, "clientInfo": {"name": "asking-client", "version": "3"},
+                                      "capabilities": {"elicitation": {}} if capabilities is None else capabilities})
+        server.notify("notifications/initialized")
+        return server
+
+    def ask_to_apply(self, server, arguments, token):
+        server.send({"jsonrpc": "2.0", "id": "apply", "method": "tools/call", "params": {
+            "name": "cancel_jobs", "arguments": dict(arguments, confirm=token)}})
+        ask = server.read()
+        self.assertEqual(ask["method"], "elicitation/create", ask)
+        return ask
+
+    def test_confirmation_shows_one_form_before_any_delete_and_a_no_sends_none(self):
+        first, second = self.jobs(2)
+        arguments = {"job_ids": [first, second], "reason": "wrong list"}
+        server = self.confirming()
+        token = self.preview(arguments, server=server)["structuredContent"]["confirm"]  # not asked, not logged
+        self.assertFalse(os.path.exists(self.audit))
+        ask = self.ask_to_apply(server, arguments, token)
+        message = ask["params"]["message"]
+        self.assertRegex(message, r"^Cancel these 2 Agent Jobs\? This cannot be undone.\nReason: wrong list\n"
+                                  r"The jobs, as previewed \(id, status, type, channel\):\n"
+                                  r"- %s RUNNING customer-followup whatsapp 5511988880000 \((\[ext:[0-9a-f]{10}\])Test\1\)\n"
+                                  r"- %s RUNNING " % (first, second))
+        self.assertEqual(ask["params"]["requestedSchema"]["properties"]["confirm"]["title"], "Yes, cancel these 2 jobs")
+        self.assertEqual(self.deletes(), [])
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "decline"}})
+        result = server.read()["result"]
+        self.assertTrue(text_of(result).startswith("nothing cancelled: the user declined."), result)
+        self.assertEqual(self.deletes(), [])
+        ask = self.ask_to_apply(server, arguments, token)  # a no leaves the token good: asked anew
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {"confirm": True}}})
+        result = server.read()["result"]
+        self.assertFalse(result["isError"], result)
+        self.assertEqual(len(self.deletes()), 2)
+        lines = read_audit(self.audit)
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in lines],
+                         [("refused", "declined by the client"), ("sending", "confirmed by the client"),
+                          ("ok", "confirmed by the client")])
+        self.assertEqual([l["job_ids"] for l in lines], [[first, second]] * 3)
+        self.assertEqual(lines[2]["canceled"], [first, second])
+        self.assertEqual((lines[2]["already_finished"], lines[2]["not_found"], lines[2]["failed"]), ([], [], []))
+        self.assertEqual(lines[2]["arguments"], dict(arguments, confirm=token))
+
+    def test_a_bad_token_is_refused_before_anyone_is_asked_and_recorded(self):
+        server = self.confirming()
+        text = self.call_error("cancel_jobs", {"job_ids": ["job-0001"], "confirm": "cj1.00.1.00"}, server=server)
+        self.assertIn("this server process did not make it", text)
+        self.assertTrue(server.nothing_more(0.1))
+        self.assertEqual([(l["outcome"], "job_ids" in l) for l in read_audit(self.audit)], [("refused", False)])
+        self.assert_no_request()
+
+    def test_a_partial_failure_is_recorded_with_each_outcome(self):
+        good, bad = self.jobs(2)
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.audit, AGENTJOBS_RETRIES="0")
+        token = self.preview({"job_ids": [good, bad]}, server=server)["structuredContent"]["confirm"]
+        self.api.add_fault(status=500, method="DELETE", path_contains=bad, body={"message": "boom"})
+        result = server.call("cancel_jobs", {"job_ids": [good, bad], "confirm": token})
+        self.assertTrue(result["isError"])
+        sending, done = read_audit(self.audit)
+        self.assertEqual((sending["outcome"], sending["job_ids"]), ("sending", [good, bad]))
+        self.assertEqual((done["outcome"], done["reason"], done["canceled"]),
+                         ("partly failed", "1 of the jobs could not be cancelled", [good]))
+        self.assertEqual(done["failed"], result["structuredContent"]["failed"])
+
+    def test_lockdown_asks_and_withholds_the_channel_names_from_the_model(self):
+        job_id = self.running_job()
+        server = self.confirming(AGENTJOBS_CONFIRM=None, AGENTJOBS_LOCKDOWN="1")
+        result = self.preview({"job_ids": [job_id]}, server=server)
+        self.assertEqual(result["structuredContent"]["jobs"][0]["channel_name"],
+                         "[withheld in lockdown: channel name, 4 characters]")
+        self.assertIsNone(MARKER.search(json.dumps(result)))
+        ask = self.ask_to_apply(server, {"job_ids": [job_id]}, result["structuredContent"]["confirm"])
+        self.assertRegex(ask["params"]["message"], r"\((\[ext:[0-9a-f]{10}\])Test\1\)")  # the person's form
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {"confirm": True}}})
+        self.assertFalse(server.read()["result"]["isError"])
+        self.assertEqual(self.deletes(), [("DELETE", "/api/v0/services/agent-jobs/" + job_id, b"")])
+
+    def stateless(self, server, arguments, **extra):
+        params = dict({"name": "cancel_jobs", "arguments": arguments, "_meta": asking_meta()}, **extra)
+        return server.request("tools/call", params)["result"]
+
+    def test_the_stateless_revision_previews_asks_with_input_required_and_applies(self):
+        first, second = self.jobs(2)
+        arguments = {"job_ids": [first, second]}
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_jobs", AGENTJOBS_AUDIT_LOG=self.audit)
+        preview = self.stateless(server, arguments)
+        self.assertEqual((preview["resultType"], preview["isError"]), ("complete", False))
+        applying = dict(arguments, confirm=preview["structuredContent"]["confirm"])
+        asked = self.stateless(server, applying)
+        self.assertEqual(asked["resultType"], "input_required")
+        self.assertIn("Cancel these 2 Agent Jobs?", asked["inputRequests"]["confirm"]["params"]["message"])
+        self.assertEqual(self.deletes(), [])
+        done = self.stateless(server, applying, requestState=asked["requestState"],
+                              inputResponses={"confirm": {"action": "accept", "content": {"confirm": True}}})
+        self.assertFalse(done["isError"], done)
+        self.assertEqual(done["structuredContent"]["canceled"], [first, second])
+        self.assertEqual(len(self.deletes()), 2)
+        self.assertEqual([l["outcome"] for l in read_audit(self.audit)], ["asked", "sending", "ok"])
+        again = self.stateless(server, applying, requestState=asked["requestState"],
+                               inputResponses={"confirm": {"action": "accept", "content": {"confirm": True}}})
+        self.assertTrue(again["isError"])  # the state and the token are both used up
+        self.assertEqual(len(self.deletes()), 2)
+
+    def test_a_token_expires_and_is_good_only_while_it_is_kept(self):
+        args = {"job_ids": ["job-1"]}
+        token, _ = agentjobs_mcp.seal_plan(args, ["job-1"], [])
+        applying = dict(args, confirm=token)
+        self.assertEqual(agentjobs_mcp.plan_of(applying)["ids"], ["job-1"])
+        agentjobs_mcp._plans[token.split(".")[1]]["expiry"] = time.time() - 1
+        with self.assertRaises(agentjobs_mcp.ToolError) as caught:
+            agentjobs_mcp.plan_of(applying)
+        self.assertIn("it expired (a preview is good for 5 minutes)", caught.exception.message)
+        for _ in range(agentjobs_mcp.MAX_PLANS):
+            agentjobs_mcp.seal_plan(args, ["job-1"], [])
+        with self.assertRaises(agentjobs_mcp.ToolError) as caught:  # pushed out by newer ones
+            agentjobs_mcp.plan_of(applying)
+        self.assertIn("this server process did not make it", caught.exception.message)
+
 ###############################################################################
 
 CORPUS = os.path.join(HERE, "test-data", "injection-payloads.json")
