@@ -1742,10 +1742,11 @@ class SubCall(CallContext):
         """Nothing: its own sockets are bounded by its own deadline (the same)."""
 
 
-def each_at_once(config, func, items, width=MAX_IN_FLIGHT):
+def each_at_once(config, func, items):
     """[(result, None) or (None, ToolError)] of func(item) for each item, in order, with at
-    most `width` running at once, each in a thread on a SubCall of this thread's call: the
-    requests share the kept-alive connections (ConnectionPool), the deadline, the trace
+    most MAX_IN_FLIGHT running at once (fewer if AGENTJOBS_MAX_CONCURRENCY is lower: the pool
+    keeps that many idle connections), each in a thread on a SubCall of this thread's call:
+    the requests share the kept-alive connections (ConnectionPool), the deadline, the trace
     headers and cancellation. A cancelled call, or any other exception, is raised once
     every worker has stopped."""
     import threading
@@ -1773,7 +1774,8 @@ def each_at_once(config, func, items, width=MAX_IN_FLIGHT):
         finally:
             _local.call = None
             call.detach(sub)
-    workers = [threading.Thread(target=work, name="each-at-once") for _ in range(min(width, len(items)))]
+    width = min(MAX_IN_FLIGHT, config.max_concurrency, len(items))
+    workers = [threading.Thread(target=work, name="each-at-once") for _ in range(width)]
     for worker in workers:
         worker.daemon = True
         worker.start()
@@ -3664,19 +3666,20 @@ def cancel_preview(config, args):
     else:
         total, jobs = jobs_by_filter(config, args)
     rows = [cancel_row(job_brief(job)) for job in jobs]
-    count = preview_fit(config, rows, total, skipped)
-    rows, jobs = rows[:count], jobs[:count]
+    order = "in the order given" if "job_ids" in args else "newest first"
+    count = preview_fit(config, rows, total, skipped, order)
+    fitted, rows = count < len(rows), rows[:count]
     token, expiry = seal_plan(args, [row["job_id"] for row in rows], rows) if rows else (None, None)
-    return preview_answer(rows, total, skipped, token, expiry)
+    return preview_answer(rows, total, skipped, token, expiry, order, fitted)
 
 
-def preview_fit(config, rows, total, skipped):
+def preview_fit(config, rows, total, skipped, order):
     """How many rows the preview shows: all, or as many as fit within the answer ceiling
     (AGENTJOBS_MAX_ANSWER_CHARS), so that no previewed job is ever cut from the answer."""
     count = len(rows)
     room = config.max_answer_chars * 9 // 10  # escaping may lengthen it a little
     while count > 1:
-        text, data = preview_answer(rows[:count], total, skipped, "x" * 60, time.time())
+        text, data = preview_answer(rows[:count], total, skipped, "x" * 70, time.time(), order, True)
         size = len(text) + json_size(data)
         if size <= room:
             break
@@ -3684,14 +3687,16 @@ def preview_fit(config, rows, total, skipped):
     return max(count, 0)
 
 
-def preview_answer(rows, total, skipped, token, expiry):
+def preview_answer(rows, total, skipped, token, expiry, order, fitted):
     count = len(rows)
     if not count:
         text = ["Nothing to cancel: no job that can still be cancelled (WAITING, SCHEDULED, "
                 "RUNNING) matches."]
     elif total > count:
-        text = ["Preview: %d jobs match; the first %d (newest first) are shown, and only they "
-                "would be cancelled. Nothing is cancelled yet:" % (total, count)]
+        text = ["Preview: %d jobs match; the first %d (%s) are shown, and only they would be "
+                "cancelled%s. Nothing is cancelled yet:" % (
+                    total, count, order, " (as many as one answer holds: AGENTJOBS_MAX_ANSWER_CHARS)"
+                    if fitted else "")]
     else:
         text = ["Preview: %d job%s would be cancelled. Nothing is cancelled yet:" % (
             count, "" if count == 1 else "s")]

@@ -4670,6 +4670,23 @@ class CancelJobsTest(ConfirmCase):
         self.assertEqual(sum(j["job_status"] != "CANCELED" for j in self.api.jobs.values()
                              if j["job_type_id"] == "wrong-template"), 30)
 
+    def test_a_preview_never_shows_more_than_one_answer_holds_and_applies_only_what_it_shows(self):
+        ids = self.jobs(30, channel_data={"platform": "web", "name": "n" * 90})
+        server = self.server(AGENTJOBS_MAX_ANSWER_CHARS="4000")
+        result = self.preview({"job_ids": ids}, server=server)
+        data, text = result["structuredContent"], text_of(result)
+        shown = len(data["job_ids"])
+        self.assertTrue(0 < shown < 30, shown)
+        self.assertNotIn("cut", data)  # fitted, never cut: every previewed job is in the answer
+        self.assertEqual((data["job_ids"], [row["job_id"] for row in data["jobs"]]), (ids[:shown], ids[:shown]))
+        self.assertTrue(text.startswith("Preview: 30 jobs match; the first %d (in the order given) are shown, and "
+                                        "only they would be cancelled (as many as one answer holds: "
+                                        "AGENTJOBS_MAX_ANSWER_CHARS)." % shown), text)
+        self.assertEqual(text.count("\n- "), shown)
+        self.api.clear_requests()
+        self.call_ok("cancel_jobs", {"job_ids": ids, "confirm": data["confirm"]}, server=server)
+        self.assertEqual(self.deletes(), sorted(("DELETE", "/api/v0/services/agent-jobs/" + i, b"") for i in ids[:shown]))
+
     def test_ids_and_filters_together_narrow_the_ids(self):
         follow, survey = self.running_job(), self.running_job(job_type_id="nps-survey")
         data = self.preview({"job_ids": [follow, survey], "job_type_id": "customer-followup",
