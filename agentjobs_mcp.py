@@ -3519,6 +3519,13 @@ def plan_call(args):
     return plan_digest(dict((k, v) for k, v in args.items() if k != "confirm"))
 
 
+def call_arrival():
+    """When this thread's tool call came in (wall-clock seconds), else now."""
+    call = getattr(_local, "call", None)
+    now = time.time()
+    return now - (time.monotonic() - call.queued_at) if call is not None else now
+
+
 def seal_plan(args, ids, jobs):
     """A token for applying exactly `ids` (jobs: their job_brief, for the confirmation
     form), and when it expires (epoch seconds)."""
@@ -3533,7 +3540,9 @@ def seal_plan(args, ids, jobs):
 
 def plan_of(args, spend=False):
     """The plan that args["confirm"] names, if it is good for this call; with `spend`, used
-    up (once: a second spend fails). Else a ToolError, and nothing may be sent."""
+    up (once: a second spend fails). Else a ToolError, and nothing may be sent. Its expiry
+    is judged at the call's arrival: the minutes a person takes to answer the confirmation
+    form do not turn a yes into a refusal."""
     import hmac
     parts = args["confirm"].split(".")
     plan, problem = None, None
@@ -3554,7 +3563,7 @@ def plan_of(args, spend=False):
                            "arguments of its preview")
             elif plan["used"]:
                 problem = "it was used already (a token works once)"
-            elif plan["expiry"] < now and not spend:
+            elif plan["expiry"] < call_arrival():  # not while the user answers a form: when it came
                 problem = "it expired (a preview is good for %d minutes)" % (PLAN_TTL_S // 60)
             elif spend:
                 plan["used"], plan["jobs"] = True, None
