@@ -4527,7 +4527,11 @@ class CancelJobsTest(ConfirmCase):
         before = len(self.api.requests)
         result = self.call_ok("cancel_jobs", arguments, server=server)
         self.assertEqual([r.method for r in self.api.requests[before:] if r.method != "GET"], [])  # it only reads
+        self.assert_schema(result["structuredContent"])
         return result
+
+    def assert_schema(self, data):
+        self.assertEqual(check_schema(agentjobs_mcp.TOOLS_BY_NAME["cancel_jobs"].output_schema, data), [])
 
     def deletes(self):
         return sorted((r.method, r.raw_path, r.body) for r in self.api.requests if r.method != "GET")
@@ -4574,6 +4578,7 @@ class CancelJobsTest(ConfirmCase):
         for request in self.api.requests:
             self.assertEqual((request.headers["content-type"], request.headers["authorization"]),
                              ("application/json", "Bearer " + KEY))
+        self.assert_schema(result["structuredContent"])
         self.assertEqual(result["structuredContent"], {"mode": "apply", "canceled": [first, second],
                                                        "already_finished": [], "not_found": [], "failed": []})
         self.assertEqual(text_of(result), "Cancelled 2 of the 2 previewed jobs.\nCancelled: %s, %s" % (first, second))
@@ -4627,6 +4632,7 @@ class CancelJobsTest(ConfirmCase):
         result = self.shared_server().call("cancel_jobs", {"job_ids": ids, "confirm": token})
         self.assertTrue(result["isError"])
         data = result["structuredContent"]
+        self.assert_schema(data)
         self.assertEqual(data["failed"][0]["job_id"], failing)
         self.assertIn("503", data["failed"][0]["error"])
         self.assertEqual(data, {"mode": "apply", "canceled": [keep], "already_finished": [finished],
