@@ -427,7 +427,7 @@ class ProtocolTest(ApiTestCase):
 
     def test_tools_list_and_call_work_without_initialize(self):
         server = self.server(initialize=False)
-        self.assertEqual(len(server.request("tools/list")["result"]["tools"]), 8)
+        self.assertEqual(len(server.request("tools/list")["result"]["tools"]), len(CONTRACT))
         self.assertFalse(server.call("get_context")["isError"])
 
     def test_parse_error_has_null_id_and_the_next_request_works(self):
@@ -628,7 +628,7 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(lines[0]["error"]["code"], -32603)
         self.assertNotIn("injected", lines[0]["error"]["message"])
         self.assertIn("KeyError: 'injected'", err.decode())
-        self.assertEqual(len(lines[1]["result"]["tools"]), 8)
+        self.assertEqual(len(lines[1]["result"]["tools"]), len(CONTRACT))
 
     def test_a_bug_in_a_tool_is_an_error_result_and_serving_goes_on(self):
         code = ("import sys; sys.path.insert(0, %r); import agentjobs_mcp as m\n"
