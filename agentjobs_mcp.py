@@ -3492,7 +3492,7 @@ MAX_PLANS = 100   # plans kept (live, or spent and kept to say so until they wou
 MAX_PREVIEWED = 100
 PLAN_KEY = os.urandom(32)
 PLAN_TOKEN = "cj1"  # the token's first part: its format
-_plans = collections.OrderedDict()  # nonce -> {"expiry", "call", "ids", "digest", "jobs", "used"}
+_plans = collections.OrderedDict()  # nonce -> {"nonce", "expiry", "call", "ids", "digest", "jobs", "used"}
 _plans_lock = _thread.allocate_lock()
 CANCEL_FILTERS = ("status", "job_type_id", "channel_code", "scheduled_at_gte", "scheduled_at_lte",
                   "created_at_gte", "created_at_lte")
@@ -3529,13 +3529,18 @@ def call_arrival():
 def seal_plan(args, ids, jobs):
     """A token for applying exactly `ids` (jobs: their job_brief, for the confirmation
     form), and when it expires (epoch seconds)."""
-    nonce, expiry, call, digest = os.urandom(9).hex(), int(time.time() + PLAN_TTL_S), plan_call(args), plan_digest(ids)
+    plan = {"nonce": os.urandom(9).hex(), "expiry": int(time.time() + PLAN_TTL_S), "call": plan_call(args),
+            "ids": list(ids), "digest": plan_digest(ids), "jobs": jobs, "used": False}
     with _plans_lock:
-        _plans[nonce] = {"expiry": expiry, "call": call, "ids": list(ids), "digest": digest,
-                         "jobs": jobs, "used": False}
+        _plans[plan["nonce"]] = plan
         while len(_plans) > MAX_PLANS:
             _plans.popitem(last=False)
-    return "%s.%s.%d.%s" % (PLAN_TOKEN, nonce, expiry, plan_mac(nonce, expiry, call, digest)), expiry
+    return plan_token(plan), plan["expiry"]
+
+
+def plan_token(plan):
+    return "%s.%s.%d.%s" % (PLAN_TOKEN, plan["nonce"], plan["expiry"], plan_mac(
+        plan["nonce"], plan["expiry"], plan["call"], plan["digest"]))
 
 
 def plan_of(args, spend=False):
@@ -3544,18 +3549,18 @@ def plan_of(args, spend=False):
     is judged at the call's arrival: the minutes a person takes to answer the confirmation
     form do not turn a yes into a refusal."""
     import hmac
-    parts = args["confirm"].split(".")
+    token = args["confirm"]
+    parts = token.split(".")
     plan, problem = None, None
     with _plans_lock:
         now = time.time()
         for nonce in [n for n, p in _plans.items() if p["expiry"] + PLAN_TTL_S < now]:
             del _plans[nonce]  # spent or expired long enough ago to be forgotten
-        if len(parts) != 4 or parts[0] != PLAN_TOKEN or not (parts[2].isdigit() and is_ascii(parts[2])):
+        if len(parts) != 4 or parts[0] != PLAN_TOKEN:
             problem = "it is not a token of this server"
         else:
             plan = _plans.get(parts[1])
-            if plan is None or not hmac.compare_digest(parts[3].encode("ascii", "replace"), plan_mac(
-                    parts[1], int(parts[2][:12]), plan["call"], plan["digest"]).encode("ascii")):
+            if plan is None or not hmac.compare_digest(token.encode("utf-8"), plan_token(plan).encode("ascii")):
                 problem = ("this server process did not make it: it was altered, made up, or made "
                            "before the server restarted (or over %d minutes ago)" % (2 * PLAN_TTL_S // 60))
             elif plan["call"] != plan_call(args):

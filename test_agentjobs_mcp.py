@@ -4830,7 +4830,9 @@ class CancelJobsTest(ConfirmCase):
         token, _ = agentjobs_mcp.seal_plan(args, ["job-1"], [])
         applying = dict(args, confirm=token)
         self.assertEqual(agentjobs_mcp.plan_of(applying)["ids"], ["job-1"])
-        agentjobs_mcp._plans[token.split(".")[1]]["expiry"] = time.time() - 1
+        plan = agentjobs_mcp._plans[token.split(".")[1]]
+        plan["expiry"] = int(time.time()) - 1  # as if made five minutes ago
+        applying = dict(args, confirm=agentjobs_mcp.plan_token(plan))
         with self.assertRaises(agentjobs_mcp.ToolError) as caught:
             agentjobs_mcp.plan_of(applying)
         self.assertIn("it expired (a preview is good for 5 minutes)", caught.exception.message)
