@@ -6324,7 +6324,16 @@ def run_call(config, opts):
         cli_print(redact("agentjobs_mcp.py: error: %s\nusage: agentjobs_mcp.py --call %s" % (
             error, tool_synopsis(entry) if entry else "TOOL [NAME=VALUE ...]")), sys.stderr)
         return 2
-    call = _local.call = CallContext(config.timeout)
+    code, result = call_and_print(session, opts, entry, name, arguments)
+    token = (result or {}).get("structuredContent", {}).get("confirm") if code == 0 else None
+    if name == "cancel_jobs" and token and "confirm" not in arguments:
+        return apply_on_terminal(session, opts, entry, arguments, token)
+    return code
+
+
+def call_and_print(session, opts, entry, name, arguments):
+    """One call of --call, its answer printed: (exit status, the result or None)."""
+    call = _local.call = CallContext(session.config.timeout)
     call.start()
     try:
         with revealed(opts.show_withheld):  # the person at the terminal, not a model, reads it
@@ -6337,7 +6346,7 @@ def run_call(config, opts):
         cli_print(redact("agentjobs_mcp.py: error: %s" % response["error"]["message"]), sys.stderr)
         if entry is not None:
             cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
-        return 2
+        return 2, None
     result = response["result"]
     usage = result["isError"] and isinstance(call.error, ArgumentError)
     if opts.json:
@@ -6346,8 +6355,29 @@ def run_call(config, opts):
         cli_print(redact(result["content"][0]["text"]), sys.stderr if usage else None)
     if usage:
         cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
-        return 2
-    return 1 if result["isError"] else 0
+        return 2, result
+    return (1 if result["isError"] else 0), result
+
+
+def apply_on_terminal(session, opts, entry, arguments, token):
+    """--call cancel_jobs: a preview's token works only in the process that made it, so it
+    is applied here or not at all, after a y typed on the terminal: the apply's own form
+    where the settings ask (AGENTJOBS_CONFIRM, lockdown), else this question, the same form."""
+    arguments = dict(arguments, confirm=token)
+    if session.asker.refusal(session, entry.name, session.protocol) is not None:  # no terminal
+        cli_print("Nothing was cancelled. To cancel these jobs from the shell, run the same command "
+                  "in a terminal and answer y: a preview's token works only in the process that made it.",
+                  sys.stderr)
+        return 0
+    if not guard(session.config, entry.name, arguments).confirm:
+        call = CallContext(session.config.timeout)
+        with revealed():
+            message, schema = confirmation_form(session.config, entry.name, check_arguments(entry, arguments))
+        answer = session.asker.ask(session, {"message": message, "requestedSchema": schema}, call)
+        if not (answer and answer["result"].get("content", {}).get(CONFIRM_FIELD) is True):
+            cli_print("Nothing was cancelled.", sys.stderr)
+            return 0
+    return call_and_print(session, opts, entry, entry.name, arguments)[0]
 
 
 def redact_proxy(url):

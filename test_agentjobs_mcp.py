@@ -4825,6 +4825,29 @@ class CancelJobsTest(ConfirmCase):
         self.assertTrue(again["isError"])  # the state and the token are both used up
         self.assertEqual(len(self.deletes()), 2)
 
+    @unittest.skipUnless(os.name == "posix", "a pty")
+    def test_call_from_the_shell_previews_then_applies_after_a_y_on_the_terminal(self):
+        first, second = self.jobs(2)
+        env = {"AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "AGENTJOBS_AUDIT_LOG": self.audit}
+        args = ["--call", "cancel_jobs", 'job_ids=["%s","%s"]' % (first, second), "reason=wrong list"]
+        code, out, shown = run_on_terminal(args, b"\n", dict(env))  # no is the default
+        self.assertEqual(code, 0, shown)
+        self.assertTrue(out.startswith("Preview: 2 jobs would be cancelled."), out)
+        self.assertIn("Cancel these 2 Agent Jobs? This cannot be undone.\r\nReason: wrong list\r\n", shown)
+        self.assertIn("Yes, cancel these 2 jobs? [y/N] ", shown)
+        self.assertEqual(self.deletes(), [])
+        code, out, shown = run_on_terminal(args, b"y\n", dict(env))
+        self.assertEqual(code, 0, shown)
+        self.assertIn("\nCancelled 2 of the 2 previewed jobs.\nCancelled: %s, %s\n" % (first, second), out)
+        self.assertEqual(self.deletes(), sorted(("DELETE", "/api/v0/services/agent-jobs/" + i, b'{"reason": "wrong list"}')
+                                                for i in (first, second)))
+        self.assertEqual([l["outcome"] for l in read_audit(self.audit)], ["sending", "ok"])
+        code, out, err = run_cli("--call", "cancel_jobs", 'job_ids=["%s"]' % self.running_job(), **env)
+        self.assertEqual(code, 0)  # no terminal: the preview, and how to apply it
+        self.assertIn("Nothing was cancelled. To cancel these jobs from the shell, run the same command in a "
+                      "terminal and answer y", err)
+        self.assertEqual(len(self.deletes()), 2)
+
     def test_a_token_expires_and_is_good_only_while_it_is_kept(self):
         args = {"job_ids": ["job-1"]}
         token, _ = agentjobs_mcp.seal_plan(args, ["job-1"], [])
