@@ -3637,8 +3637,9 @@ def jobs_by_filter(config, args):
         meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
         count = meta.get("total")
         total += count if isinstance(count, int) and not isinstance(count, bool) else len(found)
-        jobs += [job for job in found if isinstance(job, dict) and isinstance(job.get("job_id"), str)
-                 and normal_status(job.get("job_status")) in ACTIVE]
+        jobs += [job for job in found if isinstance(job, dict) and normal_status(job.get("job_status")) in ACTIVE
+                 and isinstance(job.get("job_id"), (str, int)) and not isinstance(job.get("job_id"), bool)
+                 and str(job["job_id"]).strip()]  # a job to stop, with an id to DELETE
     jobs.sort(key=lambda job: normal_time(job.get("created_at")) or "", reverse=True)
     return total, jobs[:MAX_PREVIEWED]
 
