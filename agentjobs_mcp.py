@@ -3639,7 +3639,7 @@ def jobs_by_filter(config, args):
         total += count if isinstance(count, int) and not isinstance(count, bool) else len(found)
         jobs += [job for job in found if isinstance(job, dict) and normal_status(job.get("job_status")) in ACTIVE
                  and isinstance(job.get("job_id"), (str, int)) and not isinstance(job.get("job_id"), bool)
-                 and str(job["job_id"]).strip()]  # a job to stop, with an id to DELETE
+                 and str(job["job_id"]).strip() and str(job["job_id"]) not in DOT_SEGMENTS]  # an id to DELETE
     jobs.sort(key=lambda job: normal_time(job.get("created_at")) or "", reverse=True)
     return total, jobs[:MAX_PREVIEWED]
 
@@ -3648,7 +3648,8 @@ def jobs_by_id(config, args, skipped):
     """The cancellable jobs of args["job_ids"], in their order (each once); the others
     go into `skipped` (finished, not_found, not_matching)."""
     ids = []
-    for job_id in args["job_ids"]:
+    for index, job_id in enumerate(args["job_ids"]):
+        build_url(config, [("job_ids[%d]" % index, job_id)])  # "." and "..": refused before any request
         if job_id not in ids:
             ids.append(job_id)
 
@@ -3659,8 +3660,10 @@ def jobs_by_id(config, args, skipped):
         if isinstance(error, ApiError) and error.status == 404:
             skipped["not_found"].append(job_id)
             continue
-        if error is not None:
+        if isinstance(error, ApiError):
             raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
+        if error is not None:
+            raise error
         job = dict(envelope(payload, dict, "a job"), job_id=job_id)  # the id the DELETE will use
         status = normal_status(job.get("job_status"))
         if status not in ACTIVE:

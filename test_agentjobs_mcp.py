@@ -4705,6 +4705,7 @@ class CancelJobsTest(ConfirmCase):
                                 ({"job_ids": []}, "Argument 'job_ids' must hold at least 1 item."),
                                 ({"job_ids": ["job-1"] * 101}, "Argument 'job_ids' holds 101 items; at most 100"),
                                 ({"job_ids": ["job-1", " "]}, "Argument 'job_ids[1]'"),
+                                ({"job_ids": ["job-1", ".."]}, "Argument 'job_ids[1]' is \"..\", which cannot be sent"),
                                 ({"job_ids": "job-1"}, "Argument 'job_ids' must be an array, not string"),
                                 ({"status": "completed"}, "Argument 'status' is \"completed\"; it must be one of"),
                                 ({"job_ids": ["job-1"], "org_id": "x"}, "Unknown argument: org_id")):
