@@ -707,8 +707,9 @@ def json_loads(text, pairs_hook=None):
 # HTTP ########################################################################
 ###############################################################################
 
-# Per thread (threading.local): .call, the CallContext of the call it serves; .answered, an
-# answer byte came for its request; .client_logging and .log_scope, for client logging.
+# Per thread (threading.local): .call, the CallContext of the call it serves (entered and
+# left by `serving` only, read by current_call()); .answered, an answer byte came for its
+# request; .client_logging and .log_scope, for client logging.
 _local = _thread._local()
 _opener_lock = _thread.allocate_lock()
 _openers = {}
@@ -795,6 +796,31 @@ class CallContext(object):
             sock.shutdown(socket.SHUT_RDWR)
         except (OSError, ValueError):
             pass
+
+
+def current_call():
+    """The CallContext of the call this thread serves, or None."""
+    return getattr(_local, "call", None)
+
+
+class serving(object):
+    """`with serving(timeout=T) as call:` the call this thread serves, or, outside any, a
+    new CallContext(T) that it serves until the block ends (a request made outside a call
+    needs a deadline and sockets to close too). `with serving(call):` this thread serves
+    that call for the block. The one place the current call is entered and left."""
+
+    def __init__(self, call=None, timeout=None):
+        self.call, self.timeout, self.was = call, timeout, None
+
+    def __enter__(self):
+        self.was = current_call()
+        if self.call is None:
+            self.call = self.was or CallContext(self.timeout)
+        _local.call = self.call
+        return self.call
+
+    def __exit__(self, *exc):
+        _local.call = self.was
 
 
 class Watchdog(object):
@@ -1009,7 +1035,7 @@ def build_opener(config):
     def register(conn):
         # (http.client's connect() sets TCP_NODELAY: a body sent after its headers does not
         # wait for their ACK on a kept-alive connection.)
-        call = getattr(_local, "call", None)
+        call = current_call()
         conn.attached = conn.sock
         if call is not None and conn.sock is not None:
             call.attach(conn.sock)
@@ -1018,7 +1044,7 @@ def build_opener(config):
         """socket.create_connection within what is left of the call's deadline, which then
         bounds a proxy's answer to CONNECT and the TLS handshake too (the ssl module bounds
         a whole handshake by the socket's timeout)."""
-        call = getattr(_local, "call", None)
+        call = current_call()
         if call is not None and isinstance(timeout, (int, float)):
             timeout = max(min(timeout, call.remaining()), 0.001)
         sock = socket.create_connection(address, timeout, source_address)
@@ -1097,7 +1123,7 @@ def build_opener(config):
         def _tunnel(self):
             # The proxy's answer to CONNECT is bound by the call's deadline too; the
             # socket is let go after it (connect() registers the TLS socket on it).
-            call = getattr(_local, "call", None)
+            call = current_call()
             if call is not None:
                 call.attach(self.sock)
             try:
@@ -1123,7 +1149,7 @@ def build_opener(config):
         key = (conn_class.__name__, req.host, req._tunnel_host,
                tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
         method = req.get_method()
-        call = getattr(_local, "call", None)
+        call = current_call()
         # A POST is never sent twice, so never on a connection that may have been closed.
         conn = None if method == "POST" else pool.take(key)
         while True:
@@ -1222,7 +1248,7 @@ def build_opener(config):
                     raise refusal
                 # urllib reads a redirect's body whole, whatever its size: read it here,
                 # within the cap and the deadline, so that urllib finds nothing left.
-                read_capped(fp, config.max_response_bytes, _local.call)
+                read_capped(fp, config.max_response_bytes, current_call())
             except BaseException:
                 fp.close()  # its socket now, not when the cycle collector runs
                 raise
@@ -1354,19 +1380,14 @@ def api_request(config, method, segments, query=None, body=None):
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
     retryable = method in ("GET", "DELETE")
-    call = getattr(_local, "call", None)
-    own_call = call is None  # a request outside any call: its sockets must reach it too
-    if own_call:
-        call = _local.call = CallContext(config.timeout)
-    if call.trace is not None:  # the client's W3C trace context, on each attempt of this call
-        headers.update(call.trace.headers)
-    WATCHDOG.watch(call)
-    try:
-        return _attempts(config, method, url, data, headers, call, retryable)
-    finally:
-        WATCHDOG.unwatch(call)
-        if own_call:
-            _local.call = None
+    with serving(timeout=config.timeout) as call:  # outside a call: its sockets must reach one too
+        if call.trace is not None:  # the client's W3C trace context, on each attempt of this call
+            headers.update(call.trace.headers)
+        WATCHDOG.watch(call)
+        try:
+            return _attempts(config, method, url, data, headers, call, retryable)
+        finally:
+            WATCHDOG.unwatch(call)
 
 
 def _attempts(config, method, url, data, headers, call, retryable):
@@ -3482,7 +3503,7 @@ def append_audit_line(path, record, wait=None):
     line = redact(json.dumps(record, separators=(",", ":")))  # even a key an agent pasted into an argument
     data = line.encode("ascii") + b"\n"
     if wait is None:
-        call = getattr(_local, "call", None)
+        call = current_call()
         wait = call.remaining() if call is not None else HTTP_TIMEOUT_S
     deadline = time.monotonic() + max(wait, AUDIT_MIN_WAIT_S)
     fd = open_audit_log(path)
@@ -3525,7 +3546,7 @@ class Attempt(object):
         self.confirmation = None  # what the client answered when asked to confirm
         self.client, self.revision = client, revision
         self.sent = False  # the "sending" line is written: the request may reach the API
-        trace = getattr(getattr(_local, "call", None), "trace", None)
+        trace = getattr(current_call(), "trace", None)
         self.trace_id = trace.trace_id if trace is not None else None
 
     def write(self, outcome, status=None, reason=None):
@@ -4026,7 +4047,7 @@ def confirm(session, name, args, params, revision, attempt):
     config = session.config
     if revision in STATELESS_VERSIONS:
         return confirm_stateless(config, name, args, params, attempt)
-    call = getattr(_local, "call", None) or CallContext(config.timeout)
+    call = current_call() or CallContext(config.timeout)
     refusal = session.asker.refusal(session, name, revision)
     if refusal is not None:
         if name not in config.confirm:  # lockdown alone asks where it can (docs/decisions.md)
@@ -4269,7 +4290,7 @@ def call_tool(session, name, args):
     refusal = guard(session.config, name).refusal
     if refusal is not None:
         raise refusal
-    call = getattr(_local, "call", None)
+    call = current_call()
     if call is not None and call.busy:
         raise busy_error(session)
     entry = TOOLS_BY_NAME[name]
@@ -4645,20 +4666,15 @@ def on_completion_complete(session, params, revision):
     names = completion_arguments(ref)
     completer = COMPLETERS.get(argument["name"]) if names and argument["name"] in names else None
     if completer is not None:
-        call = getattr(_local, "call", None)
-        own_call = call is None
-        if own_call:
-            call = _local.call = CallContext(session.config.completion_timeout)
-        else:  # the request's own context (cancellation), with the shorter deadline
+        with serving(timeout=session.config.completion_timeout) as call:
+            # The request's own context (cancellation), with the shorter deadline (a new
+            # one has it already).
             call.deadline = min(call.deadline, time.monotonic() + session.config.completion_timeout)
             call.timeout = min(call.timeout, session.config.completion_timeout)
-        try:
-            values, more = completer(session, argument["value"])
-        except ToolError as error:
-            log.debug("completion of %s: no values: %s", argument["name"], error.message)
-        finally:
-            if own_call:
-                _local.call = None
+            try:
+                values, more = completer(session, argument["value"])
+            except ToolError as error:
+                log.debug("completion of %s: no values: %s", argument["name"], error.message)
     completion = {"values": values[:MAX_COMPLETIONS], "hasMore": more or len(values) > MAX_COMPLETIONS}
     if not completion["hasMore"]:
         completion["total"] = len(values)
@@ -5046,7 +5062,7 @@ def request_revision(session, method, params):
             raise RpcError(INVALID_PARAMS, "server/discover needs params._meta with %s and %s."
                            % (META_VERSION, META_CAPABILITIES))
         # A call waits for a worker: an initialize read meanwhile must not change its revision.
-        read_under = getattr(getattr(_local, "call", None), "revision", None)
+        read_under = getattr(current_call(), "revision", None)
         return read_under or session.revision()
     version = meta[META_VERSION]
     if not isinstance(version, str) or not isinstance(meta.get(META_CAPABILITIES), dict):
@@ -5129,31 +5145,25 @@ def on_tools_call(session, params, revision):
     entry = named_entry(params, dict(TOOLS_BY_NAME, **dict((e.name, e) for e in extra))
                         if extra else TOOLS_BY_NAME, "tools/call", "tool")
     name = entry.name
-    call = getattr(_local, "call", None)
-    own_call = call is None
-    if own_call:
-        call = _local.call = CallContext(session.config.timeout)
-    call.trace = trace_context(params.get("_meta"))
-    started = time.monotonic()
-    data, is_error = None, False
-    try:
-        if call.busy:
-            raise busy_error(session)
-        check_configured(session.config)
-        text, data = guarded_call(session, entry, params, revision)
-    except ToolError as error:
-        text, is_error, call.error = error.text(), True, error
-    except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
-        return pending.result
-    except (CancelledError, RpcError):
-        raise
-    except Exception:
-        log.exception("internal error in tool %s", name)
-        text, is_error = ("Internal error in %s; the server log (stderr) has the details. "
-                          "Try again; if it persists, report it." % name), True
-    finally:
-        if own_call:
-            _local.call = None
+    with serving(timeout=session.config.timeout) as call:
+        call.trace = trace_context(params.get("_meta"))
+        started = time.monotonic()
+        data, is_error = None, False
+        try:
+            if call.busy:
+                raise busy_error(session)
+            check_configured(session.config)
+            text, data = guarded_call(session, entry, params, revision)
+        except ToolError as error:
+            text, is_error, call.error = error.text(), True, error
+        except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
+            return pending.result
+        except (CancelledError, RpcError):
+            raise
+        except Exception:
+            log.exception("internal error in tool %s", name)
+            text, is_error = ("Internal error in %s; the server log (stderr) has the details. "
+                              "Try again; if it persists, report it." % name), True
     if call.cancelled:
         raise CancelledError()
     if is_error or revision < STRUCTURED_SINCE:
@@ -5339,12 +5349,9 @@ def dispatch(session, line):
         elif not session.queue_full():
             session.pool.submit(lambda: answer_batch(session, msg))
         else:  # each tool call in it is answered "busy", here and now
-            _local.call = CallContext(session.config.timeout)
-            _local.call.busy = True
-            try:
+            with serving(CallContext(session.config.timeout)) as call:
+                call.busy = True
                 answer_batch(session, msg)
-            finally:
-                _local.call = None
         return
     if is_call(msg) and valid_id(msg.get("id")):
         call = CallContext(session.config.timeout)
@@ -5382,11 +5389,10 @@ def batch_refusal(session, batch):
 
 def answer_call(session, msg, call, key):
     call.start()
-    _local.call = call
     try:
-        response = None if call.cancelled else handle_message(session, msg)
+        with serving(call):
+            response = None if call.cancelled else handle_message(session, msg)
     finally:
-        _local.call = None
         with session.lock:
             if session.in_flight.get(key) is call:
                 del session.in_flight[key]
@@ -5786,9 +5792,9 @@ def run_check(config):
     if not config.api_key:
         return int(not check_step(False, "api key", "AICONNECT_API_KEY is not set",
                                   "set AICONNECT_API_KEY in the environment or an --env-file"))
-    _local.call = CallContext(config.timeout)
     try:
-        payload = api_request(config, "GET", ("services", "agent-jobs"), [("limit", 1)])
+        with serving(CallContext(config.timeout)):
+            payload = api_request(config, "GET", ("services", "agent-jobs"), [("limit", 1)])
     except ToolError as error:
         status = getattr(error, "status", 0)
         fix = {401: "the key is wrong or lacks READ on SERVICES: check AICONNECT_API_KEY",
@@ -5796,8 +5802,6 @@ def run_check(config):
                404: "AICONNECT_API_URL should end in /api/v0 (e.g. %s)" % DEFAULT_API_URL}.get(
                    status, error.hint)
         return int(not check_step(False, "api call", "GET /services/agent-jobs?limit=1: " + error.message, fix))
-    finally:
-        _local.call = None
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     check_step(True, "api call", "GET /services/agent-jobs?limit=1 answered; the key works "
                "(%s job(s) visible)" % meta.get("total", "?"))
@@ -5889,14 +5893,13 @@ def run_call(config, opts):
         cli_print(redact("agentjobs_mcp.py: error: %s\nusage: agentjobs_mcp.py --call %s" % (
             error, tool_synopsis(entry) if entry else "TOOL [NAME=VALUE ...]")), sys.stderr)
         return 2
-    call = _local.call = CallContext(config.timeout)
+    call = CallContext(config.timeout)
     call.start()
     try:
-        with revealed(opts.show_withheld):  # the person at the terminal, not a model, reads it
+        with serving(call), revealed(opts.show_withheld):  # a person reads it, not a model
             response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                                 "params": {"name": name, "arguments": arguments}})
     finally:
-        _local.call = None
         close_connections()
     if "error" in response:  # the tool is unknown, or the arguments repeat a key
         cli_print(redact("agentjobs_mcp.py: error: %s" % response["error"]["message"]), sys.stderr)
