@@ -1014,250 +1014,309 @@ class FramingError(ValueError):
     switch, endless interim answers): it is not read, and its connection is closed."""
 
 
+def attach_socket(conn):
+    """Register a connection's new socket with the current call (cancellation, the
+    deadline); `conn.attached` remembers which socket that was."""
+    # (http.client's connect() sets TCP_NODELAY: a body sent after its headers does not
+    # wait for their ACK on a kept-alive connection.)
+    call = current_call()
+    conn.attached = conn.sock
+    if call is not None and conn.sock is not None:
+        call.attach(conn.sock)
+
+
+def bounded_connection(address, timeout=None, source_address=None):
+    """socket.create_connection within what is left of the call's deadline, which then
+    bounds a proxy's answer to CONNECT and the TLS handshake too (the ssl module bounds
+    a whole handshake by the socket's timeout)."""
+    import socket
+    call = current_call()
+    if call is not None and isinstance(timeout, (int, float)):
+        timeout = max(min(timeout, call.remaining()), 0.001)
+    sock = socket.create_connection(address, timeout, source_address)
+    if call is not None:
+        sock.settimeout(max(call.remaining(), 0.001))
+    return sock
+
+
+def stale_errors():
+    """What a kept-alive connection the server closed while idle fails with, before any
+    answer byte: the request can be sent again on a new connection."""
+    import ssl
+    return (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
+# The five classes below are mixins: http_classes() puts each on its http.client or
+# urllib.request base at the first request, since importing those at start-up costs time.
+
+class PooledResponse(object):
+    """On http.client.HTTPResponse: a response that gives its connection back to the pool
+    when it is closed after being read to its framed end (http.client lets go of `fp` at
+    the end, and counts `length` down to 0), unless where it ends was not clear (`reusable`)."""
+    release = None
+    reusable = True
+    interim = 0
+
+    def _read_status(self):
+        # http.client skips only 100 Continue: a 102 Processing or a 103 Early Hints
+        # would be taken as the answer, and the real one left on the connection for
+        # the next request to read. Every 1xx is skipped, a bounded number of times.
+        import http.client
+        while True:
+            version, status, reason = super(PooledResponse, self)._read_status()
+            _local.answered = True  # an answer byte came: the request is never sent again
+            if not 100 <= status < 200:
+                return version, status, reason
+            if status == 101:
+                raise FramingError("it switched protocols (101 %s), which was not asked for"
+                                   % escape_text(reason.strip(), 40))
+            self.interim += 1
+            if self.interim > MAX_INTERIM_ANSWERS:
+                raise FramingError("more than %d interim (1xx) answers came before the "
+                                   "answer" % MAX_INTERIM_ANSWERS)
+            http.client.parse_headers(self.fp)  # bounded in count and length
+
+    def begin(self):
+        super(PooledResponse, self).begin()
+        lengths = set(item.strip() for value in self.headers.get_all("Content-Length") or ()
+                      for item in value.split(","))
+        if len(lengths) > 1 or not all(item.isdigit() and is_ascii(item) for item in lengths):
+            raise FramingError("its Content-Length headers disagree or are not numbers (%s)"
+                               % escape_text(", ".join(sorted(lengths)), 80))
+        # A 204 or 304 has no body whatever its headers say, and Transfer-Encoding wins
+        # over Content-Length: any bytes the other reading would take stay on the line.
+        if (self.status in (204, 304) and (lengths - {"0"} or self.headers.get("Transfer-Encoding"))
+                or lengths and self.chunked):
+            self.reusable = False
+
+    def close(self):
+        whole = self.fp is None and not self.will_close and not self.length and self.reusable
+        super(PooledResponse, self).close()
+        release, self.release = self.release, None
+        if release is not None:
+            release(whole)
+
+
+class TrackedConnection(object):
+    """On http.client.HTTPConnection and HTTPSConnection: connects within the call's
+    deadline, and registers its socket with the call."""
+
+    def __init__(self, *args, **kwargs):
+        super(TrackedConnection, self).__init__(*args, **kwargs)
+        self._create_connection = bounded_connection
+
+    def connect(self):
+        super(TrackedConnection, self).connect()
+        attach_socket(self)
+
+
+class TunnelInDeadline(object):
+    """On http.client.HTTPSConnection: the proxy's answer to CONNECT is bound by the
+    call's deadline too; the socket is let go after it (connect() registers the TLS
+    socket on it)."""
+
+    def _tunnel(self):
+        call = current_call()
+        if call is not None:
+            call.attach(self.sock)
+        try:
+            super(TunnelInDeadline, self)._tunnel()
+        finally:
+            if call is not None:
+                call.detach(self.sock)
+        if call is not None:  # the handshake gets what is left, not a whole timeout
+            self.sock.settimeout(max(call.remaining(), 0.001))
+
+
+def pooled_open(config, pool, conn_class, req, **conn_args):
+    """urllib's do_open, with the connection taken from the pool and given back."""
+    import urllib.error
+    if not req.host:
+        raise urllib.error.URLError("no host given")
+    headers = dict(req.unredirected_hdrs)
+    headers.update(dict((k, v) for k, v in req.headers.items() if k not in headers))
+    if config.idle_timeout <= 0:
+        headers["Connection"] = "close"
+    headers = dict((name.title(), value) for name, value in headers.items())
+    tunnel_headers = {}
+    if req._tunnel_host and "Proxy-Authorization" in headers:  # for the proxy only
+        tunnel_headers["Proxy-Authorization"] = headers.pop("Proxy-Authorization")
+    key = (conn_class.__name__, req.host, req._tunnel_host,
+           tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
+    method = req.get_method()
+    call = current_call()
+    # A POST is never sent twice, so never on a connection that may have been closed.
+    conn = None if method == "POST" else pool.take(key)
+    while True:
+        reused = conn is not None
+        if reused:
+            conn.sock.settimeout(req.timeout)
+            conn.attached = conn.sock
+            if call is not None:
+                call.attach(conn.sock)
+        else:
+            conn = conn_class(req.host, timeout=req.timeout, **conn_args)
+            conn.born = time.monotonic()
+            if req._tunnel_host:
+                conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
+        sending, _local.answered = True, False
+        try:
+            conn.request(method, req.selector, req.data, headers,
+                         encode_chunked=req.has_header("Transfer-encoding"))
+            sending = False
+            response = conn.getresponse()
+        except Exception as error:
+            conn.close()
+            if (reused and isinstance(error, stale_errors()) and method in ("GET", "DELETE")
+                    and not _local.answered
+                    and not (call is not None and (call.cancelled or call.expired))):
+                # The API closed the idle connection as the request went out, and no
+                # answer byte came: once more on a new connection (not a retry).
+                log.debug("%s on a reused connection failed (%s); sending it on a new one",
+                          method, type(error).__name__)
+                if call is not None and method == "DELETE":
+                    call.retried = True  # it may have reached the API: a 404/409 says so
+                conn = None
+                continue
+            if sending and isinstance(error, OSError):
+                raise urllib.error.URLError(error)  # as urllib reports it
+            raise
+        break
+
+    def release(whole, conn=conn):
+        sock = conn.attached
+        if (whole and conn.sock is not None and sock is not None
+                and (call is None or call.detach(sock))):
+            pool.give(key, conn)
+        else:
+            conn.close()
+    response.release = release
+    response.url = req.get_full_url()
+    response.msg = response.reason
+    return response
+
+
+class PooledHTTPHandler(object):
+    """On urllib.request.HTTPHandler: http requests through pooled_open."""
+    connection_class = None  # TrackedHTTPConnection, set by http_classes
+
+    def __init__(self, config, pool):
+        super(PooledHTTPHandler, self).__init__()
+        self.config, self.pool = config, pool
+
+    def http_open(self, req):
+        return pooled_open(self.config, self.pool, self.connection_class, req)
+
+
+class PooledHTTPSHandler(object):
+    """On urllib.request.HTTPSHandler: https requests through pooled_open, with the CA
+    bundle, loaded at the first https request (loading the CAs costs memory)."""
+    connection_class = None  # TrackedHTTPSConnection, set by http_classes
+    context = None
+
+    def __init__(self, config, pool):
+        super(PooledHTTPSHandler, self).__init__()
+        self.config, self.pool = config, pool
+
+    def https_open(self, req):
+        if self.context is None:
+            import ssl
+            self.context = ssl.create_default_context(cafile=self.config.ca_bundle)
+        return pooled_open(self.config, self.pool, self.connection_class, req,
+                           context=self.context)
+
+
+class SameOriginRedirects(object):
+    """On urllib.request.HTTPRedirectHandler. urllib re-sends every header, Authorization
+    included, to wherever a redirect points: a redirect that leaves the API's origin
+    would hand the key to another host. Only same-origin redirects are followed, and never
+    for a POST: following a 307/308 sends it again, and a create is sent once.
+    (3.6-3.10 leave 308 alone: http_classes gives it the same rules on every version.)"""
+
+    def __init__(self, config):
+        super(SameOriginRedirects, self).__init__()
+        self.config, self.api_origin = config, origin_of(config.api_url)
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        import urllib.request
+        method = req.get_method()
+        refusal = redirect_refusal(self.api_origin, method, code, newurl)
+        try:
+            if refusal is not None:
+                raise refusal
+            # urllib reads a redirect's body whole, whatever its size: read it here,
+            # within the cap and the deadline, so that urllib finds nothing left.
+            read_capped(fp, self.config.max_response_bytes, current_call())
+        except BaseException:
+            fp.close()  # its socket now, not when the cycle collector runs
+            raise
+        body = req.data if code in (307, 308) else None
+        return urllib.request.Request(newurl, data=body, method=method,
+                                      headers=dict(req.header_items()))
+
+
+def redirect_refusal(api_origin, method, code, newurl):
+    """The ApiError a redirect is refused with, or None when it may be followed."""
+    if origin_of(newurl) != api_origin:
+        return ApiError(
+            code, "The API answered %s with a redirect to another host (%s); "
+            "it was not followed, so the API key was not sent there."
+            % (code, origin_text(origin_of(newurl))),
+            "Check AICONNECT_API_URL: it should be the API's final address "
+            "(e.g. %s)." % DEFAULT_API_URL)
+    if method == "POST":
+        return ApiError(code, "The API answered the %s with a %s redirect to %s; it "
+                        "was not followed, since a POST is never sent twice."
+                        % (method, code, redact_url(newurl)),
+                        "If that is where the API now lives, set AICONNECT_API_URL "
+                        "to it (a missing /api/v0 or http instead of https often "
+                        "causes this).")
+    if code not in (307, 308) and method not in ("GET", "HEAD"):
+        return ApiError(code, "The API answered %s with a %s redirect to %s, "
+                        "which would change the request; it was not followed."
+                        % (method, code, redact_url(newurl)),
+                        "Check AICONNECT_API_URL (a missing /api/v0 or http "
+                        "instead of https often causes this).")
+    return None
+
+
+HttpClasses = collections.namedtuple("HttpClasses", "http_handler https_handler redirect_handler")
+_http_classes = []  # the one HttpClasses, made by the first build_opener
+
+
+def http_classes():
+    """The mixins above on their stdlib bases, made once (under _opener_lock)."""
+    if not _http_classes:
+        import http.client
+        import urllib.request
+        response = type("PooledResponse", (PooledResponse, http.client.HTTPResponse), {})
+        http_conn = type("TrackedHTTPConnection", (TrackedConnection, http.client.HTTPConnection),
+                         {"response_class": response})
+        https_conn = type("TrackedHTTPSConnection", (TrackedConnection, TunnelInDeadline,
+                                                     http.client.HTTPSConnection),
+                          {"response_class": response})
+        base = urllib.request.HTTPRedirectHandler
+        _http_classes.append(HttpClasses(
+            type("HTTPHandler", (PooledHTTPHandler, urllib.request.HTTPHandler),
+                 {"connection_class": http_conn}),
+            type("HTTPSHandler", (PooledHTTPSHandler, urllib.request.HTTPSHandler),
+                 {"connection_class": https_conn}),
+            type("SameOriginRedirectHandler", (SameOriginRedirects, base),
+                 {"http_error_308": base.http_error_302})))
+    return _http_classes[0]
+
+
 def build_opener(config):
     """A urllib opener for this API: proxies from the environment, the CA bundle,
     kept-alive connections reused (ConnectionPool), sockets registered with the
     current call (for cancellation and the deadline), and redirects followed only
     within the API's own origin."""
-    import http.client
-    import socket
-    import ssl
-    import urllib.error
     import urllib.request
-
-    api_origin = origin_of(config.api_url)
+    classes = http_classes()
     pool = ConnectionPool(config.idle_timeout, config.max_concurrency, MAX_CONNECTION_AGE_S)
     _pools.append(pool)
-    # What a kept-alive connection the server closed while idle fails with, before any
-    # answer byte: the request can be sent again on a new connection.
-    stale_errors = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
-
-    def register(conn):
-        # (http.client's connect() sets TCP_NODELAY: a body sent after its headers does not
-        # wait for their ACK on a kept-alive connection.)
-        call = current_call()
-        conn.attached = conn.sock
-        if call is not None and conn.sock is not None:
-            call.attach(conn.sock)
-
-    def bounded_connection(address, timeout=None, source_address=None):
-        """socket.create_connection within what is left of the call's deadline, which then
-        bounds a proxy's answer to CONNECT and the TLS handshake too (the ssl module bounds
-        a whole handshake by the socket's timeout)."""
-        call = current_call()
-        if call is not None and isinstance(timeout, (int, float)):
-            timeout = max(min(timeout, call.remaining()), 0.001)
-        sock = socket.create_connection(address, timeout, source_address)
-        if call is not None:
-            sock.settimeout(max(call.remaining(), 0.001))
-        return sock
-
-    class PooledResponse(http.client.HTTPResponse):
-        """A response that gives its connection back to the pool when it is closed
-        after being read to its framed end (http.client lets go of `fp` at the end, and
-        counts `length` down to 0), unless where it ends was not clear (`reusable`)."""
-        release = None
-        reusable = True
-        interim = 0
-
-        def _read_status(self):
-            # http.client skips only 100 Continue: a 102 Processing or a 103 Early Hints
-            # would be taken as the answer, and the real one left on the connection for
-            # the next request to read. Every 1xx is skipped, a bounded number of times.
-            while True:
-                version, status, reason = http.client.HTTPResponse._read_status(self)
-                _local.answered = True  # an answer byte came: the request is never sent again
-                if not 100 <= status < 200:
-                    return version, status, reason
-                if status == 101:
-                    raise FramingError("it switched protocols (101 %s), which was not asked for"
-                                       % escape_text(reason.strip(), 40))
-                self.interim += 1
-                if self.interim > MAX_INTERIM_ANSWERS:
-                    raise FramingError("more than %d interim (1xx) answers came before the "
-                                       "answer" % MAX_INTERIM_ANSWERS)
-                http.client.parse_headers(self.fp)  # bounded in count and length
-
-        def begin(self):
-            http.client.HTTPResponse.begin(self)
-            lengths = set(item.strip() for value in self.headers.get_all("Content-Length") or ()
-                          for item in value.split(","))
-            if len(lengths) > 1 or not all(item.isdigit() and is_ascii(item) for item in lengths):
-                raise FramingError("its Content-Length headers disagree or are not numbers (%s)"
-                                   % escape_text(", ".join(sorted(lengths)), 80))
-            # A 204 or 304 has no body whatever its headers say, and Transfer-Encoding wins
-            # over Content-Length: any bytes the other reading would take stay on the line.
-            if (self.status in (204, 304) and (lengths - {"0"} or self.headers.get("Transfer-Encoding"))
-                    or lengths and self.chunked):
-                self.reusable = False
-
-        def close(self):
-            whole = self.fp is None and not self.will_close and not self.length and self.reusable
-            http.client.HTTPResponse.close(self)
-            release, self.release = self.release, None
-            if release is not None:
-                release(whole)
-
-    class TrackedHTTPConnection(http.client.HTTPConnection):
-        response_class = PooledResponse
-
-        def __init__(self, *args, **kwargs):
-            http.client.HTTPConnection.__init__(self, *args, **kwargs)
-            self._create_connection = bounded_connection
-
-        def connect(self):
-            http.client.HTTPConnection.connect(self)
-            register(self)
-
-    class TrackedHTTPSConnection(http.client.HTTPSConnection):
-        response_class = PooledResponse
-
-        def __init__(self, *args, **kwargs):
-            http.client.HTTPSConnection.__init__(self, *args, **kwargs)
-            self._create_connection = bounded_connection
-
-        def connect(self):
-            http.client.HTTPSConnection.connect(self)
-            register(self)
-
-        def _tunnel(self):
-            # The proxy's answer to CONNECT is bound by the call's deadline too; the
-            # socket is let go after it (connect() registers the TLS socket on it).
-            call = current_call()
-            if call is not None:
-                call.attach(self.sock)
-            try:
-                http.client.HTTPSConnection._tunnel(self)
-            finally:
-                if call is not None:
-                    call.detach(self.sock)
-            if call is not None:  # the handshake gets what is left, not a whole timeout
-                self.sock.settimeout(max(call.remaining(), 0.001))
-
-    def pooled_open(conn_class, req, **conn_args):
-        """urllib's do_open, with the connection taken from the pool and given back."""
-        if not req.host:
-            raise urllib.error.URLError("no host given")
-        headers = dict(req.unredirected_hdrs)
-        headers.update(dict((k, v) for k, v in req.headers.items() if k not in headers))
-        if config.idle_timeout <= 0:
-            headers["Connection"] = "close"
-        headers = dict((name.title(), value) for name, value in headers.items())
-        tunnel_headers = {}
-        if req._tunnel_host and "Proxy-Authorization" in headers:  # for the proxy only
-            tunnel_headers["Proxy-Authorization"] = headers.pop("Proxy-Authorization")
-        key = (conn_class.__name__, req.host, req._tunnel_host,
-               tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
-        method = req.get_method()
-        call = current_call()
-        # A POST is never sent twice, so never on a connection that may have been closed.
-        conn = None if method == "POST" else pool.take(key)
-        while True:
-            reused = conn is not None
-            if reused:
-                conn.sock.settimeout(req.timeout)
-                conn.attached = conn.sock
-                if call is not None:
-                    call.attach(conn.sock)
-            else:
-                conn = conn_class(req.host, timeout=req.timeout, **conn_args)
-                conn.born = time.monotonic()
-                if req._tunnel_host:
-                    conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
-            sending, _local.answered = True, False
-            try:
-                conn.request(method, req.selector, req.data, headers,
-                             encode_chunked=req.has_header("Transfer-encoding"))
-                sending = False
-                response = conn.getresponse()
-            except Exception as error:
-                conn.close()
-                if (reused and isinstance(error, stale_errors) and method in ("GET", "DELETE")
-                        and not _local.answered
-                        and not (call is not None and (call.cancelled or call.expired))):
-                    # The API closed the idle connection as the request went out, and no
-                    # answer byte came: once more on a new connection (not a retry).
-                    log.debug("%s on a reused connection failed (%s); sending it on a new one",
-                              method, type(error).__name__)
-                    if call is not None and method == "DELETE":
-                        call.retried = True  # it may have reached the API: a 404/409 says so
-                    conn = None
-                    continue
-                if sending and isinstance(error, OSError):
-                    raise urllib.error.URLError(error)  # as urllib reports it
-                raise
-            break
-
-        def release(whole, conn=conn):
-            sock = conn.attached
-            if (whole and conn.sock is not None and sock is not None
-                    and (call is None or call.detach(sock))):
-                pool.give(key, conn)
-            else:
-                conn.close()
-        response.release = release
-        response.url = req.get_full_url()
-        response.msg = response.reason
-        return response
-
-    class HTTPHandler(urllib.request.HTTPHandler):
-        def http_open(self, req):
-            return pooled_open(TrackedHTTPConnection, req)
-
-    class HTTPSHandler(urllib.request.HTTPSHandler):
-        context = None  # built at the first https request: loading the CAs costs memory
-
-        def https_open(self, req):
-            if self.context is None:
-                self.context = ssl.create_default_context(cafile=config.ca_bundle)
-            return pooled_open(TrackedHTTPSConnection, req, context=self.context)
-
-    class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
-        # urllib re-sends every header, Authorization included, to wherever a
-        # redirect points: a redirect that leaves the API's origin would hand the
-        # key to another host. Only same-origin redirects are followed, and never
-        # for a POST: following a 307/308 sends it again, and a create is sent once.
-        # (3.6-3.10 leave 308 alone: the same rules on every version.)
-        http_error_308 = urllib.request.HTTPRedirectHandler.http_error_302
-
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
-            method = req.get_method()
-            refusal = None
-            if origin_of(newurl) != api_origin:
-                refusal = ApiError(
-                    code, "The API answered %s with a redirect to another host (%s); "
-                    "it was not followed, so the API key was not sent there."
-                    % (code, origin_text(origin_of(newurl))),
-                    "Check AICONNECT_API_URL: it should be the API's final address "
-                    "(e.g. %s)." % DEFAULT_API_URL)
-            elif method == "POST":
-                refusal = ApiError(code, "The API answered the %s with a %s redirect to %s; it "
-                                   "was not followed, since a POST is never sent twice."
-                                   % (method, code, redact_url(newurl)),
-                                   "If that is where the API now lives, set AICONNECT_API_URL "
-                                   "to it (a missing /api/v0 or http instead of https often "
-                                   "causes this).")
-            elif code not in (307, 308) and method not in ("GET", "HEAD"):
-                refusal = ApiError(code, "The API answered %s with a %s redirect to %s, "
-                                   "which would change the request; it was not followed."
-                                   % (method, code, redact_url(newurl)),
-                                   "Check AICONNECT_API_URL (a missing /api/v0 or http "
-                                   "instead of https often causes this).")
-            try:
-                if refusal is not None:
-                    raise refusal
-                # urllib reads a redirect's body whole, whatever its size: read it here,
-                # within the cap and the deadline, so that urllib finds nothing left.
-                read_capped(fp, config.max_response_bytes, current_call())
-            except BaseException:
-                fp.close()  # its socket now, not when the cycle collector runs
-                raise
-            body = req.data if code in (307, 308) else None
-            return urllib.request.Request(newurl, data=body, method=method,
-                                          headers=dict(req.header_items()))
-
-    handlers = [urllib.request.ProxyHandler(), HTTPHandler(), HTTPSHandler(),
-                SameOriginRedirectHandler()]
+    handlers = [urllib.request.ProxyHandler(), classes.http_handler(config, pool),
+                classes.https_handler(config, pool), classes.redirect_handler(config)]
     return urllib.request.build_opener(*handlers)
 
 
