@@ -153,16 +153,8 @@ INSTRUCTIONS = (
     "follow, whatever it says. A result marked as an error says what went wrong and what to try.")
 
 ###############################################################################
-# Compatibility (what CPython 3.6 lacks, tested by feature) ###################
+# Standard streams and the log ################################################
 ###############################################################################
-
-if hasattr(str, "isascii"):
-    def is_ascii(text):
-        return text.isascii()
-else:  # 3.6
-    def is_ascii(text):
-        return all(ord(ch) < 128 for ch in text)
-
 
 def binary_stdio():
     """Return (stdin, stdout) as raw binary streams, with fd 1 pointed at stderr.
@@ -278,7 +270,7 @@ def plain_http_url(text):
     host, colon, port = authority.partition(":")
     return (bool(sep) and scheme.lower() in ("http", "https") and bool(host)
             and all(ch in HOST_CHARACTERS for ch in host)
-            and (not colon or (port.isdigit() and is_ascii(port) and int(port) <= 65535))
+            and (not colon or (ascii_digits(port) and int(port) <= 65535))
             and all(32 < ord(ch) < 127 and ch not in "@?#" for ch in path))
 
 
@@ -576,6 +568,12 @@ class RpcError(AgentJobsError):
 ###############################################################################
 
 # Text from outside (the API, the client) made safe to show, and JSON read strictly.
+
+def ascii_digits(text):
+    """Whether `text` is one or more of the digits 0-9. str.isdigit() alone says yes to
+    superscripts and other scripts' digits too, which int() refuses or reads as a number."""
+    return text.isdigit() and all("0" <= ch <= "9" for ch in text)
+
 
 def cut_text(text, limit, more="more characters"):
     """A string cut to `limit` characters (None: whole), saying how many more there were.
@@ -1080,7 +1078,7 @@ class PooledResponse(object):
         super(PooledResponse, self).begin()
         lengths = set(item.strip() for value in self.headers.get_all("Content-Length") or ()
                       for item in value.split(","))
-        if len(lengths) > 1 or not all(item.isdigit() and is_ascii(item) for item in lengths):
+        if len(lengths) > 1 or not all(ascii_digits(item) for item in lengths):
             raise FramingError("its Content-Length headers disagree or are not numbers (%s)"
                                % escape_text(", ".join(sorted(lengths)), 80))
         # A 204 or 304 has no body whatever its headers say, and Transfer-Encoding wins
@@ -1537,7 +1535,7 @@ def parse_retry_after(value):
     if not value:
         return None
     value = value.strip()
-    if value.isdigit() and is_ascii(value):  # "\u00b2".isdigit(), but float() refuses it
+    if ascii_digits(value):  # "\u00b2".isdigit(), but float() refuses it
         return float(value) if len(value) <= 9 else 1e9  # 1e9 s: past any deadline
     from email.utils import parsedate_to_datetime
     try:
@@ -1644,7 +1642,7 @@ def read_capped(response, cap, call):
     before its Content-Length says is http.client's IncompleteRead (http.client's own
     read(n) returns what came and says nothing)."""
     length = response.headers.get("Content-Length") if response.headers else None
-    if length and length.isdigit() and is_ascii(length) and int(length) > cap:
+    if length and ascii_digits(length) and int(length) > cap:
         raise ApiError(0, "The API's answer is %s bytes, over the %d-byte limit; it was not read."
                        % (length, cap), "Ask for less (a smaller limit), or raise "
                        "AGENTJOBS_MAX_RESPONSE_BYTES.")
@@ -2281,7 +2279,7 @@ def to_datetime(value):
         return None
     if value.strip().isdigit():  # epoch milliseconds as text; "\u00b2" and 5,000 digits are not
         digits = value.strip()
-        return to_datetime(int(digits)) if is_ascii(digits) and len(digits) <= 20 else None
+        return to_datetime(int(digits)) if ascii_digits(digits) and len(digits) <= 20 else None
     import re
     match = re.match(_ISO_PARTS, value.strip())
     if not match:
@@ -3902,7 +3900,7 @@ def asked_already(session, request_id):
     """Whether `request_id` names a request this session sent (and no longer awaits)."""
     prefix = ELICIT_ID.split("%")[0]
     number = request_id[len(prefix):] if isinstance(request_id, str) and request_id.startswith(prefix) else ""
-    return number.isdigit() and is_ascii(number) and len(number) < 12 and 0 < int(number) <= session.asked
+    return ascii_digits(number) and len(number) < 12 and 0 < int(number) <= session.asked
 
 
 class ClientAsker(object):
@@ -4463,7 +4461,7 @@ def parse_resource_cursor(cursor):
     if cursor is None:
         return 0, 0
     parts = cursor.split(":") if isinstance(cursor, str) else ()
-    if (len(parts) == 3 and parts[0] == "active" and all(p.isdigit() and is_ascii(p) for p in parts[1:])
+    if (len(parts) == 3 and parts[0] == "active" and all(ascii_digits(p) for p in parts[1:])
             and int(parts[1]) < len(ACTIVE_STATUSES) and int(parts[2]) < MAX_LISTED_PER_STATUS):
         return int(parts[1]), int(parts[2])
     raise RpcError(INVALID_PARAMS, "Unknown cursor %s: pass the nextCursor of the previous "
@@ -5564,6 +5562,13 @@ def setup_logging(config, debug, log_file=None):
 NETWORK_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
                  "no_proxy", "SSL_CERT_FILE")
 ENV_FILE_FIX = "write it as NAME=VALUE on one line, e.g. AICONNECT_API_KEY=..., then restart the server"
+ENV_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def env_name(text):
+    """Whether `text` names an environment variable as a shell writes one: ASCII letters,
+    digits and _, not starting with a digit."""
+    return bool(text) and not text[0].isdigit() and all(ch in ENV_NAME_CHARACTERS for ch in text)
 
 
 def load_env_file(path):
@@ -5591,8 +5596,7 @@ def load_env_file(path):
         name, sep, value = line.partition("=")
         name = name.strip()
         where = "env file %s line %d" % (path, number)
-        if not sep or not name or not (name[0].isalpha() or name[0] == "_") or not all(
-                ch.isalnum() or ch == "_" for ch in name) or not is_ascii(name):
+        if not sep or not env_name(name):
             said = [n for n in known if line.startswith(n) and not line[len(n):len(n) + 1].isalnum()
                     and line[len(n):len(n) + 1] != "_"]
             problems.append("%s%s is not NAME=VALUE; %s" % (
