@@ -1,55 +1,16 @@
 #!/usr/bin/env python3
 """agentjobs-mcp: an MCP server for the AI Connect Agent Jobs API, in one file.
 
-It lets an AI agent cancel, list, inspect, create and count Agent Jobs, read a job's
-activity trail and look up job types, through eight MCP tools; jobs, job types and the
-context are resources too, with prompts, completions and log messages. An MCP client starts it
-and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout: the initialize-era
-revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28 (server/discover).
+An MCP client starts it and speaks newline-delimited JSON-RPC 2.0 with it over
+stdin/stdout. Through its tools an AI agent lists, inspects, creates, counts and
+cancels Agent Jobs; jobs, job types and the context are resources too, with prompts,
+completions and log messages. It needs nothing but the Python standard library
+(CPython 3.6 to 3.15) and talks to no host but the configured API: copy this one file
+and point an MCP client at it. `python3 agentjobs_mcp.py --help` lists the options and
+the settings (the table SETTINGS, under Configuration).
 
-Run it:
-    python3 agentjobs_mcp.py                    serve MCP on stdin/stdout (what a client runs)
-    python3 agentjobs_mcp.py --check            test the settings, the network and the key
-    python3 agentjobs_mcp.py --config           show the effective settings (never the key)
-    python3 agentjobs_mcp.py --client-config claude-desktop   print a config to paste
-    python3 agentjobs_mcp.py --call TOOL [NAME=VALUE ...]     one tool call, as a model makes it
-    python3 agentjobs_mcp.py --help | --version
-
-Environment (an --env-file PATH can supply them too; the real environment wins):
-    AICONNECT_API_KEY       the API key, sent as "Authorization: Bearer ..." (required for tools)
-    AICONNECT_API_URL       API base URL, http or https (https://api.aiconnect.cloud/api/v0)
-    DEFAULT_ORG_ID          organization used where a path needs one (aiconnect)
-    DEFAULT_TIMEZONE        preferred time zone, shown by get_context (UTC)
-    AGENTJOBS_TIMEOUT       seconds a tool call may spend on the API, connect and retries included (30)
-    AGENTJOBS_COMPLETION_TIMEOUT    seconds a completion (typing an argument) may wait (2)
-    AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
-    AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
-    AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
-    AGENTJOBS_IDLE_TIMEOUT  seconds an unused connection to the API is kept open for reuse;
-                            0 opens a new connection for every request (30); none is
-                            reused once 120 s old (MAX_CONNECTION_AGE_S: DNS failover)
-    AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
-    AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
-    AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
-    AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
-    AGENTJOBS_READ_ONLY     "1": cancel_job and create_job are neither listed nor callable (--read-only)
-    AGENTJOBS_TOOLS         comma list of the only tools listed and callable (all)
-    AGENTJOBS_AUDIT_LOG     file that gets one JSON line per cancel_job/create_job attempt (none;
-                            "none" says so)
-    AGENTJOBS_CONFIRM       comma list of tools the user must confirm first: cancel_job, create_job
-                            (none; "none" says so)
-    AGENTJOBS_LOCKDOWN      "1": no third-party text (results, params, channel names, log lines,
-                            payloads) in any answer, only a notice of what and how long; and
-                            the user is asked before cancel_job/create_job where the client can
-                            ask (--lockdown)
-    HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
-    MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
-    AGENTJOBS_LOG_MAX_BYTES     size at which the --log-file is rotated to PATH.1 (10485760)
-
-What it is not: not a framework and not a library. It needs nothing but the Python
-standard library (CPython 3.6 to 3.15), writes nothing to disk but the audit log you
-ask for, and talks to no host but the configured API. Copy this one file and point an
-MCP client at it.
+Documentation: README.md and the docs/ folder beside it.
+Copyright (c) 2026 The agentjobs-mcp developers. MIT License: see LICENSE.
 """
 
 __version__ = "1.0.0"
@@ -212,44 +173,65 @@ log = LazyLog()
 # Configuration ###############################################################
 ###############################################################################
 
-# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path": a file to
-# read, "file": a file to write, "names": a comma list of tool names)
+# The settings, the one list of them: --help prints it, Config reads it. Each has its
+# environment variable, the Config attribute that holds its value, its default, its kind
+# ("url", "str", "secret", "float", "int", "bool", "path": a file to read, "file": a file
+# to write, "names": a comma list of tool names), its bounds (least, most) for a number,
+# and what it is for. Their order is the order of --help, --config and --client-config.
+Setting = collections.namedtuple("Setting", "name attribute default kind bounds help")
+SETTINGS = (
+    Setting("AICONNECT_API_URL", "api_url", DEFAULT_API_URL, "url", None,
+            "the API's base URL, http or https"),
+    Setting("AICONNECT_API_KEY", "api_key", None, "secret", None,
+            "the API key, sent as \"Authorization: Bearer ...\" (required for tools)"),
+    Setting("DEFAULT_ORG_ID", "org_id", DEFAULT_ORG, "str", None,
+            "organization used where a path needs one"),
+    Setting("DEFAULT_TIMEZONE", "timezone", DEFAULT_TZ, "str", None,
+            "preferred time zone, shown by get_context"),
+    Setting("AGENTJOBS_TIMEOUT", "timeout", HTTP_TIMEOUT_S, "float", (0.1, 3600),
+            "seconds a tool call may spend on the API, connect and retries included"),
+    Setting("AGENTJOBS_COMPLETION_TIMEOUT", "completion_timeout", COMPLETION_TIMEOUT_S, "float",
+            (0.1, 60), "seconds a completion (typing an argument) may wait"),
+    Setting("AGENTJOBS_RETRIES", "retries", DEFAULT_RETRIES, "int", (0, 10),
+            "retries of safe requests on connection errors, 429/502/503/504"),
+    Setting("AGENTJOBS_MAX_CONCURRENCY", "max_concurrency", DEFAULT_CONCURRENCY, "int", (1, 1024),
+            "tool calls served at once"),
+    Setting("AGENTJOBS_MAX_QUEUE", "max_queue", DEFAULT_QUEUE, "int", (0, 100000),
+            "tool calls that may wait for a free worker; more are \"busy\""),
+    Setting("AGENTJOBS_IDLE_TIMEOUT", "idle_timeout", IDLE_TIMEOUT_S, "float", (0, 3600),
+            "seconds an unused connection to the API is kept open for reuse; 0 opens a new "
+            "connection for every request; none is reused once %d s old (DNS failover)"
+            % MAX_CONNECTION_AGE_S),
+    Setting("AGENTJOBS_MAX_RESPONSE_BYTES", "max_response_bytes", MAX_RESPONSE_BYTES, "int",
+            (1024, 1024 ** 3), "largest API answer read"),
+    Setting("AGENTJOBS_MAX_LINE_BYTES", "max_line_bytes", MAX_LINE_BYTES, "int", (1024, 1024 ** 3),
+            "largest JSON-RPC message read from stdin"),
+    Setting("AGENTJOBS_MAX_ANSWER_CHARS", "max_answer_chars", MAX_ANSWER_CHARS, "int",
+            (2000, 100000000), "most characters of one tool answer, text plus structured"),
+    Setting("AGENTJOBS_CA_BUNDLE", "ca_bundle", None, "path", None,
+            "PEM file of the CAs to trust (SSL_CERT_FILE works too)"),
+    Setting("MCP_DEBUG", "debug", False, "bool", None,
+            "\"true\": debug traces on stderr (as --debug)"),
+    Setting("AGENTJOBS_LOG_MAX_BYTES", "log_max_bytes", LOG_FILE_MAX_BYTES, "int", (1024, 1024 ** 3),
+            "size at which the --log-file is rotated to PATH.1"),
+    Setting("AGENTJOBS_READ_ONLY", "read_only", False, "bool", None,
+            "\"1\": the tools that change something are neither listed nor callable (as --read-only)"),
+    Setting("AGENTJOBS_TOOLS", "tools", None, "names", None,
+            "comma list of the only tools listed and callable (not set: every tool)"),
+    Setting("AGENTJOBS_AUDIT_LOG", "audit_log", None, "file", None,
+            "file that gets one JSON line per call of a tool that changes something "
+            "(\"none\": no audit log)"),
+    Setting("AGENTJOBS_CONFIRM", "confirm", None, "names", None,
+            "comma list of the tools that change something which the user must confirm first "
+            "(\"none\": none)"),
+    Setting("AGENTJOBS_LOCKDOWN", "lockdown", False, "bool", None,
+            "\"1\": no third-party text (results, params, channel names, log lines, payloads) "
+            "in any answer, only a notice of what and how long; and the user is asked before a "
+            "tool changes something, where the client can ask (as --lockdown)"),
+)
+SETTINGS_BY_NAME = dict((setting.name, setting) for setting in SETTINGS)
 # The settings whose "off" may be written "none" (an empty value is a bad setting).
 NONE_SETTINGS = ("AGENTJOBS_AUDIT_LOG", "AGENTJOBS_CONFIRM")
-SETTINGS = (
-    ("AICONNECT_API_URL", DEFAULT_API_URL, "url"),
-    ("AICONNECT_API_KEY", None, "secret"),
-    ("DEFAULT_ORG_ID", DEFAULT_ORG, "str"),
-    ("DEFAULT_TIMEZONE", DEFAULT_TZ, "str"),
-    ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
-    ("AGENTJOBS_COMPLETION_TIMEOUT", COMPLETION_TIMEOUT_S, "float"),
-    ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
-    ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
-    ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
-    ("AGENTJOBS_IDLE_TIMEOUT", IDLE_TIMEOUT_S, "float"),
-    ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
-    ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
-    ("AGENTJOBS_MAX_ANSWER_CHARS", MAX_ANSWER_CHARS, "int"),
-    ("AGENTJOBS_CA_BUNDLE", None, "path"),
-    ("MCP_DEBUG", False, "bool"),
-    ("AGENTJOBS_LOG_MAX_BYTES", LOG_FILE_MAX_BYTES, "int"),
-    ("AGENTJOBS_READ_ONLY", False, "bool"),
-    ("AGENTJOBS_TOOLS", None, "names"),
-    ("AGENTJOBS_AUDIT_LOG", None, "file"),
-    ("AGENTJOBS_CONFIRM", None, "names"),
-    ("AGENTJOBS_LOCKDOWN", False, "bool"),
-)
-# The bounds a number setting must respect: (least, most).
-SETTING_RANGES = {
-    "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
-    "AGENTJOBS_COMPLETION_TIMEOUT": (0.1, 60),
-    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
-    "AGENTJOBS_IDLE_TIMEOUT": (0, 3600),
-    "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
-    "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
-    "AGENTJOBS_LOG_MAX_BYTES": (1024, 1024 ** 3),
-    "AGENTJOBS_MAX_ANSWER_CHARS": (2000, 100000000),
-}
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
 # Blanking every "k" of a one-letter test key would garble the output; real keys are long.
@@ -309,43 +291,28 @@ class Config(object):
         self.values, self.sources, self.problems = {}, {}, list(file_problems)
         self.secrets = {}  # secret values as given, refused ones too: for redaction
         self.warnings = list(file_warnings)  # worth saying, not worth refusing to work
-        for name, default, kind in SETTINGS:
+        for setting in SETTINGS:
+            name = setting.name
             if name in env:
                 raw, source = env[name], "env"
             elif name in file_env:
                 raw, source = file_env[name], "env file"
             else:
-                self.values[name], self.sources[name] = default, "default"
+                self.values[name], self.sources[name] = setting.default, "default"
                 continue
             self.sources[name] = source
-            self.values[name] = self._parse(name, raw, default, kind)
+            self.values[name] = self._parse(name, raw, setting.default, setting.kind)
         if debug:
             self.values["MCP_DEBUG"], self.sources["MCP_DEBUG"] = True, "--debug"
         if read_only:
             self.values["AGENTJOBS_READ_ONLY"], self.sources["AGENTJOBS_READ_ONLY"] = True, "--read-only"
         if lockdown:
             self.values["AGENTJOBS_LOCKDOWN"], self.sources["AGENTJOBS_LOCKDOWN"] = True, "--lockdown"
-        self.api_url = self.values["AICONNECT_API_URL"].rstrip("/")
-        self.api_key = self.values["AICONNECT_API_KEY"] or None
-        self.org_id = self.values["DEFAULT_ORG_ID"]
-        self.timezone = self.values["DEFAULT_TIMEZONE"]
-        self.timeout = self.values["AGENTJOBS_TIMEOUT"]
-        self.completion_timeout = self.values["AGENTJOBS_COMPLETION_TIMEOUT"]
-        self.retries = self.values["AGENTJOBS_RETRIES"]
-        self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
-        self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
-        self.idle_timeout = self.values["AGENTJOBS_IDLE_TIMEOUT"]
-        self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
-        self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
-        self.max_answer_chars = self.values["AGENTJOBS_MAX_ANSWER_CHARS"]
-        self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
-        self.debug = self.values["MCP_DEBUG"]
-        self.log_max_bytes = self.values["AGENTJOBS_LOG_MAX_BYTES"]
-        self.read_only = self.values["AGENTJOBS_READ_ONLY"]
-        self.tools = self.values["AGENTJOBS_TOOLS"]  # None: every tool
-        self.audit_log = self.values["AGENTJOBS_AUDIT_LOG"]
-        self.confirm = self.values["AGENTJOBS_CONFIRM"] or ()
-        self.lockdown = self.values["AGENTJOBS_LOCKDOWN"]
+        for setting in SETTINGS:  # config.timeout, config.read_only, ...
+            setattr(self, setting.attribute, self.values[setting.name])
+        self.api_url = self.api_url.rstrip("/")  # paths are appended with a "/" of their own
+        self.api_key = self.api_key or None
+        self.confirm = self.confirm or ()  # None: nothing to confirm; self.tools None: every tool
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -374,7 +341,7 @@ class Config(object):
                 value = float(raw) if kind == "float" else int(raw)
             except ValueError:
                 value = None
-            low, high = SETTING_RANGES[name]
+            low, high = SETTINGS_BY_NAME[name].bounds
             if value is None or not low <= value <= high:
                 self.problems.append("%s=%r must be a %s from %s to %s; using %s"
                                      % (name, raw[:50], "number" if kind == "float" else
@@ -441,8 +408,8 @@ class Config(object):
     def describe(self):
         """The effective settings as lines, the key only as set / not set."""
         lines = []
-        for name, _, kind in SETTINGS:
-            value = self.values[name]
+        for setting in SETTINGS:
+            name, kind, value = setting.name, setting.kind, self.values[setting.name]
             if kind == "secret":
                 shown = "set" if value else "refused" if name in self.secrets else "not set"
             elif value is None:
@@ -5585,7 +5552,7 @@ def load_env_file(path):
     except OSError as error:
         return {}, ["env file %s cannot be read (%s); check the --env-file path and that "
                     "this user may read it" % (path, error.strerror or type(error).__name__)], []
-    known = [name for name, _, _ in SETTINGS] + list(NETWORK_NAMES)
+    known = [setting.name for setting in SETTINGS] + list(NETWORK_NAMES)
     values, problems, warnings = {}, [], []
     for number, line in enumerate(raw.decode("utf-8-sig", "replace").splitlines(), 1):
         line = line.strip()
@@ -5669,7 +5636,8 @@ def client_env(config, include_key, env_file=None):
     env = {}
     if config.sources["AICONNECT_API_KEY"] != "env file" or not env_file:
         env["AICONNECT_API_KEY"] = config.api_key if include_key and config.api_key else KEY_PLACEHOLDER
-    for name, _, kind in SETTINGS:
+    for setting in SETTINGS:
+        name, kind = setting.name, setting.kind
         if kind == "secret" or config.values[name] is None or config.sources[name] == "default":
             continue
         if env_file and config.sources[name] == "env file":
@@ -5990,19 +5958,36 @@ def redact_proxy(url):
     return url
 
 
+def settings_help():
+    """The settings as --help lists them, from SETTINGS: each with its default, its
+    bounds and what it is for."""
+    import textwrap
+    def number(value):
+        return "%g" % value if isinstance(value, float) else str(value)
+    lines = ["settings, from the environment or an --env-file (the environment wins):"]
+    for setting in SETTINGS:
+        if setting.default is None:
+            default = "no default"
+        elif setting.kind == "bool":
+            default = "default: " + ("true" if setting.default else "false")
+        else:
+            default = "default: " + number(setting.default)
+        if setting.bounds:
+            default += "; from %s to %s" % tuple(number(bound) for bound in setting.bounds)
+        lines.append("  %s (%s)" % (setting.name, default))
+        lines += textwrap.wrap(setting.help, 79, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                               break_long_words=False, break_on_hyphens=False)
+    lines.append("  %s: honoured as urllib honours them" % ", ".join(NETWORK_NAMES[:3]))
+    return "\n".join(lines)
+
+
 def parse_args(argv):
     import argparse
     parser = argparse.ArgumentParser(
-        prog="agentjobs_mcp.py",
-        description="MCP server (stdio) for the AI Connect Agent Jobs API. Without options "
+        prog="agentjobs_mcp.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="MCP server (stdio) for the AI Connect Agent Jobs API. Without options\n"
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
-        epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
-               "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_COMPLETION_TIMEOUT, "
-               "AGENTJOBS_RETRIES, AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, "
-               "AGENTJOBS_IDLE_TIMEOUT, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
-               "AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES, "
-               "AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM, "
-               "AGENTJOBS_LOCKDOWN.")
+        epilog=settings_help())
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit: 1 if "

@@ -6018,14 +6018,32 @@ class PureTest(unittest.TestCase):
         self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
         self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
-    def test_every_setting_is_documented_in_the_readme_the_docstring_and_help(self):
+    def test_every_setting_is_documented_in_the_readme_and_in_help_from_the_table(self):
         with open(os.path.join(HERE, "README.md"), encoding="utf-8") as handle:
             readme = handle.read()
         epilog = subprocess.check_output([sys.executable, SERVER, "--help"], env=clean_env()).decode()
-        for name, _, _ in agentjobs_mcp.SETTINGS:
-            self.assertIn("| `%s` |" % name, readme)
-            self.assertIn(name, agentjobs_mcp.__doc__)
-            self.assertIn(name, " ".join(epilog.split()))
+        helped = " ".join(epilog.split())
+        for setting in agentjobs_mcp.SETTINGS:
+            self.assertIn("| `%s` |" % setting.name, readme)
+            self.assertIn("\n  %s (" % setting.name, epilog)
+            self.assertIn(" ".join(setting.help.split()), helped)
+        self.assertIn("AGENTJOBS_TIMEOUT (default: 30; from 0.1 to 3600)", epilog)
+        self.assertIn("AICONNECT_API_KEY (no default)", epilog)
+        self.assertIn("AGENTJOBS_READ_ONLY (default: false)", epilog)
+
+    def test_config_takes_names_kinds_bounds_and_attributes_from_the_table(self):
+        config = agentjobs_mcp.Config({})
+        for setting in agentjobs_mcp.SETTINGS:
+            self.assertEqual(config.sources[setting.name], "default")
+            self.assertEqual(config.values[setting.name], setting.default)
+            if setting.name not in ("AICONNECT_API_URL", "AGENTJOBS_CONFIRM"):  # rstrip("/"); None -> ()
+                self.assertEqual(getattr(config, setting.attribute), setting.default)
+        config = agentjobs_mcp.Config({"AGENTJOBS_RETRIES": "11", "AGENTJOBS_TIMEOUT": "0.5",
+                                       "AICONNECT_API_URL": "http://h.example/api/v0/"})
+        self.assertEqual(config.problems, ["AGENTJOBS_RETRIES='11' must be a whole number from 0 to 10; "
+                                           "using 2"])
+        self.assertEqual((config.retries, config.timeout, config.api_url, config.confirm),
+                         (2, 0.5, "http://h.example/api/v0", ()))
 
     def test_page_footer(self):
         footer = agentjobs_mcp.format_page_footer
@@ -6095,7 +6113,8 @@ class PureTest(unittest.TestCase):
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
                   "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
-                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select", "stat"}
+                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select", "stat",
+                  "textwrap"}
         self.assertEqual(imported - stdlib, set())
 
     def test_the_fast_url_check_accepts_only_what_the_full_check_accepts(self):
