@@ -6623,7 +6623,7 @@ button, select {
 button:disabled { cursor: default; opacity: .55; }
 button:focus-visible, select:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
 button.danger { color: var(--aj-danger); border-color: currentColor; }
-button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); }
+button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); white-space: nowrap; }
 .muted { color: var(--aj-muted); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .wrap { overflow-x: auto; border: 1px solid var(--aj-border); border-radius: var(--aj-radius); }
@@ -6658,6 +6658,8 @@ ol.timeline li::before { content: ""; position: absolute; left: -6px; top: .45em
 svg.chart { flex: 2 1 320px; max-width: 560px; }
 svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
 .confirm { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 10px; }
+#picks { margin: 0 0 8px; min-height: 32px; }
+#picks label { display: inline-flex; gap: 6px; align-items: center; }
 .row-sel { width: 2.2em; }
 input[type=checkbox] { width: 18px; height: 18px; margin: 0; accent-color: var(--aj-ring); }
 input[type=text], input[type=date], textarea {
@@ -6705,7 +6707,7 @@ g.barlink:hover rect { opacity: .8; }
     <div class="controls">
       <button type="button" id="back" hidden>Back to the list</button>
       <button type="button" id="refresh" disabled>Refresh</button>
-      <label class="muted"><input type="checkbox" id="auto"> Every 30 s</label>
+      <label class="muted"><input type="checkbox" id="auto"> Auto-refresh (30 s)</label>
       <span id="updated" class="muted updated"></span>
       <button type="button" id="mode" hidden>Full screen</button>
     </div>
@@ -6924,7 +6926,7 @@ g.barlink:hover rect { opacity: .8; }
   // Why a change was not made, in the view's words; the server's own sentence beneath.
   function refusal(result, error) {
     var said = error ? "" : unmarked(textContentOf(result || {}));
-    var why = error ? "The host did not pass the call on (" + error.message + "). Nothing was sent."
+    var why = error ? "The host did not pass the call on: " + error.message.replace(/\.$/, "") + ". Nothing was sent."
       : /declined|did not confirm|refused by the user/i.test(said) ? "You said no in the confirmation. Nothing was sent."
       : /read-only/i.test(said) ? "This server is read-only. Nothing was sent."
       : /already finished/i.test(said) ? "It had already finished."
@@ -7008,7 +7010,7 @@ g.barlink:hover rect { opacity: .8; }
     }
     var many = ctx.canCancelMany;
     var open = jobs.filter(function (j) { return FINISHED.indexOf(String(j.status).toUpperCase()) < 0; });
-    var all = el("input", { type: "checkbox", id: "select-all", "aria-label": "Select all the unfinished jobs on this page" });
+    var all = el("input", { type: "checkbox", id: "select-all" });
     all.checked = open.length > 0 && open.every(function (j) { return selected[j.job_id]; });
     all.disabled = !open.length;
     all.addEventListener("change", function () {
@@ -7016,7 +7018,7 @@ g.barlink:hover rect { opacity: .8; }
       renderList(data, args);
     });
     var cols = ["Job", "Status", "Type", "Channel", "Scheduled", "Updated", "Activities"];
-    var head = el("tr", {}, (many ? [el("th", { scope: "col", cls: "row-sel" }, [all])] : []).concat(cols.map(function (h) {
+    var head = el("tr", {}, (many ? [el("th", { scope: "col", cls: "row-sel" }, [el("span", { cls: "sr", text: "Selected" })])] : []).concat(cols.map(function (h) {
       return el("th", { scope: "col", text: h });
     })));
     var body = document.createDocumentFragment();
@@ -7052,7 +7054,8 @@ g.barlink:hover rect { opacity: .8; }
     var next = button("Next page", {}, function () { var a = copy(args); a.offset = page.next_offset; load("list_jobs", a, null); });
     next.disabled = !page.has_more;
     var ids = Object.keys(selected);
-    if (many && ids.length) nodes.push(bulkBar(ids, args));
+    if (many) nodes.push(el("div", { cls: "confirm", id: "picks" }, [el("label", { "for": "select-all" }, [all, " All unfinished jobs on this page"]),
+      ids.length ? bulkBar(ids, args) : null]));
     nodes.push(table, legend(jobs.map(function (j) { return j.platform; })),
       el("div", { cls: "pager" }, [prev, next, el("span", { cls: "muted", text: caption })]));
     setView(nodes, "Agent Jobs");
@@ -7101,7 +7104,7 @@ g.barlink:hover rect { opacity: .8; }
 
   // Many jobs under one decision: cancel_jobs' preview, the person's yes, the outcome.
   function bulkBar(ids, args) {
-    var bar = el("div", { cls: "confirm", id: "bulk" }, [el("span", { text: plural(ids.length, "job", "jobs") + " selected." }),
+    var bar = el("span", { cls: "confirm", id: "bulk" }, [el("span", { text: plural(ids.length, "job", "jobs") + " selected." }),
       button("Cancel " + plural(ids.length, "job", "jobs") + "...", { cls: "danger", id: "bulk-cancel" }, function () { ask(); }),
       button("Clear the selection", { id: "bulk-clear" }, function () { state.selected = {}; rerender(); })]);
     function ask() {
@@ -7114,7 +7117,9 @@ g.barlink:hover rect { opacity: .8; }
           if (reason.value.trim()) a.reason = reason.value.trim();
           preview(a);
         }), button("Back", { id: "bulk-back" }, function () { rerender(); })])]);
-      bar.replaceWith(panel);
+      var picks = document.getElementById("picks");
+      picks.parentNode.insertBefore(panel, picks);
+      bar.remove();
       reason.focus();
       reportSize();
     }
@@ -7166,7 +7171,12 @@ g.barlink:hover rect { opacity: .8; }
       buttons.appendChild(yes); buttons.appendChild(no);
     } else buttons.appendChild(button("Back", { id: "bulk-no" }, function () { bulkNote("Nothing was canceled.", null, false); }));
     panel.appendChild(buttons);
-    if (state && state.tool === "list_jobs" && state.data) { rerender(); viewEl.insertBefore(panel, viewEl.firstChild); }
+    if (state && state.tool === "list_jobs" && state.data) {
+      rerender();
+      var bar = document.getElementById("bulk");
+      if (bar) bar.remove();  // the decision is the panel's now
+      viewEl.insertBefore(panel, viewEl.firstChild);
+    }
     else setView([panel], "Agent Jobs");
     if (yes) yes.focus();
     say(n ? "Preview: " + plural(n, "job", "jobs") + " would be canceled." : "Nothing to cancel.");
@@ -7307,11 +7317,13 @@ g.barlink:hover rect { opacity: .8; }
   // After a cancel: the job read again, and the card shows what is true now.
   function after(id, result, error) {
     var ok = result && !result.isError;
-    var note = el("div", { cls: "note " + (ok ? "ok" : "error"), role: ok ? "status" : "alert" },
-      [el("strong", { text: ok ? "Canceled" : "Not canceled" }), ok ? el("p", { text: "The job is canceled; the card shows it as read again." }) : refusal(result, error)]);
     read("get_job", { job_id: id }).then(function (r) {
       busy = false;
       if (r.isError || !r.structuredContent) return showError(textContentOf(r));
+      var now = String(((r.structuredContent.job || {}).job_status) || "unknown").toUpperCase();
+      var note = el("div", { cls: "note " + (ok ? "ok" : "error"), role: ok ? "status" : "alert" },
+        [el("strong", { text: ok ? "Canceled" : "Not canceled" }), ok ? null : refusal(result, error),
+          el("p", { cls: "muted", text: "Read again just now: the job is " + now + "." })]);
       state = { tool: "get_job", args: { job_id: id }, data: r.structuredContent, from: state && state.from };
       updatedEl.textContent = "Updated " + clock();
       renderJob(r.structuredContent, note);

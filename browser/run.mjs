@@ -285,7 +285,9 @@ async function run(api, browser, hostUrl, sandboxUrl, servers) {
   }
   for (const host of HOSTS) {
     HOST = host;
+    const began = Date.now();
     await viewChecks(api, browser, hostUrl, sandboxUrl, servers, plain, initialized.server, initialized.html);
+    console.log(`     [${host.name}] the view's checks took ${((Date.now() - began) / 1000).toFixed(1)} s`);
   }
   HOST = HOSTS[0];
   const server = initialized.server, html = initialized.html;
