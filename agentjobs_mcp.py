@@ -2078,19 +2078,28 @@ def field_text(record, key, value, limit=None):
     return third_party(value, origin if isinstance(origin, str) else origin[0] + " data", limit)
 
 
+# Third-party objects that stay objects in structuredContent: their keys are names the
+# organization wrote (a job type's params), so only their values are marked; the keys are
+# neutralized. Any other third-party object is one marked string of JSON (marked_value).
+KEYED_LABELS = ("job params",)
+
+
 def marked_value(value, label):
     """A third-party value for structuredContent: a string marked (or withheld); an object
-    withheld whole in lockdown (its keys are text too), else each string in it marked;
-    a list item by item; numbers, yes/no and null as they are."""
-    if isinstance(value, str):
+    as one marked string of JSON, as the text shows it (its keys are the writer's text as
+    much as its values are), withheld whole in lockdown; a list item by item; numbers,
+    yes/no and null as they are."""
+    if isinstance(value, (str, dict)):
         return third_party(value, label, one_line=False)
     if isinstance(value, list):
         return [marked_value(item, label) for item in value]
-    if isinstance(value, dict):
-        if withholding():
-            return third_party(value, label, one_line=False)
-        return dict((key, marked_value(item, label)) for key, item in value.items())
     return value
+
+
+def neutral_key(key):
+    """An object key shown as it is (a field's or a param's name), defused: escaped and
+    neutralized as marked text is, with no marker of its own."""
+    return neutralized(escape_text(key, controls=False))
 
 
 def marked_record(value, record):
@@ -2107,8 +2116,10 @@ def marked_record(value, record):
             out[key] = item
         elif isinstance(origin, tuple):
             out[key] = marked_record(item, origin[0])
+        elif origin in KEYED_LABELS and isinstance(item, dict) and not withholding():
+            out[key] = dict((neutral_key(name), marked_value(part, origin)) for name, part in item.items())
         else:
-            out[key] = marked_value(item, origin)
+            out[neutral_key(key)] = marked_value(item, origin)
     return out
 
 
