@@ -159,9 +159,15 @@ INSTRUCTIONS = (
 if hasattr(str, "isascii"):
     def is_ascii(text):
         return text.isascii()
+
+    is_ascii_fast = is_ascii
 else:  # 3.6
     def is_ascii(text):
         return all(ord(ch) < 128 for ch in text)
+
+    def is_ascii_fast(text):
+        """A shortcut only: False where no C-speed test answers (the caller then checks)."""
+        return False
 
 
 def binary_stdio():
@@ -591,33 +597,69 @@ def cut_text(text, limit, more="more characters"):
 # width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
 # injections), private-use and unassigned code points, and lone surrogates.
 HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
+# And whatever Unicode calls Default_Ignorable_Code_Point (DerivedCoreProperties.txt,
+# Unicode 15.1), whatever its category: the variation selectors (U+FE00-FE0F and
+# U+E0100-E01EF, 256 of them, one byte each: a string can hide behind one visible
+# character), U+034F COMBINING GRAPHEME JOINER, the Hangul fillers, U+17B4-17B5 and the
+# Mongolian selectors, which isprintable() lets by. U+FE0E and U+FE0F (text and emoji
+# presentation) are in IGNORABLE: one right after an emoji is kept, so that emoji
+# stay whole (U+2764 U+FE0F is the red heart); it hides one bit behind a visible symbol.
+DEFAULT_IGNORABLE = (u"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                     u"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0d\ufeff\uffa0\ufff0-\ufff8"
+                     u"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+EMOJI_BASES = (u"\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
+               u"\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff")
+# Any of them, except a selector right after an emoji: one class first, so that re scans for
+# it at C speed, then a look back at the two characters matched and before it.
+IGNORABLE = u"[%s\ufe0e\ufe0f](?<![%s][\ufe0e\ufe0f])" % (DEFAULT_IGNORABLE, EMOJI_BASES)
+_ignorable = []  # the compiled pattern, made at the first text that is not ASCII
+
+
+def ignorable_pattern():
+    """What escape_text escapes that isprintable() lets by (DEFAULT_IGNORABLE)."""
+    if not _ignorable:
+        import re
+        _ignorable.append(re.compile(IGNORABLE))
+    return _ignorable[0]
+
+
+def invisible_in(text):
+    """Whether `text` holds a default-ignorable character: free for ASCII (3.7+), a
+    regular expression's scan (some 9 ms a megabyte) for the rest."""
+    return not is_ascii_fast(text) and ignorable_pattern().search(text) is not None
 
 
 def escape_text(text, limit=None, controls=True):
     """Text from the API made safe to show: secrets blanked, optionally cut to `limit` characters, hidden
-    characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
-    structured data, where line breaks are data), control characters and line breaks
+    characters (HIDDEN_CATEGORIES, DEFAULT_IGNORABLE) escaped as \\u202e, and, unless controls=False
+    (for structured data, where line breaks are data), control characters and line breaks
     escaped so it stays on one line. The one place that decides what is escaped."""
     text = cut_text(str(text), limit)
-    if text.isprintable():  # C speed; false for every character escaped below
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch.isprintable():
-            out.append(ch)
-        elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
-            if not controls:
+    if not text.isprintable():  # C speed; false for every character escaped in this loop
+        out = []
+        for ch in text:
+            code = ord(ch)
+            if ch.isprintable():
                 out.append(ch)
-            elif ch in "\n\t\r":
-                out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
-            else:
-                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
-        elif hidden_category(ch):
-            out.append("\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
-        else:  # a visible space such as U+00A0
-            out.append(ch)
-    return "".join(out)
+            elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
+                if not controls:
+                    out.append(ch)
+                elif ch in "\n\t\r":
+                    out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+                else:
+                    out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
+            elif hidden_category(ch):
+                out.append(escaped_code(code))
+            else:  # a visible space such as U+00A0
+                out.append(ch)
+        text = "".join(out)
+    if invisible_in(text):  # what isprintable() lets by: the selectors, U+034F, the fillers
+        text = ignorable_pattern().sub(lambda match: escaped_code(ord(match.group())), text)
+    return text
+
+
+def escaped_code(code):
+    return "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
 
 
 def hidden_category(ch):
@@ -634,20 +676,20 @@ def escape_data(value):
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if not all(key.isprintable() for key in node):
+            if not all(key.isprintable() and not invisible_in(key) for key in node):
                 pairs = [(escape_text(k, controls=False), v) for k, v in node.items()]
                 node.clear()
                 node.update(pairs)
             for key, item in node.items():
                 if isinstance(item, str):
-                    if not item.isprintable():
+                    if not item.isprintable() or invisible_in(item):
                         node[key] = escape_text(item, controls=False)
                 elif isinstance(item, (dict, list)):
                     stack.append(item)
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
-                    if not item.isprintable():
+                    if not item.isprintable() or invisible_in(item):
                         node[index] = escape_text(item, controls=False)
                 elif isinstance(item, (dict, list)):
                     stack.append(item)
