@@ -2074,19 +2074,37 @@ def withholding():
     return _lockdown[0] and not getattr(_local, "reveal", False)
 
 
-# The marker's static part "[ext:" as a payload might forge it: any case, fullwidth forms
-# and Cyrillic look-alikes (the hidden characters between them are escaped already).
-_FORGED_PREFIX = (u"[\\[\uff3b\u27e6\u3010][eE\uff45\uff25\u0435\u0415][xX\uff58\uff38\u0445\u0425]"
-                  u"[tT\uff54\uff34][:\uff1a\u2236\ua789]")
+# The marker's static part "[ext:" as a payload might forge it, compared on a folded form
+# (NFKC, then casefold, then FORGED_LETTERS): any case; fullwidth, small, vertical and
+# mathematical forms; Cyrillic and Greek look-alikes. (Hidden characters between them are
+# escaped already, so they show.) Brackets that look square, as they are: NFKC joins few.
+FORGED_BRACKETS = u"\\[\uff3b\ufe47\u27e6\u3010\u3016\u301a\u3014\ufe5d\u2045\u2772\u298b\u298d\u298f\u23a1"
+FORGED_LETTERS = dict((ord(alike), plain) for plain, alikes in (
+    (u"e", u"\u0435\u03b5\u1d07\u13ac\ua4f0\u2c89"),  # Cyrillic, Greek, small capital, Cherokee, Lisu, Coptic
+    (u"x", u"\u0445\u03c7\u04b3\uab53\ua4eb\u2cad"),
+    (u"t", u"\u0442\u03c4\u1d1b\u13a2\ua4d4\u2ca7"),
+    (u":", u"\u2236\ua789\u02d0\u02f8\u0589\u05c3\u0703\u0704\u16ec\u1803\u1809\u205a\ua4fd\ufe30"))
+    for alike in alikes)
+_forged = []  # the compiled pattern: a bracket, and a first letter that may fold to "e"
 
 
 def neutralized(text):
     """`text` with whatever could read as a marker defused: every look-alike of "[ext:"
-    becomes "(ext:", so no third-party text opens or closes a marker."""
-    if not any(bracket in text for bracket in u"[\uff3b\u27e6\u3010"):
+    has its bracket made "(", so no third-party text opens or closes a marker."""
+    if "[" not in text and is_ascii_fast(text):
         return text  # most text: no bracket, no regular expression
-    import re
-    return re.sub(_FORGED_PREFIX, lambda m: "(" + m.group(0)[1:], text)
+    if not _forged:
+        import re
+        _forged.append(re.compile(u"[%s](?=[eE]|[^\\x00-\\x7f])" % FORGED_BRACKETS))
+    return _forged[0].sub(defused, text)
+
+
+def defused(match):
+    """re.sub's replacement of a bracket: "(" when the four characters after it fold to "ext:"."""
+    import unicodedata
+    at = match.end()
+    after = unicodedata.normalize("NFKC", match.string[at:at + 4]).casefold().translate(FORGED_LETTERS)
+    return "(" if after == "ext:" else match.group()
 
 
 def third_party(value, label, limit=None, one_line=True):

@@ -4685,6 +4685,24 @@ class ThirdPartyTextTest(ThirdPartyCase):
                          marker + "a(ext:" + marker[5:] + " b (EXT:" + marker[5:] + " c (\uff45\uff58\uff54\uff1a d "
                          "(e\u0445t: e" + marker)
 
+    def test_marker_look_alikes_that_fold_to_it_are_neutralized(self):
+        # Issue 25, 3: all-Cyrillic and Greek capitals, NFKC's small and vertical colons and
+        # brackets, mathematical letters: compared on a folded form, each loses its bracket.
+        marker = self.marker()
+        self.api.reset()
+        forgeries = ["[\u0415\u0425\u0422:", "[\u0435\u0445\u0442:", "[\u0395\u03a7\u03a4:", "[\u03b5\u03c7\u03c4:",
+                     "[ext\ufe55", "[ext\ufe13", "\ufe47ext:", "[\U0001d41e\U0001d431\U0001d42d:",
+                     "[\U0001d404\U0001d417\U0001d413:", "[\u24ba\u24cd\u24c9:", "\u3016ext\u2236",
+                     "[\u1d07x\u1d1b\ua789", "\uff3bExT\uff1a"]
+        text = " ".join(f + marker[5:] for f in forgeries)
+        job_id = self.plant(text)
+        result = self.call_ok("get_job", {"job_id": job_id}, server=self.the_server())
+        self.assertEqual(result["structuredContent"]["job"]["result"],
+                         marker + " ".join("(" + f[1:] + marker[5:] for f in forgeries) + marker)
+        neutralized = agentjobs_mcp.neutralized
+        for kept in ("[exit:", "[ex t:", "[ext]", "[e\u0301xt:", "[\u0435\u0445\u0442\u0435:", "[[1, 2]", "[text:"):
+            self.assertEqual(neutralized(kept), kept)
+
     def test_keys_of_third_party_objects_are_marked_as_their_values_are(self):
         # Issue 25, 1: a key is text its writer chose as much as a value is. An object an AI
         # run wrote comes as one marked string of JSON, as the text shows it; params keep
