@@ -1326,7 +1326,9 @@ def user_agent():
 
 def error_message_from_body(body, content_type):
     """The API's own message from an error body: JSON `message`/`error`, else the
-    first 200 characters of whatever came (HTML from a proxy, plain text)."""
+    first 200 characters of whatever came (HTML from a proxy, plain text). Either is
+    third-party text (third_party: marked, or withheld in lockdown): a message may quote
+    a job's result, and a gateway or an API of another version may answer with anything."""
     text = body.decode("utf-8", "replace")
     try:
         data = json_loads(text)
@@ -1338,12 +1340,12 @@ def error_message_from_body(body, content_type):
             if isinstance(value, dict):
                 value = value.get("message")
             if isinstance(value, str) and value.strip():
-                return escape_text(value.strip(), 300)
+                return third_party(value.strip(), "API message", 300)
     text = " ".join(text.split())
     if not text:
         return "(empty body)"
     kind = "HTML" if "html" in (content_type or "").lower() or text.startswith("<") else "text"
-    return "%s body: %s" % (kind, escape_text(text, 200))
+    return "%s body: %s" % (kind, third_party(text, "API answer", 200))
 
 
 def status_hint(config, status, method):
@@ -1642,7 +1644,7 @@ def parse_api_json(raw, status, content_type):
                        "AICONNECT_API_URL and any HTTPS_PROXY setting.")
     if not isinstance(payload, dict):
         raise ApiError(status, "The API answered %d with JSON that is not an object: %s"
-                       % (status, escape_text(json.dumps(payload)[:200])),
+                       % (status, third_party(json_text(payload), "unrecognised API answer", 200)),
                        "This is unexpected; check AICONNECT_API_URL points at the Agent Jobs API.")
     return cap_depth(payload, MAX_API_DEPTH)
 
@@ -3097,8 +3099,8 @@ def cancel_job(config, args):
     message = payload.get("message")
     if isinstance(message, str):
         return ("Successfully canceled job: %s\nThe API said: %s" % (
-            escape_text(job_id, 200), escape_text(message, 500)),
-                {"job_id": job_id, "canceled": True, "message": message})
+            escape_text(job_id, 200), third_party(message, "API message", 500)),
+                {"job_id": job_id, "canceled": True, "message": marked_value(message, "API message")})
     raise ApiError(200, "The API accepted the cancel of job '%s' but answered with an unexpected "
                    "shape: %s" % (escape_text(job_id, 200), third_party(payload, "unrecognised API answer", 300)),
                    "Check the job with get_job to see whether it is CANCELED.")
@@ -6088,7 +6090,8 @@ def main(argv=None):
             cli_print("agentjobs_mcp.py: error: cannot open log file: %s" % error, sys.stderr)
             return 2
     if opts and opts.check:
-        return run_check(config)
+        with revealed():  # a person reads it: the API's own message too, in lockdown
+            return run_check(config)
     for problem in config.problems:
         log.warning("configuration problem: %s", problem)
     for warning in config.warnings:
