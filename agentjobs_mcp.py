@@ -3935,7 +3935,7 @@ class TerminalAsker(object):
                          "Run the command in a terminal and answer y; or, to run it without asking, "
                          "leave %s out of AGENTJOBS_CONFIRM for this one command: put "
                          "AGENTJOBS_CONFIRM=%s in front of it (the environment wins over an "
-                         "--env-file)." % (name, ",".join(n for n in confirm if n != name) or "''"))
+                         "--env-file)." % (name, ",".join(n for n in confirm if n != name) or "none"))
 
     def ask(self, session, request, call):
         """An answer shaped as a client's (accept with the box ticked, or decline), or

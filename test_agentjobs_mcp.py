@@ -6735,6 +6735,19 @@ class CallTest(AuditFolderCase):
         code, out, _ = self.cli("--call", "cancel_job", "job_id=" + job_id, AGENTJOBS_CONFIRM="create_job")
         self.assertEqual(code, 0, out)  # as the hint says
         self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
+        # Issue 25, 5: with cancel_job alone, the advice is AGENTJOBS_CONFIRM=none (an empty
+        # value is a bad setting since issue 18), and the advised command works.
+        self.api.clear_requests()
+        job_id = self.running_job()
+        code, out, err = self.cli("--call", "cancel_job", "job_id=" + job_id, AGENTJOBS_CONFIRM="cancel_job")
+        self.assertEqual((code, err), (1, ""))
+        self.assertTrue(out.endswith("leave cancel_job out of AGENTJOBS_CONFIRM for this one command: put "
+                                     "AGENTJOBS_CONFIRM=none in front of it (the environment wins over an "
+                                     "--env-file).\n"), out)
+        self.assert_no_request()
+        code, out, _ = self.cli("--call", "cancel_job", "job_id=" + job_id, AGENTJOBS_CONFIRM="none")
+        self.assertEqual(code, 0, out)
+        self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
 
     @unittest.skipUnless(os.name == "posix", "a pseudo-terminal is POSIX")
     def test_confirmation_asks_on_the_terminal_and_no_is_the_default(self):
