@@ -3703,6 +3703,23 @@ ELICIT_ID = "agentjobs-elicit-%d"  # the ids of this server's requests: its own 
 # What the audit log says the client answered.
 ANSWERS = {"accept": "confirmed by the client", "decline": "declined by the client",
            "cancel": "dismissed by the client"}
+# How a confirmation's outcomes are told, by the asker that asked (Session.asker.words):
+# to a model behind a client, and (TERMINAL_WORDS) to the person at --call's terminal.
+CLIENT_WORDS = {
+    "answers": ANSWERS, "cannot ask": "the client cannot ask", "no answer": "no answer",
+    "declined": ("%s: the user declined. Nothing was sent to the API.",
+                 "Do not retry unless the user asks again."),
+    "timed out": ("%s: the client did not answer the confirmation within this call's %g seconds. "
+                  "Nothing was sent to the API.", "Call again when the user can answer; the operator "
+                  "can give more time with AGENTJOBS_TIMEOUT.")}
+TERMINAL_WORDS = {
+    "answers": {"accept": "confirmed at the terminal", "decline": "declined at the terminal"},
+    "cannot ask": "stdin is not a terminal", "no answer": "no answer typed",
+    "declined": ("%s: you did not answer y. Nothing was sent to the API.",
+                 "Run the command again and answer y to go on."),
+    "timed out": ("%s: no answer was typed within this call's %g seconds. Nothing was sent to "
+                  "the API.", "Run the command again when you can answer; AGENTJOBS_TIMEOUT gives "
+                  "more time.")}
 
 
 def confirmation_form(config, name, args):
@@ -3819,18 +3836,19 @@ def check_answer(name, answer, attempt):
                         "Call again to be asked anew.")
 
 
-def verdict(name, answer, attempt):
-    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
+def verdict(name, answer, attempt, words=None):
+    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal, in the
+    asker's `words` (CLIENT_WORDS unless said)."""
+    words = words or CLIENT_WORDS
     check_answer(name, answer, attempt)
     action, content = answer["action"], answer.get("content")
-    undone = UNDONE[name]
-    attempt.confirmation = ANSWERS[action]
+    attempt.confirmation = words["answers"][action]
     if action == "accept" and isinstance(content, dict) and content.get(CONFIRM_FIELD) is True:
         return
     if action == "accept":
         attempt.confirmation = "declined by the client (the box was left unticked)"
-    raise ToolError("%s: the user declined. Nothing was sent to the API." % undone,
-                    "Do not retry unless the user asks again.")
+    message, hint = words["declined"]
+    raise ToolError(message % UNDONE[name], hint)
 
 
 def cannot_ask(name, config, why):
@@ -3901,6 +3919,7 @@ def asked_already(session, request_id):
 class ClientAsker(object):
     """How confirm() asks the user: through the MCP client, with elicitation/create in
     form mode. Session.asker holds the asker in use; --call puts a TerminalAsker there."""
+    words = CLIENT_WORDS
 
     def refusal(self, session, name, revision):
         """The ToolError when the user cannot be asked this way, else None."""
@@ -3918,6 +3937,7 @@ class TerminalAsker(object):
     """--call's way to ask: the question on `out` (stderr: stdout keeps the result), the
     answer a line typed on `stdin`, y or yes to go on; anything else, or nothing, is no.
     A stdin that is not a terminal (a pipe, cron) has no one behind it: refused."""
+    words = TERMINAL_WORDS
 
     def __init__(self, stdin, out):
         self.stdin, self.out = stdin, out
@@ -4100,12 +4120,13 @@ def confirm(session, name, args, params, revision, attempt):
     if revision in STATELESS_VERSIONS:
         return confirm_stateless(config, name, args, params, attempt)
     call = getattr(_local, "call", None) or CallContext(config.timeout)
+    words = session.asker.words
     refusal = session.asker.refusal(session, name, revision)
     if refusal is not None:
         if name not in config.confirm:  # lockdown alone asks where it can (docs/decisions.md)
-            attempt.confirmation = "not asked: lockdown, and the client cannot ask"
+            attempt.confirmation = "not asked: lockdown, and %s" % words["cannot ask"]
             return
-        attempt.confirmation = "the client cannot ask"
+        attempt.confirmation = words["cannot ask"]
         raise refusal
     message, schema = confirmation_form(config, name, args)
     request = {"message": message, "requestedSchema": schema}
@@ -4117,11 +4138,9 @@ def confirm(session, name, args, params, revision, attempt):
         raise CancelledError()
     undone = UNDONE[name]
     if response is None:
-        attempt.confirmation = "no answer"
-        raise ToolError("%s: the client did not answer the confirmation within this call's %g "
-                        "seconds. Nothing was sent to the API." % (undone, call.timeout),
-                        "Call again when the user can answer; the operator can give more time "
-                        "with AGENTJOBS_TIMEOUT.")
+        attempt.confirmation = words["no answer"]
+        message, hint = words["timed out"]
+        raise ToolError(message % (undone, call.timeout), hint)
     if "error" in response:
         attempt.confirmation = "the client could not ask"
         error = response["error"] if isinstance(response["error"], dict) else {}
@@ -4129,7 +4148,7 @@ def confirm(session, name, args, params, revision, attempt):
                         "was sent to the API." % (undone, compact_json(error.get("code"), 20),
                                                   escape_text(error.get("message") or "no message", 200)),
                         "Call again, or use a client that supports elicitation.")
-    verdict(name, response.get("result"), attempt)
+    verdict(name, response.get("result"), attempt, words)
     call.deadline = time.monotonic() + call.timeout  # a yes: the API gets its own time, not what the user left
 
 

@@ -6731,7 +6731,7 @@ class CallTest(AuditFolderCase):
                               "front of it (the environment wins over an --env-file).\n")
         self.assert_no_request()
         (line,) = read_audit(self.path)
-        self.assertEqual((line["outcome"], line["confirmation"]), ("refused", "the client cannot ask"))
+        self.assertEqual((line["outcome"], line["confirmation"]), ("refused", "stdin is not a terminal"))
         code, out, _ = self.cli("--call", "cancel_job", "job_id=" + job_id, AGENTJOBS_CONFIRM="create_job")
         self.assertEqual(code, 0, out)  # as the hint says
         self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
@@ -6757,8 +6757,9 @@ class CallTest(AuditFolderCase):
         args = ["--call", "cancel_job", "job_id=" + job_id, "reason=customer asked"]
         code, out, shown = run_on_terminal(args, b"\n", dict(env))
         self.assertEqual(code, 1, shown)
-        self.assertEqual(out, "not cancelled: the user declined. Nothing was sent to the API.\n"
-                              "Do not retry unless the user asks again.\n")
+        # Issue 25: worded for the person at the terminal, not for a model behind a client
+        self.assertEqual(out, "not cancelled: you did not answer y. Nothing was sent to the API.\n"
+                              "Run the command again and answer y to go on.\n")
         self.assertIn("Cancel this Agent Job? This cannot be undone.\r\nJob: %s\r\nType: customer-followup\r\n"
                       % job_id, shown)
         self.assertIn("Reason: customer asked\r\nYes, cancel job %s? [y/N] " % job_id, shown)
@@ -6772,13 +6773,15 @@ class CallTest(AuditFolderCase):
         self.assertEqual([r.method for r in self.api.requests], ["GET", "GET", "DELETE"])
         self.assertEqual(self.api.requests[2].json, {"reason": "customer asked"})
         self.assertEqual([(l["outcome"], l["confirmation"]) for l in read_audit(self.path)], [
-            ("refused", "declined by the client"), ("refused", "declined by the client"),
-            ("sending", "confirmed by the client"), ("ok", "confirmed by the client")])
+            ("refused", "declined at the terminal"), ("refused", "declined at the terminal"),
+            ("sending", "confirmed at the terminal"), ("ok", "confirmed at the terminal")])
         env["AGENTJOBS_TIMEOUT"] = "1"  # no answer: the call's deadline ends the wait
         code, out, _ = run_on_terminal(["--call", "cancel_job", "job_id=" + self.running_job()], None, env)
         self.assertEqual(code, 1)
-        self.assertTrue(out.startswith("not cancelled: the client did not answer the confirmation within "
-                                       "this call's 1 seconds. Nothing was sent to the API."), out)
+        self.assertEqual(out, "not cancelled: no answer was typed within this call's 1 seconds. Nothing was "
+                              "sent to the API.\nRun the command again when you can answer; AGENTJOBS_TIMEOUT "
+                              "gives more time.\n")
+        self.assertEqual(read_audit(self.path)[-1]["confirmation"], "no answer typed")
 
 
 class CliTest(ApiTestCase):
