@@ -3662,6 +3662,12 @@ class Attempt(object):
                           "get_job" if self.name == "cancel_job" else "list_jobs"))
         elif isinstance(error, CancelledError):
             outcome, reason = "cancelled", "the client cancelled the call before anything was sent"
+        elif isinstance(error, KeyboardInterrupt) and self.sent:
+            outcome = "sent, may have taken effect"
+            reason = ("interrupted (Ctrl-C) after the request was sent to the API; it may have taken "
+                      "effect: %s shows whether it did" % ("get_job" if self.name == "cancel_job" else "list_jobs"))
+        elif isinstance(error, KeyboardInterrupt):
+            outcome, reason = "cancelled", "interrupted (Ctrl-C) before anything was sent"
         else:
             outcome, reason = "error", "internal error: %s" % type(error).__name__
         try:
@@ -4210,6 +4216,10 @@ def guarded_call(session, entry, params, revision):
         text, data = entry.handler(config, args)
     except Exception as error:  # recorded here, answered by on_tools_call as always
         attempt.finish(error)
+        raise
+    except KeyboardInterrupt as interrupt:  # Ctrl-C at --call's terminal: recorded, then let through
+        interrupt.sent = attempt.sent  # for run_call to say whether it may have taken effect
+        attempt.finish(interrupt)
         raise
     job = data.get("job") if isinstance(data, dict) else None
     if isinstance(job, dict) and isinstance(job.get("job_id"), str):
@@ -5987,6 +5997,9 @@ def run_call(config, opts):
         with revealed(opts.show_withheld):  # the person at the terminal, not a model, reads it
             response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                                 "params": {"name": name, "arguments": arguments}})
+    except KeyboardInterrupt as interrupt:
+        cli_print(redact(interrupted_note(name, arguments, getattr(interrupt, "sent", False))), sys.stderr)
+        return 130
     finally:
         _local.call = None
         close_connections()
@@ -6005,6 +6018,28 @@ def run_call(config, opts):
         cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
         return 2
     return 1 if result["isError"] else 0
+
+
+def interrupted_note(name, arguments, sent):
+    """What --call says when Ctrl-C ends a call: for a request that changes something and
+    was sent, that it may have taken effect, and the command that shows whether it did."""
+    if sent and name == "cancel_job":
+        return ("agentjobs_mcp.py: interrupted (Ctrl-C) after the cancel was sent to the API: it may "
+                "have taken effect. Whether job %s is CANCELED: agentjobs_mcp.py --call get_job "
+                "job_id=%s" % (escape_text(arguments["job_id"], 200), shell_word(arguments["job_id"])))
+    if sent:
+        return ("agentjobs_mcp.py: interrupted (Ctrl-C) after the create was sent to the API: the job may "
+                "have been created. Before creating it again: agentjobs_mcp.py --call list_jobs "
+                "job_type_id=%s" % shell_word(arguments["job_type_id"]))
+    if name in UNDONE:
+        return "agentjobs_mcp.py: interrupted (Ctrl-C); nothing was sent to the API"
+    return "agentjobs_mcp.py: interrupted (Ctrl-C)"
+
+
+def shell_word(text):
+    """`text` as one word for a POSIX shell, quoted only when it needs to be."""
+    import shlex
+    return shlex.quote(escape_text(text))
 
 
 def redact_proxy(url):

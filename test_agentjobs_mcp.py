@@ -6749,6 +6749,49 @@ class CallTest(AuditFolderCase):
         self.assertEqual(code, 0, out)
         self.assertEqual([r.method for r in self.api.requests], ["DELETE"])
 
+    def interrupted(self, args, method):
+        """`--call ARGS` sent Ctrl-C (SIGINT) once the stand-in holds its `method` request
+        unanswered: (exit code, stdout, stderr)."""
+        env = clean_env(PYTHONPATH=SERVER_PYTHONPATH, AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                        AGENTJOBS_AUDIT_LOG=self.path)
+        self.api.add_fault(method=method, action="hang", delay=30)  # until the client hangs up
+        # SIGINT as a terminal's Ctrl-C sends it, even where the suite runs with it ignored
+        proc = subprocess.Popen([sys.executable, "-m", "agentjobs_mcp", "--call"] + args, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            self.assertTrue(wait_until(lambda: any(r.method == method for r in self.api.requests), READ_TIMEOUT))
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=READ_TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
+
+    @unittest.skipUnless(os.name == "posix", "SIGINT to a child process is POSIX's Ctrl-C")
+    def test_ctrl_c_after_the_request_went_says_it_may_have_taken_effect_and_how_to_check(self):
+        # Issue 25: a --call cancel_job interrupted after the DELETE was sent said nothing.
+        job_id = self.running_job()
+        code, out, err = self.interrupted(["cancel_job", "job_id=" + job_id], "DELETE")
+        self.assertEqual((code, out), (130, ""))
+        self.assertEqual(err, "agentjobs_mcp.py: interrupted (Ctrl-C) after the cancel was sent to the API: it "
+                              "may have taken effect. Whether job %s is CANCELED: agentjobs_mcp.py --call "
+                              "get_job job_id=%s\n" % (job_id, job_id))
+        self.assertEqual([(line["outcome"], line.get("reason")) for line in read_audit(self.path)], [
+            ("sending", None), ("sent, may have taken effect", "interrupted (Ctrl-C) after the request was "
+                                "sent to the API; it may have taken effect: get_job shows whether it did")])
+        self.api.reset()
+        code, out, err = self.interrupted(["create_job", "job_type_id=customer-followup",
+                                           'target_channel={"platform": "web", "code": "u1"}'], "POST")
+        self.assertEqual((code, out), (130, ""))
+        self.assertEqual(err, "agentjobs_mcp.py: interrupted (Ctrl-C) after the create was sent to the API: the "
+                              "job may have been created. Before creating it again: agentjobs_mcp.py --call "
+                              "list_jobs job_type_id=customer-followup\n")
+        self.api.reset()
+        code, out, err = self.interrupted(["get_job", "job_id=job-0001"], "GET")
+        self.assertEqual((code, out, err), (130, "", "agentjobs_mcp.py: interrupted (Ctrl-C)\n"))
+
     @unittest.skipUnless(os.name == "posix", "a pseudo-terminal is POSIX")
     def test_confirmation_asks_on_the_terminal_and_no_is_the_default(self):
         job_id = self.running_job(job_type_id="customer-followup")
