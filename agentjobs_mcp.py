@@ -1437,8 +1437,9 @@ def _attempts(config, method, url, data, headers, call, retryable):
             raise
         except AttemptError as failure:
             if log.debug_enabled:  # redact_url costs a parse: only when it is shown
-                log.debug("%s %s -> %s in %.1f ms (attempt %d)", method, redact_url(url),
-                          failure.describe(), (time.monotonic() - started) * 1000, attempt + 1)
+                log.debug("%s %s -> %s in %.1f ms (attempt %d)%s", method, redact_url(url),
+                          failure.describe(), (time.monotonic() - started) * 1000, attempt + 1,
+                          trace_note(call))
             if call.cancelled:
                 raise CancelledError()
             may_retry = retryable or (failure.unsent and method == "POST")
@@ -1451,8 +1452,8 @@ def _attempts(config, method, url, data, headers, call, retryable):
             time.sleep(delay)
             continue
         if log.debug_enabled:  # the bytes that came, not the keys of what they parsed to
-            log.debug("%s %s -> %d in %.1f ms, %d bytes", method, redact_url(url), status,
-                      (time.monotonic() - started) * 1000, size)
+            log.debug("%s %s -> %d in %.1f ms, %d bytes%s", method, redact_url(url), status,
+                      (time.monotonic() - started) * 1000, size, trace_note(call))
         return payload
 
 
@@ -4957,6 +4958,21 @@ def parse_tracestate(value):
     return ",".join(entries) or None
 
 
+def note_trace(method, params):
+    """A request's trace context on the call it is served under, so that its API requests
+    carry it: every request that may reach the API (POOLED_METHODS; prompts/get never
+    does). tools/call reads it again, as it may have to make its call itself (a batch)."""
+    call = getattr(_local, "call", None)
+    if call is not None and method in POOLED_METHODS:
+        call.trace = trace_context(params.get("_meta"))
+
+
+def trace_note(call):
+    """", trace <id>" for the debug lines of a traced call, else ""."""
+    trace = getattr(call, "trace", None)
+    return ", trace %s" % trace.trace_id if trace is not None else ""
+
+
 def trace_context(meta):
     """The TraceContext of a request's _meta, or None (none sent, or not valid)."""
     if not isinstance(meta, dict) or "traceparent" not in meta:
@@ -5359,6 +5375,7 @@ def handle_message(session, msg):
     try:
         revision = request_revision(session, method, params)
         _local.log_scope = request_log_scope(session, params, revision)
+        note_trace(method, params)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
             meta = dict(result.get("_meta") or {}, **{META_SERVER: server_info(revision)})
@@ -5375,8 +5392,8 @@ def handle_message(session, msg):
                          "log (stderr) has the details." % escape_text(method, 100))
     finally:
         _local.log_scope = None  # the answer is due: no more notifications/message for it
-    log.debug("%s id=%s -> ok in %.1f ms", method, id_key(request_id),
-              (time.monotonic() - started) * 1000)
+    log.debug("%s id=%s -> ok in %.1f ms%s", method, id_key(request_id),
+              (time.monotonic() - started) * 1000, trace_note(getattr(_local, "call", None)))
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 

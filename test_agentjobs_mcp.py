@@ -3103,7 +3103,43 @@ class TraceContextTest(ApiTestCase):
         self.assertEqual(server.close(), 0)
         self.assertRegex(server.stderr, r"tools/call cancel_job -> ok in [\d.]+ ms, \d+ characters, "
                                         r"trace %s\n" % TRACE_ID)
-        self.assertEqual(server.stderr.count(TRACE_ID), 1)
+        # Issue 25: the HTTP line of the traced call carries it too; the untraced one's not
+        self.assertRegex(server.stderr, r"DELETE \S+/%s -> 200 in [\d.]+ ms, \d+ bytes, trace %s\n"
+                         % (job_id, TRACE_ID))
+        self.assertRegex(server.stderr, r"tools/call id=\S+ -> ok in [\d.]+ ms, trace %s\n" % TRACE_ID)
+        self.assertEqual(server.stderr.count(TRACE_ID), 3)
+
+    def test_resources_and_completions_that_reach_the_api_send_it_and_log_it(self):
+        # Issue 25: read on tools/call only before; prompts/get never reaches the API.
+        job_id = self.running_job()
+        log_file = os.path.join(self.temp_folder(), "debug.log")
+        server = self.server(args=["--log-file", log_file])
+        meta = {"traceparent": TRACEPARENT, "tracestate": "rojo=00f067aa0ba902b7"}
+        for method, params in (
+                ("resources/read", {"uri": "agentjobs://jobs/" + job_id}),
+                ("resources/list", {}),
+                ("completion/complete", {"ref": {"type": "ref/resource", "uri": "agentjobs://jobs/{job_id}"},
+                                         "argument": {"name": "job_id", "value": "job-"}})):
+            for sent in (meta, None):
+                self.api.clear_requests()
+                response = server.request(method, dict(params, _meta=sent) if sent else params)
+                self.assertIn("result", response, response)
+                self.assertTrue(self.api.requests, method)
+                for request in self.api.requests:
+                    self.assertEqual(trace_headers(request), sent or {}, method)
+        self.api.clear_requests()
+        response = server.request("prompts/get", {"name": "cancel", "arguments": {"job_id": job_id},
+                                                  "_meta": meta})
+        self.assertIn("result", response, response)
+        self.assert_no_request()
+        self.assertEqual(server.close(), 0)
+        with open(log_file, encoding="utf-8") as handle:
+            lines = [line for line in handle.read().splitlines() if TRACE_ID in line]
+        # the traced requests' lines only (each answer's HTTP lines, then its own), in the log file
+        self.assertEqual([line.split("agentjobs_mcp: ")[1].split(" ")[0] for line in lines],
+                         ["GET", "resources/read", "GET", "GET", "GET", "resources/list", "GET", "completion/complete"])
+        for line in lines:
+            self.assertTrue(line.endswith(", trace " + TRACE_ID), line)
 
 def fake_answer(job_id):
     """A whole HTTP answer holding job `job_id`: the bytes that must never be taken for the
