@@ -4595,14 +4595,14 @@ class ThirdPartyCase(ApiTestCase):
         job = self.api.add_job(
             job_status="RUNNING", created_at=PLANT_TIME, updated_at=PLANT_TIME, scheduled_at=PLANT_TIME,
             result=text, params={"notes": text, "count": 3}, tags=[text, "vip"],
-            execution_log=["job created", text],
+            execution_log=["job created", text, {"said": text, text: "a key"}],  # keys are text too (issue 25)
             channel_data={"platform": "whatsapp", "channel_id": "5511988880000", "name": text, "nickname": text},
             tasks=[{"task_id": "t1", "created_at": PLANT_TIME, "status": "done", "result": text}],
             surprise_field=text)
         self.api.activities[job["job_id"]] = [{
             "id": "act-1", "status": "completed", "activity_type_code": "ai_completion",
             "created_at": PLANT_TIME, "consumed_credits": 1, "allocated_credits": 2,
-            "payloads": {"input": {"prompt": text}, "output": text},
+            "payloads": {"input": {"prompt": text}, "output": text, text: {"key": True}},
             "source": {"type": "dispatch", "job_id": job["job_id"]}, "surprise_field": text}]
         job["activities_count"] = 1
         return job["job_id"]
