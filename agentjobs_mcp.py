@@ -6495,7 +6495,7 @@ def call_and_print(session, opts, entry, name, arguments):
                                                 "params": {"name": name, "arguments": arguments}})
     except KeyboardInterrupt as interrupt:
         cli_print(redact(interrupted_note(name, arguments, getattr(interrupt, "sent", False))), sys.stderr)
-        return 130
+        return 130, None
     finally:
         close_connections()
     if "error" in response:  # the tool is unknown, or the arguments repeat a key
@@ -6543,6 +6543,12 @@ def interrupted_note(name, arguments, sent):
         return ("agentjobs_mcp.py: interrupted (Ctrl-C) after the cancel was sent to the API: it may "
                 "have taken effect. Whether job %s is CANCELED: agentjobs_mcp.py --call get_job "
                 "job_id=%s" % (escape_text(arguments["job_id"], 200), shell_word(arguments["job_id"])))
+    if sent and name == "cancel_jobs":
+        again = " ".join(shell_word("%s=%s" % (key, value if isinstance(value, str) else json.dumps(value)))
+                         for key, value in sorted(arguments.items()) if key != "confirm")
+        return ("agentjobs_mcp.py: interrupted (Ctrl-C) after cancels were sent to the API: some of the "
+                "jobs may have been cancelled. Which can still be cancelled (a preview, nothing is "
+                "cancelled): agentjobs_mcp.py --call cancel_jobs %s" % again)
     if sent:
         return ("agentjobs_mcp.py: interrupted (Ctrl-C) after the create was sent to the API: the job may "
                 "have been created. Before creating it again: agentjobs_mcp.py --call list_jobs "

@@ -6548,6 +6548,18 @@ def strip_server_only(value):
 
 class PureTest(unittest.TestCase):
 
+
+    def test_ctrl_c_after_cancel_jobs_sent_its_deletes_names_the_preview_that_shows_what_is_left(self):
+        # A --call cancel_jobs interrupted while its DELETEs go out: some jobs may be cancelled;
+        # the same command without its token is a preview of what can still be cancelled.
+        note = agentjobs_mcp.interrupted_note("cancel_jobs", {
+            "job_ids": ["job-1", "job 2"], "reason": "wrong list", "confirm": "t0k3n"}, True)
+        self.assertEqual(note, "agentjobs_mcp.py: interrupted (Ctrl-C) after cancels were sent to the API: "
+                               "some of the jobs may have been cancelled. Which can still be cancelled (a "
+                               "preview, nothing is cancelled): agentjobs_mcp.py --call cancel_jobs "
+                               "'job_ids=[\"job-1\", \"job 2\"]' 'reason=wrong list'")
+        self.assertEqual(agentjobs_mcp.interrupted_note("cancel_jobs", {"status": "waiting"}, False),
+                         "agentjobs_mcp.py: interrupted (Ctrl-C); nothing was sent to the API")
     def test_tls_hint_names_the_macos_certificate_installer(self):
         error = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate"
         mac = agentjobs_mcp.tls_hint(error, platform="darwin")
