@@ -7296,7 +7296,7 @@ g.barlink:hover rect { opacity: .8; }
     if ((data.not_matching || []).length) extra.push(el("p", { cls: "muted", text: "Not matching the filters, left alone: " + data.not_matching.map(plain).join(", ") + "." }));
     if (data.matched > n) extra.push(el("p", { text: data.matched + " jobs match; these are the first " + n + "." }));
     var panel = el("section", { cls: "panel warn", id: "bulk-panel", "aria-labelledby": "bulk-h" }, [
-      el("h2", { id: "bulk-h", text: n ? "Cancel these " + plural(n, "job", "jobs") + "?" : "Nothing to cancel" }),
+      el("h2", { id: "bulk-h", text: n === 1 ? "Cancel this job?" : n ? "Cancel these " + n + " jobs?" : "Nothing to cancel" }),
       a.reason ? el("p", {}, ["Reason: ", el("span", { text: a.reason })]) : el("p", { cls: "muted", text: "No reason given." }),
       list].concat(extra));
     var buttons = el("div", { cls: "confirm" });
@@ -7486,6 +7486,14 @@ g.barlink:hover rect { opacity: .8; }
     if (/dispatch|send|sent|outbound|message/.test(t)) return ["system", "The system", "sent a message"];
     return ["system", "The system", t ? t.replace(/_/g, " ") : "a step"];
   }
+  // The output of an activity read whole: its payloads arrive marked as one (a JSON text
+  // inside the marker pair) or as an object whose output is marked.
+  function outputOf(payloads) {
+    if (typeof payloads === "string") { try { payloads = JSON.parse(plain(payloads)); } catch (e) { return null; } }
+    var out = payloads && typeof payloads === "object" ? payloads.output : null;
+    if (out == null) return null;
+    return typeof out === "string" ? plain(out) : JSON.stringify(out, null, 2);
+  }
   var SOURCES = { dispatch: "while sending", process_module: "while handling a reply", direct: "directly" };
   function loadActivities(id, offset, section) {
     read("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
@@ -7510,10 +7518,10 @@ g.barlink:hover rect { opacity: .8; }
               var b = e.target;
               b.disabled = true;
               read("get_job_activities", { job_id: id, limit: 1, offset: offset + i, detail: "full" }).then(function (r) {
-                var full = (((r.structuredContent || {}).activities || [])[0] || {}).payloads || {};
-                if (r.isError || full.output == null) { b.disabled = false; say("The whole message could not be read."); return; }
+                var whole = outputOf((((r.structuredContent || {}).activities || [])[0] || {}).payloads);
+                if (r.isError || whole == null) { b.disabled = false; say("The whole message could not be read."); return; }
                 msg.textContent = "";
-                msg.appendChild(textOf(typeof full.output === "string" ? full.output : JSON.stringify(full.output, null, 2)));
+                msg.appendChild(el("span", { cls: "ext", title: "Written by a customer or an AI", text: whole }));
                 b.remove();
                 reportSize();
               }, function () { b.disabled = false; say("The host did not pass the call on."); });

@@ -636,6 +636,22 @@ async function bulkChecks(api, browser, hostUrl, sandboxUrl, server, html) {
   clean("bulk refused", n.seen);
   await n.page.close();
 
+  // The model's own preview (a host shows the view beside cancel_jobs): the person's yes
+  // in the view applies exactly it.
+  const one = jobIdOf(await server.call("create_job", { job_type_id: "customer-followup",
+    target_channel: { platform: "whatsapp", code: "5511977700009" }, params: { customer_name: "Model" } }));
+  const m = await open(browser, hostUrl, sandboxUrl, server, html, "cancel_jobs", { job_ids: [one] });
+  await waitUntil(() => m.view.locator("#bulk-yes").count());
+  const heading = await m.view.locator("#bulk-h").textContent();
+  await m.view.locator("#bulk-yes").click();
+  await waitUntil(() => m.view.locator("#outcome strong").count());
+  const applied = await m.page.evaluate(() => window.viewCalls);
+  check("bulk: the model's preview shown in the view, the person's yes applies it (one DELETE)", heading === "Cancel this job?"
+    && applied.length === 1 && applied[0].arguments.confirm === m.result.structuredContent.confirm && deletes(api, one) === 1
+    && (await m.view.locator("#outcome strong").textContent()) === "1 job canceled.", heading + "; " + JSON.stringify(applied).slice(0, 120));
+  clean("bulk from the model", m.seen);
+  await m.page.close();
+
   // Auto-refresh: off by default; on, the view reads the list again every 30 s (a fake clock).
   const a = await open(browser, hostUrl, sandboxUrl, server, html, "list_jobs", { limit: 2 }, { clock: true });
   await waitUntil(() => a.view.locator("tbody tr .plat").count());
