@@ -7141,7 +7141,7 @@ g.barlink:hover rect { opacity: .8; }
   autoEl.addEventListener("change", function () {
     if (timer) clearInterval(timer);
     timer = autoEl.checked ? setInterval(function () {
-      if (!busy && !document.querySelector(".panel, .confirm.open") && !(state && state.selected && Object.keys(state.selected).length)) refresh();
+      if (!busy && !document.querySelector(".panel:not(.outcome), .confirm.open") && !(state && state.selected && Object.keys(state.selected).length)) refresh();
     }, AUTO_MS) : null;
     say(autoEl.checked ? "The view reads the jobs again every 30 seconds." : "Automatic refresh is off.");
   });
@@ -7511,9 +7511,10 @@ g.barlink:hover rect { opacity: .8; }
             el("span", { cls: "who who-" + who[0], text: who[1] }), " ", el("span", { text: who[2] + (src ? " " + src : "") }), " ", status(a.status)]);
           var item = el("li", {}, [line]);
           if (a.output) {
-            var msg = el("pre", {}, [textOf(a.output)]);
-            item.appendChild(msg);
             var cut = CUT.exec(plain(a.output));
+            var msg = el("pre", {}, [cut ? el("span", { cls: "ext", title: "Written by a customer or an AI",
+              text: plain(a.output).replace(CUT, "\u2026") }) : textOf(a.output)]);
+            item.appendChild(msg);
             if (cut) item.appendChild(button("Show the whole message (" + cut[1] + " more characters)", { cls: "more" }, function (e) {
               var b = e.target;
               b.disabled = true;

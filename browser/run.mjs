@@ -436,7 +436,7 @@ async function viewChecks(api, browser, hostUrl, sandboxUrl, servers, plain, ser
       check("timeline: who spoke (the bot's completions, the system's dispatch)", who.join() === "The bot,The system,The bot,The bot", who.join());
       const more = j.view.locator("ol.timeline li").first().locator("button.more");
       check("timeline: a long message is cut, with a way to open it", (await more.textContent()).startsWith("Show the whole message (")
-        && (await j.view.locator("ol.timeline li pre").first().textContent()).endsWith("more characters]"));
+        && (await j.view.locator("ol.timeline li pre").first().textContent()).endsWith("A long ans\u2026"));
       await more.click();
       await waitUntil(async () => (await j.view.locator("ol.timeline li").first().locator("button.more").count()) === 0);
       const full = await j.view.locator("ol.timeline li pre").first().textContent();
