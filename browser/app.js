@@ -1,5 +1,5 @@
-// The second test host (make browser): @mcp-ui/client's AppRenderer (React, with its own
-// ext-apps 1.7.5 AppBridge) and the TypeScript SDK's Client, bundled by esbuild into
+// The second test host (make browser): @mcp-ui/client's AppRenderer (React, with the
+// ext-apps AppBridge inlined in its dist) and the TypeScript SDK's Client, bundled by esbuild into
 // app.bundle.js. The Client is the host's own MCP client: it speaks to a real server
 // process through a Playwright binding (window.mcpSend out, window.mcpReceive in; run.mjs
 // pipes both to the server's stdio), initializes with the MCP Apps extension, lists the

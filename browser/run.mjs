@@ -1,7 +1,7 @@
 // The view in a real browser (make browser): Debian's chromium, driven by playwright-core,
 // shows ui://agentjobs/dashboard inside two test hosts, each bundled by esbuild: one built
 // on the reference host side (@modelcontextprotocol/ext-apps 2.0.4 app-bridge, host.js),
-// one on @mcp-ui/client's AppRenderer with its own ext-apps 1.7.5 bridge and the
+// one on @mcp-ui/client's AppRenderer with its own AppBridge (inlined in its dist) and the
 // TypeScript SDK client (app.js). The view's checks and screenshots run in both. A host
 // page is served on 127.0.0.1 and the sandbox proxy on localhost: two origins, as the spec
 // asks. Tool calls go to the real server (agentjobs_mcp.py over stdio) against the
