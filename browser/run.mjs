@@ -321,6 +321,9 @@ async function viewChecks(api, browser, hostUrl, sandboxUrl, servers, plain, ser
     await shot(v.page, `list-${theme}-${width}`);
     if (theme === "light" && width === 960) {
       check("list: status shown as text", (await v.view.locator("tbody .status").first().textContent()).length > 3);
+      const counts = await v.frame.evaluate(() => Array.from(document.querySelectorAll("caption, .pager span"))
+        .filter((x) => getComputedStyle(x).clip !== "rect(0px, 0px, 0px, 0px)" && x.textContent.startsWith("Jobs ")).length);
+      check("list: \"Jobs 1-8 of 8\" shown once (the table's caption is for screen readers)", counts === 1, counts + " shown");
       let calls = await v.page.evaluate(() => window.viewCalls);
       check("list: the model's rows (no platform) are read again whole: list_jobs {limit: 20, detail: full}",
         JSON.stringify(calls) === JSON.stringify([{ name: "list_jobs", arguments: { limit: 20, detail: "full" } }]), JSON.stringify(calls));
@@ -514,6 +517,10 @@ async function viewChecks(api, browser, hostUrl, sandboxUrl, servers, plain, ser
   await waitUntil(() => r.view.locator("#job-h").count());
   check("read-only: no Cancel control on a waiting job", (await r.view.locator("#cancel").count()) === 0 && deletes(api, "job-0002") === 0);
   await r.page.close();
+  const rl = await open(browser, hostUrl, sandboxUrl, ro, roHtml, "list_jobs", { limit: 5 });
+  await waitUntil(() => rl.view.locator("tbody tr .plat").count());
+  check("read-only: no selection, no Cancel N jobs", (await rl.view.locator("#select-all, input.pick, #bulk-cancel").count()) === 0);
+  await rl.page.close();
 
   // AGENTJOBS_CONFIRM=cancel_job: the confirmation happens; a decline is shown, no DELETE.
   const cf = startServer(api, "initialize", { AGENTJOBS_CONFIRM: "cancel_job" }, "decline");
