@@ -6815,10 +6815,10 @@ input[type=text], input[type=date], textarea {
 }
 input:focus-visible, textarea:focus-visible, g.barlink:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
 textarea { width: 100%; min-height: 3.2em; resize: vertical; }
-.filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 6px 10px; align-items: end; margin-bottom: 10px; }
+.filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(128px, 1fr)); gap: 6px 10px; align-items: end; margin-bottom: 10px; }
 .filters label, .field { display: flex; flex-direction: column; gap: 2px; color: var(--aj-muted); min-width: 0; }
 .filters input, .filters select { width: 100%; }
-.filters .actions { display: flex; gap: 6px; flex-wrap: wrap; }
+.filters .actions { display: flex; gap: 6px; flex-wrap: wrap; grid-column: 1 / -1; }
 .plat { font-weight: var(--font-weight-medium, 500); }
 .code { font-family: var(--aj-mono); overflow-wrap: anywhere; }
 .legend { margin: 6px 0 0; }
@@ -7381,7 +7381,9 @@ g.barlink:hover rect { opacity: .8; }
     function openStatus(s) {
       var a = { limit: PAGE, detail: "full", status: s };
       FILTERS.forEach(function (k) { if (filters[k]) a[k] = filters[k]; });
-      load("list_jobs", a, null);
+      load("list_jobs", a, null).then(function () {
+        if (filters.tags) { notice = el("p", { cls: "note", text: "The list has no tags filter: these are all the " + s + " jobs of the other filters." }); rerender(); }
+      });
     }
     STATUSES.forEach(function (s, i) {
       var n = counts[s] || 0, y = i * rowH + 2;
