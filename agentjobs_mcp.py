@@ -5052,18 +5052,25 @@ def unreadable(error):
                                                   in error.message else "see the server log")
 
 
-def task_look(config, task_id, job_id):
+def task_look(session, task_id, job_id):
     """(Look, None) of the job now, or (its last Look, why it is not fresh) when the API
     cannot be read: a poll that fails is no reason to report the task failed (a client
-    gives up on a task at an error answer). RpcError when the job is not there, or the
-    API fails and this process never saw the job."""
+    gives up on a task at an error answer). A job last seen ended is not read again: it
+    has ended for good. RpcError when the job is not there, or the API fails and this
+    process never saw the job."""
+    seen = recalled(_looks, job_id)
+    if seen is not None and job_status(job_of_look(seen)) in TERMINAL_STATUSES:
+        return seen, None
+    call = getattr(_local, "call", None)
     try:
-        return look(config, job_id), None
+        if call is not None and call.busy:  # answered on the reader thread: no API call there
+            raise ToolError("the server is busy")
+        return look(session.config, job_id), None
     except ToolError as error:
         if getattr(error, "status", None) in NOT_FOUND_STATUSES:
             raise RpcError(INVALID_PARAMS, "Task not found: %s follows job %s, which the API does "
                            "not have (any more)." % (escape_text(task_id, 300), escape_text(job_id, 200)))
-        why = unreadable(error)
+        why = "the server is busy" if call is not None and call.busy else unreadable(error)
         log.debug("task %r: %s", task_id, why)
         seen = recalled(_looks, job_id)
         if seen is None:
@@ -5158,13 +5165,11 @@ def on_tasks_get(session, params, revision):
     stopped = recalled(_cancelled, task_id)
     if stopped is not None:
         return cancelled_task(revision, task_id, job_id, started, stopped)
-    seen, why = task_look(session.config, task_id, job_id)
+    seen, why = task_look(session, task_id, job_id)
     note = "The last look failed (%s); the task goes on." % why if why else None
     fields = task_state(revision, task_id, job_id, started, seen, note)
-    if revision in STATELESS_VERSIONS and fields["status"] == "completed" and why is None:
+    if revision in STATELESS_VERSIONS and fields["status"] == "completed":
         fields["result"] = task_result(session, revision, seen, TASK_STATUSES[job_status(job_of_look(seen))])
-    elif revision in STATELESS_VERSIONS and fields["status"] == "completed":
-        fields.update(status="working")  # the end, seen before the API failed: told once it answers
     return fields
 
 
@@ -5174,6 +5179,9 @@ def on_tasks_result(session, params, revision):
                        "tasks/get carries a completed task's result." % revision)
     task_id, job_id, started = task_request(session, params, revision, "tasks/result")
     call = getattr(_local, "call", None) or CallContext(session.config.timeout)
+    if call.busy:  # answered on the reader thread, which must not wait
+        raise RpcError(INTERNAL_ERROR, "The server is busy (AGENTJOBS_MAX_QUEUE calls are waiting); "
+                       "tasks/result was not started. Ask again in a moment; the task goes on.")
     while True:
         stopped = recalled(_cancelled, task_id)
         if stopped is not None:
@@ -5182,7 +5190,7 @@ def on_tasks_result(session, params, revision):
                 return related(task_id, {"content": [{"type": "text", "text": note}], "isError": True})
             result = task_result(session, revision, seen, "cancelled", note)
             return related(task_id, result)
-        seen, why = task_look(session.config, task_id, job_id)
+        seen, why = task_look(session, task_id, job_id)
         status = TASK_STATUSES.get(job_status(job_of_look(seen)), "working")
         if status != "working" and why is None:
             return related(task_id, task_result(session, revision, seen, status))
@@ -5218,7 +5226,7 @@ def on_tasks_cancel(session, params, revision):
     stopped = recalled(_cancelled, task_id)
     if stopped is None:
         try:
-            seen, _ = task_look(session.config, task_id, job_id)
+            seen, _ = task_look(session, task_id, job_id)
         except RpcError as error:
             if error.code != INTERNAL_ERROR:
                 raise
