@@ -6022,6 +6022,107 @@ class FirstFiveMinutesTest(unittest.TestCase):
         self.assertEqual(api.stderr.read(), b"")
 
 
+def markdown_prose(text):
+    """`text` with its fenced code blocks blanked (line for line), where nothing is a link
+    or a heading."""
+    lines, fenced = [], False
+    for line in text.split("\n"):
+        if re.match(r"^ *```", line):
+            fenced = not fenced
+            line = ""
+        lines.append("" if fenced else line)
+    return "\n".join(lines)
+
+
+def github_anchors(text):
+    """The anchors GitHub gives a page's headings: the heading's text (a link's text, not
+    its target) lowercased, punctuation dropped, spaces to hyphens; a repeated one gets -1,
+    -2, ..."""
+    anchors, seen = set(), {}
+    for line in markdown_prose(text).split("\n"):
+        heading = re.match(r"^#{1,6} +(.*?)[ #]*$", line)
+        if heading:
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.group(1))
+            slug = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            anchors.add(slug if count == 0 else "%s-%d" % (slug, count))
+    return anchors
+
+
+def broken_links(page, text, read):
+    """The links in `text` (the page `page`, a path relative to the repository) whose file
+    or #anchor does not resolve: [(target, why)]. `read(path)` gives a page's text, or None
+    when there is no such file. Links with a scheme (https:, mailto:) are not followed."""
+    broken = []
+    prose = re.sub(r"`[^`\n]*`", "", markdown_prose(text))  # code spans hold no links
+    for target in re.findall(r"!?\[[^\]]*\]\(([^)\s]*)[^)]*\)", prose):
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+        if resolved.startswith(".."):
+            broken.append((target, "outside the repository"))
+            continue
+        content = read(resolved)
+        if content is None:
+            broken.append((target, "no file %s" % resolved))
+        elif anchor and (not resolved.endswith(".md") or anchor not in github_anchors(content)):
+            broken.append((target, "no heading #%s in %s" % (anchor, resolved)))
+    return broken
+
+
+def repository_page(path):
+    """A file of the repository as text (None when there is none; "" for a folder or an image)."""
+    full = os.path.join(HERE, path)
+    if os.path.isdir(full):
+        return ""
+    if not os.path.isfile(full):
+        return None
+    if not path.endswith(".md"):
+        return ""
+    with open(full, encoding="utf-8") as handle:
+        return handle.read()
+
+
+DOC_PAGES = ["README.md", "interop/README.md"] + sorted(
+    "docs/" + name for name in os.listdir(os.path.join(HERE, "docs")) if name.endswith(".md"))
+
+
+class DocsLinksTest(unittest.TestCase):
+    """Every relative link and #anchor in the README and docs/*.md (and interop/README.md)
+    resolves, with GitHub's anchor rules; the README stays a newcomer's path with an index
+    of the docs/ pages. http(s) links are not fetched."""
+
+    def test_every_relative_link_and_anchor_resolves(self):
+        checked = 0
+        for page in DOC_PAGES:
+            text = repository_page(page)
+            self.assertEqual(broken_links(page, text, repository_page), [], page)
+            checked += len(re.findall(r"\]\((?!https?:)", markdown_prose(text)))
+        self.assertGreater(checked, 50)  # the pages do link to each other
+
+    def test_a_missing_file_or_heading_is_found(self):
+        pages = {"docs/a.md": "# A page\n\n## Tool allow-list\n\n## Tasks and `watch_job` (issue 27)\n\n## A\n\n## A\n",
+                 "README.md": "# R\n"}
+        text = ("[ok](a.md#tool-allow-list) [ok](#tasks-and-watch_job-issue-27) [ok](#a-1) [ok](../README.md)"
+                " [web](https://example.com/x#y) `[code](nowhere.md)`\n```\n[fenced](nowhere.md)\n```\n"
+                "[no file](b.md) [no heading](a.md#tool-allowlist) [third](#a-2) [up](../../x.md) ![img](c.png)\n")
+        self.assertEqual(broken_links("docs/a.md", pages["docs/a.md"] + text, pages.get), [
+            ("b.md", "no file docs/b.md"), ("a.md#tool-allowlist", "no heading #tool-allowlist in docs/a.md"),
+            ("#a-2", "no heading #a-2 in docs/a.md"), ("../../x.md", "outside the repository"),
+            ("c.png", "no file docs/c.png")])
+
+    def test_the_readme_is_short_and_indexes_every_docs_page(self):
+        readme = repository_page("README.md")
+        self.assertLessEqual(len(readme.splitlines()), 300)
+        index = readme[readme.index("\n## Documentation\n"):]
+        for page in DOC_PAGES:
+            if page.startswith("docs/"):
+                self.assertIn("](%s)" % page, index, "%s is not in the README's Documentation index" % page)
+                self.assertTrue(repository_page(page).startswith("# "), page)
+
+
 class StandInCommandTest(unittest.TestCase):
     """python3 -m standin: serves until a signal, or Ctrl-D on its terminal; a stdin that is
     not a terminal (`&` in a script, nohup, a pipe) is never read, so it serves on."""
@@ -6409,12 +6510,12 @@ class PureTest(unittest.TestCase):
         self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
         self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
-    def test_every_setting_is_documented_in_the_readme_the_docstring_and_help(self):
-        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as handle:
-            readme = handle.read()
+    def test_every_setting_is_documented_in_the_settings_page_the_docstring_and_help(self):
+        with open(os.path.join(HERE, "docs", "settings.md"), encoding="utf-8") as handle:
+            page = handle.read()
         epilog = subprocess.check_output([sys.executable, SERVER, "--help"], env=clean_env()).decode()
         for name, _, _ in agentjobs_mcp.SETTINGS:
-            self.assertIn("| `%s` |" % name, readme)
+            self.assertIn("| `%s` |" % name, page)
             self.assertIn(name, agentjobs_mcp.__doc__)
             self.assertIn(name, " ".join(epilog.split()))
 
