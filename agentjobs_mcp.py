@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """agentjobs-mcp: an MCP server for the AI Connect Agent Jobs API, in one file.
 
-It lets an AI agent cancel, list, inspect, create and count Agent Jobs, read a job's
-activity trail and look up job types, through eight MCP tools; jobs, job types and the
+It lets an AI agent cancel, list, inspect, create, count and watch Agent Jobs, read a job's
+activity trail and look up job types, through nine MCP tools, and a client follow a job to its
+end as an MCP task (docs/tasks.md); jobs, job types and the
 context are resources too, with prompts, completions and log messages. An MCP client starts it
 and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout: the initialize-era
 revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28 (server/discover).
@@ -4984,11 +4985,20 @@ def declares_tasks(params):
     return isinstance(extensions, dict) and isinstance(extensions.get(TASKS_EXTENSION), dict)
 
 
+def tasks_allowed(session):
+    """Whether the guard rails let jobs be followed: a task reads its job as watch_job
+    does, so an AGENTJOBS_TOOLS without watch_job turns tasks off (calls are answered
+    as if none was asked for, and tasks/* are refused)."""
+    return readable(session, "watch_job")
+
+
 def task_asked(session, entry, params, revision):
     """Whether this tools/call is answered with a task: under 2025-11-25 when params.task
     asks for one (of a tool that cannot: METHOD_NOT_FOUND, as the revision says); under
     2026-07-28 whenever the request declares the extension and the tool can be one (the
     server decides there, and a client that declares it takes either answer)."""
+    if not tasks_allowed(session):
+        return False
     if revision == TASK_REVISION and "task" in params:
         if entry.name not in TASK_TOOLS:
             raise RpcError(METHOD_NOT_FOUND, "%s does not run as a task (execution.taskSupport: "
@@ -5157,6 +5167,9 @@ def task_request(session, params, revision, method):
     elif revision != TASK_REVISION:
         raise RpcError(METHOD_NOT_FOUND, "%s is not part of protocol revision %s (tasks came with "
                        "%s)." % (method, revision, TASK_REVISION))
+    if not tasks_allowed(session):
+        raise RpcError(INVALID_REQUEST, "%s is refused: following a job reads it as watch_job does, "
+                       "and AGENTJOBS_TOOLS does not allow watch_job on this server." % method)
     return parse_task_id(params, method)
 
 
@@ -5552,9 +5565,9 @@ def on_ping(session, params, revision):
     return {}
 
 
-def tool_listing(entry, revision, view=False):
+def tool_listing(entry, revision, view=False, tasks=False):
     """A tool as tools/list shows it under `revision`; with `view`, the tools whose
-    results the view renders point at it."""
+    results the view renders point at it; with `tasks`, those that can be tasks say so."""
     listed = {"name": entry.name, "description": entry.description,
               "inputSchema": entry.published_schema}
     if revision >= "2025-03-26":
@@ -5562,7 +5575,7 @@ def tool_listing(entry, revision, view=False):
     if revision >= STRUCTURED_SINCE:
         listed["title"] = entry.title
         listed["outputSchema"] = entry.output_schema
-    if revision == TASK_REVISION and entry.name in TASK_TOOLS:  # 2026-07-28: the server decides
+    if tasks and revision == TASK_REVISION and entry.name in TASK_TOOLS:  # 2026-07-28: the server decides
         listed["execution"] = {"taskSupport": "optional"}
     if view and entry.name in VIEW_TOOLS:
         listed["_meta"] = {"ui": {"resourceUri": VIEW_URI}}
@@ -5574,7 +5587,8 @@ def tool_listing(entry, revision, view=False):
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
     view = view_client(session, params, revision)
-    result = {"tools": [tool_listing(entry, revision, view) for entry in TOOLS
+    tasks = tasks_allowed(session)
+    result = {"tools": [tool_listing(entry, revision, view, tasks) for entry in TOOLS
                         if readable(session, entry.name)]
               + [tool_listing(entry, revision, view) for entry in app_tools(session, params, revision)]}
     return cacheable(result, revision, LIST_TTL_MS, "public")

@@ -5205,6 +5205,22 @@ class WatchJobTest(TasksTestCase):
         self.assertIn("Result: [withheld in lockdown: job result, 29 characters]", text_of(result))
         self.assertNotIn("Ignore previous", json.dumps(result))
 
+    def test_an_allow_list_without_watch_job_turns_tasks_off(self):
+        server = self.server(AGENTJOBS_TOOLS="create_job,get_job")
+        self.assertNotIn('"execution"', json.dumps(server.request("tools/list")["result"]))
+        created = self.call_task("create_job", {"job_type_id": "customer-followup", "target_channel": {
+            "platform": "web", "code": "u1"}}, server=server)
+        self.assertTrue(text_of(created).startswith("Job created: "))  # today's answer, no task
+        self.assertNotIn("resultType", created)
+        modern = self.call_task("create_job", {"job_type_id": "customer-followup", "target_channel": {
+            "platform": "web", "code": "u2"}}, MODERN, server=server)
+        self.assertEqual(modern["resultType"], "complete")
+        for era in (LATEST, MODERN):
+            error = self.get(self.task_id("job-0001"), era, server=server)["error"]
+            self.assertEqual((error["code"], error["message"]), (-32600, "tasks/get is refused: following a job "
+                             "reads it as watch_job does, and AGENTJOBS_TOOLS does not allow watch_job on this server."))
+        self.assertEqual([r.method for r in self.api.requests], ["POST", "POST"])
+
 
 # Resources ###################################################################
 ###############################################################################
