@@ -4904,10 +4904,10 @@ def trace_context(meta):
 # execution.taskSupport, params.task; tasks/get, tasks/result, tasks/cancel), and the
 # 2026-07-28 extension io.modelcontextprotocol/tasks (declared in each request's _meta;
 # resultType "task"; tasks/get carries the result; tasks/cancel acknowledges; no
-# tasks/result, no tasks/list). tasks/cancel never cancels the job: see cancel_task.
+# tasks/result, no tasks/list). tasks/cancel never cancels the job: see on_tasks_cancel.
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 TASK_REVISION = "2025-11-25"  # the initialize-era revision with tasks in core
-TASKS_CAPABILITY = {"cancel": {}, "requests": {"tools": {"call": {}}}}  # no list: see on_tasks_list
+TASKS_CAPABILITY = {"cancel": {}, "requests": {"tools": {"call": {}}}}  # no list: nothing to list
 META_RELATED_TASK = "io.modelcontextprotocol/related-task"
 META_IMMEDIATE = "io.modelcontextprotocol/model-immediate-response"
 TASK_TOOLS = ("create_job", "watch_job")  # execution.taskSupport "optional"; the others forbid it
@@ -4921,8 +4921,8 @@ TASK_STATUSES = {"WAITING": "working", "SCHEDULED": "working", "RUNNING": "worki
                  "COMPLETED": "completed", "FAILED": "failed", "CANCELED": "cancelled"}
 NOT_FOUND_STATUSES = (400, 404)  # the API's answers that mean "no such job": an unknown task
 
-# A look: get_job's (text, data) for a job, when it was read (monotonic s and wall-clock ms).
-Look = collections.namedtuple("Look", "at stamp text data")
+# A look: get_job's (text, data) for a job, and when it was read (time.monotonic()).
+Look = collections.namedtuple("Look", "at text data")
 _looks = collections.OrderedDict()      # job id -> its last Look
 _cancelled = collections.OrderedDict()  # task id -> (Look or None, ms): followed no more
 _tasks_lock = _thread.allocate_lock()
@@ -5046,7 +5046,7 @@ def look(config, job_id):
         return seen
     entry = TOOLS_BY_NAME["get_job"]
     text, data = entry.handler(config, check_arguments(entry, {"job_id": job_id}))
-    seen = Look(time.monotonic(), now_ms(), text, data)
+    seen = Look(time.monotonic(), text, data)
     remember(_looks, job_id, seen)
     return seen
 
@@ -5147,7 +5147,7 @@ def task_created(session, entry, params, revision, result):
     started = now_ms()
     task_id = make_task_id(started, job_id)
     note = "Followed until it ends%s." % (" (created now)" if entry.name == "create_job" else "")
-    seen = Look(time.monotonic(), started, "", data)
+    seen = Look(time.monotonic(), "", data)
     fields = task_state(revision, task_id, job_id, started, seen, note, status="working")
     log.debug("tools/call %s -> task %r", entry.name, task_id)
     if revision in STATELESS_VERSIONS:
@@ -5182,7 +5182,8 @@ def on_tasks_get(session, params, revision):
     note = "The last look failed (%s); the task goes on." % why if why else None
     fields = task_state(revision, task_id, job_id, started, seen, note)
     if revision in STATELESS_VERSIONS and fields["status"] == "completed":
-        fields["result"] = task_result(session, revision, seen, TASK_STATUSES[job_status(job_of_look(seen))])
+        ended = TASK_STATUSES[job_status(job_of_look(seen))]
+        fields["result"] = task_result(session, revision, seen, ended)
     return fields
 
 
@@ -5301,6 +5302,7 @@ def watch_job(config, args):
     job_id, wait = args["job_id"], args["wait"]
     call = getattr(_local, "call", None) or CallContext(config.timeout)
     began = time.monotonic()
+    bound = began + wait
     seen = first = look(config, job_id)
     before = job_status(job_of_look(first))
     report = None if call.as_task else call.progress
@@ -5312,8 +5314,13 @@ def watch_job(config, args):
                 escape_text(job_id, 200), job_status(job_of_look(seen)) or "not finished", waited, wait))
         if seen is not first and job_status(job_of_look(seen)) != before or waited >= wait:
             break
-        pause = min(look_interval(job_of_look(seen), now_ms()), wait - waited)
-        if not call.pause(max(pause, MIN_LOOK_S - (time.monotonic() - seen.at))):
+        # The next look: after the interval, or at the bound if that comes first, but never
+        # within MIN_LOOK_S of the last; none when that would be well past the bound.
+        due = min(time.monotonic() + look_interval(job_of_look(seen), now_ms()), bound)
+        due = max(due, seen.at + MIN_LOOK_S)
+        if due > bound + MIN_LOOK_S / 2:
+            break
+        if not call.pause(due - time.monotonic()):
             raise CancelledError()
         call.deadline = time.monotonic() + min(config.timeout, LOOK_TIMEOUT_S)
         try:
