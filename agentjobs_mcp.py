@@ -5301,10 +5301,10 @@ def progress_reporter(session, params, revision):
 def watch_job(config, args):
     job_id, wait = args["job_id"], args["wait"]
     call = getattr(_local, "call", None) or CallContext(config.timeout)
-    began = time.monotonic()
-    bound = began + wait
     seen = first = look(config, job_id)
     before = job_status(job_of_look(first))
+    began = time.monotonic()  # the wait begins once the job is known
+    bound = began + wait
     report = None if call.as_task else call.progress
     why = None
     while not call.as_task and before not in TERMINAL_STATUSES:
