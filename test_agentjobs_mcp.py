@@ -2876,12 +2876,12 @@ class KeepAliveTest(ApiTestCase):
         self.addCleanup(setattr, agentjobs_mcp, "MAX_CONNECTION_AGE_S", agentjobs_mcp.MAX_CONNECTION_AGE_S)
         agentjobs_mcp.MAX_CONNECTION_AGE_S = 0.5
         config = agentjobs_mcp.Config({"AICONNECT_API_URL": self.api.url, "AICONNECT_API_KEY": KEY})
-        started = time.monotonic()
         for _ in range(2):
             agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
+        born = time.monotonic()  # the connection is older than this (a slow connect under load)
         self.addCleanup(agentjobs_mcp._pools[-1].close_all)
         self.assertEqual(self.api.connections_accepted, 1)
-        wait_until(lambda: time.monotonic() - started > 0.6)
+        wait_until(lambda: time.monotonic() - born > 0.6)
         agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
         self.assertEqual(self.api.connections_accepted, 2)
 
@@ -6527,14 +6527,32 @@ class PureTest(unittest.TestCase):
         self.assertEqual(agentjobs_mcp.compact_json(deep), agentjobs_mcp.TOO_DEEP)
         self.assertIn(agentjobs_mcp.TOO_DEEP, agentjobs_mcp.pretty_json(deep, 100))
 
-    def test_every_setting_is_documented_in_the_settings_page_the_docstring_and_help(self):
+    def test_every_setting_is_documented_in_the_settings_page_and_in_help_from_the_table(self):
         with open(os.path.join(HERE, "docs", "settings.md"), encoding="utf-8") as handle:
             page = handle.read()
         epilog = subprocess.check_output([sys.executable, SERVER, "--help"], env=clean_env()).decode()
-        for name, _, _ in agentjobs_mcp.SETTINGS:
-            self.assertIn("| `%s` |" % name, page)
-            self.assertIn(name, agentjobs_mcp.__doc__)
-            self.assertIn(name, " ".join(epilog.split()))
+        helped = " ".join(epilog.split())
+        for setting in agentjobs_mcp.SETTINGS:
+            self.assertIn("| `%s` |" % setting.name, page)
+            self.assertIn("\n  %s (" % setting.name, epilog)
+            self.assertIn(" ".join(setting.help.split()), helped)
+        self.assertIn("AGENTJOBS_TIMEOUT (default: 30; from 0.1 to 3600)", epilog)
+        self.assertIn("AICONNECT_API_KEY (no default)", epilog)
+        self.assertIn("AGENTJOBS_READ_ONLY (default: false)", epilog)
+
+    def test_config_takes_names_kinds_bounds_and_attributes_from_the_table(self):
+        config = agentjobs_mcp.Config({})
+        for setting in agentjobs_mcp.SETTINGS:
+            self.assertEqual(config.sources[setting.name], "default")
+            self.assertEqual(config.values[setting.name], setting.default)
+            if setting.name not in ("AICONNECT_API_URL", "AGENTJOBS_CONFIRM"):  # rstrip("/"); None -> ()
+                self.assertEqual(getattr(config, setting.attribute), setting.default)
+        config = agentjobs_mcp.Config({"AGENTJOBS_RETRIES": "11", "AGENTJOBS_TIMEOUT": "0.5",
+                                       "AICONNECT_API_URL": "http://h.example/api/v0/"})
+        self.assertEqual(config.problems, ["AGENTJOBS_RETRIES='11' must be a whole number from 0 to 10; "
+                                           "using 2"])
+        self.assertEqual((config.retries, config.timeout, config.api_url, config.confirm),
+                         (2, 0.5, "http://h.example/api/v0", ()))
 
     def test_page_footer(self):
         footer = agentjobs_mcp.format_page_footer
@@ -6604,7 +6622,8 @@ class PureTest(unittest.TestCase):
         stdlib = {"json", "os", "sys", "threading", "time", "collections", "logging", "urllib.parse",
                   "urllib.request", "urllib.error", "http.client", "ssl", "socket", "random",
                   "email.utils", "datetime", "re", "argparse", "shlex", "signal", "msvcrt",
-                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select", "stat"}
+                  "unicodedata", "difflib", "errno", "base64", "hashlib", "hmac", "_thread", "select", "stat",
+                  "textwrap"}
         self.assertEqual(imported - stdlib, set())
 
     def test_the_fast_url_check_accepts_only_what_the_full_check_accepts(self):
