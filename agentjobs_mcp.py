@@ -5187,6 +5187,8 @@ def task_created(session, entry, params, revision, result):
     started = now_ms()
     task_id = make_task_id(started, job_id)
     note = "Followed until it ends%s." % (" (created now)" if entry.name == "create_job" else "")
+    if status != "working":  # 2025-11-25: a task begins working, even that of a job that has ended
+        note = "It has ended: tasks/get gives the result."
     seen = Look(time.monotonic(), "", data)
     fields = task_state(revision, task_id, job_id, started, seen, note, status="working")
     log.debug("tools/call %s -> task %r", entry.name, task_id)

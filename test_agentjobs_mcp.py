@@ -5187,6 +5187,9 @@ class WatchJobTest(TasksTestCase):
             "Job %s is RUNNING.\nJob %s (RUNNING)\n" % (job_id, job_id)))
         self.assertEqual(TASK_ID.match(created["task"]["taskId"]).group(1), job_id)
         self.assertEqual(len(self.gets()), 1)  # no wait: the task is followed by the client
+        ended = self.call_task("watch_job", {"job_id": "job-0004"})["task"]
+        self.assertEqual((ended["status"], ended["statusMessage"]), ("working", "Job job-0004 is COMPLETED (updated "
+                         "2024-07-14T12:30:00Z). It has ended: tasks/get gives the result."))
         modern = self.call_task("watch_job", {"job_id": "job-0004"}, MODERN)
         self.assertEqual(modern["resultType"], "complete")
         self.assertTrue(text_of(modern).startswith("Job job-0004 has ended: COMPLETED."))
@@ -5205,6 +5208,25 @@ class WatchJobTest(TasksTestCase):
         result = self.get(self.task_id(job_id), MODERN, server=server)["result"]["result"]
         self.assertIn("Result: [withheld in lockdown: job result, 29 characters]", text_of(result))
         self.assertNotIn("Ignore previous", json.dumps(result))
+
+    def test_create_job_as_a_task_is_confirmed_and_audited_before_the_job_exists(self):
+        audit = os.path.join(self.temp_folder(), "audit.log")
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="create_job", AGENTJOBS_AUDIT_LOG=audit)
+        server.request("initialize", {"protocolVersion": LATEST, "capabilities": {"elicitation": {}},
+                                      "clientInfo": {"name": "asking", "version": "1"}})
+        server.notify("notifications/initialized")
+        server.send({"jsonrpc": "2.0", "id": "t1", "method": "tools/call", "params": {
+            "name": "create_job", "arguments": {"job_type_id": "customer-followup", "target_channel": {
+                "platform": "web", "code": "u1"}}, "task": {}}})
+        ask = server.read()
+        self.assertEqual(ask["method"], "elicitation/create")
+        self.assert_no_request()  # asked before anything is sent
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {"confirm": True}}})
+        task = server.read()["result"]["task"]
+        job_id = TASK_ID.match(task["taskId"]).group(1)
+        self.assertEqual([r.method for r in self.api.requests], ["POST"])
+        self.assertEqual([(line["outcome"], line["job_id"]) for line in read_audit(audit)],
+                         [("sending", None), ("ok", job_id)])
 
     def test_an_allow_list_without_watch_job_turns_tasks_off(self):
         server = self.server(AGENTJOBS_TOOLS="create_job,get_job")
