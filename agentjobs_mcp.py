@@ -701,6 +701,7 @@ class CallContext(object):
         self.revision = None  # the initialize-era revision in force when it was read (dispatch)
         self.as_task = False  # the client asked for a task (Tasks): answer with one
         self.progress = None  # progress(done, total, message) when the call has a progressToken
+        self.pausing = self.waits_over = False  # pause(), end_waits()
         self._sockets = []
         self._lock = _thread.allocate_lock()
         self._ended = _thread.allocate_lock()  # held until cancel or expire: pause() waits on it
@@ -753,11 +754,21 @@ class CallContext(object):
 
     def pause(self, seconds):
         """Wait `seconds` between two looks at the API; False at once if the call is
-        cancelled (or its time is up) meanwhile."""
+        cancelled (or its time is up) meanwhile, or no answer can be read any more."""
+        self.pausing = True
+        if self.waits_over:
+            return False
         if self._ended.acquire(True, max(seconds, 0)):
             self._ended.release()
             return False
         return True
+
+    def end_waits(self):
+        """stdin has closed: a call that waits (watch_job, tasks/result) ends now, as if
+        cancelled, instead of holding the exit; one that only calls the API finishes."""
+        self.waits_over = True
+        if self.pausing:
+            self.cancel()
 
     def bound_reads(self):
         """Let the next read on the call's sockets wait no longer than the time left."""
@@ -5934,6 +5945,9 @@ def serve(config, stdin, out):
                 break
         log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
         stop_asking(session)  # no answer can come any more
+        with session.lock:
+            for call in list(session.in_flight.values()):
+                call.end_waits()
         session.pool.join(config.timeout + 5)
     finally:
         close_connections()  # at EOF, and on SIGTERM or Ctrl-C too

@@ -5180,6 +5180,14 @@ class WatchJobTest(TasksTestCase):
         self.assertTrue(server.nothing_more(0.1))
         self.assertEqual(len(self.gets()), 1)
 
+    def test_a_server_whose_stdin_closes_ends_a_wait_and_exits_at_once(self):
+        job_id = self.job("RUNNING")
+        server = self.server()
+        server.send({"jsonrpc": "2.0", "id": "w3", "method": "tools/call", "params": {
+            "name": "watch_job", "arguments": {"job_id": job_id, "wait": 55}, "_meta": {"progressToken": 1}}})
+        self.assertEqual(server.read()["params"]["progress"], 0)  # waiting
+        self.assertEqual(server.close(timeout=3.0), 0)
+
     def test_as_a_task_it_follows_an_existing_job_and_a_finished_one_is_no_task_in_2026(self):
         job_id = self.job("RUNNING")
         created = self.call_task("watch_job", {"job_id": job_id})
