@@ -5580,17 +5580,18 @@ def request_revision(session, method, params):
     return version
 
 
-def capabilities(revision, view=False):
+def capabilities(revision, view=False, tasks=False):
     """What this server offers under `revision` (completions: a capability since 2025-03-26),
-    and the MCP Apps extension to a client that declared it (`view`)."""
+    the MCP Apps extension to a client that declared it (`view`), and tasks when the guard
+    rails let jobs be followed (`tasks`: 2025-11-25 in core, 2026-07-28 the extension)."""
     offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
                "prompts": {"listChanged": False}, "logging": {}}
     if revision >= "2025-03-26":
         offered["completions"] = {}
-    if revision == TASK_REVISION:
+    if tasks and revision == TASK_REVISION:
         offered["tasks"] = TASKS_CAPABILITY
     extensions = {UI_EXTENSION: {}} if view else {}
-    if revision in STATELESS_VERSIONS:
+    if tasks and revision in STATELESS_VERSIONS:
         extensions[TASKS_EXTENSION] = {}
     if extensions:
         offered["extensions"] = extensions
@@ -5599,7 +5600,8 @@ def capabilities(revision, view=False):
 
 def on_server_discover(session, params, revision):
     return {"supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": capabilities(revision, view_client(session, params, revision)),
+            "capabilities": capabilities(revision, view_client(session, params, revision),
+                                         tasks_allowed(session)),
             "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
 
 
@@ -5615,7 +5617,8 @@ def on_initialize(session, params, revision):
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
     return {"protocolVersion": version,
-            "capabilities": capabilities(version, view_client(session, params, version)),
+            "capabilities": capabilities(version, view_client(session, params, version),
+                                         tasks_allowed(session)),
             "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 

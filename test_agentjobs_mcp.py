@@ -5237,7 +5237,10 @@ class WatchJobTest(TasksTestCase):
                          [("sending", None), ("ok", job_id)])
 
     def test_an_allow_list_without_watch_job_turns_tasks_off(self):
-        server = self.server(AGENTJOBS_TOOLS="create_job,get_job")
+        server = self.server(initialize=False, AGENTJOBS_TOOLS="create_job,get_job")
+        self.assertNotIn("tasks", server.initialize()["result"]["capabilities"])
+        discover = server.request("server/discover", {"_meta": tasks_meta()})["result"]
+        self.assertNotIn("extensions", discover["capabilities"])
         self.assertNotIn('"execution"', json.dumps(server.request("tools/list")["result"]))
         created = self.call_task("create_job", {"job_type_id": "customer-followup", "target_channel": {
             "platform": "web", "code": "u1"}}, server=server)
