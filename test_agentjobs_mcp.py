@@ -7545,8 +7545,8 @@ CLASS_SECONDS = {"DeadlineTest": 13.1, "ConcurrencyLimitTest": 7.4, "CliTest": 6
                  "StatelessRevisionTest": 2.0, "ReadOnlyAndAllowListTest": 1.7, "CompletionTest": 1.7,
                  "ConcurrencyTest": 1.6, "NormalizedAnswerTest": 1.4, "EveryToolFailureTest": 1.4,
                  "TlsAndProxyTest": 1.3, "CreateJobTest": 1.3, "KeyHygieneTest": 1.0,
-                 "ContextBudgetTest": 1.0, "TasksFollowTest": 5.0, "WatchJobTest": 3.0,
-                 "TasksWireTest": 2.8}  # the last three measured 2026-12-06 (issue 27)
+                 "ContextBudgetTest": 1.0, "TasksFollowTest": 4.6, "WatchJobTest": 3.5,
+                 "TasksWireTest": 2.4}  # the last three measured 2026-12-06 (issue 27)
 RUNNER_SECONDS_PER_TEST = 0.15
 
 
