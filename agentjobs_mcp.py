@@ -5670,7 +5670,9 @@ def on_tasks_get(session, params, revision):
     if stopped is not None:
         return cancelled_task(revision, task_id, job_id, started, stopped)
     seen, why = task_look(session, task_id, job_id)
-    note = "The last look failed (%s); the task goes on." % why if why else None
+    note = None
+    if why:
+        note = "It could not be read just now (%s): this is how it was last seen; the task goes on." % why
     fields = task_state(revision, task_id, job_id, started, seen, note)
     if revision in STATELESS_VERSIONS and fields["status"] == "completed":
         ended = TASK_STATUSES[job_status(job_of_look(seen))]

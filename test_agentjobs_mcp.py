@@ -5481,8 +5481,8 @@ class TasksFollowTest(TasksTestCase):
         for era in (LATEST, MODERN):
             task = self.get(task_id, era, server=fresh)["result"]
             self.assertEqual((task["status"], task["statusMessage"]), ("working", "Job %s is RUNNING (updated %s). "
-                             "The last look failed (the API could not be reached); the task goes on."
-                             % (job_id, task["statusMessage"].split("updated ")[1][:20])))
+                             "It could not be read just now (the API could not be reached): this is how it "
+                             "was last seen; the task goes on." % (job_id, task["statusMessage"].split("updated ")[1][:20])))
         self.assert_only_gets()
 
 
@@ -5572,6 +5572,23 @@ class WatchJobTest(TasksTestCase):
         result = self.get(self.task_id(job_id), MODERN, server=server)["result"]["result"]
         self.assertIn("Result: [withheld in lockdown: job result, 29 characters]", text_of(result))
         self.assertNotIn("Ignore previous", json.dumps(result))
+
+    def test_a_busy_server_answers_tasks_get_with_the_last_look_and_never_calls_the_api_for_it(self):
+        job_id = self.job("RUNNING")
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="0")
+        server.send({"jsonrpc": "2.0", "id": "w4", "method": "tools/call", "params": {
+            "name": "watch_job", "arguments": {"job_id": job_id, "wait": 55}, "_meta": {"progressToken": 1}}})
+        self.assertEqual(server.read()["params"]["progress"], 0)  # the one worker waits
+        task = self.get(self.task_id(job_id), server=server)["result"]
+        self.assertEqual(task["statusMessage"], "Job %s is RUNNING (updated %s). It could not be read just now "
+                         "(the server is busy): this is how it was last seen; the task goes on."
+                         % (job_id, task["statusMessage"].split("updated ")[1][:20]))
+        error = self.get(self.task_id("job-0001"), server=server)["error"]  # never seen here
+        self.assertEqual(error["code"], -32603)
+        self.assertIn("could not be read (the server is busy)", error["message"])
+        error = self.get(self.task_id(job_id), server=server, method="tasks/result")["error"]
+        self.assertEqual(error["code"], -32603)
+        self.assertEqual(len(self.gets()), 1)  # watch_job's own look
 
     def test_create_job_as_a_task_is_confirmed_and_audited_before_the_job_exists(self):
         audit = os.path.join(self.temp_folder(), "audit.log")
