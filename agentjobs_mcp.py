@@ -5587,6 +5587,8 @@ def status_message(job_id, job, status, note=None):
         "working": "is %s" % (known or "not finished"), "completed": "COMPLETED",
         "failed": "FAILED", "cancelled": "was CANCELED"}[status])
     text += " (updated %s)." % when if when else "."
+    if status == "failed":  # a client may hand the model this line alone (Strands on 2025-11-25)
+        text += " get_job job_id=%s shows why." % escape_text(job_id, 200)
     return text + (" " + note if note else "")
 
 

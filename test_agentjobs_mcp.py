@@ -5291,7 +5291,8 @@ class TasksWireTest(TasksTestCase):
                 self.assertEqual((task["status"], modern["status"]), (core, extension))
                 words = {"working": "is %s" % status, "completed": "COMPLETED", "failed": "FAILED",
                          "cancelled": "was CANCELED"}[core]
-                self.assertEqual(task["statusMessage"], "Job %s %s (updated 2026-12-01T08:00:00Z)." % (job_id, words))
+                self.assertEqual(task["statusMessage"], "Job %s %s (updated 2026-12-01T08:00:00Z).%s" % (
+                    job_id, words, " get_job job_id=%s shows why." % job_id if core == "failed" else ""))
                 self.assertEqual(modern["statusMessage"], task["statusMessage"])
                 self.assertEqual(sorted(task), ["createdAt", "lastUpdatedAt", "pollInterval", "status",
                                                 "statusMessage", "taskId", "ttl"])
