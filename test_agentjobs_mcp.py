@@ -392,6 +392,8 @@ class ProtocolTest(ApiTestCase):
                         "prompts": {"listChanged": False}, "logging": {}}
             if version >= "2025-03-26":  # completions became a capability in 2025-03-26
                 expected["completions"] = {}
+            if version == "2025-11-25":  # tasks in core: tools/call only, no tasks/list
+                expected["tasks"] = {"cancel": {}, "requests": {"tools": {"call": {}}}}
             self.assertEqual(result["capabilities"], expected)
             self.assertEqual(result["serverInfo"]["name"], "agentjobs-mcp")
             self.assertEqual(result["serverInfo"]["version"], agentjobs_mcp.__version__)
@@ -427,7 +429,7 @@ class ProtocolTest(ApiTestCase):
 
     def test_tools_list_and_call_work_without_initialize(self):
         server = self.server(initialize=False)
-        self.assertEqual(len(server.request("tools/list")["result"]["tools"]), 8)
+        self.assertEqual(len(server.request("tools/list")["result"]["tools"]), len(CONTRACT))
         self.assertFalse(server.call("get_context")["isError"])
 
     def test_parse_error_has_null_id_and_the_next_request_works(self):
@@ -628,7 +630,7 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(lines[0]["error"]["code"], -32603)
         self.assertNotIn("injected", lines[0]["error"]["message"])
         self.assertIn("KeyError: 'injected'", err.decode())
-        self.assertEqual(len(lines[1]["result"]["tools"]), 8)
+        self.assertEqual(len(lines[1]["result"]["tools"]), len(CONTRACT))
 
     def test_a_bug_in_a_tool_is_an_error_result_and_serving_goes_on(self):
         code = ("import sys; sys.path.insert(0, %r); import agentjobs_mcp as m\n"
@@ -747,6 +749,7 @@ CONTRACT = {
         ["job_type_id", "target_channel"]),
     "get_job_type": ("Get Job Type Configuration", "read", ["job_type_id", "org_id"], ["job_type_id"]),
     "get_context": ("Get Server Context", "read", ["org_id"], []),
+    "watch_job": ("Watch Agent Job", "read", ["job_id", "wait"], ["job_id"]),
 }
 HINTS = {
     "read": {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False},
@@ -839,9 +842,9 @@ class ContextBudgetTest(ApiTestCase):
     def test_make_context_prints_the_table_and_fails_when_a_budget_does(self):
         out = subprocess.check_output([sys.executable, os.path.join(HERE, "dev", "context.py")],
                                       env=clean_env(), timeout=40).decode("utf-8")
-        self.assertIn("tool definitions, all eight", out)
+        self.assertIn("tool definitions, all %d" % len(CONTRACT), out)
         self.assertRegex(out, r"list_jobs limit=50: text +[\d,]+ +4,992 +9,985  yes")
-        self.assertTrue(out.endswith("All 24 budgets hold.\n"), out)
+        self.assertTrue(out.endswith("All %d budgets hold.\n" % (16 + len(CONTRACT))), out)
         code = ("import sys; sys.path.insert(0, %r); import context\n"
                 "context.SHARES['get_context'] = 10\nsys.exit(context.main())\n" % os.path.join(HERE, "dev"))
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=clean_env())
@@ -853,7 +856,7 @@ class ContextBudgetTest(ApiTestCase):
     def test_definitions_are_measured_as_tools_list_sends_them(self):
         listed = self.server().request("tools/list")["result"]["tools"]
         self.assertEqual([(t["name"], budget.compact_size(dict(
-            (k, t[k]) for k in ("name", "description", "inputSchema")))) for t in listed],
+            (k, t[k]) for k in ("name", "description", "inputSchema", "execution") if k in t))) for t in listed],
             budget.definition_sizes(agentjobs_mcp.TOOLS))
 
 
@@ -3561,7 +3564,8 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(set(result["supportedVersions"]), {MODERN} | set(ALL_VERSIONS))
         self.assertEqual(result["capabilities"], {
             "tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False},
-            "prompts": {"listChanged": False}, "logging": {}, "completions": {}})
+            "prompts": {"listChanged": False}, "logging": {}, "completions": {},
+            "extensions": {"io.modelcontextprotocol/tasks": {}}})
         self.assertIn("get_context", result["instructions"])
         self.assertIsInstance(result["ttlMs"], int)
         self.assertGreaterEqual(result["ttlMs"], 0)
@@ -5076,7 +5080,8 @@ class ViewTest(ApiTestCase):
             self.assertEqual(modern, plain.request(method, self.stateless(half))["result"])
             self.assertNotIn("ui://", json.dumps(modern))
             self.assertNotIn('"ui"', json.dumps(modern))
-        self.assertNotIn("extensions", plain.request("server/discover", self.stateless({}))["result"]["capabilities"])
+        self.assertEqual(plain.request("server/discover", self.stateless({}))["result"]["capabilities"]["extensions"],
+                         {"io.modelcontextprotocol/tasks": {}})  # issue 27: offered to every client
         error = plain.request("resources/read", {"uri": self.URI})["error"]
         self.assertEqual(error["code"], -32602)
         self.assertNotIn("_meta", plain.call("get_job", {"job_id": "job-0001"}))
@@ -5085,7 +5090,8 @@ class ViewTest(ApiTestCase):
         server = self.server(initialize=False)
         ui = self.stateless(self.UI)
         discover = server.request("server/discover", ui)["result"]
-        self.assertEqual(discover["capabilities"]["extensions"], {"io.modelcontextprotocol/ui": {}})
+        self.assertEqual(discover["capabilities"]["extensions"], {"io.modelcontextprotocol/ui": {},
+                                                                  "io.modelcontextprotocol/tasks": {}})
         tools = server.request("tools/list", ui)["result"]["tools"]
         self.assertEqual(sorted(t["name"] for t in tools if "_meta" in t), ["get_job", "get_jobs_stats", "list_jobs"])
         read = server.request("resources/read", dict(ui, uri=self.URI))["result"]
@@ -6524,7 +6530,7 @@ class CallTest(AuditFolderCase):
         self.assertEqual((code, out), (2, ""))
         self.assertEqual(err, "agentjobs_mcp.py: error: Unknown tool 'get_jobs'. The tools are: cancel_job, "
                               "get_job, list_jobs, get_jobs_stats, get_job_activities, create_job, "
-                              "get_job_type, get_context.\n")
+                              "get_job_type, get_context, watch_job.\n")
         expected = self.model_gets("list_jobs", {"limit": 0})
         code, out, err = self.cli("--call", "list_jobs", "limit=0")
         self.assertEqual((code, out), (2, ""))

@@ -17,11 +17,13 @@ import sys
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 
-# Tool definitions as a model sees them, [{name, description, inputSchema}]: each tool's
-# share, and all eight together (the shares add up to it).
+# Tool definitions as a model sees them, [{name, description, inputSchema}], plus the
+# `execution` field a 2025-11-25 list gives the tools that can run as a task (issue 27):
+# each tool's share, and all of them together (the shares add up to at most it).
 SHARES = {"cancel_job": 450, "get_job": 690, "list_jobs": 1580, "get_jobs_stats": 680,
-          "get_job_activities": 1000, "create_job": 1410, "get_job_type": 390, "get_context": 300}
-DEFINITIONS_BUDGET = 6500
+          "get_job_activities": 1000, "create_job": 1430, "get_job_type": 390, "get_context": 300,
+          "watch_job": 420}
+DEFINITIONS_BUDGET = 7600
 
 
 def compact_size(value):
@@ -30,9 +32,12 @@ def compact_size(value):
 
 
 def definition_sizes(tools):
-    """[(name, characters)] of each tool's definition as a model sees it."""
-    return [(entry.name, compact_size({"name": entry.name, "description": entry.description,
-                                       "inputSchema": entry.published_schema}))
+    """[(name, characters)] of each tool's definition as a model sees it, with its
+    execution field where a 2025-11-25 list has one."""
+    import agentjobs_mcp
+    return [(entry.name, compact_size(dict(
+        {"name": entry.name, "description": entry.description, "inputSchema": entry.published_schema},
+        **({"execution": {"taskSupport": "optional"}} if entry.name in agentjobs_mcp.TASK_TOOLS else {}))))
             for entry in tools]
 
 # Typical answers against the stand-in API with 120 waiting jobs added to its seed data,
@@ -104,7 +109,7 @@ def ceiling_rows(api, call, max_answer_chars):
 def definition_rows(tools):
     """The rows of the tool definitions: each within its share, and the total."""
     sizes = definition_sizes(tools)
-    rows = [("tool definitions, all eight", sum(size for _, size in sizes), DEFINITIONS_BUDGET,
+    rows = [("tool definitions, all %d" % len(sizes), sum(size for _, size in sizes), DEFINITIONS_BUDGET,
              NODE["definitions"])]
     rows += [("  " + name, size, SHARES[name], NODE.get(name)) for name, size in sizes]
     return rows
