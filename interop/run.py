@@ -65,9 +65,6 @@ KEY = "interop-key-0123456789"
 TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
          "get_jobs_stats", "list_jobs"]
 CHILD_TIMEOUT = 600
-# The server's settings for the tasks checks: a quick poll interval instead of the one meant
-# for jobs that last hours (each client honours the interval the server suggests).
-TASKS_SERVER_ENV = {}
 sys.path.insert(0, ROOT)
 from standin import StandInAPI  # noqa: E402
 from moving_jobs import moving_created_jobs, moving_job  # noqa: E402  (interop/, beside this script)
@@ -326,20 +323,19 @@ def tasks_ext(env):
     api.start()
     plan = tempfile.NamedTemporaryFile(prefix="interop-tasks-", suffix=".json", delete=False)
     plan.close()
-    stop = moving_created_jobs(api)
+    moving_created_jobs(api)
     try:
         jobs = {}
         for generation in ("v1", "v2"):
             jobs[generation] = {"watch": moving_job(api), "failing": moving_job(api, end="FAILED"),
                                 "behind": api.add_job(job_status="RUNNING")["job_id"],
                                 "cancel": api.add_job(job_status="RUNNING")["job_id"],
-                                "restart": moving_job(api, step=1.5)}
+                                "restart": moving_job(api, step=2.0)}
         script = os.path.join(NODE_DIR, "tasks_ext_client.mjs")  # ESM resolves packages beside the script
         shutil.copy(os.path.join(HERE, "tasks_ext_client.mjs"), script)
         child_checks("tasks ext-tasks", ["node", script], cwd=NODE_DIR, env=dict(
             env, AGENTJOBS_SERVER=SERVER, AGENTJOBS_PYTHON=sys.executable, AICONNECT_API_URL=api.url,
-            AICONNECT_API_KEY=KEY, JOBS=json.dumps(jobs), PLAN_FILE=plan.name,
-            TASKS_SERVER_ENV=json.dumps(TASKS_SERVER_ENV)))
+            AICONNECT_API_KEY=KEY, JOBS=json.dumps(jobs), PLAN_FILE=plan.name))
         try:
             with open(plan.name, encoding="utf-8") as handle:
                 done = json.load(handle)
@@ -365,7 +361,6 @@ def tasks_ext(env):
                   len(behind) == 1 and behind[0].json == {"reason": entry.get("behindReason")},
                   [r.json for r in behind])
     finally:
-        stop.set()
         api.stop()
         os.remove(plan.name)
 
@@ -374,7 +369,7 @@ def tasks_frameworks(env):
     """Strands Agents and Microsoft Agent Framework (tasks_frameworks.py), one run per venv."""
     for name, pins, _ in TASK_VENVS:
         child_checks("tasks " + " ".join(pins), [venv_python(name), os.path.join(HERE, "tasks_frameworks.py")],
-                     env=dict(env, TASKS_SERVER_ENV=json.dumps(TASKS_SERVER_ENV)))
+                     env=env)
 
 
 def free_port():

@@ -15,8 +15,7 @@
 // (serializeReference, the client and its server process closed, a new one, resumeTask); an
 // unknown task id; in v2 the removed tasks/result and a tasks/get from a client that did not
 // declare the extension.
-// Env: AGENTJOBS_SERVER, AGENTJOBS_PYTHON, AICONNECT_API_URL, AICONNECT_API_KEY, TASKS_SERVER_ENV
-// (JSON: the server's settings for a quick run), JOBS (JSON {generation: {watch, failing, behind,
+// Env: AGENTJOBS_SERVER, AGENTJOBS_PYTHON, AICONNECT_API_URL, AICONNECT_API_KEY, JOBS (JSON {generation: {watch, failing, behind,
 // cancel, restart}}: job ids run.py made), PLAN_FILE (written here: what was done to which job).
 // One line per check, then "N passed, N failed".
 import { Client } from "@modelcontextprotocol/client";
@@ -85,8 +84,7 @@ class Tap {
 const serverParams = {
   command: env.AGENTJOBS_PYTHON,
   args: [env.AGENTJOBS_SERVER],
-  env: { AICONNECT_API_URL: env.AICONNECT_API_URL, AICONNECT_API_KEY: env.AICONNECT_API_KEY, PATH: env.PATH || "",
-         ...JSON.parse(env.TASKS_SERVER_ENV || "{}") },
+  env: { AICONNECT_API_URL: env.AICONNECT_API_URL, AICONNECT_API_KEY: env.AICONNECT_API_KEY, PATH: env.PATH || "" },
 };
 const clientInfo = { name: "interop-ext-tasks", version: VERSION };
 
@@ -176,7 +174,9 @@ async function generationRun(generation) {
         !("task" in (plainCall.params || {})) && !(plainAnswer.result && (plainAnswer.result.task || plainAnswer.result.resultType === "task")),
         textOf(plain).slice(0, 100));
   if (generation === "v2") {
-    const answer = await tap.dispatch({ method: "tasks/get", params: { taskId: "anything" } });
+    const answer = await tap.dispatch({ method: "tasks/get", params: { taskId: "aj1-l2x9k3a0-job-0001", _meta: {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": clientInfo,
+      "io.modelcontextprotocol/clientCapabilities": {} } } });
     const required = answer.error && answer.error.data && answer.error.data.requiredCapabilities;
     check(`${label}: tasks/get from a client that did not declare the extension -> -32021 naming it`,
           answer.kind === "error" && answer.error.code === -32021 && required && required.extensions && EXT in required.extensions,
@@ -265,16 +265,17 @@ async function generationRun(generation) {
     const before = await api("GET", `/services/agent-jobs/${ids.restart}`);
     const statusBefore = before.body && before.body.data && before.body.data.job_status;
     const firstPid = tap.pid;
-    const cancelsBefore = tap.requests("tasks/cancel").length;
+    const firstTap = tap;
     await client.close();
     ({ client, tap } = await connect(generation));
     session = taskSession(generation, client, tap);
     const resumed = await session.resumeTask(reference);
     end = await outcomeOf(resumed);
     mine.restartTask = reference.taskId;
+    const cancels = firstTap.requests("tasks/cancel").filter((m) => m.params && m.params.taskId === reference.taskId);
     mine.ran.push("restart");
     check(`${label}: a task resumed after the server restarts (${statusBefore} before, new process) -> COMPLETED`,
-          execution.kind === "task" && cancelsBefore === 0 && firstPid !== tap.pid && end.status === "completed" &&
+          execution.kind === "task" && cancels.length === 0 && firstPid !== tap.pid && end.status === "completed" &&
           end.text.includes(ids.restart) && end.text.includes("COMPLETED"),
           `pid ${firstPid} -> ${tap.pid}; ${end.status}: ${end.text.slice(0, 100)}`);
   } catch (error) {

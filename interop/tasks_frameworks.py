@@ -46,9 +46,6 @@ TAP = os.path.join(ROOT, "interop", "wire_tap.py")
 TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
          "get_jobs_stats", "list_jobs", "watch_job"]
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
-# The server's settings for a quick run: how often it tells a client to poll (ms), and how
-# long the stand-in keeps a moving job in each state (s). Filled in from the server's docs.
-FAST_SERVER_ENV = json.loads(os.environ.get("TASKS_SERVER_ENV") or "{}")
 results = []
 
 
@@ -103,6 +100,12 @@ class Wire(object):
     def task_calls(self, tool):
         return [r for r in self.sent("tools/call") if (r.get("params") or {}).get("name") == tool]
 
+    async def wait_async(self, predicate, seconds=30):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not predicate(self):
+            await asyncio.sleep(0.05)
+        return predicate(self)
+
     def wait_for(self, predicate, seconds=30):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -118,7 +121,6 @@ def server_argv(python, wire):
 
 def server_env(api, **extra):
     env = {"AICONNECT_API_URL": api.url, "AICONNECT_API_KEY": KEY, "PATH": os.environ.get("PATH", "")}
-    env.update(FAST_SERVER_ENV)
     env.update(extra)
     return env
 
@@ -184,12 +186,12 @@ def strands(folder):
             check("%s: list_tools_sync -> %d tools" % (label, len(names)), names == TOOLS, ", ".join(names))
 
             # create_job as a task, followed to its end (the job moves on by itself)
-            stop = moving_created_jobs(api)
+            moving_created_jobs(api)
             try:
                 result = client.call_tool_sync("create-1", "create_job", CREATE_ARGS,
                                                read_timeout_seconds=timedelta(seconds=60))
             finally:
-                stop.set()
+                api.create_moves = None
             text = text_of_strands(result)
             calls = wire.task_calls("create_job")
             created = [r.path for r in api.requests if r.method == "POST"]
@@ -323,11 +325,11 @@ async def agent_framework_tasks(folder):
                   "task" not in (call.get("params") or {}) and "task" not in answer, wire_text(answer)[:120])
 
             # call_tool_as_task: create_job followed to its end.
-            stop = moving_created_jobs(api)
+            moving_created_jobs(api)
             try:
                 text = text_of_af(await tool.call_tool_as_task("create_job", **CREATE_ARGS))
             finally:
-                stop.set()
+                api.create_moves = None
             call = (wire.task_calls("create_job") or [{}])[-1]
             created = ((wire.answer(call) or {}).get("result") or {}).get("task") or {}
             results_sent = wire.answers("tasks/result")
@@ -388,7 +390,7 @@ async def agent_framework_tasks(folder):
             except Exception as failure:  # noqa: BLE001 - the expected way it gives up
                 error = "%s: %s" % (type(failure).__name__, failure)
             tool.task_options = None
-            wire.wait_for(lambda w: len(w.sent("tasks/cancel")) > cancels_before, 10)
+            await wire.wait_async(lambda w: len(w.sent("tasks/cancel")) > cancels_before, 10)  # its cancel is a task of this loop
             cancels = wire.answers("tasks/cancel")[cancels_before:]
             task = ((cancels[0][1] or {}).get("result") or {}) if cancels else {}
             check(label + ": max_task_wait runs out -> it sends tasks/cancel; the task ends cancelled",
