@@ -4,7 +4,7 @@ Runs in the venv interop/run.py makes. For each era mode of the SDK's Client - "
 (probes server/discover, falls back to initialize), "legacy" (initialize) and
 "2026-07-28" (stateless, no probe) - it starts agentjobs_mcp.py over stdio (the SDK's
 stdio client) against the stand-in API, run in this process, and checks: the revision
-negotiated, the server's identity, tools/list (the eight names), every tool called (not
+negotiated, the server's identity, tools/list (the nine names), every tool called (not
 isError, text, structuredContent present and valid against the tool's outputSchema with
 jsonschema; the SDK validates it too and would raise), two calls that must come back as
 isError, and what the stand-in API received (the key, the POST of create_job, the DELETE
@@ -39,7 +39,7 @@ from standin import StandInAPI  # noqa: E402
 
 KEY = "interop-key-0123456789"
 TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
-         "get_jobs_stats", "list_jobs"]
+         "get_jobs_stats", "list_jobs", "watch_job"]
 EXPECTED_VERSION = {"auto": "2026-07-28", "legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
 VERSION = getattr(mcp, "__version__", None) or __import__("importlib.metadata").metadata.version("mcp")
 results = []
@@ -60,6 +60,7 @@ def calls(job, who):
         ("get_job", {"job_id": "job-0001", "include_activities": True}),
         ("get_job_activities", {"job_id": "job-0001", "limit": 2}),
         ("get_job_type", {"job_type_id": "customer-followup"}),
+        ("watch_job", {"job_id": "job-0004", "wait": 5}),  # COMPLETED: answered at once
         ("create_job", {"job_type_id": "customer-followup",
                         "target_channel": {"platform": "whatsapp", "code": "interop-%s" % job},
                         "params": {"customer_name": "Ana", "order_id": "A-1"}}),
