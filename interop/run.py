@@ -330,7 +330,8 @@ def tasks_ext(env):
             jobs[generation] = {"watch": moving_job(api), "failing": moving_job(api, end="FAILED"),
                                 "behind": api.add_job(job_status="RUNNING")["job_id"],
                                 "cancel": api.add_job(job_status="RUNNING")["job_id"],
-                                "restart": moving_job(api, step=2.0)}
+                                "restart": moving_job(api, step=2.0),
+                                "closed": api.add_job(job_status="RUNNING")["job_id"]}
         script = os.path.join(NODE_DIR, "tasks_ext_client.mjs")  # ESM resolves packages beside the script
         shutil.copy(os.path.join(HERE, "tasks_ext_client.mjs"), script)
         child_checks("tasks ext-tasks", ["node", script], cwd=NODE_DIR, env=dict(
@@ -345,11 +346,11 @@ def tasks_ext(env):
         for generation in sorted(done):
             entry, ids = done[generation], jobs[generation]
             label = entry.get("label", generation)
-            kinds = ("created", "watch", "failing", "behind", "cancel", "restart")
+            kinds = ("created", "watch", "failing", "behind", "cancel", "restart", "closed")
             ran = entry.get("ran") or []
             check(label + ": every scenario ran to its end", list(ran) == list(kinds),
                   "did not: %s" % ", ".join(k for k in kinds if k not in ran))
-            followed = [ids[kind] for kind in ("watch", "failing", "cancel", "restart") if kind in ran]
+            followed = [ids[kind] for kind in ("watch", "failing", "cancel", "restart", "closed") if kind in ran]
             created = [job_id for job_id, job in api.jobs.items() if job.get("channel_code") == entry.get("code")]
             sent = [r.path.rsplit("/", 1)[-1] for r in api.requests if r.method == "DELETE"
                     and r.path.rsplit("/", 1)[-1] in followed + created]

@@ -278,6 +278,21 @@ async function generationRun(generation) {
           execution.kind === "task" && cancels.length === 0 && firstPid !== tap.pid && end.status === "completed" &&
           end.text.includes(ids.restart) && end.text.includes("COMPLETED"),
           `pid ${firstPid} -> ${tap.pid}; ${end.status}: ${end.text.slice(0, 100)}`);
+
+    // The session closed with a task unsettled (an app that quits): ext-tasks sends
+    // tasks/cancel for it; the job goes on.
+    execution = await session.callTool("watch_job", { job_id: ids.closed }, prefer);
+    const closing = execution.kind === "task" ? execution.handle.taskId : null;
+    await session.close();
+    const sentCancel = () => tap.requests("tasks/cancel").find((m) => m.params && m.params.taskId === closing);
+    for (let i = 0; i < 100 && !(sentCancel() && tap.answerTo(sentCancel())); i++) await new Promise((r) => setTimeout(r, 50));
+    const acknowledged = sentCancel() && tap.answerTo(sentCancel());
+    const closedJob = await api("GET", `/services/agent-jobs/${ids.closed}`);
+    const closedStatus = closedJob.body && closedJob.body.data && closedJob.body.data.job_status;
+    check(`${label}: session.close() with a task unsettled -> tasks/cancel, answered; ${ids.closed} still ${closedStatus}`,
+          closing && acknowledged && !acknowledged.error && closedStatus === "RUNNING",
+          `${closing}; ${JSON.stringify(acknowledged && (acknowledged.error || acknowledged.result)).slice(0, 120)}`);
+    mine.ran.push("closed");
   } catch (error) {
     check(`${label}: session`, false, `${error.name}: ${error.message}`);
   } finally {

@@ -138,6 +138,40 @@ def no_delete(label, api, job_id):
           not sent and status not in ("CANCELED",), "; ".join(sent) or status)
 
 
+OUTAGE = 6  # 503 answers to a job's GETs: two failed looks (the server tries a GET 3 times)
+
+
+def start_outage(api, wire, job_id):
+    """Once the client polls a task (tasks/get), the API answers the job's GETs with 503,
+    OUTAGE times, then the job COMPLETES. A started thread (join it after the call), and
+    where the task's tasks/get began on the wire."""
+    gets_before = len(wire.sent("tasks/get"))
+
+    def outage():
+        wire.wait_for(lambda w: len(w.sent("tasks/get")) > gets_before, 30)
+        api.add_fault(status=503, method="GET", path_contains=job_id, times=OUTAGE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the faults are used up
+            with api.lock:
+                if not [f for f in api.faults if f["path_contains"] == job_id]:
+                    break
+            time.sleep(0.05)
+        set_status(api, job_id, "COMPLETED")
+    thread = threading.Thread(target=outage, name="outage-" + job_id)
+    thread.daemon = True
+    thread.start()
+    return thread, gets_before
+
+
+def outage_seen(wire, gets_before):
+    """The tasks/get answers since `gets_before` that were errors, and those that told
+    (statusMessage) that the last look failed."""
+    answers = [a for r, a in wire.answers("tasks/get")[gets_before:]]
+    errors = [a for a in answers if a is None or "error" in a]
+    noted = [a for a in answers if "look failed" in str(((a or {}).get("result") or {}).get("statusMessage"))]
+    return errors, noted
+
+
 CREATE_ARGS = {"job_type_id": "customer-followup", "target_channel": {"platform": "whatsapp", "code": "interop-tasks"},
                "params": {"customer_name": "Ana", "order_id": "A-1"}}
 
@@ -229,6 +263,21 @@ def strands(folder):
             check(label + ": watch_job %s that ends FAILED -> the job's end, told" % job_id,
                   job_id in text and "FAILED" in text, "%s: %s" % (result.get("status"), text[:200]))
 
+            # The API down while the task is followed: the task goes on (an error answer to
+            # tasks/get would end Strands' wait and make it cancel the task).
+            job_id = api.add_job(job_status="RUNNING")["job_id"]
+            cancels_before = len(wire.sent("tasks/cancel"))
+            thread, gets_before = start_outage(api, wire, job_id)
+            result = client.call_tool_sync("watch-outage", "watch_job", {"job_id": job_id},
+                                           read_timeout_seconds=timedelta(seconds=60))
+            thread.join(35)
+            text = text_of_strands(result)
+            errors, noted = outage_seen(wire, gets_before)
+            check(label + ": the API down mid-task (503 x%d) -> tasks/get gives the last state, the task goes on"
+                  % OUTAGE, result.get("status") == "success" and "COMPLETED" in text and not errors and noted and
+                  len(wire.sent("tasks/cancel")) == cancels_before,
+                  "%d error answers, %d told the look failed; %s" % (len(errors), len(noted), text[:100]))
+
             # Its own wait runs out (5 min by default; 2 s here) on a job that does not end.
             job_id = api.add_job(job_status="RUNNING")["job_id"]
             before = len(wire.sent("tasks/cancel"))
@@ -265,6 +314,17 @@ def strands(folder):
             text = text_of_strands(result)
             call = (wire.task_calls("create_job") or [{}])[0]
             answer = (wire.answer(call) or {}).get("result") or {}
+            job_id = moving_job(api)
+            progress = []
+            result = client.call_tool_sync("watch-plain", "watch_job", {"job_id": job_id, "wait": 30},
+                                           progress_callback=lambda done, total, message=None: progress.append(
+                                               (done, total, message)))
+            watched = text_of_strands(result)
+            calls = wire.task_calls("watch_job")
+            check(label + ": without tasks_config, watch_job waits for the change, with notifications/progress",
+                  result.get("status") == "success" and job_id in watched and "(SCHEDULED)" not in watched and
+                  len(progress) >= 2 and calls and "task" not in (calls[0].get("params") or {}),
+                  "%d progress; %s" % (len(progress), (progress[-1:] or [""])[0]))
             check(label + ": without tasks_config, create_job answers as before (no task on the wire)",
                   result.get("status") == "success" and text.startswith("Job created: job-") and
                   wire_text(answer).startswith("Job created: job-") and "structuredContent" in answer and
@@ -300,6 +360,8 @@ async def agent_framework_tasks(folder):
         from agent_framework import MCPTaskOptions
     except ImportError:
         from agent_framework._mcp import MCPTaskOptions
+    captured = Captured()  # what it logs when a tasks/cancel fails
+    logging.getLogger("agent_framework").addHandler(captured)
     api = StandInAPI(key=KEY)
     api.start()
     try:
@@ -350,36 +412,19 @@ async def agent_framework_tasks(folder):
             # The API down while the task is followed: tasks/get must not answer with an error
             # (this client sends tasks/cancel after any error answer); the task goes on.
             job_id = api.add_job(job_status="RUNNING")["job_id"]
-            gets_before = len(wire.sent("tasks/get"))
             cancels_before = len(wire.sent("tasks/cancel"))
-            polls = lambda: len(wire.sent("tasks/get")) > gets_before  # noqa: E731
-
-            def outage():
-                wire.wait_for(lambda w: polls(), 30)
-                api.add_fault(status=503, method="GET", path_contains=job_id, times=4)
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:  # until the faults are used up
-                    with api.lock:
-                        left = [f for f in api.faults if f["path_contains"] == job_id]
-                    if not left:
-                        break
-                    time.sleep(0.05)
-                set_status(api, job_id, "COMPLETED")
-            thread = threading.Thread(target=outage)
-            thread.daemon = True
-            thread.start()
+            thread, gets_before = start_outage(api, wire, job_id)
             try:
                 text = text_of_af(await tool.call_tool_as_task("watch_job", job_id=job_id))
                 error = None
             except Exception as failure:  # noqa: BLE001 - reported as a failed check
                 text, error = "", "%s: %s" % (type(failure).__name__, failure)
             thread.join(35)
-            errors = [a for r, a in wire.answers("tasks/get")[gets_before:] if a is None or "error" in a]
-            faulted = [r for r in api.requests if r.method == "GET" and job_id in r.path]
-            check(label + ": the API down mid-task (503 x4) -> tasks/get answers no error, the task goes on",
-                  error is None and "COMPLETED" in text and not errors and
+            errors, noted = outage_seen(wire, gets_before)
+            check(label + ": the API down mid-task (503 x%d) -> tasks/get gives the last state, the task goes on"
+                  % OUTAGE, error is None and "COMPLETED" in text and not errors and noted and
                   len(wire.sent("tasks/cancel")) == cancels_before,
-                  error or "%d GETs of the job, %d error answers; %s" % (len(faulted), len(errors), text[:100]))
+                  error or "%d error answers, %d told the look failed; %s" % (len(errors), len(noted), text[:100]))
 
             # It gives up (max_task_wait) -> tasks/cancel; the job goes on.
             job_id = api.add_job(job_status="RUNNING")["job_id"]
@@ -390,16 +435,21 @@ async def agent_framework_tasks(folder):
             except Exception as failure:  # noqa: BLE001 - the expected way it gives up
                 error = "%s: %s" % (type(failure).__name__, failure)
             tool.task_options = None
-            await wire.wait_async(lambda w: len(w.sent("tasks/cancel")) > cancels_before, 10)  # its cancel is a task of this loop
+            # its cancel is a task of this loop, sent "best effort" (5 s at most)
+            await wire.wait_async(lambda w: len(w.sent("tasks/cancel")) > cancels_before and
+                                  all(a is not None for r, a in w.answers("tasks/cancel")), 20)
             cancels = wire.answers("tasks/cancel")[cancels_before:]
             task = ((cancels[0][1] or {}).get("result") or {}) if cancels else {}
+            said = [m for m in captured.records if "tasks/cancel" in m]
             check(label + ": max_task_wait runs out -> it sends tasks/cancel; the task ends cancelled",
                   error is not None and "max_task_wait" in error and len(cancels) == 1 and
-                  task.get("status") == "cancelled", "%s; %s" % (error, json.dumps(task)[:160]))
+                  task.get("status") == "cancelled", "%s; %s%s" % (error, json.dumps(task)[:160], "; ".join(
+                      [""] + said)[:200]))
             check(label + ": the cancelled task's message says the job goes on and names cancel_job",
                   "cancel_job" in (task.get("statusMessage") or ""), task.get("statusMessage"))
             no_delete(label + ": after tasks/cancel", api, job_id)
     finally:
+        logging.getLogger("agent_framework").removeHandler(captured)
         api.stop()
 
 
