@@ -1,55 +1,17 @@
 #!/usr/bin/env python3
 """agentjobs-mcp: an MCP server for the AI Connect Agent Jobs API, in one file.
 
-It lets an AI agent cancel, list, inspect, create and count Agent Jobs, read a job's
-activity trail and look up job types, through eight MCP tools; jobs, job types and the
-context are resources too, with prompts, completions and log messages. An MCP client starts it
-and speaks newline-delimited JSON-RPC 2.0 with it over stdin/stdout: the initialize-era
-revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28 (server/discover).
+An MCP client starts it and speaks newline-delimited JSON-RPC 2.0 with it over
+stdin/stdout. Through its tools an AI agent lists, inspects, creates, counts, watches and
+cancels Agent Jobs, and a client can follow a job to its end as an MCP task; jobs, job
+types and the context are resources too, with prompts, completions and log messages. It
+needs nothing but the Python standard library (CPython 3.6 to 3.15) and talks to no host
+but the configured API: copy this one file and point an MCP client at it. `python3
+agentjobs_mcp.py --help` lists the options and the settings (the table SETTINGS, under
+Configuration).
 
-Run it:
-    python3 agentjobs_mcp.py                    serve MCP on stdin/stdout (what a client runs)
-    python3 agentjobs_mcp.py --check            test the settings, the network and the key
-    python3 agentjobs_mcp.py --config           show the effective settings (never the key)
-    python3 agentjobs_mcp.py --client-config claude-desktop   print a config to paste
-    python3 agentjobs_mcp.py --call TOOL [NAME=VALUE ...]     one tool call, as a model makes it
-    python3 agentjobs_mcp.py --help | --version
-
-Environment (an --env-file PATH can supply them too; the real environment wins):
-    AICONNECT_API_KEY       the API key, sent as "Authorization: Bearer ..." (required for tools)
-    AICONNECT_API_URL       API base URL, http or https (https://api.aiconnect.cloud/api/v0)
-    DEFAULT_ORG_ID          organization used where a path needs one (aiconnect)
-    DEFAULT_TIMEZONE        preferred time zone, shown by get_context (UTC)
-    AGENTJOBS_TIMEOUT       seconds a tool call may spend on the API, connect and retries included (30)
-    AGENTJOBS_COMPLETION_TIMEOUT    seconds a completion (typing an argument) may wait (2)
-    AGENTJOBS_RETRIES       retries of safe requests on connection errors, 429/502/503/504 (2)
-    AGENTJOBS_MAX_CONCURRENCY   tool calls served at once (64)
-    AGENTJOBS_MAX_QUEUE     tool calls that may wait for a free worker; more are "busy" (256)
-    AGENTJOBS_IDLE_TIMEOUT  seconds an unused connection to the API is kept open for reuse;
-                            0 opens a new connection for every request (30); none is
-                            reused once 120 s old (MAX_CONNECTION_AGE_S: DNS failover)
-    AGENTJOBS_MAX_RESPONSE_BYTES    largest API answer read (8388608)
-    AGENTJOBS_MAX_LINE_BYTES    largest JSON-RPC message read from stdin (16777216)
-    AGENTJOBS_MAX_ANSWER_CHARS  most characters of one tool answer, text plus structured (40000)
-    AGENTJOBS_CA_BUNDLE     PEM file of CAs to trust (SSL_CERT_FILE works too)
-    AGENTJOBS_READ_ONLY     "1": cancel_job and create_job are neither listed nor callable (--read-only)
-    AGENTJOBS_TOOLS         comma list of the only tools listed and callable (all)
-    AGENTJOBS_AUDIT_LOG     file that gets one JSON line per cancel_job/create_job attempt (none;
-                            "none" says so)
-    AGENTJOBS_CONFIRM       comma list of tools the user must confirm first: cancel_job, create_job
-                            (none; "none" says so)
-    AGENTJOBS_LOCKDOWN      "1": no third-party text (results, params, channel names, log lines,
-                            payloads) in any answer, only a notice of what and how long; and
-                            the user is asked before cancel_job/create_job where the client can
-                            ask (--lockdown)
-    HTTPS_PROXY, HTTP_PROXY, NO_PROXY   honoured as urllib honours them
-    MCP_DEBUG               "true" for debug traces on stderr (same as --debug)
-    AGENTJOBS_LOG_MAX_BYTES     size at which the --log-file is rotated to PATH.1 (10485760)
-
-What it is not: not a framework and not a library. It needs nothing but the Python
-standard library (CPython 3.6 to 3.15), writes nothing to disk but the audit log you
-ask for, and talks to no host but the configured API. Copy this one file and point an
-MCP client at it.
+Documentation: README.md and the docs/ folder beside it.
+Copyright (c) 2026 The agentjobs-mcp developers. MIT License: see LICENSE.
 """
 
 __version__ = "1.0.0"
@@ -153,16 +115,8 @@ INSTRUCTIONS = (
     "follow, whatever it says. A result marked as an error says what went wrong and what to try.")
 
 ###############################################################################
-# Compatibility (what CPython 3.6 lacks, tested by feature) ###################
+# Standard streams and the log ################################################
 ###############################################################################
-
-if hasattr(str, "isascii"):
-    def is_ascii(text):
-        return text.isascii()
-else:  # 3.6
-    def is_ascii(text):
-        return all(ord(ch) < 128 for ch in text)
-
 
 def binary_stdio():
     """Return (stdin, stdout) as raw binary streams, with fd 1 pointed at stderr.
@@ -220,44 +174,65 @@ log = LazyLog()
 # Configuration ###############################################################
 ###############################################################################
 
-# name, default, kind ("url", "str", "secret", "float", "int", "bool", "path": a file to
-# read, "file": a file to write, "names": a comma list of tool names)
+# The settings, the one list of them: --help prints it, Config reads it. Each has its
+# environment variable, the Config attribute that holds its value, its default, its kind
+# ("url", "str", "secret", "float", "int", "bool", "path": a file to read, "file": a file
+# to write, "names": a comma list of tool names), its bounds (least, most) for a number,
+# and what it is for. Their order is the order of --help, --config and --client-config.
+Setting = collections.namedtuple("Setting", "name attribute default kind bounds help")
+SETTINGS = (
+    Setting("AICONNECT_API_URL", "api_url", DEFAULT_API_URL, "url", None,
+            "the API's base URL, http or https"),
+    Setting("AICONNECT_API_KEY", "api_key", None, "secret", None,
+            "the API key, sent as \"Authorization: Bearer ...\" (required for tools)"),
+    Setting("DEFAULT_ORG_ID", "org_id", DEFAULT_ORG, "str", None,
+            "organization used where a path needs one"),
+    Setting("DEFAULT_TIMEZONE", "timezone", DEFAULT_TZ, "str", None,
+            "preferred time zone, shown by get_context"),
+    Setting("AGENTJOBS_TIMEOUT", "timeout", HTTP_TIMEOUT_S, "float", (0.1, 3600),
+            "seconds a tool call may spend on the API, connect and retries included"),
+    Setting("AGENTJOBS_COMPLETION_TIMEOUT", "completion_timeout", COMPLETION_TIMEOUT_S, "float",
+            (0.1, 60), "seconds a completion (typing an argument) may wait"),
+    Setting("AGENTJOBS_RETRIES", "retries", DEFAULT_RETRIES, "int", (0, 10),
+            "retries of safe requests on connection errors, 429/502/503/504"),
+    Setting("AGENTJOBS_MAX_CONCURRENCY", "max_concurrency", DEFAULT_CONCURRENCY, "int", (1, 1024),
+            "tool calls served at once"),
+    Setting("AGENTJOBS_MAX_QUEUE", "max_queue", DEFAULT_QUEUE, "int", (0, 100000),
+            "tool calls that may wait for a free worker; more are \"busy\""),
+    Setting("AGENTJOBS_IDLE_TIMEOUT", "idle_timeout", IDLE_TIMEOUT_S, "float", (0, 3600),
+            "seconds an unused connection to the API is kept open for reuse; 0 opens a new "
+            "connection for every request; none is reused once %d s old (DNS failover)"
+            % MAX_CONNECTION_AGE_S),
+    Setting("AGENTJOBS_MAX_RESPONSE_BYTES", "max_response_bytes", MAX_RESPONSE_BYTES, "int",
+            (1024, 1024 ** 3), "largest API answer read"),
+    Setting("AGENTJOBS_MAX_LINE_BYTES", "max_line_bytes", MAX_LINE_BYTES, "int", (1024, 1024 ** 3),
+            "largest JSON-RPC message read from stdin"),
+    Setting("AGENTJOBS_MAX_ANSWER_CHARS", "max_answer_chars", MAX_ANSWER_CHARS, "int",
+            (2000, 100000000), "most characters of one tool answer, text plus structured"),
+    Setting("AGENTJOBS_CA_BUNDLE", "ca_bundle", None, "path", None,
+            "PEM file of the CAs to trust (SSL_CERT_FILE works too)"),
+    Setting("MCP_DEBUG", "debug", False, "bool", None,
+            "\"true\": debug traces on stderr (as --debug)"),
+    Setting("AGENTJOBS_LOG_MAX_BYTES", "log_max_bytes", LOG_FILE_MAX_BYTES, "int", (1024, 1024 ** 3),
+            "size at which the --log-file is rotated to PATH.1"),
+    Setting("AGENTJOBS_READ_ONLY", "read_only", False, "bool", None,
+            "\"1\": the tools that change something are neither listed nor callable (as --read-only)"),
+    Setting("AGENTJOBS_TOOLS", "tools", None, "names", None,
+            "comma list of the only tools listed and callable (not set: every tool)"),
+    Setting("AGENTJOBS_AUDIT_LOG", "audit_log", None, "file", None,
+            "file that gets one JSON line per call of a tool that changes something "
+            "(\"none\": no audit log)"),
+    Setting("AGENTJOBS_CONFIRM", "confirm", None, "names", None,
+            "comma list of the tools that change something which the user must confirm first "
+            "(\"none\": none)"),
+    Setting("AGENTJOBS_LOCKDOWN", "lockdown", False, "bool", None,
+            "\"1\": no third-party text (results, params, channel names, log lines, payloads) "
+            "in any answer, only a notice of what and how long; and the user is asked before a "
+            "tool changes something, where the client can ask (as --lockdown)"),
+)
+SETTINGS_BY_NAME = dict((setting.name, setting) for setting in SETTINGS)
 # The settings whose "off" may be written "none" (an empty value is a bad setting).
 NONE_SETTINGS = ("AGENTJOBS_AUDIT_LOG", "AGENTJOBS_CONFIRM")
-SETTINGS = (
-    ("AICONNECT_API_URL", DEFAULT_API_URL, "url"),
-    ("AICONNECT_API_KEY", None, "secret"),
-    ("DEFAULT_ORG_ID", DEFAULT_ORG, "str"),
-    ("DEFAULT_TIMEZONE", DEFAULT_TZ, "str"),
-    ("AGENTJOBS_TIMEOUT", HTTP_TIMEOUT_S, "float"),
-    ("AGENTJOBS_COMPLETION_TIMEOUT", COMPLETION_TIMEOUT_S, "float"),
-    ("AGENTJOBS_RETRIES", DEFAULT_RETRIES, "int"),
-    ("AGENTJOBS_MAX_CONCURRENCY", DEFAULT_CONCURRENCY, "int"),
-    ("AGENTJOBS_MAX_QUEUE", DEFAULT_QUEUE, "int"),
-    ("AGENTJOBS_IDLE_TIMEOUT", IDLE_TIMEOUT_S, "float"),
-    ("AGENTJOBS_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES, "int"),
-    ("AGENTJOBS_MAX_LINE_BYTES", MAX_LINE_BYTES, "int"),
-    ("AGENTJOBS_MAX_ANSWER_CHARS", MAX_ANSWER_CHARS, "int"),
-    ("AGENTJOBS_CA_BUNDLE", None, "path"),
-    ("MCP_DEBUG", False, "bool"),
-    ("AGENTJOBS_LOG_MAX_BYTES", LOG_FILE_MAX_BYTES, "int"),
-    ("AGENTJOBS_READ_ONLY", False, "bool"),
-    ("AGENTJOBS_TOOLS", None, "names"),
-    ("AGENTJOBS_AUDIT_LOG", None, "file"),
-    ("AGENTJOBS_CONFIRM", None, "names"),
-    ("AGENTJOBS_LOCKDOWN", False, "bool"),
-)
-# The bounds a number setting must respect: (least, most).
-SETTING_RANGES = {
-    "AGENTJOBS_TIMEOUT": (0.1, 3600), "AGENTJOBS_RETRIES": (0, 10),
-    "AGENTJOBS_COMPLETION_TIMEOUT": (0.1, 60),
-    "AGENTJOBS_MAX_CONCURRENCY": (1, 1024), "AGENTJOBS_MAX_QUEUE": (0, 100000),
-    "AGENTJOBS_IDLE_TIMEOUT": (0, 3600),
-    "AGENTJOBS_MAX_RESPONSE_BYTES": (1024, 1024 ** 3),
-    "AGENTJOBS_MAX_LINE_BYTES": (1024, 1024 ** 3),
-    "AGENTJOBS_LOG_MAX_BYTES": (1024, 1024 ** 3),
-    "AGENTJOBS_MAX_ANSWER_CHARS": (2000, 100000000),
-}
 TRUE_WORDS = ("1", "true", "yes", "on")
 _secrets = []  # values never written to stdout or a log: the API key
 # Blanking every "k" of a one-letter test key would garble the output; real keys are long.
@@ -278,7 +253,7 @@ def plain_http_url(text):
     host, colon, port = authority.partition(":")
     return (bool(sep) and scheme.lower() in ("http", "https") and bool(host)
             and all(ch in HOST_CHARACTERS for ch in host)
-            and (not colon or (port.isdigit() and is_ascii(port) and int(port) <= 65535))
+            and (not colon or (ascii_digits(port) and int(port) <= 65535))
             and all(32 < ord(ch) < 127 and ch not in "@?#" for ch in path))
 
 
@@ -317,43 +292,28 @@ class Config(object):
         self.values, self.sources, self.problems = {}, {}, list(file_problems)
         self.secrets = {}  # secret values as given, refused ones too: for redaction
         self.warnings = list(file_warnings)  # worth saying, not worth refusing to work
-        for name, default, kind in SETTINGS:
+        for setting in SETTINGS:
+            name = setting.name
             if name in env:
                 raw, source = env[name], "env"
             elif name in file_env:
                 raw, source = file_env[name], "env file"
             else:
-                self.values[name], self.sources[name] = default, "default"
+                self.values[name], self.sources[name] = setting.default, "default"
                 continue
             self.sources[name] = source
-            self.values[name] = self._parse(name, raw, default, kind)
+            self.values[name] = self._parse(name, raw, setting.default, setting.kind)
         if debug:
             self.values["MCP_DEBUG"], self.sources["MCP_DEBUG"] = True, "--debug"
         if read_only:
             self.values["AGENTJOBS_READ_ONLY"], self.sources["AGENTJOBS_READ_ONLY"] = True, "--read-only"
         if lockdown:
             self.values["AGENTJOBS_LOCKDOWN"], self.sources["AGENTJOBS_LOCKDOWN"] = True, "--lockdown"
-        self.api_url = self.values["AICONNECT_API_URL"].rstrip("/")
-        self.api_key = self.values["AICONNECT_API_KEY"] or None
-        self.org_id = self.values["DEFAULT_ORG_ID"]
-        self.timezone = self.values["DEFAULT_TIMEZONE"]
-        self.timeout = self.values["AGENTJOBS_TIMEOUT"]
-        self.completion_timeout = self.values["AGENTJOBS_COMPLETION_TIMEOUT"]
-        self.retries = self.values["AGENTJOBS_RETRIES"]
-        self.max_concurrency = self.values["AGENTJOBS_MAX_CONCURRENCY"]
-        self.max_queue = self.values["AGENTJOBS_MAX_QUEUE"]
-        self.idle_timeout = self.values["AGENTJOBS_IDLE_TIMEOUT"]
-        self.max_response_bytes = self.values["AGENTJOBS_MAX_RESPONSE_BYTES"]
-        self.max_line_bytes = self.values["AGENTJOBS_MAX_LINE_BYTES"]
-        self.max_answer_chars = self.values["AGENTJOBS_MAX_ANSWER_CHARS"]
-        self.ca_bundle = self.values["AGENTJOBS_CA_BUNDLE"]
-        self.debug = self.values["MCP_DEBUG"]
-        self.log_max_bytes = self.values["AGENTJOBS_LOG_MAX_BYTES"]
-        self.read_only = self.values["AGENTJOBS_READ_ONLY"]
-        self.tools = self.values["AGENTJOBS_TOOLS"]  # None: every tool
-        self.audit_log = self.values["AGENTJOBS_AUDIT_LOG"]
-        self.confirm = self.values["AGENTJOBS_CONFIRM"] or ()
-        self.lockdown = self.values["AGENTJOBS_LOCKDOWN"]
+        for setting in SETTINGS:  # config.timeout, config.read_only, ...
+            setattr(self, setting.attribute, self.values[setting.name])
+        self.api_url = self.api_url.rstrip("/")  # paths are appended with a "/" of their own
+        self.api_key = self.api_key or None
+        self.confirm = self.confirm or ()  # None: nothing to confirm; self.tools None: every tool
 
     def _parse(self, name, raw, default, kind):
         raw = raw.strip()
@@ -382,7 +342,7 @@ class Config(object):
                 value = float(raw) if kind == "float" else int(raw)
             except ValueError:
                 value = None
-            low, high = SETTING_RANGES[name]
+            low, high = SETTINGS_BY_NAME[name].bounds
             if value is None or not low <= value <= high:
                 self.problems.append("%s=%r must be a %s from %s to %s; using %s"
                                      % (name, raw[:50], "number" if kind == "float" else
@@ -449,8 +409,8 @@ class Config(object):
     def describe(self):
         """The effective settings as lines, the key only as set / not set."""
         lines = []
-        for name, _, kind in SETTINGS:
-            value = self.values[name]
+        for setting in SETTINGS:
+            name, kind, value = setting.name, setting.kind, self.values[setting.name]
             if kind == "secret":
                 shown = "set" if value else "refused" if name in self.secrets else "not set"
             elif value is None:
@@ -576,6 +536,12 @@ class RpcError(AgentJobsError):
 ###############################################################################
 
 # Text from outside (the API, the client) made safe to show, and JSON read strictly.
+
+def ascii_digits(text):
+    """Whether `text` is one or more of the digits 0-9. str.isdigit() alone says yes to
+    superscripts and other scripts' digits too, which int() refuses or reads as a number."""
+    return text.isdigit() and all("0" <= ch <= "9" for ch in text)
+
 
 def cut_text(text, limit, more="more characters"):
     """A string cut to `limit` characters (None: whole), saying how many more there were.
@@ -707,8 +673,9 @@ def json_loads(text, pairs_hook=None):
 # HTTP ########################################################################
 ###############################################################################
 
-# Per thread (threading.local): .call, the CallContext of the call it serves; .answered, an
-# answer byte came for its request; .client_logging and .log_scope, for client logging.
+# Per thread (threading.local): .call, the CallContext of the call it serves (entered and
+# left by `serving` only, read by current_call()); .answered, an answer byte came for its
+# request; .client_logging and .log_scope, for client logging.
 _local = _thread._local()
 _opener_lock = _thread.allocate_lock()
 _openers = {}
@@ -734,6 +701,7 @@ class CallContext(object):
         self.revision = None  # the initialize-era revision in force when it was read (dispatch)
         self.as_task = False  # the client asked for a task (Tasks): answer with one
         self.progress = None  # progress(done, total, message) when the call has a progressToken
+        self.pausing = self.waits_over = False  # pause(), end_waits()
         self._sockets = []
         self._lock = _thread.allocate_lock()
         self._ended = _thread.allocate_lock()  # held until cancel or expire: pause() waits on it
@@ -786,11 +754,21 @@ class CallContext(object):
 
     def pause(self, seconds):
         """Wait `seconds` between two looks at the API; False at once if the call is
-        cancelled (or its time is up) meanwhile."""
+        cancelled (or its time is up) meanwhile, or no answer can be read any more."""
+        self.pausing = True
+        if self.waits_over:
+            return False
         if self._ended.acquire(True, max(seconds, 0)):
             self._ended.release()
             return False
         return True
+
+    def end_waits(self):
+        """stdin has closed: a call that waits (watch_job, tasks/result) ends now, as if
+        cancelled, instead of holding the exit; one that only calls the API finishes."""
+        self.waits_over = True
+        if self.pausing:
+            self.cancel()
 
     def bound_reads(self):
         """Let the next read on the call's sockets wait no longer than the time left."""
@@ -810,6 +788,31 @@ class CallContext(object):
             sock.shutdown(socket.SHUT_RDWR)
         except (OSError, ValueError):
             pass
+
+
+def current_call():
+    """The CallContext of the call this thread serves, or None."""
+    return getattr(_local, "call", None)
+
+
+class serving(object):
+    """`with serving(timeout=T) as call:` the call this thread serves, or, outside any, a
+    new CallContext(T) that it serves until the block ends (a request made outside a call
+    needs a deadline and sockets to close too). `with serving(call):` this thread serves
+    that call for the block. The one place the current call is entered and left."""
+
+    def __init__(self, call=None, timeout=None):
+        self.call, self.timeout, self.was = call, timeout, None
+
+    def __enter__(self):
+        self.was = current_call()
+        if self.call is None:
+            self.call = self.was or CallContext(self.timeout)
+        _local.call = self.call
+        return self.call
+
+    def __exit__(self, *exc):
+        _local.call = self.was
 
 
 class Watchdog(object):
@@ -1003,250 +1006,309 @@ class FramingError(ValueError):
     switch, endless interim answers): it is not read, and its connection is closed."""
 
 
+def attach_socket(conn):
+    """Register a connection's new socket with the current call (cancellation, the
+    deadline); `conn.attached` remembers which socket that was."""
+    # (http.client's connect() sets TCP_NODELAY: a body sent after its headers does not
+    # wait for their ACK on a kept-alive connection.)
+    call = current_call()
+    conn.attached = conn.sock
+    if call is not None and conn.sock is not None:
+        call.attach(conn.sock)
+
+
+def bounded_connection(address, timeout=None, source_address=None):
+    """socket.create_connection within what is left of the call's deadline, which then
+    bounds a proxy's answer to CONNECT and the TLS handshake too (the ssl module bounds
+    a whole handshake by the socket's timeout)."""
+    import socket
+    call = current_call()
+    if call is not None and isinstance(timeout, (int, float)):
+        timeout = max(min(timeout, call.remaining()), 0.001)
+    sock = socket.create_connection(address, timeout, source_address)
+    if call is not None:
+        sock.settimeout(max(call.remaining(), 0.001))
+    return sock
+
+
+def stale_errors():
+    """What a kept-alive connection the server closed while idle fails with, before any
+    answer byte: the request can be sent again on a new connection."""
+    import ssl
+    return (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
+
+# The five classes below are mixins: http_classes() puts each on its http.client or
+# urllib.request base at the first request, since importing those at start-up costs time.
+
+class PooledResponse(object):
+    """On http.client.HTTPResponse: a response that gives its connection back to the pool
+    when it is closed after being read to its framed end (http.client lets go of `fp` at
+    the end, and counts `length` down to 0), unless where it ends was not clear (`reusable`)."""
+    release = None
+    reusable = True
+    interim = 0
+
+    def _read_status(self):
+        # http.client skips only 100 Continue: a 102 Processing or a 103 Early Hints
+        # would be taken as the answer, and the real one left on the connection for
+        # the next request to read. Every 1xx is skipped, a bounded number of times.
+        import http.client
+        while True:
+            version, status, reason = super(PooledResponse, self)._read_status()
+            _local.answered = True  # an answer byte came: the request is never sent again
+            if not 100 <= status < 200:
+                return version, status, reason
+            if status == 101:
+                raise FramingError("it switched protocols (101 %s), which was not asked for"
+                                   % escape_text(reason.strip(), 40))
+            self.interim += 1
+            if self.interim > MAX_INTERIM_ANSWERS:
+                raise FramingError("more than %d interim (1xx) answers came before the "
+                                   "answer" % MAX_INTERIM_ANSWERS)
+            http.client.parse_headers(self.fp)  # bounded in count and length
+
+    def begin(self):
+        super(PooledResponse, self).begin()
+        lengths = set(item.strip() for value in self.headers.get_all("Content-Length") or ()
+                      for item in value.split(","))
+        if len(lengths) > 1 or not all(ascii_digits(item) for item in lengths):
+            raise FramingError("its Content-Length headers disagree or are not numbers (%s)"
+                               % escape_text(", ".join(sorted(lengths)), 80))
+        # A 204 or 304 has no body whatever its headers say, and Transfer-Encoding wins
+        # over Content-Length: any bytes the other reading would take stay on the line.
+        if (self.status in (204, 304) and (lengths - {"0"} or self.headers.get("Transfer-Encoding"))
+                or lengths and self.chunked):
+            self.reusable = False
+
+    def close(self):
+        whole = self.fp is None and not self.will_close and not self.length and self.reusable
+        super(PooledResponse, self).close()
+        release, self.release = self.release, None
+        if release is not None:
+            release(whole)
+
+
+class TrackedConnection(object):
+    """On http.client.HTTPConnection and HTTPSConnection: connects within the call's
+    deadline, and registers its socket with the call."""
+
+    def __init__(self, *args, **kwargs):
+        super(TrackedConnection, self).__init__(*args, **kwargs)
+        self._create_connection = bounded_connection
+
+    def connect(self):
+        super(TrackedConnection, self).connect()
+        attach_socket(self)
+
+
+class TunnelInDeadline(object):
+    """On http.client.HTTPSConnection: the proxy's answer to CONNECT is bound by the
+    call's deadline too; the socket is let go after it (connect() registers the TLS
+    socket on it)."""
+
+    def _tunnel(self):
+        call = current_call()
+        if call is not None:
+            call.attach(self.sock)
+        try:
+            super(TunnelInDeadline, self)._tunnel()
+        finally:
+            if call is not None:
+                call.detach(self.sock)
+        if call is not None:  # the handshake gets what is left, not a whole timeout
+            self.sock.settimeout(max(call.remaining(), 0.001))
+
+
+def pooled_open(config, pool, conn_class, req, **conn_args):
+    """urllib's do_open, with the connection taken from the pool and given back."""
+    import urllib.error
+    if not req.host:
+        raise urllib.error.URLError("no host given")
+    headers = dict(req.unredirected_hdrs)
+    headers.update(dict((k, v) for k, v in req.headers.items() if k not in headers))
+    if config.idle_timeout <= 0:
+        headers["Connection"] = "close"
+    headers = dict((name.title(), value) for name, value in headers.items())
+    tunnel_headers = {}
+    if req._tunnel_host and "Proxy-Authorization" in headers:  # for the proxy only
+        tunnel_headers["Proxy-Authorization"] = headers.pop("Proxy-Authorization")
+    key = (conn_class.__name__, req.host, req._tunnel_host,
+           tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
+    method = req.get_method()
+    call = current_call()
+    # A POST is never sent twice, so never on a connection that may have been closed.
+    conn = None if method == "POST" else pool.take(key)
+    while True:
+        reused = conn is not None
+        if reused:
+            conn.sock.settimeout(req.timeout)
+            conn.attached = conn.sock
+            if call is not None:
+                call.attach(conn.sock)
+        else:
+            conn = conn_class(req.host, timeout=req.timeout, **conn_args)
+            conn.born = time.monotonic()
+            if req._tunnel_host:
+                conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
+        sending, _local.answered = True, False
+        try:
+            conn.request(method, req.selector, req.data, headers,
+                         encode_chunked=req.has_header("Transfer-encoding"))
+            sending = False
+            response = conn.getresponse()
+        except Exception as error:
+            conn.close()
+            if (reused and isinstance(error, stale_errors()) and method in ("GET", "DELETE")
+                    and not _local.answered
+                    and not (call is not None and (call.cancelled or call.expired))):
+                # The API closed the idle connection as the request went out, and no
+                # answer byte came: once more on a new connection (not a retry).
+                log.debug("%s on a reused connection failed (%s); sending it on a new one",
+                          method, type(error).__name__)
+                if call is not None and method == "DELETE":
+                    call.retried = True  # it may have reached the API: a 404/409 says so
+                conn = None
+                continue
+            if sending and isinstance(error, OSError):
+                raise urllib.error.URLError(error)  # as urllib reports it
+            raise
+        break
+
+    def release(whole, conn=conn):
+        sock = conn.attached
+        if (whole and conn.sock is not None and sock is not None
+                and (call is None or call.detach(sock))):
+            pool.give(key, conn)
+        else:
+            conn.close()
+    response.release = release
+    response.url = req.get_full_url()
+    response.msg = response.reason
+    return response
+
+
+class PooledHTTPHandler(object):
+    """On urllib.request.HTTPHandler: http requests through pooled_open."""
+    connection_class = None  # TrackedHTTPConnection, set by http_classes
+
+    def __init__(self, config, pool):
+        super(PooledHTTPHandler, self).__init__()
+        self.config, self.pool = config, pool
+
+    def http_open(self, req):
+        return pooled_open(self.config, self.pool, self.connection_class, req)
+
+
+class PooledHTTPSHandler(object):
+    """On urllib.request.HTTPSHandler: https requests through pooled_open, with the CA
+    bundle, loaded at the first https request (loading the CAs costs memory)."""
+    connection_class = None  # TrackedHTTPSConnection, set by http_classes
+    context = None
+
+    def __init__(self, config, pool):
+        super(PooledHTTPSHandler, self).__init__()
+        self.config, self.pool = config, pool
+
+    def https_open(self, req):
+        if self.context is None:
+            import ssl
+            self.context = ssl.create_default_context(cafile=self.config.ca_bundle)
+        return pooled_open(self.config, self.pool, self.connection_class, req,
+                           context=self.context)
+
+
+class SameOriginRedirects(object):
+    """On urllib.request.HTTPRedirectHandler. urllib re-sends every header, Authorization
+    included, to wherever a redirect points: a redirect that leaves the API's origin
+    would hand the key to another host. Only same-origin redirects are followed, and never
+    for a POST: following a 307/308 sends it again, and a create is sent once.
+    (3.6-3.10 leave 308 alone: http_classes gives it the same rules on every version.)"""
+
+    def __init__(self, config):
+        super(SameOriginRedirects, self).__init__()
+        self.config, self.api_origin = config, origin_of(config.api_url)
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        import urllib.request
+        method = req.get_method()
+        refusal = redirect_refusal(self.api_origin, method, code, newurl)
+        try:
+            if refusal is not None:
+                raise refusal
+            # urllib reads a redirect's body whole, whatever its size: read it here,
+            # within the cap and the deadline, so that urllib finds nothing left.
+            read_capped(fp, self.config.max_response_bytes, current_call())
+        except BaseException:
+            fp.close()  # its socket now, not when the cycle collector runs
+            raise
+        body = req.data if code in (307, 308) else None
+        return urllib.request.Request(newurl, data=body, method=method,
+                                      headers=dict(req.header_items()))
+
+
+def redirect_refusal(api_origin, method, code, newurl):
+    """The ApiError a redirect is refused with, or None when it may be followed."""
+    if origin_of(newurl) != api_origin:
+        return ApiError(
+            code, "The API answered %s with a redirect to another host (%s); "
+            "it was not followed, so the API key was not sent there."
+            % (code, origin_text(origin_of(newurl))),
+            "Check AICONNECT_API_URL: it should be the API's final address "
+            "(e.g. %s)." % DEFAULT_API_URL)
+    if method == "POST":
+        return ApiError(code, "The API answered the %s with a %s redirect to %s; it "
+                        "was not followed, since a POST is never sent twice."
+                        % (method, code, redact_url(newurl)),
+                        "If that is where the API now lives, set AICONNECT_API_URL "
+                        "to it (a missing /api/v0 or http instead of https often "
+                        "causes this).")
+    if code not in (307, 308) and method not in ("GET", "HEAD"):
+        return ApiError(code, "The API answered %s with a %s redirect to %s, "
+                        "which would change the request; it was not followed."
+                        % (method, code, redact_url(newurl)),
+                        "Check AICONNECT_API_URL (a missing /api/v0 or http "
+                        "instead of https often causes this).")
+    return None
+
+
+HttpClasses = collections.namedtuple("HttpClasses", "http_handler https_handler redirect_handler")
+_http_classes = []  # the one HttpClasses, made by the first build_opener
+
+
+def http_classes():
+    """The mixins above on their stdlib bases, made once (under _opener_lock)."""
+    if not _http_classes:
+        import http.client
+        import urllib.request
+        response = type("PooledResponse", (PooledResponse, http.client.HTTPResponse), {})
+        http_conn = type("TrackedHTTPConnection", (TrackedConnection, http.client.HTTPConnection),
+                         {"response_class": response})
+        https_conn = type("TrackedHTTPSConnection", (TrackedConnection, TunnelInDeadline,
+                                                     http.client.HTTPSConnection),
+                          {"response_class": response})
+        base = urllib.request.HTTPRedirectHandler
+        _http_classes.append(HttpClasses(
+            type("HTTPHandler", (PooledHTTPHandler, urllib.request.HTTPHandler),
+                 {"connection_class": http_conn}),
+            type("HTTPSHandler", (PooledHTTPSHandler, urllib.request.HTTPSHandler),
+                 {"connection_class": https_conn}),
+            type("SameOriginRedirectHandler", (SameOriginRedirects, base),
+                 {"http_error_308": base.http_error_302})))
+    return _http_classes[0]
+
+
 def build_opener(config):
     """A urllib opener for this API: proxies from the environment, the CA bundle,
     kept-alive connections reused (ConnectionPool), sockets registered with the
     current call (for cancellation and the deadline), and redirects followed only
     within the API's own origin."""
-    import http.client
-    import socket
-    import ssl
-    import urllib.error
     import urllib.request
-
-    api_origin = origin_of(config.api_url)
+    classes = http_classes()
     pool = ConnectionPool(config.idle_timeout, config.max_concurrency, MAX_CONNECTION_AGE_S)
     _pools.append(pool)
-    # What a kept-alive connection the server closed while idle fails with, before any
-    # answer byte: the request can be sent again on a new connection.
-    stale_errors = (ConnectionError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
-
-    def register(conn):
-        # (http.client's connect() sets TCP_NODELAY: a body sent after its headers does not
-        # wait for their ACK on a kept-alive connection.)
-        call = getattr(_local, "call", None)
-        conn.attached = conn.sock
-        if call is not None and conn.sock is not None:
-            call.attach(conn.sock)
-
-    def bounded_connection(address, timeout=None, source_address=None):
-        """socket.create_connection within what is left of the call's deadline, which then
-        bounds a proxy's answer to CONNECT and the TLS handshake too (the ssl module bounds
-        a whole handshake by the socket's timeout)."""
-        call = getattr(_local, "call", None)
-        if call is not None and isinstance(timeout, (int, float)):
-            timeout = max(min(timeout, call.remaining()), 0.001)
-        sock = socket.create_connection(address, timeout, source_address)
-        if call is not None:
-            sock.settimeout(max(call.remaining(), 0.001))
-        return sock
-
-    class PooledResponse(http.client.HTTPResponse):
-        """A response that gives its connection back to the pool when it is closed
-        after being read to its framed end (http.client lets go of `fp` at the end, and
-        counts `length` down to 0), unless where it ends was not clear (`reusable`)."""
-        release = None
-        reusable = True
-        interim = 0
-
-        def _read_status(self):
-            # http.client skips only 100 Continue: a 102 Processing or a 103 Early Hints
-            # would be taken as the answer, and the real one left on the connection for
-            # the next request to read. Every 1xx is skipped, a bounded number of times.
-            while True:
-                version, status, reason = http.client.HTTPResponse._read_status(self)
-                _local.answered = True  # an answer byte came: the request is never sent again
-                if not 100 <= status < 200:
-                    return version, status, reason
-                if status == 101:
-                    raise FramingError("it switched protocols (101 %s), which was not asked for"
-                                       % escape_text(reason.strip(), 40))
-                self.interim += 1
-                if self.interim > MAX_INTERIM_ANSWERS:
-                    raise FramingError("more than %d interim (1xx) answers came before the "
-                                       "answer" % MAX_INTERIM_ANSWERS)
-                http.client.parse_headers(self.fp)  # bounded in count and length
-
-        def begin(self):
-            http.client.HTTPResponse.begin(self)
-            lengths = set(item.strip() for value in self.headers.get_all("Content-Length") or ()
-                          for item in value.split(","))
-            if len(lengths) > 1 or not all(item.isdigit() and is_ascii(item) for item in lengths):
-                raise FramingError("its Content-Length headers disagree or are not numbers (%s)"
-                                   % escape_text(", ".join(sorted(lengths)), 80))
-            # A 204 or 304 has no body whatever its headers say, and Transfer-Encoding wins
-            # over Content-Length: any bytes the other reading would take stay on the line.
-            if (self.status in (204, 304) and (lengths - {"0"} or self.headers.get("Transfer-Encoding"))
-                    or lengths and self.chunked):
-                self.reusable = False
-
-        def close(self):
-            whole = self.fp is None and not self.will_close and not self.length and self.reusable
-            http.client.HTTPResponse.close(self)
-            release, self.release = self.release, None
-            if release is not None:
-                release(whole)
-
-    class TrackedHTTPConnection(http.client.HTTPConnection):
-        response_class = PooledResponse
-
-        def __init__(self, *args, **kwargs):
-            http.client.HTTPConnection.__init__(self, *args, **kwargs)
-            self._create_connection = bounded_connection
-
-        def connect(self):
-            http.client.HTTPConnection.connect(self)
-            register(self)
-
-    class TrackedHTTPSConnection(http.client.HTTPSConnection):
-        response_class = PooledResponse
-
-        def __init__(self, *args, **kwargs):
-            http.client.HTTPSConnection.__init__(self, *args, **kwargs)
-            self._create_connection = bounded_connection
-
-        def connect(self):
-            http.client.HTTPSConnection.connect(self)
-            register(self)
-
-        def _tunnel(self):
-            # The proxy's answer to CONNECT is bound by the call's deadline too; the
-            # socket is let go after it (connect() registers the TLS socket on it).
-            call = getattr(_local, "call", None)
-            if call is not None:
-                call.attach(self.sock)
-            try:
-                http.client.HTTPSConnection._tunnel(self)
-            finally:
-                if call is not None:
-                    call.detach(self.sock)
-            if call is not None:  # the handshake gets what is left, not a whole timeout
-                self.sock.settimeout(max(call.remaining(), 0.001))
-
-    def pooled_open(conn_class, req, **conn_args):
-        """urllib's do_open, with the connection taken from the pool and given back."""
-        if not req.host:
-            raise urllib.error.URLError("no host given")
-        headers = dict(req.unredirected_hdrs)
-        headers.update(dict((k, v) for k, v in req.headers.items() if k not in headers))
-        if config.idle_timeout <= 0:
-            headers["Connection"] = "close"
-        headers = dict((name.title(), value) for name, value in headers.items())
-        tunnel_headers = {}
-        if req._tunnel_host and "Proxy-Authorization" in headers:  # for the proxy only
-            tunnel_headers["Proxy-Authorization"] = headers.pop("Proxy-Authorization")
-        key = (conn_class.__name__, req.host, req._tunnel_host,
-               tunnel_headers.get("Proxy-Authorization"), origin_of(req.full_url))
-        method = req.get_method()
-        call = getattr(_local, "call", None)
-        # A POST is never sent twice, so never on a connection that may have been closed.
-        conn = None if method == "POST" else pool.take(key)
-        while True:
-            reused = conn is not None
-            if reused:
-                conn.sock.settimeout(req.timeout)
-                conn.attached = conn.sock
-                if call is not None:
-                    call.attach(conn.sock)
-            else:
-                conn = conn_class(req.host, timeout=req.timeout, **conn_args)
-                conn.born = time.monotonic()
-                if req._tunnel_host:
-                    conn.set_tunnel(req._tunnel_host, headers=tunnel_headers)
-            sending, _local.answered = True, False
-            try:
-                conn.request(method, req.selector, req.data, headers,
-                             encode_chunked=req.has_header("Transfer-encoding"))
-                sending = False
-                response = conn.getresponse()
-            except Exception as error:
-                conn.close()
-                if (reused and isinstance(error, stale_errors) and method in ("GET", "DELETE")
-                        and not _local.answered
-                        and not (call is not None and (call.cancelled or call.expired))):
-                    # The API closed the idle connection as the request went out, and no
-                    # answer byte came: once more on a new connection (not a retry).
-                    log.debug("%s on a reused connection failed (%s); sending it on a new one",
-                              method, type(error).__name__)
-                    if call is not None and method == "DELETE":
-                        call.retried = True  # it may have reached the API: a 404/409 says so
-                    conn = None
-                    continue
-                if sending and isinstance(error, OSError):
-                    raise urllib.error.URLError(error)  # as urllib reports it
-                raise
-            break
-
-        def release(whole, conn=conn):
-            sock = conn.attached
-            if (whole and conn.sock is not None and sock is not None
-                    and (call is None or call.detach(sock))):
-                pool.give(key, conn)
-            else:
-                conn.close()
-        response.release = release
-        response.url = req.get_full_url()
-        response.msg = response.reason
-        return response
-
-    class HTTPHandler(urllib.request.HTTPHandler):
-        def http_open(self, req):
-            return pooled_open(TrackedHTTPConnection, req)
-
-    class HTTPSHandler(urllib.request.HTTPSHandler):
-        context = None  # built at the first https request: loading the CAs costs memory
-
-        def https_open(self, req):
-            if self.context is None:
-                self.context = ssl.create_default_context(cafile=config.ca_bundle)
-            return pooled_open(TrackedHTTPSConnection, req, context=self.context)
-
-    class SameOriginRedirectHandler(urllib.request.HTTPRedirectHandler):
-        # urllib re-sends every header, Authorization included, to wherever a
-        # redirect points: a redirect that leaves the API's origin would hand the
-        # key to another host. Only same-origin redirects are followed, and never
-        # for a POST: following a 307/308 sends it again, and a create is sent once.
-        # (3.6-3.10 leave 308 alone: the same rules on every version.)
-        http_error_308 = urllib.request.HTTPRedirectHandler.http_error_302
-
-        def redirect_request(self, req, fp, code, msg, headers, newurl):
-            method = req.get_method()
-            refusal = None
-            if origin_of(newurl) != api_origin:
-                refusal = ApiError(
-                    code, "The API answered %s with a redirect to another host (%s); "
-                    "it was not followed, so the API key was not sent there."
-                    % (code, origin_text(origin_of(newurl))),
-                    "Check AICONNECT_API_URL: it should be the API's final address "
-                    "(e.g. %s)." % DEFAULT_API_URL)
-            elif method == "POST":
-                refusal = ApiError(code, "The API answered the %s with a %s redirect to %s; it "
-                                   "was not followed, since a POST is never sent twice."
-                                   % (method, code, redact_url(newurl)),
-                                   "If that is where the API now lives, set AICONNECT_API_URL "
-                                   "to it (a missing /api/v0 or http instead of https often "
-                                   "causes this).")
-            elif code not in (307, 308) and method not in ("GET", "HEAD"):
-                refusal = ApiError(code, "The API answered %s with a %s redirect to %s, "
-                                   "which would change the request; it was not followed."
-                                   % (method, code, redact_url(newurl)),
-                                   "Check AICONNECT_API_URL (a missing /api/v0 or http "
-                                   "instead of https often causes this).")
-            try:
-                if refusal is not None:
-                    raise refusal
-                # urllib reads a redirect's body whole, whatever its size: read it here,
-                # within the cap and the deadline, so that urllib finds nothing left.
-                read_capped(fp, config.max_response_bytes, _local.call)
-            except BaseException:
-                fp.close()  # its socket now, not when the cycle collector runs
-                raise
-            body = req.data if code in (307, 308) else None
-            return urllib.request.Request(newurl, data=body, method=method,
-                                          headers=dict(req.header_items()))
-
-    handlers = [urllib.request.ProxyHandler(), HTTPHandler(), HTTPSHandler(),
-                SameOriginRedirectHandler()]
+    handlers = [urllib.request.ProxyHandler(), classes.http_handler(config, pool),
+                classes.https_handler(config, pool), classes.redirect_handler(config)]
     return urllib.request.build_opener(*handlers)
 
 
@@ -1369,19 +1431,14 @@ def api_request(config, method, segments, query=None, body=None):
         data = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
     retryable = method in ("GET", "DELETE")
-    call = getattr(_local, "call", None)
-    own_call = call is None  # a request outside any call: its sockets must reach it too
-    if own_call:
-        call = _local.call = CallContext(config.timeout)
-    if call.trace is not None:  # the client's W3C trace context, on each attempt of this call
-        headers.update(call.trace.headers)
-    WATCHDOG.watch(call)
-    try:
-        return _attempts(config, method, url, data, headers, call, retryable)
-    finally:
-        WATCHDOG.unwatch(call)
-        if own_call:
-            _local.call = None
+    with serving(timeout=config.timeout) as call:  # outside a call: its sockets must reach one too
+        if call.trace is not None:  # the client's W3C trace context, on each attempt of this call
+            headers.update(call.trace.headers)
+        WATCHDOG.watch(call)
+        try:
+            return _attempts(config, method, url, data, headers, call, retryable)
+        finally:
+            WATCHDOG.unwatch(call)
 
 
 def _attempts(config, method, url, data, headers, call, retryable):
@@ -1472,7 +1529,7 @@ def parse_retry_after(value):
     if not value:
         return None
     value = value.strip()
-    if value.isdigit() and is_ascii(value):  # "\u00b2".isdigit(), but float() refuses it
+    if ascii_digits(value):  # "\u00b2".isdigit(), but float() refuses it
         return float(value) if len(value) <= 9 else 1e9  # 1e9 s: past any deadline
     from email.utils import parsedate_to_datetime
     try:
@@ -1579,7 +1636,7 @@ def read_capped(response, cap, call):
     before its Content-Length says is http.client's IncompleteRead (http.client's own
     read(n) returns what came and says nothing)."""
     length = response.headers.get("Content-Length") if response.headers else None
-    if length and length.isdigit() and is_ascii(length) and int(length) > cap:
+    if length and ascii_digits(length) and int(length) > cap:
         raise ApiError(0, "The API's answer is %s bytes, over the %d-byte limit; it was not read."
                        % (length, cap), "Ask for less (a smaller limit), or raise "
                        "AGENTJOBS_MAX_RESPONSE_BYTES.")
@@ -2216,7 +2273,7 @@ def to_datetime(value):
         return None
     if value.strip().isdigit():  # epoch milliseconds as text; "\u00b2" and 5,000 digits are not
         digits = value.strip()
-        return to_datetime(int(digits)) if is_ascii(digits) and len(digits) <= 20 else None
+        return to_datetime(int(digits)) if ascii_digits(digits) and len(digits) <= 20 else None
     import re
     match = re.match(_ISO_PARTS, value.strip())
     if not match:
@@ -3497,7 +3554,7 @@ def append_audit_line(path, record, wait=None):
     line = redact(json.dumps(record, separators=(",", ":")))  # even a key an agent pasted into an argument
     data = line.encode("ascii") + b"\n"
     if wait is None:
-        call = getattr(_local, "call", None)
+        call = current_call()
         wait = call.remaining() if call is not None else HTTP_TIMEOUT_S
     deadline = time.monotonic() + max(wait, AUDIT_MIN_WAIT_S)
     fd = open_audit_log(path)
@@ -3540,7 +3597,7 @@ class Attempt(object):
         self.confirmation = None  # what the client answered when asked to confirm
         self.client, self.revision = client, revision
         self.sent = False  # the "sending" line is written: the request may reach the API
-        trace = getattr(getattr(_local, "call", None), "trace", None)
+        trace = getattr(current_call(), "trace", None)
         self.trace_id = trace.trace_id if trace is not None else None
 
     def write(self, outcome, status=None, reason=None):
@@ -3837,7 +3894,7 @@ def asked_already(session, request_id):
     """Whether `request_id` names a request this session sent (and no longer awaits)."""
     prefix = ELICIT_ID.split("%")[0]
     number = request_id[len(prefix):] if isinstance(request_id, str) and request_id.startswith(prefix) else ""
-    return number.isdigit() and is_ascii(number) and len(number) < 12 and 0 < int(number) <= session.asked
+    return ascii_digits(number) and len(number) < 12 and 0 < int(number) <= session.asked
 
 
 class ClientAsker(object):
@@ -4041,7 +4098,7 @@ def confirm(session, name, args, params, revision, attempt):
     config = session.config
     if revision in STATELESS_VERSIONS:
         return confirm_stateless(config, name, args, params, attempt)
-    call = getattr(_local, "call", None) or CallContext(config.timeout)
+    call = current_call() or CallContext(config.timeout)
     refusal = session.asker.refusal(session, name, revision)
     if refusal is not None:
         if name not in config.confirm:  # lockdown alone asks where it can (docs/decisions.md)
@@ -4284,7 +4341,7 @@ def call_tool(session, name, args):
     refusal = guard(session.config, name).refusal
     if refusal is not None:
         raise refusal
-    call = getattr(_local, "call", None)
+    call = current_call()
     if call is not None and call.busy:
         raise busy_error(session)
     entry = TOOLS_BY_NAME[name]
@@ -4398,7 +4455,7 @@ def parse_resource_cursor(cursor):
     if cursor is None:
         return 0, 0
     parts = cursor.split(":") if isinstance(cursor, str) else ()
-    if (len(parts) == 3 and parts[0] == "active" and all(p.isdigit() and is_ascii(p) for p in parts[1:])
+    if (len(parts) == 3 and parts[0] == "active" and all(ascii_digits(p) for p in parts[1:])
             and int(parts[1]) < len(ACTIVE_STATUSES) and int(parts[2]) < MAX_LISTED_PER_STATUS):
         return int(parts[1]), int(parts[2])
     raise RpcError(INVALID_PARAMS, "Unknown cursor %s: pass the nextCursor of the previous "
@@ -4660,20 +4717,15 @@ def on_completion_complete(session, params, revision):
     names = completion_arguments(ref)
     completer = COMPLETERS.get(argument["name"]) if names and argument["name"] in names else None
     if completer is not None:
-        call = getattr(_local, "call", None)
-        own_call = call is None
-        if own_call:
-            call = _local.call = CallContext(session.config.completion_timeout)
-        else:  # the request's own context (cancellation), with the shorter deadline
+        with serving(timeout=session.config.completion_timeout) as call:
+            # The request's own context (cancellation), with the shorter deadline (a new
+            # one has it already).
             call.deadline = min(call.deadline, time.monotonic() + session.config.completion_timeout)
             call.timeout = min(call.timeout, session.config.completion_timeout)
-        try:
-            values, more = completer(session, argument["value"])
-        except ToolError as error:
-            log.debug("completion of %s: no values: %s", argument["name"], error.message)
-        finally:
-            if own_call:
-                _local.call = None
+            try:
+                values, more = completer(session, argument["value"])
+            except ToolError as error:
+                log.debug("completion of %s: no values: %s", argument["name"], error.message)
     completion = {"values": values[:MAX_COMPLETIONS], "hasMore": more or len(values) > MAX_COMPLETIONS}
     if not completion["hasMore"]:
         completion["total"] = len(values)
@@ -4903,10 +4955,10 @@ def trace_context(meta):
 # execution.taskSupport, params.task; tasks/get, tasks/result, tasks/cancel), and the
 # 2026-07-28 extension io.modelcontextprotocol/tasks (declared in each request's _meta;
 # resultType "task"; tasks/get carries the result; tasks/cancel acknowledges; no
-# tasks/result, no tasks/list). tasks/cancel never cancels the job: see cancel_task.
+# tasks/result, no tasks/list). tasks/cancel never cancels the job: see on_tasks_cancel.
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 TASK_REVISION = "2025-11-25"  # the initialize-era revision with tasks in core
-TASKS_CAPABILITY = {"cancel": {}, "requests": {"tools": {"call": {}}}}  # no list: see on_tasks_list
+TASKS_CAPABILITY = {"cancel": {}, "requests": {"tools": {"call": {}}}}  # no list: nothing to list
 META_RELATED_TASK = "io.modelcontextprotocol/related-task"
 META_IMMEDIATE = "io.modelcontextprotocol/model-immediate-response"
 TASK_TOOLS = ("create_job", "watch_job")  # execution.taskSupport "optional"; the others forbid it
@@ -4920,8 +4972,8 @@ TASK_STATUSES = {"WAITING": "working", "SCHEDULED": "working", "RUNNING": "worki
                  "COMPLETED": "completed", "FAILED": "failed", "CANCELED": "cancelled"}
 NOT_FOUND_STATUSES = (400, 404)  # the API's answers that mean "no such job": an unknown task
 
-# A look: get_job's (text, data) for a job, when it was read (monotonic s and wall-clock ms).
-Look = collections.namedtuple("Look", "at stamp text data")
+# A look: get_job's (text, data) for a job, and when it was read (time.monotonic()).
+Look = collections.namedtuple("Look", "at text data")
 _looks = collections.OrderedDict()      # job id -> its last Look
 _cancelled = collections.OrderedDict()  # task id -> (Look or None, ms): followed no more
 _tasks_lock = _thread.allocate_lock()
@@ -4984,11 +5036,20 @@ def declares_tasks(params):
     return isinstance(extensions, dict) and isinstance(extensions.get(TASKS_EXTENSION), dict)
 
 
+def tasks_allowed(session):
+    """Whether the guard rails let jobs be followed: a task reads its job as watch_job
+    does, so an AGENTJOBS_TOOLS without watch_job turns tasks off (calls are answered
+    as if none was asked for, and tasks/* are refused)."""
+    return readable(session, "watch_job")
+
+
 def task_asked(session, entry, params, revision):
     """Whether this tools/call is answered with a task: under 2025-11-25 when params.task
     asks for one (of a tool that cannot: METHOD_NOT_FOUND, as the revision says); under
     2026-07-28 whenever the request declares the extension and the tool can be one (the
     server decides there, and a client that declares it takes either answer)."""
+    if not tasks_allowed(session):
+        return False
     if revision == TASK_REVISION and "task" in params:
         if entry.name not in TASK_TOOLS:
             raise RpcError(METHOD_NOT_FOUND, "%s does not run as a task (execution.taskSupport: "
@@ -5036,7 +5097,7 @@ def look(config, job_id):
         return seen
     entry = TOOLS_BY_NAME["get_job"]
     text, data = entry.handler(config, check_arguments(entry, {"job_id": job_id}))
-    seen = Look(time.monotonic(), now_ms(), text, data)
+    seen = Look(time.monotonic(), text, data)
     remember(_looks, job_id, seen)
     return seen
 
@@ -5052,18 +5113,25 @@ def unreadable(error):
                                                   in error.message else "see the server log")
 
 
-def task_look(config, task_id, job_id):
+def task_look(session, task_id, job_id):
     """(Look, None) of the job now, or (its last Look, why it is not fresh) when the API
     cannot be read: a poll that fails is no reason to report the task failed (a client
-    gives up on a task at an error answer). RpcError when the job is not there, or the
-    API fails and this process never saw the job."""
+    gives up on a task at an error answer). A job last seen ended is not read again: it
+    has ended for good. RpcError when the job is not there, or the API fails and this
+    process never saw the job."""
+    seen = recalled(_looks, job_id)
+    if seen is not None and job_status(job_of_look(seen)) in TERMINAL_STATUSES:
+        return seen, None
+    call = current_call()
     try:
-        return look(config, job_id), None
+        if call is not None and call.busy:  # answered on the reader thread: no API call there
+            raise ToolError("the server is busy")
+        return look(session.config, job_id), None
     except ToolError as error:
         if getattr(error, "status", None) in NOT_FOUND_STATUSES:
             raise RpcError(INVALID_PARAMS, "Task not found: %s follows job %s, which the API does "
                            "not have (any more)." % (escape_text(task_id, 300), escape_text(job_id, 200)))
-        why = unreadable(error)
+        why = "the server is busy" if call is not None and call.busy else unreadable(error)
         log.debug("task %r: %s", task_id, why)
         seen = recalled(_looks, job_id)
         if seen is None:
@@ -5130,7 +5198,9 @@ def task_created(session, entry, params, revision, result):
     started = now_ms()
     task_id = make_task_id(started, job_id)
     note = "Followed until it ends%s." % (" (created now)" if entry.name == "create_job" else "")
-    seen = Look(time.monotonic(), started, "", data)
+    if status != "working":  # 2025-11-25: a task begins working, even that of a job that has ended
+        note = "It has ended: tasks/get gives the result."
+    seen = Look(time.monotonic(), "", data)
     fields = task_state(revision, task_id, job_id, started, seen, note, status="working")
     log.debug("tools/call %s -> task %r", entry.name, task_id)
     if revision in STATELESS_VERSIONS:
@@ -5150,6 +5220,9 @@ def task_request(session, params, revision, method):
     elif revision != TASK_REVISION:
         raise RpcError(METHOD_NOT_FOUND, "%s is not part of protocol revision %s (tasks came with "
                        "%s)." % (method, revision, TASK_REVISION))
+    if not tasks_allowed(session):
+        raise RpcError(INVALID_REQUEST, "%s is refused: following a job reads it as watch_job does, "
+                       "and AGENTJOBS_TOOLS does not allow watch_job on this server." % method)
     return parse_task_id(params, method)
 
 
@@ -5158,13 +5231,12 @@ def on_tasks_get(session, params, revision):
     stopped = recalled(_cancelled, task_id)
     if stopped is not None:
         return cancelled_task(revision, task_id, job_id, started, stopped)
-    seen, why = task_look(session.config, task_id, job_id)
+    seen, why = task_look(session, task_id, job_id)
     note = "The last look failed (%s); the task goes on." % why if why else None
     fields = task_state(revision, task_id, job_id, started, seen, note)
-    if revision in STATELESS_VERSIONS and fields["status"] == "completed" and why is None:
-        fields["result"] = task_result(session, revision, seen, TASK_STATUSES[job_status(job_of_look(seen))])
-    elif revision in STATELESS_VERSIONS and fields["status"] == "completed":
-        fields.update(status="working")  # the end, seen before the API failed: told once it answers
+    if revision in STATELESS_VERSIONS and fields["status"] == "completed":
+        ended = TASK_STATUSES[job_status(job_of_look(seen))]
+        fields["result"] = task_result(session, revision, seen, ended)
     return fields
 
 
@@ -5173,7 +5245,10 @@ def on_tasks_result(session, params, revision):
         raise RpcError(METHOD_NOT_FOUND, "tasks/result is not part of protocol revision %s: "
                        "tasks/get carries a completed task's result." % revision)
     task_id, job_id, started = task_request(session, params, revision, "tasks/result")
-    call = getattr(_local, "call", None) or CallContext(session.config.timeout)
+    call = current_call() or CallContext(session.config.timeout)
+    if call.busy:  # answered on the reader thread, which must not wait
+        raise RpcError(INTERNAL_ERROR, "The server is busy (AGENTJOBS_MAX_QUEUE calls are waiting); "
+                       "tasks/result was not started. Ask again in a moment; the task goes on.")
     while True:
         stopped = recalled(_cancelled, task_id)
         if stopped is not None:
@@ -5182,7 +5257,7 @@ def on_tasks_result(session, params, revision):
                 return related(task_id, {"content": [{"type": "text", "text": note}], "isError": True})
             result = task_result(session, revision, seen, "cancelled", note)
             return related(task_id, result)
-        seen, why = task_look(session.config, task_id, job_id)
+        seen, why = task_look(session, task_id, job_id)
         status = TASK_STATUSES.get(job_status(job_of_look(seen)), "working")
         if status != "working" and why is None:
             return related(task_id, task_result(session, revision, seen, status))
@@ -5218,7 +5293,7 @@ def on_tasks_cancel(session, params, revision):
     stopped = recalled(_cancelled, task_id)
     if stopped is None:
         try:
-            seen, _ = task_look(session.config, task_id, job_id)
+            seen, _ = task_look(session, task_id, job_id)
         except RpcError as error:
             if error.code != INTERNAL_ERROR:
                 raise
@@ -5278,10 +5353,11 @@ def progress_reporter(session, params, revision):
       output_schema=TOOLS_BY_NAME["get_job"].output_schema)
 def watch_job(config, args):
     job_id, wait = args["job_id"], args["wait"]
-    call = getattr(_local, "call", None) or CallContext(config.timeout)
-    began = time.monotonic()
+    call = current_call() or CallContext(config.timeout)
     seen = first = look(config, job_id)
     before = job_status(job_of_look(first))
+    began = time.monotonic()  # the wait begins once the job is known
+    bound = began + wait
     report = None if call.as_task else call.progress
     why = None
     while not call.as_task and before not in TERMINAL_STATUSES:
@@ -5291,8 +5367,13 @@ def watch_job(config, args):
                 escape_text(job_id, 200), job_status(job_of_look(seen)) or "not finished", waited, wait))
         if seen is not first and job_status(job_of_look(seen)) != before or waited >= wait:
             break
-        pause = min(look_interval(job_of_look(seen), now_ms()), wait - waited)
-        if not call.pause(max(pause, MIN_LOOK_S - (time.monotonic() - seen.at))):
+        # The next look: after the interval, or at the bound if that comes first, but never
+        # within MIN_LOOK_S of the last; none when that would be well past the bound.
+        due = min(time.monotonic() + look_interval(job_of_look(seen), now_ms()), bound)
+        due = max(due, seen.at + MIN_LOOK_S)
+        if due > bound + MIN_LOOK_S / 2:
+            break
+        if not call.pause(due - time.monotonic()):
             raise CancelledError()
         call.deadline = time.monotonic() + min(config.timeout, LOOK_TIMEOUT_S)
         try:
@@ -5487,7 +5568,7 @@ def request_revision(session, method, params):
             raise RpcError(INVALID_PARAMS, "server/discover needs params._meta with %s and %s."
                            % (META_VERSION, META_CAPABILITIES))
         # A call waits for a worker: an initialize read meanwhile must not change its revision.
-        read_under = getattr(getattr(_local, "call", None), "revision", None)
+        read_under = getattr(current_call(), "revision", None)
         return read_under or session.revision()
     version = meta[META_VERSION]
     if not isinstance(version, str) or not isinstance(meta.get(META_CAPABILITIES), dict):
@@ -5499,17 +5580,18 @@ def request_revision(session, method, params):
     return version
 
 
-def capabilities(revision, view=False):
+def capabilities(revision, view=False, tasks=False):
     """What this server offers under `revision` (completions: a capability since 2025-03-26),
-    and the MCP Apps extension to a client that declared it (`view`)."""
+    the MCP Apps extension to a client that declared it (`view`), and tasks when the guard
+    rails let jobs be followed (`tasks`: 2025-11-25 in core, 2026-07-28 the extension)."""
     offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
                "prompts": {"listChanged": False}, "logging": {}}
     if revision >= "2025-03-26":
         offered["completions"] = {}
-    if revision == TASK_REVISION:
+    if tasks and revision == TASK_REVISION:
         offered["tasks"] = TASKS_CAPABILITY
     extensions = {UI_EXTENSION: {}} if view else {}
-    if revision in STATELESS_VERSIONS:
+    if tasks and revision in STATELESS_VERSIONS:
         extensions[TASKS_EXTENSION] = {}
     if extensions:
         offered["extensions"] = extensions
@@ -5518,7 +5600,8 @@ def capabilities(revision, view=False):
 
 def on_server_discover(session, params, revision):
     return {"supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": capabilities(revision, view_client(session, params, revision)),
+            "capabilities": capabilities(revision, view_client(session, params, revision),
+                                         tasks_allowed(session)),
             "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
 
 
@@ -5534,7 +5617,8 @@ def on_initialize(session, params, revision):
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
     return {"protocolVersion": version,
-            "capabilities": capabilities(version, view_client(session, params, version)),
+            "capabilities": capabilities(version, view_client(session, params, version),
+                                         tasks_allowed(session)),
             "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 
@@ -5544,9 +5628,9 @@ def on_ping(session, params, revision):
     return {}
 
 
-def tool_listing(entry, revision, view=False):
+def tool_listing(entry, revision, view=False, tasks=False):
     """A tool as tools/list shows it under `revision`; with `view`, the tools whose
-    results the view renders point at it."""
+    results the view renders point at it; with `tasks`, those that can be tasks say so."""
     listed = {"name": entry.name, "description": entry.description,
               "inputSchema": entry.published_schema}
     if revision >= "2025-03-26":
@@ -5554,7 +5638,7 @@ def tool_listing(entry, revision, view=False):
     if revision >= STRUCTURED_SINCE:
         listed["title"] = entry.title
         listed["outputSchema"] = entry.output_schema
-    if revision == TASK_REVISION and entry.name in TASK_TOOLS:  # 2026-07-28: the server decides
+    if tasks and revision == TASK_REVISION and entry.name in TASK_TOOLS:  # 2026-07-28: the server decides
         listed["execution"] = {"taskSupport": "optional"}
     if view and entry.name in VIEW_TOOLS:
         listed["_meta"] = {"ui": {"resourceUri": VIEW_URI}}
@@ -5566,7 +5650,8 @@ def tool_listing(entry, revision, view=False):
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
     view = view_client(session, params, revision)
-    result = {"tools": [tool_listing(entry, revision, view) for entry in TOOLS
+    tasks = tasks_allowed(session)
+    result = {"tools": [tool_listing(entry, revision, view, tasks) for entry in TOOLS
                         if readable(session, entry.name)]
               + [tool_listing(entry, revision, view) for entry in app_tools(session, params, revision)]}
     return cacheable(result, revision, LIST_TTL_MS, "public")
@@ -5577,33 +5662,27 @@ def on_tools_call(session, params, revision):
     entry = named_entry(params, dict(TOOLS_BY_NAME, **dict((e.name, e) for e in extra))
                         if extra else TOOLS_BY_NAME, "tools/call", "tool")
     name = entry.name
-    call = getattr(_local, "call", None)
-    own_call = call is None
-    if own_call:
-        call = _local.call = CallContext(session.config.timeout)
-    call.trace = trace_context(params.get("_meta"))
-    started = time.monotonic()
-    data, is_error = None, False
-    try:
-        call.as_task = task_asked(session, entry, params, revision)
-        call.progress = progress_reporter(session, params, revision)
-        if call.busy:
-            raise busy_error(session)
-        check_configured(session.config)
-        text, data = guarded_call(session, entry, params, revision)
-    except ToolError as error:
-        text, is_error, call.error = error.text(), True, error
-    except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
-        return pending.result
-    except (CancelledError, RpcError):
-        raise
-    except Exception:
-        log.exception("internal error in tool %s", name)
-        text, is_error = ("Internal error in %s; the server log (stderr) has the details. "
-                          "Try again; if it persists, report it." % name), True
-    finally:
-        if own_call:
-            _local.call = None
+    with serving(timeout=session.config.timeout) as call:
+        call.trace = trace_context(params.get("_meta"))
+        started = time.monotonic()
+        data, is_error = None, False
+        try:
+            call.as_task = task_asked(session, entry, params, revision)
+            call.progress = progress_reporter(session, params, revision)
+            if call.busy:
+                raise busy_error(session)
+            check_configured(session.config)
+            text, data = guarded_call(session, entry, params, revision)
+        except ToolError as error:
+            text, is_error, call.error = error.text(), True, error
+        except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
+            return pending.result
+        except (CancelledError, RpcError):
+            raise
+        except Exception:
+            log.exception("internal error in tool %s", name)
+            text, is_error = ("Internal error in %s; the server log (stderr) has the details. "
+                              "Try again; if it persists, report it." % name), True
     if call.cancelled:
         raise CancelledError()
     if is_error or revision < STRUCTURED_SINCE:
@@ -5802,12 +5881,9 @@ def dispatch(session, line):
         elif not session.queue_full():
             session.pool.submit(lambda: answer_batch(session, msg))
         else:  # each tool call in it is answered "busy", here and now
-            _local.call = CallContext(session.config.timeout)
-            _local.call.busy = True
-            try:
+            with serving(CallContext(session.config.timeout)) as call:
+                call.busy = True
                 answer_batch(session, msg)
-            finally:
-                _local.call = None
         return
     if is_call(msg) and valid_id(msg.get("id")):
         call = CallContext(session.config.timeout)
@@ -5845,11 +5921,10 @@ def batch_refusal(session, batch):
 
 def answer_call(session, msg, call, key):
     call.start()
-    _local.call = call
     try:
-        response = None if call.cancelled else handle_message(session, msg)
+        with serving(call):
+            response = None if call.cancelled else handle_message(session, msg)
     finally:
-        _local.call = None
         with session.lock:
             if session.in_flight.get(key) is call:
                 del session.in_flight[key]
@@ -5873,6 +5948,9 @@ def serve(config, stdin, out):
                 break
         log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
         stop_asking(session)  # no answer can come any more
+        with session.lock:
+            for call in list(session.in_flight.values()):
+                call.end_waits()
         session.pool.join(config.timeout + 5)
     finally:
         close_connections()  # at EOF, and on SIGTERM or Ctrl-C too
@@ -5962,6 +6040,13 @@ def setup_logging(config, debug, log_file=None):
 NETWORK_NAMES = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy",
                  "no_proxy", "SSL_CERT_FILE")
 ENV_FILE_FIX = "write it as NAME=VALUE on one line, e.g. AICONNECT_API_KEY=..., then restart the server"
+ENV_NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def env_name(text):
+    """Whether `text` names an environment variable as a shell writes one: ASCII letters,
+    digits and _, not starting with a digit."""
+    return bool(text) and not text[0].isdigit() and all(ch in ENV_NAME_CHARACTERS for ch in text)
 
 
 def load_env_file(path):
@@ -5978,7 +6063,7 @@ def load_env_file(path):
     except OSError as error:
         return {}, ["env file %s cannot be read (%s); check the --env-file path and that "
                     "this user may read it" % (path, error.strerror or type(error).__name__)], []
-    known = [name for name, _, _ in SETTINGS] + list(NETWORK_NAMES)
+    known = [setting.name for setting in SETTINGS] + list(NETWORK_NAMES)
     values, problems, warnings = {}, [], []
     for number, line in enumerate(raw.decode("utf-8-sig", "replace").splitlines(), 1):
         line = line.strip()
@@ -5989,8 +6074,7 @@ def load_env_file(path):
         name, sep, value = line.partition("=")
         name = name.strip()
         where = "env file %s line %d" % (path, number)
-        if not sep or not name or not (name[0].isalpha() or name[0] == "_") or not all(
-                ch.isalnum() or ch == "_" for ch in name) or not is_ascii(name):
+        if not sep or not env_name(name):
             said = [n for n in known if line.startswith(n) and not line[len(n):len(n) + 1].isalnum()
                     and line[len(n):len(n) + 1] != "_"]
             problems.append("%s%s is not NAME=VALUE; %s" % (
@@ -6063,7 +6147,8 @@ def client_env(config, include_key, env_file=None):
     env = {}
     if config.sources["AICONNECT_API_KEY"] != "env file" or not env_file:
         env["AICONNECT_API_KEY"] = config.api_key if include_key and config.api_key else KEY_PLACEHOLDER
-    for name, _, kind in SETTINGS:
+    for setting in SETTINGS:
+        name, kind = setting.name, setting.kind
         if kind == "secret" or config.values[name] is None or config.sources[name] == "default":
             continue
         if env_file and config.sources[name] == "env file":
@@ -6249,9 +6334,9 @@ def run_check(config):
     if not config.api_key:
         return int(not check_step(False, "api key", "AICONNECT_API_KEY is not set",
                                   "set AICONNECT_API_KEY in the environment or an --env-file"))
-    _local.call = CallContext(config.timeout)
     try:
-        payload = api_request(config, "GET", ("services", "agent-jobs"), [("limit", 1)])
+        with serving(CallContext(config.timeout)):
+            payload = api_request(config, "GET", ("services", "agent-jobs"), [("limit", 1)])
     except ToolError as error:
         status = getattr(error, "status", 0)
         fix = {401: "the key is wrong or lacks READ on SERVICES: check AICONNECT_API_KEY",
@@ -6259,8 +6344,6 @@ def run_check(config):
                404: "AICONNECT_API_URL should end in /api/v0 (e.g. %s)" % DEFAULT_API_URL}.get(
                    status, error.hint)
         return int(not check_step(False, "api call", "GET /services/agent-jobs?limit=1: " + error.message, fix))
-    finally:
-        _local.call = None
     meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
     check_step(True, "api call", "GET /services/agent-jobs?limit=1 answered; the key works "
                "(%s job(s) visible)" % meta.get("total", "?"))
@@ -6352,14 +6435,13 @@ def run_call(config, opts):
         cli_print(redact("agentjobs_mcp.py: error: %s\nusage: agentjobs_mcp.py --call %s" % (
             error, tool_synopsis(entry) if entry else "TOOL [NAME=VALUE ...]")), sys.stderr)
         return 2
-    call = _local.call = CallContext(config.timeout)
+    call = CallContext(config.timeout)
     call.start()
     try:
-        with revealed(opts.show_withheld):  # the person at the terminal, not a model, reads it
+        with serving(call), revealed(opts.show_withheld):  # a person reads it, not a model
             response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                                 "params": {"name": name, "arguments": arguments}})
     finally:
-        _local.call = None
         close_connections()
     if "error" in response:  # the tool is unknown, or the arguments repeat a key
         cli_print(redact("agentjobs_mcp.py: error: %s" % response["error"]["message"]), sys.stderr)
@@ -6387,19 +6469,36 @@ def redact_proxy(url):
     return url
 
 
+def settings_help():
+    """The settings as --help lists them, from SETTINGS: each with its default, its
+    bounds and what it is for."""
+    import textwrap
+    def number(value):
+        return "%g" % value if isinstance(value, float) else str(value)
+    lines = ["settings, from the environment or an --env-file (the environment wins):"]
+    for setting in SETTINGS:
+        if setting.default is None:
+            default = "no default"
+        elif setting.kind == "bool":
+            default = "default: " + ("true" if setting.default else "false")
+        else:
+            default = "default: " + number(setting.default)
+        if setting.bounds:
+            default += "; from %s to %s" % tuple(number(bound) for bound in setting.bounds)
+        lines.append("  %s (%s)" % (setting.name, default))
+        lines += textwrap.wrap(setting.help, 79, initial_indent=" " * 6, subsequent_indent=" " * 6,
+                               break_long_words=False, break_on_hyphens=False)
+    lines.append("  %s: honoured as urllib honours them" % ", ".join(NETWORK_NAMES[:3]))
+    return "\n".join(lines)
+
+
 def parse_args(argv):
     import argparse
     parser = argparse.ArgumentParser(
-        prog="agentjobs_mcp.py",
-        description="MCP server (stdio) for the AI Connect Agent Jobs API. Without options "
+        prog="agentjobs_mcp.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="MCP server (stdio) for the AI Connect Agent Jobs API. Without options\n"
                     "it serves MCP on stdin/stdout, as an MCP client starts it.",
-        epilog="Settings come from the environment: AICONNECT_API_KEY, AICONNECT_API_URL, "
-               "DEFAULT_ORG_ID, DEFAULT_TIMEZONE, AGENTJOBS_TIMEOUT, AGENTJOBS_COMPLETION_TIMEOUT, "
-               "AGENTJOBS_RETRIES, AGENTJOBS_MAX_CONCURRENCY, AGENTJOBS_MAX_QUEUE, "
-               "AGENTJOBS_IDLE_TIMEOUT, AGENTJOBS_MAX_RESPONSE_BYTES, AGENTJOBS_MAX_LINE_BYTES, "
-               "AGENTJOBS_MAX_ANSWER_CHARS, AGENTJOBS_CA_BUNDLE, MCP_DEBUG, AGENTJOBS_LOG_MAX_BYTES, "
-               "AGENTJOBS_READ_ONLY, AGENTJOBS_TOOLS, AGENTJOBS_AUDIT_LOG, AGENTJOBS_CONFIRM, "
-               "AGENTJOBS_LOCKDOWN.")
+        epilog=settings_help())
     parser.add_argument("--version", action="version", version="%s %s" % (SERVER_NAME, __version__))
     parser.add_argument("--config", action="store_true",
                         help="print the effective settings (the key only as set / not set) and exit: 1 if "
