@@ -278,12 +278,13 @@ def strands(folder):
                   len(wire.sent("tasks/cancel")) == cancels_before,
                   "%d error answers, %d told the look failed; %s" % (len(errors), len(noted), text[:100]))
 
-            # Its own wait runs out (5 min by default; 2 s here) on a job that does not end.
-            job_id = api.add_job(job_status="RUNNING")["job_id"]
+            # Its own wait runs out (5 min by default; 2 s here) on a job that does not end:
+            # a job it created (would the model, told only "timed out", create it again?).
             before = len(wire.sent("tasks/cancel"))
-            result = client.call_tool_sync("watch-3", "watch_job", {"job_id": job_id},
-                                           read_timeout_seconds=timedelta(seconds=2))
+            args = dict(CREATE_ARGS, target_channel={"platform": "whatsapp", "code": "interop-timeout"})
+            result = client.call_tool_sync("create-3", "create_job", args, read_timeout_seconds=timedelta(seconds=2))
             text = text_of_strands(result)
+            job_id = ([j for j in api.jobs if api.jobs[j].get("channel_code") == "interop-timeout"] or ["?"])[0]
             if modern:
                 wire.wait_for(lambda w: len(w.sent("tasks/cancel")) > before, 5)
             cancels = wire.answers("tasks/cancel")[before:]
@@ -296,6 +297,8 @@ def strands(folder):
                 check(label + ": its wait runs out -> an error result (mcp 1.x sends no tasks/cancel then)",
                       result.get("status") == "error" and "timed out" in text, "%s; %d tasks/cancel" % (
                           text[:120], len(cancels)))
+            check(label + ": ... what the model is handed names the created job (%s, in the task id)" % job_id,
+                  job_id in text, text[:120])
             no_delete(label + ": after its wait ran out", api, job_id)
 
             # A tool that is no task: an answer as before.
@@ -408,6 +411,19 @@ async def agent_framework_tasks(folder):
             text = text_of_af(await tool.call_tool_as_task("watch_job", job_id=job_id))
             check(label + ": call_tool_as_task watch_job %s -> COMPLETED" % job_id,
                   job_id in text and "COMPLETED" in text, text[:200])
+
+            # A job that ends FAILED: a failed task (2025-11-25), which this client raises with
+            # the statusMessage, without asking tasks/result.
+            job_id = moving_job(api, end="FAILED")
+            results_before = len(wire.sent("tasks/result"))
+            try:
+                text = text_of_af(await tool.call_tool_as_task("watch_job", job_id=job_id))
+                error = None
+            except Exception as failure:  # noqa: BLE001 - the expected way it reports a failed task
+                error = "%s: %s" % (type(failure).__name__, failure)
+            check(label + ": call_tool_as_task watch_job %s that ends FAILED -> raised with the statusMessage" % job_id,
+                  error is not None and job_id in error and "FAILED" in error and
+                  len(wire.sent("tasks/result")) == results_before, error or text[:160])
 
             # The API down while the task is followed: tasks/get must not answer with an error
             # (this client sends tasks/cancel after any error answer); the task goes on.
