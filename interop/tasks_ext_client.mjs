@@ -198,9 +198,12 @@ async function generationRun(generation) {
     const created = execution.kind === "task" ? execution.handle.taskId : null;
     let end = await outcomeOf(execution);
     const structured = end.result && end.result.structuredContent || {};
-    check(`${label}: create_job as a task (${created}), followed to COMPLETED`,
+    const asked = tap.requests("tools/call").filter((m) => m.params.name === "create_job").pop();
+    const how = generation === "v1" ? JSON.stringify(asked && asked.params.task) : String(asked && asked.id);
+    check(`${label}: create_job as a task (${created}; ${generation === "v1" ? `task: ${how}` : `rawDispatch id ${how}`}), followed to COMPLETED`,
           execution.kind === "task" && end.status === "completed" && end.text.includes("COMPLETED") &&
-          JSON.stringify(structured).includes("COMPLETED"), `${execution.kind} ${end.status}: ${end.text.slice(0, 120)}`);
+          JSON.stringify(structured).includes("COMPLETED") && (generation === "v1" ? how === "{}" : how.startsWith("raw-")),
+          `${execution.kind} ${end.status}: ${end.text.slice(0, 120)}`);
     mine.createdTask = created;
     mine.ran.push("created");
 
