@@ -409,8 +409,9 @@ async def agent_framework_tasks(folder):
             # watch_job as a task.
             job_id = moving_job(api)
             text = text_of_af(await tool.call_tool_as_task("watch_job", job_id=job_id))
-            check(label + ": call_tool_as_task watch_job %s -> COMPLETED" % job_id,
-                  job_id in text and "COMPLETED" in text, text[:200])
+            check(label + ": call_tool_as_task watch_job %s -> COMPLETED (handed on as the structuredContent "
+                  "JSON, third-party text marked)" % job_id,
+                  job_id in text and "COMPLETED" in text and text.startswith("{") and "[ext:" in text, text[:200])
 
             # A job that ends FAILED: a failed task (2025-11-25), which this client raises with
             # the statusMessage, without asking tasks/result.
