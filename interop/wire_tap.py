@@ -8,7 +8,6 @@ their "server", so the interop scripts can check the exact JSON-RPC a client sen
 it behind. SIGTERM and SIGINT are passed on to COMMAND; the exit status is COMMAND's.
 Standard library only.
 """
-import os
 import signal
 import subprocess
 import sys
