@@ -119,8 +119,10 @@ function textOf(result) {
   return (result && result.content || []).map((c) => c.text || "").join(" ");
 }
 
-async function outcomeOf(execution) {  // {status, text, error}
-  const { outcome } = await execution.settle();
+async function outcomeOf(execution, seconds = 60) {  // {status, text}; a task that never ends: a FAIL, not a hang
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no end within ${seconds} s`)), seconds * 1000); });
+  const { outcome } = await Promise.race([execution.settle(), late]).finally(() => clearTimeout(timer));
   if (outcome.status === "completed") return { status: "completed", result: outcome.result, text: textOf(outcome.result) };
   if (outcome.status === "failed") return { status: "failed", text: String(outcome.error && outcome.error.message) };
   return { status: outcome.status, text: outcome.task ? String(outcome.task.statusMessage || "") : "" };

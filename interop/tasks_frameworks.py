@@ -371,6 +371,8 @@ async def agent_framework_tasks(folder):
         wire = Wire(folder, "af-" + af_version)
         tool = MCPStdioTool(name="agentjobs", command=sys.executable, args=server_argv(sys.executable, wire),
                             env=server_env(api), load_prompts=False)
+        bounded = MCPTaskOptions(max_task_wait=timedelta(seconds=60))  # a server that never ends a task: a FAIL, not a hang
+        tool.task_options = bounded
         async with tool:
             init = (wire.sent("initialize") or [{}])[0].get("params") or {}
             answer = ((wire.answer((wire.sent("initialize") or [{}])[0]) or {}).get("result") or {})
@@ -451,7 +453,7 @@ async def agent_framework_tasks(folder):
                 error = None
             except Exception as failure:  # noqa: BLE001 - the expected way it gives up
                 error = "%s: %s" % (type(failure).__name__, failure)
-            tool.task_options = None
+            tool.task_options = bounded
             # its cancel is a task of this loop, sent "best effort" (5 s at most)
             await wire.wait_async(lambda w: len(w.sent("tasks/cancel")) > cancels_before and
                                   all(a is not None for r, a in w.answers("tasks/cancel")), 20)
