@@ -73,6 +73,9 @@ MAX_CONNECTION_AGE_S = 120.0
 MAX_INTERIM_ANSWERS = 20
 DEFAULT_RETRIES = 2
 DEFAULT_CONCURRENCY = 64
+# cancel_jobs: requests to the API at once, each on a kept-alive connection of the pool:
+# 100 jobs take some 13 round trips, not 100, and the API is never sent more at a time.
+MAX_IN_FLIGHT = 8
 DEFAULT_QUEUE = 256  # calls waiting for a worker; 3,000 at once were all "timed out" before
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -100,6 +103,8 @@ DESTRUCTIVE_IDEMPOTENT = {"readOnlyHint": False, "destructiveHint": True,
                           "idempotentHint": True, "openWorldHint": False}
 CREATES = {"readOnlyHint": False, "destructiveHint": False,
            "idempotentHint": False, "openWorldHint": False}
+# cancel_jobs: each preview hands out a new token, and a token works once.
+DESTRUCTIVE = dict(DESTRUCTIVE_IDEMPOTENT, idempotentHint=False)
 
 INSTRUCTIONS = (
     "Tools for the AI Connect Agent Jobs platform. Start with get_context: it names the "
@@ -491,11 +496,12 @@ class AgentJobsError(Exception):
 
 
 class ToolError(AgentJobsError):
-    """A failed tool call: becomes a result with isError, the message for the model."""
+    """A failed tool call: becomes a result with isError, the message for the model;
+    `data`, when a part of the call went through (cancel_jobs), its structuredContent."""
 
-    def __init__(self, message, hint=None):
+    def __init__(self, message, hint=None, data=None):
         AgentJobsError.__init__(self, message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.data = message, hint, data
 
     def text(self):
         return self.message + ("\n" + self.hint if self.hint else "")
@@ -1792,6 +1798,68 @@ def tls_hint(error, platform=sys.platform):
     return hint
 
 
+class SubCall(CallContext):
+    """One worker's part of a tool call (each_at_once): the call's deadline and trace,
+    flags of its own (retried, answering), and attached to the call like a socket, so
+    that cancelling the call ends it too."""
+
+    def __init__(self, call):
+        CallContext.__init__(self, call.timeout)
+        self.deadline, self.trace = call.deadline, call.trace
+
+    def shutdown(self, how):
+        self.cancel()
+
+    def settimeout(self, timeout):
+        """Nothing: its own sockets are bounded by its own deadline (the same)."""
+
+
+def each_at_once(config, func, items):
+    """[(result, None) or (None, ToolError)] of func(item) for each item, in order, with at
+    most MAX_IN_FLIGHT running at once (fewer if AGENTJOBS_MAX_CONCURRENCY is lower: the pool
+    keeps that many idle connections), each in a thread on a SubCall of this thread's call:
+    the requests share the kept-alive connections (ConnectionPool), the deadline, the trace
+    headers and cancellation. A cancelled call, or any other exception, is raised once
+    every worker has stopped."""
+    import threading
+    call = current_call() or CallContext(config.timeout)
+    results = [None] * len(items)
+    failures = []
+    order = iter(range(len(items)))
+    lock = _thread.allocate_lock()
+
+    def work():
+        sub = SubCall(call)
+        call.attach(sub)
+        try:
+            with serving(sub):
+                while not failures:
+                    with lock:
+                        index = next(order, None)
+                    if index is None:
+                        return
+                    try:
+                        results[index] = (func(items[index]), None)
+                    except ToolError as error:
+                        results[index] = (None, error)
+        except BaseException as error:  # handed to the caller's thread
+            failures.append(error)
+        finally:
+            call.detach(sub)
+    width = min(MAX_IN_FLIGHT, config.max_concurrency, len(items))
+    workers = [threading.Thread(target=work, name="each-at-once") for _ in range(width)]
+    for worker in workers:
+        worker.daemon = True
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failures:
+        raise failures[0]
+    if call.cancelled:
+        raise CancelledError()
+    return results
+
+
 ###############################################################################
 # Argument checks #############################################################
 ###############################################################################
@@ -1852,6 +1920,16 @@ def check_value(schema, value, name):
                             % (name, show_value(value)), describe_expected(schema))
     if kind == "object" and "properties" in schema:
         value = check_object(schema, value, name + ".")
+    if kind == "array":
+        if len(value) < schema.get("minItems", 0):
+            raise ArgumentError("Argument '%s' must hold at least %d item%s." % (
+                name, schema["minItems"], "" if schema["minItems"] == 1 else "s"), describe_expected(schema))
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            raise ArgumentError("Argument '%s' holds %d items; at most %d are allowed." % (
+                name, len(value), schema["maxItems"]), describe_expected(schema))
+        if "items" in schema:
+            value = [check_value(schema["items"], item, "%s[%d]" % (name, index))
+                     for index, item in enumerate(value)]
     return value
 
 
@@ -1871,7 +1949,7 @@ def describe_expected(schema):
 # Keywords the validator checks but tools/list leaves out: a model needs no regex or
 # minLength to fill a call, and a value that fails them gets an error naming the argument
 # and what is expected ("x-expected", else the description).
-SERVER_ONLY = ("pattern", "minLength", "x-expected")
+SERVER_ONLY = ("pattern", "minLength", "minItems", "x-expected")
 
 
 def published_schema(schema):
@@ -3433,12 +3511,12 @@ def get_context(config, args):
             "Answers: at most %d characters (AGENTJOBS_MAX_ANSWER_CHARS); a longer one is cut "
             "with a note saying how to get the rest." % config.max_answer_chars,
             "Guard rails: read-only %s; tools: %s; the user confirms: %s; audit log: %s" % (
-                "yes (cancel_job and create_job are off)" if guard_rails["read_only"] else "no",
+                "yes (cancel_job, cancel_jobs and create_job are off)" if guard_rails["read_only"] else "no",
                 ", ".join(guard_rails["tools"]) if guard_rails["tools"] is not None else "all",
                 ", ".join(guard_rails["confirm"]) or "nothing",
                 escape_text(guard_rails["audit_log"], 300) if guard_rails["audit_log"] else "none")
-            + ("; lockdown: yes (third-party text is withheld; cancel_job and create_job ask "
-               "the user where the client can)" if guard_rails["lockdown"] else ""), ""]
+            + ("; lockdown: yes (third-party text is withheld; cancel_job, cancel_jobs (applying) "
+               "and create_job ask the user where the client can)" if guard_rails["lockdown"] else ""), ""]
     try:
         payload = api_request(config, "GET", ("organizations", org_segment(config, args),
                                                "agent-jobs-type"),
@@ -3473,6 +3551,328 @@ def get_context(config, args):
         text.append("  (none in this organization)")
     text += ["", "Next: list_jobs to see jobs; get_job_type for a type's params."]
     return "\n".join(text), data
+
+
+# cancel_jobs: plan, then apply (issue 28). A preview (no `confirm`) reads the jobs and
+# hands out a token; the apply sends one DELETE for each job the preview showed and for
+# no other. The plan, the ids, stays in this process under the token's nonce (the model
+# copies back some 70 characters, not 100 ids); the token's HMAC, with a key drawn at
+# start-up, binds the nonce to the call's other arguments and to those ids.
+PLAN_TTL_S = 300  # a token is good 5 minutes: time to read 100 rows and say yes, not to
+                  # apply a picture of the jobs taken long before (they start and finish)
+MAX_PLANS = 100   # plans kept (live, or spent and kept to say so until they would expire)
+MAX_PREVIEWED = 100
+PLAN_KEY = os.urandom(32)
+PLAN_TOKEN = "cj1"  # the token's first part: its format
+_plans = collections.OrderedDict()  # nonce -> {"nonce", "expiry", "call", "ids", "digest", "jobs", "used"}
+_plans_lock = _thread.allocate_lock()
+CANCEL_FILTERS = ("status", "job_type_id", "channel_code", "scheduled_at_gte", "scheduled_at_lte",
+                  "created_at_gte", "created_at_lte")
+ACTIVE = ("WAITING", "SCHEDULED", "RUNNING")  # what can still be cancelled, in preview order
+SKIPPED = ("finished", "not_found", "not_matching")  # a preview's lists of the given ids left out
+CANCEL_OUTCOMES = ("canceled", "already_finished", "not_found", "failed")  # an apply's lists
+
+
+def plan_digest(value):
+    import hashlib
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
+
+
+def plan_mac(nonce, expiry, call, ids_digest):
+    import hashlib
+    import hmac
+    message = "%s.%d.%s.%s" % (nonce, expiry, call, ids_digest)
+    return hmac.new(PLAN_KEY, message.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def plan_call(args):
+    """What a token is bound to besides its ids: the checked arguments less `confirm`."""
+    return plan_digest(dict((k, v) for k, v in args.items() if k != "confirm"))
+
+
+def call_arrival():
+    """When this thread's tool call came in (wall-clock seconds), else now."""
+    call = current_call()
+    now = time.time()
+    return now - (time.monotonic() - call.queued_at) if call is not None else now
+
+
+def seal_plan(args, ids, jobs):
+    """A token for applying exactly `ids` (jobs: their job_brief, for the confirmation
+    form), and when it expires (epoch seconds)."""
+    plan = {"nonce": os.urandom(9).hex(), "expiry": int(time.time() + PLAN_TTL_S), "call": plan_call(args),
+            "ids": list(ids), "digest": plan_digest(ids), "jobs": jobs, "used": False}
+    with _plans_lock:
+        _plans[plan["nonce"]] = plan
+        while len(_plans) > MAX_PLANS:
+            _plans.popitem(last=False)
+    return plan_token(plan), plan["expiry"]
+
+
+def plan_token(plan):
+    return "%s.%s.%d.%s" % (PLAN_TOKEN, plan["nonce"], plan["expiry"], plan_mac(
+        plan["nonce"], plan["expiry"], plan["call"], plan["digest"]))
+
+
+def plan_of(args, spend=False):
+    """The plan that args["confirm"] names, if it is good for this call; with `spend`, used
+    up (once: a second spend fails). Else a ToolError, and nothing may be sent. Its expiry
+    is judged at the call's arrival: the minutes a person takes to answer the confirmation
+    form do not turn a yes into a refusal."""
+    import hmac
+    token = args["confirm"]
+    parts = token.split(".")
+    plan, problem = None, None
+    with _plans_lock:
+        now = time.time()
+        for nonce in [n for n, p in _plans.items() if p["expiry"] + PLAN_TTL_S < now]:
+            del _plans[nonce]  # spent or expired long enough ago to be forgotten
+        if len(parts) != 4 or parts[0] != PLAN_TOKEN:
+            problem = "it is not a token of this server"
+        else:
+            plan = _plans.get(parts[1])
+            if plan is None or not hmac.compare_digest(token.encode("utf-8"), plan_token(plan).encode("ascii")):
+                problem = ("this server process did not make it: it was altered, made up, or made "
+                           "before the server restarted (or over %d minutes ago)" % (2 * PLAN_TTL_S // 60))
+            elif plan["call"] != plan_call(args):
+                problem = ("it was made for other arguments: it applies only with exactly the "
+                           "arguments of its preview")
+            elif plan["used"]:
+                problem = "it was used already (a token works once)"
+            elif plan["expiry"] < call_arrival():  # not while the user answers a form: when it came
+                problem = "it expired (a preview is good for %d minutes)" % (PLAN_TTL_S // 60)
+            elif spend:
+                plan["used"], plan["jobs"] = True, None
+    if problem is not None:
+        raise ToolError("cancel_jobs: the confirm token is refused: %s. Nothing was cancelled; "
+                        "nothing was sent to the API." % problem,
+                        "Call cancel_jobs without confirm for a new preview, show it to the user, "
+                        "then apply that one.")
+    return plan
+
+
+def planned_ids(name, args):
+    """The ids a call will act on, checked before anyone is asked and before the audit
+    log's "sending" line (cancel_jobs with confirm); None for any other call."""
+    if name == "cancel_jobs" and "confirm" in args:
+        return plan_of(args)["ids"]
+    return None
+
+
+def matches_filters(job, args):
+    """Whether a job read by id matches the filters given with job_ids, as list_jobs
+    filters: status, type and channel exactly, a date alone the start of its day (UTC)."""
+    for name in CANCEL_FILTERS:
+        if name not in args:
+            continue
+        wanted = args[name]
+        if name == "status":
+            ok = normal_status(job.get("job_status")) == wanted.upper()
+        elif name in ("job_type_id", "channel_code"):
+            ok = job.get(name) == wanted
+        else:
+            moment, bound = to_datetime(job.get(name[:-4])), to_datetime(wanted)
+            ok = moment is not None and bound is not None and (
+                moment >= bound if name.endswith("_gte") else moment <= bound)
+        if not ok:
+            return False
+    return True
+
+
+def cancel_row(brief):
+    """A previewed job, as list_jobs detail=full shows it, less result and activity counts."""
+    return dict((key, brief.get(key)) for key in (
+        "job_id", "status", "type", "channel", "platform", "channel_name", "scheduled_at"))
+
+
+def cancel_line(row):
+    """One previewed job on one line: id, status, type, channel (its name marked)."""
+    return "- %s %s %s %s" % (escape_text(row["job_id"]), shown(row["status"], 40),
+                              field_text("job_row", "type", row["type"]), format_channel(row))
+
+
+def jobs_by_filter(config, args):
+    """(total matching, the first MAX_PREVIEWED cancellable jobs, newest first): one GET
+    per cancellable status (the API takes one status a time)."""
+    statuses = [args["status"].upper()] if "status" in args else list(ACTIVE)
+
+    def page(status):
+        query = filter_query(dict(args, status=status)) + [
+            ("limit", MAX_PREVIEWED), ("offset", 0), ("sort", "created_at:desc")]
+        return api_request(config, "GET", ("services", "agent-jobs"), query)
+    total, jobs = 0, []
+    for payload, error in each_at_once(config, page, statuses):
+        if error is not None:
+            raise error
+        found = envelope(payload, list, "a list of jobs")
+        meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+        count = meta.get("total")
+        total += count if isinstance(count, int) and not isinstance(count, bool) else len(found)
+        jobs += [job for job in found if isinstance(job, dict) and normal_status(job.get("job_status")) in ACTIVE
+                 and isinstance(job.get("job_id"), (str, int)) and not isinstance(job.get("job_id"), bool)
+                 and str(job["job_id"]).strip() and str(job["job_id"]) not in DOT_SEGMENTS]  # an id to DELETE
+    jobs.sort(key=lambda job: normal_time(job.get("created_at")) or "", reverse=True)
+    return total, jobs[:MAX_PREVIEWED]
+
+
+def jobs_by_id(config, args, skipped):
+    """The cancellable jobs of args["job_ids"], in their order (each once); the others
+    go into `skipped` (finished, not_found, not_matching)."""
+    ids = []
+    for index, job_id in enumerate(args["job_ids"]):
+        build_url(config, [("job_ids[%d]" % index, job_id)])  # "." and "..": refused before any request
+        if job_id not in ids:
+            ids.append(job_id)
+
+    def read(job_id):
+        return api_request(config, "GET", ("services", "agent-jobs", ("job_id", job_id)))
+    jobs = []
+    for job_id, (payload, error) in zip(ids, each_at_once(config, read, ids)):
+        if isinstance(error, ApiError) and error.status == 404:
+            skipped["not_found"].append(job_id)
+            continue
+        if isinstance(error, ApiError):
+            raise not_found(error, "job '%s'" % escape_text(job_id, 200), config.org_id)
+        if error is not None:
+            raise error
+        job = dict(envelope(payload, dict, "a job"), job_id=job_id)  # the id the DELETE will use
+        status = normal_status(job.get("job_status"))
+        if status not in ACTIVE:
+            skipped["finished"].append({"job_id": job_id, "status": status})
+        elif not matches_filters(job, args):
+            skipped["not_matching"].append(job_id)
+        else:
+            jobs.append(job)
+    return jobs
+
+
+def cancel_preview(config, args):
+    """cancel_jobs without confirm: which jobs an apply would cancel, and its token."""
+    skipped = dict((key, []) for key in SKIPPED)
+    if "job_ids" in args:
+        jobs = jobs_by_id(config, args, skipped)
+        total = len(jobs)
+    else:
+        total, jobs = jobs_by_filter(config, args)
+    rows = [cancel_row(job_brief(job)) for job in jobs]
+    order = "in the order given" if "job_ids" in args else "newest first"
+    count = preview_fit(config, rows, total, skipped, order)
+    fitted, rows = count < len(rows), rows[:count]
+    token, expiry = seal_plan(args, [row["job_id"] for row in rows], rows) if rows else (None, None)
+    return preview_answer(rows, total, skipped, token, expiry, order, fitted)
+
+
+def preview_fit(config, rows, total, skipped, order):
+    """How many rows the preview shows: all, or as many as fit within the answer ceiling
+    (AGENTJOBS_MAX_ANSWER_CHARS), so that no previewed job is ever cut from the answer."""
+    count = len(rows)
+    room = config.max_answer_chars * 9 // 10  # escaping may lengthen it a little
+    while count > 1:
+        text, data = preview_answer(rows[:count], total, skipped, "x" * 70, time.time(), order, True)
+        size = len(text) + json_size(data)
+        if size <= room:
+            break
+        count = min(count - 1, count * room // size)
+    return max(count, 0)
+
+
+def preview_answer(rows, total, skipped, token, expiry, order, fitted):
+    count = len(rows)
+    if not count:
+        text = ["Nothing to cancel: no job that can still be cancelled (WAITING, SCHEDULED, "
+                "RUNNING) matches."]
+    elif total > count:
+        text = ["Preview: %d jobs match; the first %d (%s) are shown, and only they would be "
+                "cancelled%s. Nothing is cancelled yet:" % (
+                    total, count, order, " (as many as one answer holds: AGENTJOBS_MAX_ANSWER_CHARS)"
+                    if fitted else "")]
+    else:
+        text = ["Preview: %d job%s would be cancelled. Nothing is cancelled yet:" % (
+            count, "" if count == 1 else "s")]
+    text += [cancel_line(row) for row in rows]
+    if skipped["finished"]:
+        text.append("Already finished, left out: " + ", ".join("%s (%s)" % (
+            shown(item["job_id"], 200), shown(item["status"], 40)) for item in skipped["finished"]))
+    for key, what in (("not_found", "No such job, left out"), ("not_matching", "Not matching the filters, left out")):
+        if skipped[key]:
+            text.append("%s: %s" % (what, ", ".join(shown(job_id, 200) for job_id in skipped[key])))
+    expires_at = normal_time(expiry) if count else None
+    if count:
+        text.append("Show this list to the user. To cancel exactly these %d, call cancel_jobs again "
+                    "with the same arguments plus confirm=\"%s\" (once, until %s)." % (
+                        count, token, expires_at))
+    data = collections.OrderedDict([
+        ("mode", "preview"), ("matched", total), ("job_ids", [row["job_id"] for row in rows]),
+        ("jobs", marked_record(rows, "job_row"))] + [(key, skipped[key]) for key in SKIPPED] + [
+        ("confirm", token), ("expires_at", expires_at)])
+    return "\n".join(text), data
+
+
+def cancel_apply(config, args):
+    """cancel_jobs with confirm: one DELETE for each previewed job, as cancel_job sends it."""
+    ids = plan_of(args, spend=True)["ids"]
+    reason = args.get("reason", "").strip()
+
+    def cancel(job_id):
+        return api_request(config, "DELETE", ("services", "agent-jobs", ("job_id", job_id)),
+                           body={"reason": reason} if reason else None)
+    data = dict([("mode", "apply")] + [(key, []) for key in CANCEL_OUTCOMES])
+    for job_id, (_, error) in zip(ids, each_at_once(config, cancel, ids)):
+        if error is None:
+            data["canceled"].append(job_id)
+        elif isinstance(error, ApiError) and error.status in (404, 409):
+            data["not_found" if error.status == 404 else "already_finished"].append(job_id)
+        else:
+            data["failed"].append({"job_id": job_id, "error": error.message})
+    text = ["Cancelled %d of the %d previewed jobs." % (len(data["canceled"]), len(ids))]
+    for key, what in (("canceled", "Cancelled"), ("already_finished", "Already finished (the API "
+                      "answered 409), nothing to do"), ("not_found", "Not found (404)")):
+        if data[key]:
+            text.append("%s: %s" % (what, ", ".join(shown(job_id, 200) for job_id in data[key])))
+    text += ["Failed: %s: %s" % (shown(item["job_id"], 200), item["error"]) for item in data["failed"]]
+    if data["failed"]:
+        raise ToolError("\n".join(text), "The failed ones may be tried again: cancel_jobs with "
+                        "job_ids=[%s] for a new preview." % ", ".join(
+                            compact_json(item["job_id"], 200) for item in data["failed"]), data)
+    return "\n".join(text), data
+
+
+@tool(name="cancel_jobs", title="Cancel Agent Jobs", annotations=DESTRUCTIVE,
+      cut_hint="Narrow the filters or give fewer job_ids.",
+      description=(
+          "Cancel many jobs. Without confirm, only a preview: the jobs (job_ids and/or "
+          "list_jobs filters; at most 100) and a token. Show it to the user; on their yes, "
+          "repeat the call with confirm=token."),
+      input_schema={"type": "object", "additionalProperties": False, "properties": dict(
+          dict((name, JOB_FILTERS[name]) for name in CANCEL_FILTERS[3:]),
+          job_type_id=NAME, channel_code=NAME,
+          job_ids={"type": "array", "items": JOB_ID, "minItems": 1, "maxItems": 100},
+          status={"type": "string", "enum": [s.lower() for s in ACTIVE] + list(ACTIVE)},
+          reason={"type": "string", "maxLength": 1000},
+          confirm={"type": "string", "minLength": 1})},
+      output_schema=answer_schema(
+          ("mode",), mode={"type": "string", "enum": ["preview", "apply"]},
+          matched={"type": "integer"}, job_ids={"type": "array", "items": {"type": "string"}},
+          jobs={"type": "array", "items": JOB_ROW},
+          finished={"type": "array", "items": exact_object(("job_id", "status"), job_id={"type": "string"},
+                                                            status=TEXT)},
+          not_found={"type": "array", "items": {"type": "string"}},
+          not_matching={"type": "array", "items": {"type": "string"}},
+          confirm=TEXT, expires_at=TIME,
+          canceled={"type": "array", "items": {"type": "string"}},
+          already_finished={"type": "array", "items": {"type": "string"}},
+          failed={"type": "array", "items": exact_object(("job_id", "error"), job_id={"type": "string"},
+                                                          error={"type": "string"})}))
+def cancel_jobs(config, args):
+    if "confirm" in args:
+        return cancel_apply(config, args)
+    if "job_ids" not in args and not any(name in args for name in CANCEL_FILTERS):
+        raise ArgumentError("cancel_jobs needs job_ids or a filter (status, job_type_id, "
+                            "channel_code, scheduled_at_gte/_lte, created_at_gte/_lte): it never "
+                            "cancels every job. Nothing was sent to the API.",
+                            "list_jobs finds the jobs; give their ids, or the filter that finds them.")
+    return cancel_preview(config, args)
 
 
 ###############################################################################
@@ -3594,6 +3994,8 @@ class Attempt(object):
         self.id = os.urandom(6).hex()
         self.arguments = params.get("arguments")
         self.job_id = self.arguments.get("job_id") if isinstance(self.arguments, dict) else None
+        self.job_ids = None  # cancel_jobs: the previewed ids its DELETEs go to (planned_ids)
+        self.outcomes = None  # cancel_jobs: its answer's lists of what became of each job
         self.confirmation = None  # what the client answered when asked to confirm
         self.client, self.revision = client, revision
         self.sent = False  # the "sending" line is written: the request may reach the API
@@ -3613,7 +4015,12 @@ class Attempt(object):
         arguments = self.arguments
         if too_deep(arguments, "", MAX_ARGUMENT_DEPTH) is not None:  # refused; still a line any reader parses
             arguments = capped_copy(arguments, MAX_ARGUMENT_DEPTH)
-        record.update([("job_id", self.job_id), ("confirmation", self.confirmation),
+        record["job_id"] = self.job_id
+        if self.job_ids is not None:
+            record["job_ids"] = self.job_ids
+        if isinstance(self.outcomes, dict) and self.outcomes.get("mode") == "apply":
+            record.update((key, self.outcomes[key]) for key in CANCEL_OUTCOMES)
+        record.update([("confirmation", self.confirmation),
                        ("client", self.client), ("protocol", self.revision),
                        ("arguments", arguments)])
         if self.trace_id is not None:
@@ -3649,6 +4056,9 @@ class Attempt(object):
             return ""  # its "asked" line is written already
         if error is None:
             outcome = "ok"
+        elif isinstance(error, ToolError) and error.data is not None:  # some went through
+            outcome, self.outcomes = "partly failed", error.data
+            reason = "%d of the jobs could not be cancelled" % len(error.data.get("failed") or ())
         elif isinstance(error, ApiError):
             outcome, reason = "api error" if error.status else "no answer", error.message
             status = error.status or None
@@ -3698,6 +4108,9 @@ CONFIRM_FIELD = "confirm"  # the yes/no field of the confirmation form
 # refused, never cut: the person must see all that is sent. (Clients show forms in a
 # dialog; 4,000 characters is some 60 lines.)
 CONFIRM_FORM_CHARS = 4000
+# cancel_jobs' form lists up to 100 jobs, a line each (its channel's name cut as in a list):
+# the one form allowed longer, since its length is the list the person must see whole.
+BULK_FORM_CHARS = 20000
 ELICIT_ID = "agentjobs-elicit-%d"  # the ids of this server's requests: its own space
 # What the audit log says the client answered.
 ANSWERS = {"accept": "confirmed by the client", "decline": "declined by the client",
@@ -3721,18 +4134,24 @@ def confirmation_form(config, name, args):
         with revealed():  # the form is the person's: what the job is, lockdown or not
             lines = cancel_form_lines(job, job_id, args)
         title = "Yes, cancel job %s" % escape_text(job_id, 100)
+    elif name == "cancel_jobs":
+        jobs = plan_of(args)["jobs"]
+        with revealed():
+            lines = cancel_jobs_form_lines(jobs, args)
+        title = "Yes, cancel these %d jobs" % len(jobs)
     else:
         lines = create_form_lines(config, args)
         title = "Yes, create this job"
     message = "\n".join(lines)
-    if len(message) > CONFIRM_FORM_CHARS:  # what the person cannot see whole is not sent
+    room = BULK_FORM_CHARS if name == "cancel_jobs" else CONFIRM_FORM_CHARS
+    if len(message) > room:  # what the person cannot see whole is not sent
         raise ToolError("%s: the confirmation form cannot show this call whole (%d characters; a form "
                         "holds at most %d), and nothing is sent that the user has not seen. The user was "
-                        "not asked; nothing was sent to the API." % (UNDONE[name], len(message),
-                                                                     CONFIRM_FORM_CHARS),
+                        "not asked; nothing was sent to the API." % (UNDONE[name], len(message), room),
                         "Make the call shorter (%s), or ask the operator to drop %s from "
                         "AGENTJOBS_CONFIRM." % ("params, config.start_prompt, target_channel.data"
-                                                if name == "create_job" else "the reason", name))
+                                                if name == "create_job" else "fewer jobs, or a shorter reason"
+                                                if name == "cancel_jobs" else "the reason", name))
     schema = {"type": "object", "required": [CONFIRM_FIELD], "properties": {CONFIRM_FIELD: {
         "type": "boolean", "title": title, "default": False,
         "description": "Leave unticked, or decline, to leave things as they are."}}}
@@ -3747,6 +4166,15 @@ def cancel_form_lines(job, job_id, args):
             "Channel: %s" % format_channel(job_brief(job)),
             "Status: %s" % shown(job.get("job_status"), 40),
             "Reason: %s" % (escape_text(args["reason"]) if args.get("reason") else "(none given)")]
+
+
+def cancel_jobs_form_lines(jobs, args):
+    """The cancel_jobs form: the count, the reason, and each job its DELETE goes to, as
+    the preview showed it (channel names marked: the customer's text)."""
+    return (["Cancel these %d Agent Jobs? This cannot be undone." % len(jobs),
+             "Reason: %s" % (escape_text(args["reason"]) if args.get("reason", "").strip() else "(none given)"),
+             "The jobs, as previewed (id, status, type, channel):"]
+            + [cancel_line(row) for row in jobs])
 
 
 def create_form_lines(config, args):
@@ -3984,7 +4412,7 @@ def stop_asking(session):
         pending.shutdown(None)
 
 
-UNDONE = {"cancel_job": "not cancelled", "create_job": "not created"}  # what a refusal left undone
+UNDONE = {"cancel_job": "not cancelled", "cancel_jobs": "nothing cancelled", "create_job": "not created"}  # what a refusal left undone
 CONFIRM_TTL_S = 600  # how long a stateless confirmation may wait for the user's answer
 STATE_KEY = os.urandom(32)  # made at start-up: a requestState is good in this process only
 _used_states = {}  # nonce -> expiry of each requestState already answered: one use each
@@ -4141,14 +4569,22 @@ def confirm(session, name, args, params, revision, attempt):
 Permission = collections.namedtuple("Permission", "refusal confirm audited")
 
 
-def guard(config, name):
-    # type: (Config, str) -> Permission
+# A tool whose call without this argument only reads (a preview): never confirmed or
+# audited then, though read-only mode and AGENTJOBS_TOOLS hide and refuse the tool whole.
+PREVIEW_UNLESS = {"cancel_jobs": "confirm"}
+
+
+def guard(config, name, arguments=None):
+    # type: (Config, str, object) -> Permission
     """The one place that decides, from the settings, what a call of the tool `name`
     may do: be listed, be called, need the user's confirmation first, be audited.
     Only the tools that change something (not readOnlyHint) are read-only-guarded,
-    confirmed and audited."""
+    and only their calls that change something (PREVIEW_UNLESS: with `arguments`, the
+    call's, unchecked) are confirmed and audited."""
     entry = TOOLS_BY_NAME.get(name) or APP_TOOLS_BY_NAME[name]
     changes = not entry.annotations["readOnlyHint"]
+    applies = changes and not (name in PREVIEW_UNLESS and not (
+        isinstance(arguments, dict) and arguments.get(PREVIEW_UNLESS[name]) is not None))
     refusal = None
     if changes and config.read_only:
         refusal = ToolError(
@@ -4165,15 +4601,15 @@ def guard(config, name):
             "Use one of those tools; only the operator can add %s to AGENTJOBS_TOOLS "
             "(then restart the server)." % name)
     # Lockdown asks too, where the client can ask (confirm() goes on where it cannot).
-    return Permission(refusal=refusal, confirm=changes and (name in config.confirm or config.lockdown),
-                      audited=changes and config.audit_log is not None)
+    return Permission(refusal=refusal, confirm=applies and (name in config.confirm or config.lockdown),
+                      audited=applies and config.audit_log is not None)
 
 
 def guarded_call(session, entry, params, revision):
     # type: (Session, Tool, dict, str) -> tuple
     """Run one tools/call as guard() allows: (text, data), or raise ToolError."""
     config = session.config
-    permission = guard(config, entry.name)
+    permission = guard(config, entry.name, params.get("arguments"))
     if not (permission.audited or permission.confirm):
         if permission.refusal is not None:
             raise permission.refusal
@@ -4183,6 +4619,7 @@ def guarded_call(session, entry, params, revision):
         if permission.refusal is not None:
             raise permission.refusal
         args = check_arguments(entry, params.get("arguments"))
+        attempt.job_ids = planned_ids(entry.name, args)  # a bad token: refused before anyone is asked
         if permission.confirm:
             attempt.ready()
             confirm(session, entry.name, args, params, revision, attempt)
@@ -4194,6 +4631,7 @@ def guarded_call(session, entry, params, revision):
     job = data.get("job") if isinstance(data, dict) else None
     if isinstance(job, dict) and isinstance(job.get("job_id"), str):
         attempt.job_id = job["job_id"]  # create_job: the new job's id
+    attempt.outcomes = data
     return text + attempt.finish(), data
 
 
@@ -5149,6 +5587,8 @@ def status_message(job_id, job, status, note=None):
         "working": "is %s" % (known or "not finished"), "completed": "COMPLETED",
         "failed": "FAILED", "cancelled": "was CANCELED"}[status])
     text += " (updated %s)." % when if when else "."
+    if status == "failed":  # a client may hand the model this line alone (Strands on 2025-11-25)
+        text += " get_job job_id=%s shows why." % escape_text(job_id, 200)
     return text + (" " + note if note else "")
 
 
@@ -5232,7 +5672,9 @@ def on_tasks_get(session, params, revision):
     if stopped is not None:
         return cancelled_task(revision, task_id, job_id, started, stopped)
     seen, why = task_look(session, task_id, job_id)
-    note = "The last look failed (%s); the task goes on." % why if why else None
+    note = None
+    if why:
+        note = "It could not be read just now (%s): this is how it was last seen; the task goes on." % why
     fields = task_state(revision, task_id, job_id, started, seen, note)
     if revision in STATELESS_VERSIONS and fields["status"] == "completed":
         ended = TASK_STATUSES[job_status(job_of_look(seen))]
@@ -5675,6 +6117,7 @@ def on_tools_call(session, params, revision):
             text, data = guarded_call(session, entry, params, revision)
         except ToolError as error:
             text, is_error, call.error = error.text(), True, error
+            data = error.data  # a call that went partly through (cancel_jobs) still tells which part
         except InputRequired as pending:  # 2026-07-28: the client asks the user, then calls again
             return pending.result
         except (CancelledError, RpcError):
@@ -5685,7 +6128,7 @@ def on_tools_call(session, params, revision):
                               "Try again; if it persists, report it." % name), True
     if call.cancelled:
         raise CancelledError()
-    if is_error or revision < STRUCTURED_SINCE:
+    if revision < STRUCTURED_SINCE:
         data = None
     result = call_result(session, entry, params, revision, text, data, is_error)
     log.debug("tools/call %s -> %s in %.1f ms, %d characters%s", name,
@@ -6286,9 +6729,9 @@ def run_check(config):
             return int(not check_step(False, "audit log", "%s cannot be written: %s" % (
                 config.audit_log, error.strerror or error), "point AGENTJOBS_AUDIT_LOG at a file this "
                 "server may write (its folder must exist, no symbolic link), or free disk space; "
-                "cancel_job and create_job are refused until then"))
+                "cancel_job, cancel_jobs and create_job are refused until then"))
         check_step(True, "audit log", "%s can be written (a \"check\" line was added; a line per "
-                   "cancel_job and create_job attempt)" % config.audit_log)
+                   "cancel_job, cancel_jobs and create_job attempt)" % config.audit_log)
     scheme, host, port = origin_of(config.api_url)
     check_step(True, "url", "%s (%s, host %s, port %d)" % (config.api_url, scheme, host, port))
     proxies = urllib.request.getproxies()
@@ -6435,7 +6878,16 @@ def run_call(config, opts):
         cli_print(redact("agentjobs_mcp.py: error: %s\nusage: agentjobs_mcp.py --call %s" % (
             error, tool_synopsis(entry) if entry else "TOOL [NAME=VALUE ...]")), sys.stderr)
         return 2
-    call = CallContext(config.timeout)
+    code, result = call_and_print(session, opts, entry, name, arguments)
+    token = (result or {}).get("structuredContent", {}).get("confirm") if code == 0 else None
+    if name == "cancel_jobs" and token and "confirm" not in arguments:
+        return apply_on_terminal(session, opts, entry, arguments, token)
+    return code
+
+
+def call_and_print(session, opts, entry, name, arguments):
+    """One call of --call, its answer printed: (exit status, the result or None)."""
+    call = CallContext(session.config.timeout)
     call.start()
     try:
         with serving(call), revealed(opts.show_withheld):  # a person reads it, not a model
@@ -6447,7 +6899,7 @@ def run_call(config, opts):
         cli_print(redact("agentjobs_mcp.py: error: %s" % response["error"]["message"]), sys.stderr)
         if entry is not None:
             cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
-        return 2
+        return 2, None
     result = response["result"]
     usage = result["isError"] and isinstance(call.error, ArgumentError)
     if opts.json:
@@ -6456,8 +6908,29 @@ def run_call(config, opts):
         cli_print(redact(result["content"][0]["text"]), sys.stderr if usage else None)
     if usage:
         cli_print("usage: agentjobs_mcp.py --call %s" % tool_synopsis(entry), sys.stderr)
-        return 2
-    return 1 if result["isError"] else 0
+        return 2, result
+    return (1 if result["isError"] else 0), result
+
+
+def apply_on_terminal(session, opts, entry, arguments, token):
+    """--call cancel_jobs: a preview's token works only in the process that made it, so it
+    is applied here or not at all, after a y typed on the terminal: the apply's own form
+    where the settings ask (AGENTJOBS_CONFIRM, lockdown), else this question, the same form."""
+    arguments = dict(arguments, confirm=token)
+    if session.asker.refusal(session, entry.name, session.protocol) is not None:  # no terminal
+        cli_print("Nothing was cancelled. To cancel these jobs from the shell, run the same command "
+                  "in a terminal and answer y: a preview's token works only in the process that made it.",
+                  sys.stderr)
+        return 0
+    if not guard(session.config, entry.name, arguments).confirm:
+        call = CallContext(session.config.timeout)
+        with revealed():
+            message, schema = confirmation_form(session.config, entry.name, check_arguments(entry, arguments))
+        answer = session.asker.ask(session, {"message": message, "requestedSchema": schema}, call)
+        if not (answer and answer["result"].get("content", {}).get(CONFIRM_FIELD) is True):
+            cli_print("Nothing was cancelled.", sys.stderr)
+            return 0
+    return call_and_print(session, opts, entry, entry.name, arguments)[0]
 
 
 def redact_proxy(url):

@@ -749,6 +749,9 @@ CONTRACT = {
         ["job_type_id", "target_channel"]),
     "get_job_type": ("Get Job Type Configuration", "read", ["job_type_id", "org_id"], ["job_type_id"]),
     "get_context": ("Get Server Context", "read", ["org_id"], []),
+    "cancel_jobs": ("Cancel Agent Jobs", "bulk", [
+        "job_ids", "status", "job_type_id", "channel_code", "scheduled_at_gte", "scheduled_at_lte",
+        "created_at_gte", "created_at_lte", "reason", "confirm"], []),
     "watch_job": ("Watch Agent Job", "read", ["job_id", "wait"], ["job_id"]),
 }
 HINTS = {
@@ -757,6 +760,8 @@ HINTS = {
                     "openWorldHint": False},
     "create": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False,
                "openWorldHint": False},
+    "bulk": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False,
+             "openWorldHint": False},
 }
 
 
@@ -842,7 +847,7 @@ class ContextBudgetTest(ApiTestCase):
     def test_make_context_prints_the_table_and_fails_when_a_budget_does(self):
         out = subprocess.check_output([sys.executable, os.path.join(HERE, "dev", "context.py")],
                                       env=clean_env(), timeout=40).decode("utf-8")
-        self.assertIn("tool definitions, all %d" % len(CONTRACT), out)
+        self.assertIn("tool definitions, all of them", out)
         self.assertRegex(out, r"list_jobs limit=50: text +[\d,]+ +4,992 +9,985  yes")
         self.assertTrue(out.endswith("All %d budgets hold.\n" % (16 + len(CONTRACT))), out)
         code = ("import sys; sys.path.insert(0, %r); import context\n"
@@ -3644,7 +3649,7 @@ class StatelessRevisionTest(ApiTestCase):
 # Guard rails #################################################################
 ###############################################################################
 
-READ_ONLY_TOOLS = [name for name in CONTRACT if name not in ("cancel_job", "create_job")]
+READ_ONLY_TOOLS = [name for name in CONTRACT if name not in ("cancel_job", "create_job", "cancel_jobs")]
 NEW_JOB = {"job_type_id": "customer-followup", "target_channel": {"platform": "whatsapp", "code": "5511999990000"}}
 
 
@@ -3657,7 +3662,9 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         job_id = self.api.add_job(job_status="RUNNING")["job_id"]
         server = self.server(AGENTJOBS_READ_ONLY="1")
         self.assertEqual(self.listed(server), READ_ONLY_TOOLS)
-        for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB)):
+        for name, arguments in (("cancel_job", {"job_id": job_id}), ("create_job", NEW_JOB),
+                                ("cancel_jobs", {"job_ids": [job_id]}),  # the preview too
+                                ("cancel_jobs", {"job_ids": [job_id], "confirm": "cj1.0.0.0"})):
             text = self.call_error(name, arguments, server=server)
             self.assertIn("%s is refused: this server is read-only (AGENTJOBS_READ_ONLY=1)" % name, text)
             self.assertIn("remove AGENTJOBS_READ_ONLY", text)
@@ -3811,7 +3818,7 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         self.assertEqual(result["structuredContent"]["guard_rails"],
                          {"read_only": True, "tools": ["get_context", "list_jobs"], "audit_log": None,
                           "confirm": [], "lockdown": False})
-        self.assertIn("Guard rails: read-only yes (cancel_job and create_job are off); tools: get_context, "
+        self.assertIn("Guard rails: read-only yes (cancel_job, cancel_jobs and create_job are off); tools: get_context, "
                       "list_jobs", text_of(result))
 
 
@@ -4512,6 +4519,355 @@ class ConfirmStatelessTest(ConfirmCase):
 
 
 # Third-party text: the marker, lockdown and the corpus of attacks ############
+
+class CancelJobsTest(ConfirmCase):
+    """cancel_jobs (issue 28): a preview that only reads, and an apply that cancels exactly
+    the previewed jobs, at most 8 at a time; guarded as cancel_job is."""
+
+    def jobs(self, count, **fields):
+        return [self.running_job(**fields) for _ in range(count)]
+
+    def preview(self, arguments, server=None):
+        before = len(self.api.requests)
+        result = self.call_ok("cancel_jobs", arguments, server=server)
+        self.assertEqual([r.method for r in self.api.requests[before:] if r.method != "GET"], [])  # it only reads
+        self.assert_schema(result["structuredContent"])
+        return result
+
+    def assert_schema(self, data):
+        self.assertEqual(check_schema(agentjobs_mcp.TOOLS_BY_NAME["cancel_jobs"].output_schema, data), [])
+
+    def deletes(self):
+        return sorted((r.method, r.raw_path, r.body) for r in self.api.requests if r.method != "GET")
+
+    def test_a_preview_reads_each_given_job_and_names_the_finished_and_the_missing(self):
+        running, waiting = self.running_job(), self.running_job(job_status="WAITING")
+        done = self.api.add_job(job_status="COMPLETED")["job_id"]
+        ids = [running, done, "job-missing", waiting, running]
+        result = self.preview({"job_ids": ids, "reason": "wrong template"})
+        self.assertEqual(sorted(r.raw_path for r in self.api.requests),
+                         sorted("/api/v0/services/agent-jobs/" + i for i in ids[:4]))  # each once
+        data = result["structuredContent"]
+        self.assertEqual(list(data), ["mode", "matched", "job_ids", "jobs", "finished", "not_found",
+                                      "not_matching", "confirm", "expires_at"])
+        self.assertEqual((data["mode"], data["matched"], data["job_ids"]), ("preview", 2, [running, waiting]))
+        self.assertEqual(data["jobs"][0], {
+            "job_id": running, "status": "RUNNING", "type": "customer-followup", "channel": "5511988880000",
+            "platform": "whatsapp", "channel_name": data["jobs"][0]["channel_name"],
+            "scheduled_at": agentjobs_mcp.normal_time(self.api.jobs[running]["scheduled_at"])})
+        name = data["jobs"][0]["channel_name"]
+        self.assertRegex(name, r"^(\[ext:[0-9a-f]{10}\])Test\1$")  # the customer's text, marked
+        self.assertEqual((data["finished"], data["not_found"], data["not_matching"]),
+                         ([{"job_id": done, "status": "COMPLETED"}], ["job-missing"], []))
+        self.assertRegex(data["confirm"], r"^cj1\.[0-9a-f]{18}\.\d+\.[0-9a-f]{32}$")
+        self.assertRegex(data["expires_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        text = text_of(result)
+        self.assertTrue(text.startswith("Preview: 2 jobs would be cancelled. Nothing is cancelled yet:\n"
+                                        "- %s RUNNING customer-followup whatsapp 5511988880000 (%s)\n"
+                                        "- %s WAITING " % (running, name, waiting)), text)
+        self.assertIn("Already finished, left out: %s (COMPLETED)\nNo such job, left out: job-missing\n" % done, text)
+        self.assertIn("call cancel_jobs again with the same arguments plus confirm=\"%s\"" % data["confirm"], text)
+        self.assertEqual(self.api.jobs[running]["job_status"], "RUNNING")
+
+    def test_apply_sends_one_delete_per_previewed_job_with_the_reason_and_no_other(self):
+        first, second = self.jobs(2)
+        arguments = {"job_ids": [first, second], "reason": "  wrong template "}
+        token = self.preview(arguments)["structuredContent"]["confirm"]
+        late = self.running_job()  # not previewed: never touched
+        self.api.clear_requests()
+        result = self.call_ok("cancel_jobs", dict(arguments, confirm=token))
+        self.assertEqual(self.deletes(), [("DELETE", "/api/v0/services/agent-jobs/" + i, b'{"reason": "wrong template"}')
+                                          for i in sorted([first, second])])
+        self.assertEqual(len(self.api.requests), 2)  # and no GET
+        for request in self.api.requests:
+            self.assertEqual((request.headers["content-type"], request.headers["authorization"]),
+                             ("application/json", "Bearer " + KEY))
+        self.assert_schema(result["structuredContent"])
+        self.assertEqual(result["structuredContent"], {"mode": "apply", "canceled": [first, second],
+                                                       "already_finished": [], "not_found": [], "failed": []})
+        self.assertEqual(text_of(result), "Cancelled 2 of the 2 previewed jobs.\nCancelled: %s, %s" % (first, second))
+        self.assertEqual(self.api.jobs[late]["job_status"], "RUNNING")
+        # Without a reason, no body: exactly as cancel_job.
+        job_id = self.running_job()
+        token = self.preview({"job_ids": [job_id]})["structuredContent"]["confirm"]
+        self.api.clear_requests()
+        self.call_ok("cancel_jobs", {"job_ids": [job_id], "confirm": token})
+        self.assertEqual(self.deletes(), [("DELETE", "/api/v0/services/agent-jobs/" + job_id, b"")])
+        self.assertNotIn("content-type", self.api.requests[0].headers)
+
+    def test_a_forged_reused_foreign_or_mismatched_token_sends_nothing(self):
+        job_id, other = self.jobs(2)
+        arguments = {"job_ids": [job_id], "reason": "stop"}
+        token = self.preview(arguments)["structuredContent"]["confirm"]
+        foreign = self.server()  # another process: its own key
+        foreign_token = self.preview(arguments, server=foreign)["structuredContent"]["confirm"]
+        prefix, nonce, expiry, mac = token.split(".")
+        altered = ".".join((prefix, nonce, expiry, mac[:-1] + ("0" if mac[-1] != "0" else "1")))
+        stretched = ".".join((prefix, nonce, str(int(expiry) + 3600), mac))
+        self.api.clear_requests()
+        for confirm, given, why in (
+                ("yes", arguments, "it is not a token of this server"),
+                (altered, arguments, "this server process did not make it"),
+                (stretched, arguments, "this server process did not make it"),
+                (foreign_token, arguments, "this server process did not make it"),
+                (token, {"job_ids": [job_id, other], "reason": "stop"}, "it was made for other arguments"),
+                (token, {"job_ids": [job_id], "reason": "stop!"}, "it was made for other arguments"),
+                (token, {"job_ids": [job_id], "reason": "stop", "status": "running"}, "it was made for other arguments")):
+            text = self.call_error("cancel_jobs", dict(given, confirm=confirm))
+            self.assertTrue(text.startswith("cancel_jobs: the confirm token is refused: " + why), text)
+            self.assertIn("Nothing was cancelled; nothing was sent to the API.", text)
+        self.assert_no_request()
+        self.call_ok("cancel_jobs", dict(arguments, confirm=token))  # still good after all that
+        self.api.clear_requests()
+        text = self.call_error("cancel_jobs", dict(arguments, confirm=token))
+        self.assertIn("it was used already (a token works once)", text)
+        self.assert_no_request()
+        self.assertEqual(self.api.jobs[other]["job_status"], "RUNNING")
+
+    def test_finished_meanwhile_is_409_gone_is_404_and_a_failing_one_fails_alone(self):
+        keep, finished, gone, failing = self.jobs(4)
+        ids = [keep, finished, gone, failing]
+        token = self.preview({"job_ids": ids})["structuredContent"]["confirm"]
+        self.api.jobs[finished]["job_status"] = "COMPLETED"
+        del self.api.jobs[gone]
+        self.api.add_fault(status=503, method="DELETE", path_contains=failing, times=None,
+                           headers={"Retry-After": "0"}, body={"message": "busy"})
+        self.api.clear_requests()
+        result = self.shared_server().call("cancel_jobs", {"job_ids": ids, "confirm": token})
+        self.assertTrue(result["isError"])
+        data = result["structuredContent"]
+        self.assert_schema(data)
+        self.assertEqual(data["failed"][0]["job_id"], failing)
+        self.assertIn("503", data["failed"][0]["error"])
+        self.assertEqual(data, {"mode": "apply", "canceled": [keep], "already_finished": [finished],
+                                "not_found": [gone], "failed": data["failed"]})
+        self.assertEqual([r.raw_path for r in self.api.requests if failing in r.raw_path],
+                         ["/api/v0/services/agent-jobs/" + failing] * 3)  # retried twice, as ever
+        self.assertEqual(len(self.api.requests), 6)  # no GET on a 409
+        self.assertEqual(self.api.jobs[keep]["job_status"], "CANCELED")
+        text = text_of(result)
+        self.assertIn("Cancelled 1 of the 4 previewed jobs.\nCancelled: %s\nAlready finished (the API answered "
+                      "409), nothing to do: %s\nNot found (404): %s\nFailed: %s: " % (keep, finished, gone, failing), text)
+        self.assertIn('cancel_jobs with job_ids=["%s"] for a new preview' % failing, text)
+
+    def test_filters_preview_the_newest_100_and_100_deletes_go_8_at_a_time(self):
+        for number in range(130):
+            stamp = "2024-09-01T%02d:%02d:00Z" % (number // 60, number % 60)
+            self.api.add_job(job_type_id="wrong-template", created_at=stamp, job_status=(
+                "WAITING", "SCHEDULED", "RUNNING")[number % 3])
+        self.running_job()  # another type: not matching
+        arguments = {"job_type_id": "wrong-template", "created_at_gte": "2024-09-01"}
+        result = self.preview(arguments)
+        self.assertEqual(sorted((r.path, r.query["status"][0]) for r in self.api.requests),
+                         [("/api/v0/services/agent-jobs", s) for s in ("RUNNING", "SCHEDULED", "WAITING")])
+        self.assert_query(self.api.requests[0], {"status": self.api.requests[0].query["status"][0],
+                                                 "created_at_gte": "2024-09-01", "job_type_id": "wrong-template",
+                                                 "limit": 100, "offset": 0, "sort": "created_at:desc"})
+        data = result["structuredContent"]
+        newest = sorted((j for j in self.api.jobs.values() if j["job_type_id"] == "wrong-template"),
+                        key=lambda j: j["created_at"], reverse=True)[:100]
+        self.assertEqual((data["matched"], data["job_ids"]), (130, [j["job_id"] for j in newest]))
+        self.assertTrue(text_of(result).startswith("Preview: 130 jobs match; the first 100 (newest first) are "
+                                                   "shown, and only they would be cancelled."))
+        self.api.clear_requests()
+        self.api.reset_in_flight()
+        self.api.latency = 0.02  # each DELETE takes a moment: the ones in flight overlap
+        self.call_ok("cancel_jobs", dict(arguments, confirm=data["confirm"]))
+        self.assertEqual(self.deletes(), sorted(("DELETE", "/api/v0/services/agent-jobs/" + i, b"")
+                                                for i in data["job_ids"]))
+        self.assertLessEqual(self.api.max_in_flight, 8)
+        self.assertGreater(self.api.max_in_flight, 1)
+        self.assertEqual(sum(j["job_status"] != "CANCELED" for j in self.api.jobs.values()
+                             if j["job_type_id"] == "wrong-template"), 30)
+
+    def test_a_preview_never_shows_more_than_one_answer_holds_and_applies_only_what_it_shows(self):
+        ids = self.jobs(30, channel_data={"platform": "web", "name": "n" * 90})
+        server = self.server(AGENTJOBS_MAX_ANSWER_CHARS="4000")
+        result = self.preview({"job_ids": ids}, server=server)
+        data, text = result["structuredContent"], text_of(result)
+        shown = len(data["job_ids"])
+        self.assertTrue(0 < shown < 30, shown)
+        self.assertNotIn("cut", data)  # fitted, never cut: every previewed job is in the answer
+        self.assertEqual((data["job_ids"], [row["job_id"] for row in data["jobs"]]), (ids[:shown], ids[:shown]))
+        self.assertTrue(text.startswith("Preview: 30 jobs match; the first %d (in the order given) are shown, and "
+                                        "only they would be cancelled (as many as one answer holds: "
+                                        "AGENTJOBS_MAX_ANSWER_CHARS)." % shown), text)
+        self.assertEqual(text.count("\n- "), shown)
+        self.api.clear_requests()
+        self.call_ok("cancel_jobs", {"job_ids": ids, "confirm": data["confirm"]}, server=server)
+        self.assertEqual(self.deletes(), sorted(("DELETE", "/api/v0/services/agent-jobs/" + i, b"") for i in ids[:shown]))
+
+    def test_ids_and_filters_together_narrow_the_ids(self):
+        follow, survey = self.running_job(), self.running_job(job_type_id="nps-survey")
+        data = self.preview({"job_ids": [follow, survey], "job_type_id": "customer-followup",
+                             "status": "RUNNING"})["structuredContent"]
+        self.assertEqual((data["job_ids"], data["not_matching"]), ([follow], [survey]))
+
+    def test_neither_ids_nor_filter_and_bad_arguments_send_nothing(self):
+        for arguments, says in (({}, "cancel_jobs needs job_ids or a filter"),
+                                ({"reason": "x"}, "cancel_jobs needs job_ids or a filter"),
+                                ({"job_ids": []}, "Argument 'job_ids' must hold at least 1 item."),
+                                ({"job_ids": ["job-1"] * 101}, "Argument 'job_ids' holds 101 items; at most 100"),
+                                ({"job_ids": ["job-1", " "]}, "Argument 'job_ids[1]'"),
+                                ({"job_ids": ["job-1", ".."]}, "Argument 'job_ids[1]' is \"..\", which cannot be sent"),
+                                ({"job_ids": "job-1"}, "Argument 'job_ids' must be an array, not string"),
+                                ({"status": "completed"}, "Argument 'status' is \"completed\"; it must be one of"),
+                                ({"job_ids": ["job-1"], "org_id": "x"}, "Unknown argument: org_id")):
+            self.assertIn(says, self.call_error("cancel_jobs", arguments))
+        self.assert_no_request()
+
+    def test_the_allow_list_hides_and_refuses_it(self):
+        server = self.server(AGENTJOBS_TOOLS="list_jobs,cancel_job")
+        self.assertNotIn("cancel_jobs", [t["name"] for t in server.request("tools/list")["result"]["tools"]])
+        self.assertIn("cancel_jobs is not enabled on this server",
+                      self.call_error("cancel_jobs", {"job_ids": ["job-0001"]}, server=server))
+        self.assert_no_request()
+
+    def confirming(self, capabilities=None, **env):
+        settings = dict({"AGENTJOBS_CONFIRM": "cancel_jobs", "AGENTJOBS_AUDIT_LOG": self.audit}, **env)
+        server = self.server(initialize=False, **dict((k, v) for k, v in settings.items() if v is not None))
+        server.request("initialize", {"protocolVersion": LATEST, "clientInfo": {"name": "asking-client", "version": "3"},
+                                      "capabilities": {"elicitation": {}} if capabilities is None else capabilities})
+        server.notify("notifications/initialized")
+        return server
+
+    def ask_to_apply(self, server, arguments, token):
+        server.send({"jsonrpc": "2.0", "id": "apply", "method": "tools/call", "params": {
+            "name": "cancel_jobs", "arguments": dict(arguments, confirm=token)}})
+        ask = server.read()
+        self.assertEqual(ask["method"], "elicitation/create", ask)
+        return ask
+
+    def test_confirmation_shows_one_form_before_any_delete_a_no_sends_none_and_a_bad_token_no_form(self):
+        first, second = self.jobs(2)
+        arguments = {"job_ids": [first, second], "reason": "wrong list"}
+        server = self.confirming()
+        # A bad token: refused before anyone is asked, recorded, nothing sent.
+        text = self.call_error("cancel_jobs", dict(arguments, confirm="cj1.00.1.00"), server=server)
+        self.assertIn("this server process did not make it", text)
+        self.assertEqual([(l["outcome"], "job_ids" in l) for l in read_audit(self.audit)], [("refused", False)])
+        self.assert_no_request()
+        os.remove(self.audit)
+        token = self.preview(arguments, server=server)["structuredContent"]["confirm"]  # not asked, not logged
+        self.assertFalse(os.path.exists(self.audit))
+        ask = self.ask_to_apply(server, arguments, token)
+        message = ask["params"]["message"]
+        self.assertRegex(message, r"^Cancel these 2 Agent Jobs\? This cannot be undone.\nReason: wrong list\n"
+                                  r"The jobs, as previewed \(id, status, type, channel\):\n"
+                                  r"- %s RUNNING customer-followup whatsapp 5511988880000 \((\[ext:[0-9a-f]{10}\])Test\1\)\n"
+                                  r"- %s RUNNING " % (first, second))
+        self.assertEqual(ask["params"]["requestedSchema"]["properties"]["confirm"]["title"], "Yes, cancel these 2 jobs")
+        self.assertEqual(self.deletes(), [])
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "decline"}})
+        result = server.read()["result"]
+        self.assertTrue(text_of(result).startswith("nothing cancelled: the user declined."), result)
+        self.assertEqual(self.deletes(), [])
+        ask = self.ask_to_apply(server, arguments, token)  # a no leaves the token good: asked anew
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {"confirm": True}}})
+        result = server.read()["result"]
+        self.assertFalse(result["isError"], result)
+        self.assertEqual(len(self.deletes()), 2)
+        lines = read_audit(self.audit)
+        self.assertEqual([(l["outcome"], l["confirmation"]) for l in lines],
+                         [("refused", "declined by the client"), ("sending", "confirmed by the client"),
+                          ("ok", "confirmed by the client")])
+        self.assertEqual([l["job_ids"] for l in lines], [[first, second]] * 3)
+        self.assertEqual(lines[2]["canceled"], [first, second])
+        self.assertEqual((lines[2]["already_finished"], lines[2]["not_found"], lines[2]["failed"]), ([], [], []))
+        self.assertEqual(lines[2]["arguments"], dict(arguments, confirm=token))
+
+    def test_a_partial_failure_is_recorded_with_each_outcome(self):
+        good, bad = self.jobs(2)
+        server = self.server(AGENTJOBS_AUDIT_LOG=self.audit, AGENTJOBS_RETRIES="0")
+        token = self.preview({"job_ids": [good, bad]}, server=server)["structuredContent"]["confirm"]
+        self.api.add_fault(status=500, method="DELETE", path_contains=bad, body={"message": "boom"})
+        result = server.call("cancel_jobs", {"job_ids": [good, bad], "confirm": token})
+        self.assertTrue(result["isError"])
+        sending, done = read_audit(self.audit)
+        self.assertEqual((sending["outcome"], sending["job_ids"]), ("sending", [good, bad]))
+        self.assertEqual((done["outcome"], done["reason"], done["canceled"]),
+                         ("partly failed", "1 of the jobs could not be cancelled", [good]))
+        self.assertEqual(done["failed"], result["structuredContent"]["failed"])
+
+    def test_lockdown_asks_and_withholds_the_channel_names_from_the_model(self):
+        job_id = self.running_job()
+        server = self.confirming(AGENTJOBS_CONFIRM=None, AGENTJOBS_LOCKDOWN="1")
+        result = self.preview({"job_ids": [job_id]}, server=server)
+        self.assertEqual(result["structuredContent"]["jobs"][0]["channel_name"],
+                         "[withheld in lockdown: channel name, 4 characters]")
+        self.assertIsNone(MARKER.search(json.dumps(result)))
+        ask = self.ask_to_apply(server, {"job_ids": [job_id]}, result["structuredContent"]["confirm"])
+        self.assertRegex(ask["params"]["message"], r"\((\[ext:[0-9a-f]{10}\])Test\1\)")  # the person's form
+        server.send({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {"confirm": True}}})
+        self.assertFalse(server.read()["result"]["isError"])
+        self.assertEqual(self.deletes(), [("DELETE", "/api/v0/services/agent-jobs/" + job_id, b"")])
+
+    def stateless(self, server, arguments, **extra):
+        params = dict({"name": "cancel_jobs", "arguments": arguments, "_meta": asking_meta()}, **extra)
+        return server.request("tools/call", params)["result"]
+
+    def test_the_stateless_revision_previews_asks_with_input_required_and_applies(self):
+        first, second = self.jobs(2)
+        arguments = {"job_ids": [first, second]}
+        server = self.server(initialize=False, AGENTJOBS_CONFIRM="cancel_jobs", AGENTJOBS_AUDIT_LOG=self.audit)
+        preview = self.stateless(server, arguments)
+        self.assertEqual((preview["resultType"], preview["isError"]), ("complete", False))
+        applying = dict(arguments, confirm=preview["structuredContent"]["confirm"])
+        asked = self.stateless(server, applying)
+        self.assertEqual(asked["resultType"], "input_required")
+        self.assertIn("Cancel these 2 Agent Jobs?", asked["inputRequests"]["confirm"]["params"]["message"])
+        self.assertEqual(self.deletes(), [])
+        done = self.stateless(server, applying, requestState=asked["requestState"],
+                              inputResponses={"confirm": {"action": "accept", "content": {"confirm": True}}})
+        self.assertFalse(done["isError"], done)
+        self.assertEqual(done["structuredContent"]["canceled"], [first, second])
+        self.assertEqual(len(self.deletes()), 2)
+        self.assertEqual([l["outcome"] for l in read_audit(self.audit)], ["asked", "sending", "ok"])
+        again = self.stateless(server, applying, requestState=asked["requestState"],
+                               inputResponses={"confirm": {"action": "accept", "content": {"confirm": True}}})
+        self.assertTrue(again["isError"])  # the state and the token are both used up
+        self.assertEqual(len(self.deletes()), 2)
+
+    @unittest.skipUnless(os.name == "posix", "a pty")
+    def test_call_from_the_shell_previews_then_applies_after_a_y_on_the_terminal(self):
+        first, second = self.jobs(2)
+        env = {"AICONNECT_API_KEY": KEY, "AICONNECT_API_URL": self.api.url, "AGENTJOBS_AUDIT_LOG": self.audit}
+        args = ["--call", "cancel_jobs", 'job_ids=["%s","%s"]' % (first, second), "reason=wrong list"]
+        code, out, shown = run_on_terminal(args, b"\n", dict(env))  # no is the default
+        self.assertEqual(code, 0, shown)
+        self.assertTrue(out.startswith("Preview: 2 jobs would be cancelled."), out)
+        self.assertIn("Cancel these 2 Agent Jobs? This cannot be undone.\r\nReason: wrong list\r\n", shown)
+        self.assertIn("Yes, cancel these 2 jobs? [y/N] ", shown)
+        self.assertEqual(self.deletes(), [])
+        code, out, shown = run_on_terminal(args, b"y\n", dict(env))
+        self.assertEqual(code, 0, shown)
+        self.assertIn("\nCancelled 2 of the 2 previewed jobs.\nCancelled: %s, %s\n" % (first, second), out)
+        self.assertEqual(self.deletes(), sorted(("DELETE", "/api/v0/services/agent-jobs/" + i, b'{"reason": "wrong list"}')
+                                                for i in (first, second)))
+        self.assertEqual([l["outcome"] for l in read_audit(self.audit)], ["sending", "ok"])
+        code, out, err = run_cli("--call", "cancel_jobs", 'job_ids=["%s"]' % self.running_job(), **env)
+        self.assertEqual(code, 0)  # no terminal: the preview, and how to apply it
+        self.assertIn("Nothing was cancelled. To cancel these jobs from the shell, run the same command in a "
+                      "terminal and answer y", err)
+        self.assertEqual(len(self.deletes()), 2)
+
+    def test_a_token_expires_and_is_good_only_while_it_is_kept(self):
+        args = {"job_ids": ["job-1"]}
+        token, _ = agentjobs_mcp.seal_plan(args, ["job-1"], [])
+        applying = dict(args, confirm=token)
+        self.assertEqual(agentjobs_mcp.plan_of(applying)["ids"], ["job-1"])
+        plan = agentjobs_mcp._plans[token.split(".")[1]]
+        plan["expiry"] = int(time.time()) - 1  # as if made five minutes ago
+        applying = dict(args, confirm=agentjobs_mcp.plan_token(plan))
+        with self.assertRaises(agentjobs_mcp.ToolError) as caught:
+            agentjobs_mcp.plan_of(applying)
+        self.assertIn("it expired (a preview is good for 5 minutes)", caught.exception.message)
+        for _ in range(agentjobs_mcp.MAX_PLANS):
+            agentjobs_mcp.seal_plan(args, ["job-1"], [])
+        with self.assertRaises(agentjobs_mcp.ToolError) as caught:  # pushed out by newer ones
+            agentjobs_mcp.plan_of(applying)
+        self.assertIn("this server process did not make it", caught.exception.message)
+
 ###############################################################################
 
 CORPUS = os.path.join(HERE, "test-data", "injection-payloads.json")
@@ -4769,7 +5125,7 @@ class LockdownTest(ThirdPartyCase):
                                                "nickname": "[withheld in lockdown: channel data, 29 characters]"})
         context = self.call_ok("get_context", server=self.the_server())
         self.assertIs(context["structuredContent"]["guard_rails"]["lockdown"], True)
-        self.assertIn("lockdown: yes (third-party text is withheld; cancel_job and create_job ask the user "
+        self.assertIn("lockdown: yes (third-party text is withheld; cancel_job, cancel_jobs (applying) and create_job ask the user "
                       "where the client can)", text_of(context))
 
     def test_cancel_and_create_ask_the_user_where_the_client_can(self):
@@ -4935,7 +5291,8 @@ class TasksWireTest(TasksTestCase):
                 self.assertEqual((task["status"], modern["status"]), (core, extension))
                 words = {"working": "is %s" % status, "completed": "COMPLETED", "failed": "FAILED",
                          "cancelled": "was CANCELED"}[core]
-                self.assertEqual(task["statusMessage"], "Job %s %s (updated 2026-12-01T08:00:00Z)." % (job_id, words))
+                self.assertEqual(task["statusMessage"], "Job %s %s (updated 2026-12-01T08:00:00Z).%s" % (
+                    job_id, words, " get_job job_id=%s shows why." % job_id if core == "failed" else ""))
                 self.assertEqual(modern["statusMessage"], task["statusMessage"])
                 self.assertEqual(sorted(task), ["createdAt", "lastUpdatedAt", "pollInterval", "status",
                                                 "statusMessage", "taskId", "ttl"])
@@ -5125,8 +5482,8 @@ class TasksFollowTest(TasksTestCase):
         for era in (LATEST, MODERN):
             task = self.get(task_id, era, server=fresh)["result"]
             self.assertEqual((task["status"], task["statusMessage"]), ("working", "Job %s is RUNNING (updated %s). "
-                             "The last look failed (the API could not be reached); the task goes on."
-                             % (job_id, task["statusMessage"].split("updated ")[1][:20])))
+                             "It could not be read just now (the API could not be reached): this is how it "
+                             "was last seen; the task goes on." % (job_id, task["statusMessage"].split("updated ")[1][:20])))
         self.assert_only_gets()
 
 
@@ -5216,6 +5573,23 @@ class WatchJobTest(TasksTestCase):
         result = self.get(self.task_id(job_id), MODERN, server=server)["result"]["result"]
         self.assertIn("Result: [withheld in lockdown: job result, 29 characters]", text_of(result))
         self.assertNotIn("Ignore previous", json.dumps(result))
+
+    def test_a_busy_server_answers_tasks_get_with_the_last_look_and_never_calls_the_api_for_it(self):
+        job_id = self.job("RUNNING")
+        server = self.server(AGENTJOBS_MAX_CONCURRENCY="1", AGENTJOBS_MAX_QUEUE="0")
+        server.send({"jsonrpc": "2.0", "id": "w4", "method": "tools/call", "params": {
+            "name": "watch_job", "arguments": {"job_id": job_id, "wait": 55}, "_meta": {"progressToken": 1}}})
+        self.assertEqual(server.read()["params"]["progress"], 0)  # the one worker waits
+        task = self.get(self.task_id(job_id), server=server)["result"]
+        self.assertEqual(task["statusMessage"], "Job %s is RUNNING (updated %s). It could not be read just now "
+                         "(the server is busy): this is how it was last seen; the task goes on."
+                         % (job_id, task["statusMessage"].split("updated ")[1][:20]))
+        error = self.get(self.task_id("job-0001"), server=server)["error"]  # never seen here
+        self.assertEqual(error["code"], -32603)
+        self.assertIn("could not be read (the server is busy)", error["message"])
+        error = self.get(self.task_id(job_id), server=server, method="tasks/result")["error"]
+        self.assertEqual(error["code"], -32603)
+        self.assertEqual(len(self.gets()), 1)  # watch_job's own look
 
     def test_create_job_as_a_task_is_confirmed_and_audited_before_the_job_exists(self):
         audit = os.path.join(self.temp_folder(), "audit.log")
@@ -6500,7 +6874,7 @@ def strip_server_only(value):
     if isinstance(value, dict):
         return dict((k, strip_server_only(v) if k != "properties" else dict(
             (n, strip_server_only(p)) for n, p in v.items()))
-            for k, v in value.items() if k not in ("pattern", "minLength", "x-expected"))
+            for k, v in value.items() if k not in ("pattern", "minLength", "minItems", "x-expected"))
     return value
 
 
@@ -7085,7 +7459,7 @@ class CallTest(AuditFolderCase):
         self.assertEqual((code, out), (2, ""))
         self.assertEqual(err, "agentjobs_mcp.py: error: Unknown tool 'get_jobs'. The tools are: cancel_job, "
                               "get_job, list_jobs, get_jobs_stats, get_job_activities, create_job, "
-                              "get_job_type, get_context, watch_job.\n")
+                              "get_job_type, get_context, cancel_jobs, watch_job.\n")
         expected = self.model_gets("list_jobs", {"limit": 0})
         code, out, err = self.cli("--call", "list_jobs", "limit=0")
         self.assertEqual((code, out), (2, ""))

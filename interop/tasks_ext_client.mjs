@@ -26,8 +26,8 @@ import { writeFileSync } from "node:fs";
 const env = process.env;
 const jobs = JSON.parse(env.JOBS || "{}");
 const EXT = "io.modelcontextprotocol/tasks";
-const TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
-               "get_jobs_stats", "list_jobs", "watch_job"];
+const TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities",
+               "get_job_type", "get_jobs_stats", "list_jobs", "watch_job"];
 const VERSION = "0.2.2";
 let passed = 0, failed = 0;
 const plan = {};

@@ -43,8 +43,8 @@ from moving_jobs import moving_created_jobs, moving_job, set_status  # noqa: E40
 KEY = "interop-key-0123456789"
 SERVER = os.path.join(ROOT, "agentjobs_mcp.py")
 TAP = os.path.join(ROOT, "interop", "wire_tap.py")
-TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
-         "get_jobs_stats", "list_jobs", "watch_job"]
+TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities",
+         "get_job_type", "get_jobs_stats", "list_jobs", "watch_job"]
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 results = []
 
