@@ -563,33 +563,71 @@ def cut_text(text, limit, more="more characters"):
 # width space, U+202E right-to-left override, the U+E0000 tag block that hides prompt
 # injections), private-use and unassigned code points, and lone surrogates.
 HIDDEN_CATEGORIES = ("Cf", "Co", "Cn", "Cs")
+# And whatever Unicode calls Default_Ignorable_Code_Point (DerivedCoreProperties.txt,
+# Unicode 15.1), whatever its category: the variation selectors (U+FE00-FE0F and
+# U+E0100-E01EF, 256 of them, one byte each: a string can hide behind one visible
+# character), U+034F COMBINING GRAPHEME JOINER, the Hangul fillers, U+17B4-17B5 and the
+# Mongolian selectors, which isprintable() lets by. U+FE0E and U+FE0F (text and emoji
+# presentation) are in IGNORABLE: one right after an emoji is kept, so that emoji
+# stay whole (U+2764 U+FE0F is the red heart); it hides one bit behind a visible symbol.
+DEFAULT_IGNORABLE = (u"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+                     u"\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0d\ufeff\uffa0\ufff0-\ufff8"
+                     u"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+EMOJI_BASES = (u"\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u27bf"
+               u"\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff")
+# Any of them, except a selector right after an emoji: one class first, so that re scans for
+# it at C speed, then a look back at the two characters matched and before it.
+IGNORABLE = u"[%s\ufe0e\ufe0f](?<![%s][\ufe0e\ufe0f])" % (DEFAULT_IGNORABLE, EMOJI_BASES)
+_ignorable = []  # the compiled pattern, made at the first text that is not ASCII
+# str.isascii answers at C speed (3.7+); 3.6 has no such test, so there the pattern scans.
+is_ascii_fast = getattr(str, "isascii", lambda text: False)
+
+
+def ignorable_pattern():
+    """What escape_text escapes that isprintable() lets by (DEFAULT_IGNORABLE)."""
+    if not _ignorable:
+        import re
+        _ignorable.append(re.compile(IGNORABLE))
+    return _ignorable[0]
+
+
+def invisible_in(text):
+    """Whether `text` holds a default-ignorable character: free for ASCII (3.7+), a
+    regular expression's scan (some 9 ms a megabyte) for the rest."""
+    return not is_ascii_fast(text) and ignorable_pattern().search(text) is not None
 
 
 def escape_text(text, limit=None, controls=True):
     """Text from the API made safe to show: secrets blanked, optionally cut to `limit` characters, hidden
-    characters (HIDDEN_CATEGORIES) escaped as \\u202e, and, unless controls=False (for
-    structured data, where line breaks are data), control characters and line breaks
+    characters (HIDDEN_CATEGORIES, DEFAULT_IGNORABLE) escaped as \\u202e, and, unless controls=False
+    (for structured data, where line breaks are data), control characters and line breaks
     escaped so it stays on one line. The one place that decides what is escaped."""
     text = cut_text(str(text), limit)
-    if text.isprintable():  # C speed; false for every character escaped below
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch.isprintable():
-            out.append(ch)
-        elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
-            if not controls:
+    if not text.isprintable():  # C speed; false for every character escaped in this loop
+        out = []
+        for ch in text:
+            code = ord(ch)
+            if ch.isprintable():
                 out.append(ch)
-            elif ch in "\n\t\r":
-                out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
-            else:
-                out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
-        elif hidden_category(ch):
-            out.append("\\u%04x" % code if code < 0x10000 else "\\U%08x" % code)
-        else:  # a visible space such as U+00A0
-            out.append(ch)
-    return "".join(out)
+            elif code < 32 or 0x7f <= code < 0xa0 or ch in "\u2028\u2029":
+                if not controls:
+                    out.append(ch)
+                elif ch in "\n\t\r":
+                    out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[ch])
+                else:
+                    out.append("\\x%02x" % code if code < 256 else "\\u%04x" % code)
+            elif hidden_category(ch):
+                out.append(escaped_code(code))
+            else:  # a visible space such as U+00A0
+                out.append(ch)
+        text = "".join(out)
+    if invisible_in(text):  # what isprintable() lets by: the selectors, U+034F, the fillers
+        text = ignorable_pattern().sub(lambda match: escaped_code(ord(match.group())), text)
+    return text
+
+
+def escaped_code(code):
+    return "\\u%04x" % code if code < 0x10000 else "\\U%08x" % code
 
 
 def hidden_category(ch):
@@ -606,20 +644,20 @@ def escape_data(value):
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if not all(key.isprintable() for key in node):
+            if not all(key.isprintable() and not invisible_in(key) for key in node):
                 pairs = [(escape_text(k, controls=False), v) for k, v in node.items()]
                 node.clear()
                 node.update(pairs)
             for key, item in node.items():
                 if isinstance(item, str):
-                    if not item.isprintable():
+                    if not item.isprintable() or invisible_in(item):
                         node[key] = escape_text(item, controls=False)
                 elif isinstance(item, (dict, list)):
                     stack.append(item)
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, str):
-                    if not item.isprintable():
+                    if not item.isprintable() or invisible_in(item):
                         node[index] = escape_text(item, controls=False)
                 elif isinstance(item, (dict, list)):
                     stack.append(item)
@@ -1367,7 +1405,9 @@ def user_agent():
 
 def error_message_from_body(body, content_type):
     """The API's own message from an error body: JSON `message`/`error`, else the
-    first 200 characters of whatever came (HTML from a proxy, plain text)."""
+    first 200 characters of whatever came (HTML from a proxy, plain text). Either is
+    third-party text (third_party: marked, or withheld in lockdown): a message may quote
+    a job's result, and a gateway or an API of another version may answer with anything."""
     text = body.decode("utf-8", "replace")
     try:
         data = json_loads(text)
@@ -1379,12 +1419,12 @@ def error_message_from_body(body, content_type):
             if isinstance(value, dict):
                 value = value.get("message")
             if isinstance(value, str) and value.strip():
-                return escape_text(value.strip(), 300)
+                return third_party(value.strip(), "API message", 300)
     text = " ".join(text.split())
     if not text:
         return "(empty body)"
     kind = "HTML" if "html" in (content_type or "").lower() or text.startswith("<") else "text"
-    return "%s body: %s" % (kind, escape_text(text, 200))
+    return "%s body: %s" % (kind, third_party(text, "API answer", 200))
 
 
 def status_hint(config, status, method):
@@ -1471,8 +1511,9 @@ def _attempts(config, method, url, data, headers, call, retryable):
             raise
         except AttemptError as failure:
             if log.debug_enabled:  # redact_url costs a parse: only when it is shown
-                log.debug("%s %s -> %s in %.1f ms (attempt %d)", method, redact_url(url),
-                          failure.describe(), (time.monotonic() - started) * 1000, attempt + 1)
+                log.debug("%s %s -> %s in %.1f ms (attempt %d)%s", method, redact_url(url),
+                          failure.describe(), (time.monotonic() - started) * 1000, attempt + 1,
+                          trace_note(call))
             if call.cancelled:
                 raise CancelledError()
             may_retry = retryable or (failure.unsent and method == "POST")
@@ -1485,8 +1526,8 @@ def _attempts(config, method, url, data, headers, call, retryable):
             time.sleep(delay)
             continue
         if log.debug_enabled:  # the bytes that came, not the keys of what they parsed to
-            log.debug("%s %s -> %d in %.1f ms, %d bytes", method, redact_url(url), status,
-                      (time.monotonic() - started) * 1000, size)
+            log.debug("%s %s -> %d in %.1f ms, %d bytes%s", method, redact_url(url), status,
+                      (time.monotonic() - started) * 1000, size, trace_note(call))
         return payload
 
 
@@ -1678,7 +1719,7 @@ def parse_api_json(raw, status, content_type):
                        "AICONNECT_API_URL and any HTTPS_PROXY setting.")
     if not isinstance(payload, dict):
         raise ApiError(status, "The API answered %d with JSON that is not an object: %s"
-                       % (status, escape_text(json.dumps(payload)[:200])),
+                       % (status, third_party(json_text(payload), "unrecognised API answer", 200)),
                        "This is unexpected; check AICONNECT_API_URL points at the Agent Jobs API.")
     return cap_depth(payload, MAX_API_DEPTH)
 
@@ -2182,19 +2223,37 @@ def withholding():
     return _lockdown[0] and not getattr(_local, "reveal", False)
 
 
-# The marker's static part "[ext:" as a payload might forge it: any case, fullwidth forms
-# and Cyrillic look-alikes (the hidden characters between them are escaped already).
-_FORGED_PREFIX = (u"[\\[\uff3b\u27e6\u3010][eE\uff45\uff25\u0435\u0415][xX\uff58\uff38\u0445\u0425]"
-                  u"[tT\uff54\uff34][:\uff1a\u2236\ua789]")
+# The marker's static part "[ext:" as a payload might forge it, compared on a folded form
+# (NFKC, then casefold, then FORGED_LETTERS): any case; fullwidth, small, vertical and
+# mathematical forms; Cyrillic and Greek look-alikes. (Hidden characters between them are
+# escaped already, so they show.) Brackets that look square, as they are: NFKC joins few.
+FORGED_BRACKETS = u"\\[\uff3b\ufe47\u27e6\u3010\u3016\u301a\u3014\ufe5d\u2045\u2772\u298b\u298d\u298f\u23a1"
+FORGED_LETTERS = dict((ord(alike), plain) for plain, alikes in (
+    (u"e", u"\u0435\u03b5\u1d07\u13ac\ua4f0\u2c89"),  # Cyrillic, Greek, small capital, Cherokee, Lisu, Coptic
+    (u"x", u"\u0445\u03c7\u04b3\uab53\ua4eb\u2cad"),
+    (u"t", u"\u0442\u03c4\u1d1b\u13a2\ua4d4\u2ca7"),
+    (u":", u"\u2236\ua789\u02d0\u02f8\u0589\u05c3\u0703\u0704\u16ec\u1803\u1809\u205a\ua4fd\ufe30"))
+    for alike in alikes)
+_forged = []  # the compiled pattern: a bracket, and a first letter that may fold to "e"
 
 
 def neutralized(text):
     """`text` with whatever could read as a marker defused: every look-alike of "[ext:"
-    becomes "(ext:", so no third-party text opens or closes a marker."""
-    if not any(bracket in text for bracket in u"[\uff3b\u27e6\u3010"):
+    has its bracket made "(", so no third-party text opens or closes a marker."""
+    if "[" not in text and is_ascii_fast(text):
         return text  # most text: no bracket, no regular expression
-    import re
-    return re.sub(_FORGED_PREFIX, lambda m: "(" + m.group(0)[1:], text)
+    if not _forged:
+        import re
+        _forged.append(re.compile(u"[%s](?=[eE]|[^\\x00-\\x7f])" % FORGED_BRACKETS))
+    return _forged[0].sub(defused, text)
+
+
+def defused(match):
+    """re.sub's replacement of a bracket: "(" when the four characters after it fold to "ext:"."""
+    import unicodedata
+    at = match.end()
+    after = unicodedata.normalize("NFKC", match.string[at:at + 4]).casefold().translate(FORGED_LETTERS)
+    return "(" if after == "ext:" else match.group()
 
 
 def third_party(value, label, limit=None, one_line=True):
@@ -2228,19 +2287,28 @@ def field_text(record, key, value, limit=None):
     return third_party(value, origin if isinstance(origin, str) else origin[0] + " data", limit)
 
 
+# Third-party objects that stay objects in structuredContent: their keys are names the
+# organization wrote (a job type's params), so only their values are marked; the keys are
+# neutralized. Any other third-party object is one marked string of JSON (marked_value).
+KEYED_LABELS = ("job params",)
+
+
 def marked_value(value, label):
     """A third-party value for structuredContent: a string marked (or withheld); an object
-    withheld whole in lockdown (its keys are text too), else each string in it marked;
-    a list item by item; numbers, yes/no and null as they are."""
-    if isinstance(value, str):
+    as one marked string of JSON, as the text shows it (its keys are the writer's text as
+    much as its values are), withheld whole in lockdown; a list item by item; numbers,
+    yes/no and null as they are."""
+    if isinstance(value, (str, dict)):
         return third_party(value, label, one_line=False)
     if isinstance(value, list):
         return [marked_value(item, label) for item in value]
-    if isinstance(value, dict):
-        if withholding():
-            return third_party(value, label, one_line=False)
-        return dict((key, marked_value(item, label)) for key, item in value.items())
     return value
+
+
+def neutral_key(key):
+    """An object key shown as it is (a field's or a param's name), defused: escaped and
+    neutralized as marked text is, with no marker of its own."""
+    return neutralized(escape_text(key, controls=False))
 
 
 def marked_record(value, record):
@@ -2257,8 +2325,10 @@ def marked_record(value, record):
             out[key] = item
         elif isinstance(origin, tuple):
             out[key] = marked_record(item, origin[0])
+        elif origin in KEYED_LABELS and isinstance(item, dict) and not withholding():
+            out[key] = dict((neutral_key(name), marked_value(part, origin)) for name, part in item.items())
         else:
-            out[key] = marked_value(item, origin)
+            out[neutral_key(key)] = marked_value(item, origin)
     return out
 
 
@@ -3176,8 +3246,8 @@ def cancel_job(config, args):
     message = payload.get("message")
     if isinstance(message, str):
         return ("Successfully canceled job: %s\nThe API said: %s" % (
-            escape_text(job_id, 200), escape_text(message, 500)),
-                {"job_id": job_id, "canceled": True, "message": message})
+            escape_text(job_id, 200), third_party(message, "API message", 500)),
+                {"job_id": job_id, "canceled": True, "message": marked_value(message, "API message")})
     raise ApiError(200, "The API accepted the cancel of job '%s' but answered with an unexpected "
                    "shape: %s" % (escape_text(job_id, 200), third_party(payload, "unrecognised API answer", 300)),
                    "Check the job with get_job to see whether it is CANCELED.")
@@ -4071,6 +4141,12 @@ class Attempt(object):
                           "get_job" if self.name == "cancel_job" else "list_jobs"))
         elif isinstance(error, CancelledError):
             outcome, reason = "cancelled", "the client cancelled the call before anything was sent"
+        elif isinstance(error, KeyboardInterrupt) and self.sent:
+            outcome = "sent, may have taken effect"
+            reason = ("interrupted (Ctrl-C) after the request was sent to the API; it may have taken "
+                      "effect: %s shows whether it did" % ("get_job" if self.name == "cancel_job" else "list_jobs"))
+        elif isinstance(error, KeyboardInterrupt):
+            outcome, reason = "cancelled", "interrupted (Ctrl-C) before anything was sent"
         else:
             outcome, reason = "error", "internal error: %s" % type(error).__name__
         try:
@@ -4115,6 +4191,23 @@ ELICIT_ID = "agentjobs-elicit-%d"  # the ids of this server's requests: its own 
 # What the audit log says the client answered.
 ANSWERS = {"accept": "confirmed by the client", "decline": "declined by the client",
            "cancel": "dismissed by the client"}
+# How a confirmation's outcomes are told, by the asker that asked (Session.asker.words):
+# to a model behind a client, and (TERMINAL_WORDS) to the person at --call's terminal.
+CLIENT_WORDS = {
+    "answers": ANSWERS, "cannot ask": "the client cannot ask", "no answer": "no answer",
+    "declined": ("%s: the user declined. Nothing was sent to the API.",
+                 "Do not retry unless the user asks again."),
+    "timed out": ("%s: the client did not answer the confirmation within this call's %g seconds. "
+                  "Nothing was sent to the API.", "Call again when the user can answer; the operator "
+                  "can give more time with AGENTJOBS_TIMEOUT.")}
+TERMINAL_WORDS = {
+    "answers": {"accept": "confirmed at the terminal", "decline": "declined at the terminal"},
+    "cannot ask": "stdin is not a terminal", "no answer": "no answer typed",
+    "declined": ("%s: you did not answer y. Nothing was sent to the API.",
+                 "Run the command again and answer y to go on."),
+    "timed out": ("%s: no answer was typed within this call's %g seconds. Nothing was sent to "
+                  "the API.", "Run the command again when you can answer; AGENTJOBS_TIMEOUT gives "
+                  "more time.")}
 
 
 def confirmation_form(config, name, args):
@@ -4246,18 +4339,19 @@ def check_answer(name, answer, attempt):
                         "Call again to be asked anew.")
 
 
-def verdict(name, answer, attempt):
-    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal."""
+def verdict(name, answer, attempt, words=None):
+    """Go on if `answer` (an ElicitResult) is a yes, else raise the refusal, in the
+    asker's `words` (CLIENT_WORDS unless said)."""
+    words = words or CLIENT_WORDS
     check_answer(name, answer, attempt)
     action, content = answer["action"], answer.get("content")
-    undone = UNDONE[name]
-    attempt.confirmation = ANSWERS[action]
+    attempt.confirmation = words["answers"][action]
     if action == "accept" and isinstance(content, dict) and content.get(CONFIRM_FIELD) is True:
         return
     if action == "accept":
         attempt.confirmation = "declined by the client (the box was left unticked)"
-    raise ToolError("%s: the user declined. Nothing was sent to the API." % undone,
-                    "Do not retry unless the user asks again.")
+    message, hint = words["declined"]
+    raise ToolError(message % UNDONE[name], hint)
 
 
 def cannot_ask(name, config, why):
@@ -4328,6 +4422,7 @@ def asked_already(session, request_id):
 class ClientAsker(object):
     """How confirm() asks the user: through the MCP client, with elicitation/create in
     form mode. Session.asker holds the asker in use; --call puts a TerminalAsker there."""
+    words = CLIENT_WORDS
 
     def refusal(self, session, name, revision):
         """The ToolError when the user cannot be asked this way, else None."""
@@ -4345,6 +4440,7 @@ class TerminalAsker(object):
     """--call's way to ask: the question on `out` (stderr: stdout keeps the result), the
     answer a line typed on `stdin`, y or yes to go on; anything else, or nothing, is no.
     A stdin that is not a terminal (a pipe, cron) has no one behind it: refused."""
+    words = TERMINAL_WORDS
 
     def __init__(self, stdin, out):
         self.stdin, self.out = stdin, out
@@ -4362,7 +4458,7 @@ class TerminalAsker(object):
                          "Run the command in a terminal and answer y; or, to run it without asking, "
                          "leave %s out of AGENTJOBS_CONFIRM for this one command: put "
                          "AGENTJOBS_CONFIRM=%s in front of it (the environment wins over an "
-                         "--env-file)." % (name, ",".join(n for n in confirm if n != name) or "''"))
+                         "--env-file)." % (name, ",".join(n for n in confirm if n != name) or "none"))
 
     def ask(self, session, request, call):
         """An answer shaped as a client's (accept with the box ticked, or decline), or
@@ -4527,12 +4623,13 @@ def confirm(session, name, args, params, revision, attempt):
     if revision in STATELESS_VERSIONS:
         return confirm_stateless(config, name, args, params, attempt)
     call = current_call() or CallContext(config.timeout)
+    words = session.asker.words
     refusal = session.asker.refusal(session, name, revision)
     if refusal is not None:
         if name not in config.confirm:  # lockdown alone asks where it can (docs/decisions.md)
-            attempt.confirmation = "not asked: lockdown, and the client cannot ask"
+            attempt.confirmation = "not asked: lockdown, and %s" % words["cannot ask"]
             return
-        attempt.confirmation = "the client cannot ask"
+        attempt.confirmation = words["cannot ask"]
         raise refusal
     message, schema = confirmation_form(config, name, args)
     request = {"message": message, "requestedSchema": schema}
@@ -4544,11 +4641,9 @@ def confirm(session, name, args, params, revision, attempt):
         raise CancelledError()
     undone = UNDONE[name]
     if response is None:
-        attempt.confirmation = "no answer"
-        raise ToolError("%s: the client did not answer the confirmation within this call's %g "
-                        "seconds. Nothing was sent to the API." % (undone, call.timeout),
-                        "Call again when the user can answer; the operator can give more time "
-                        "with AGENTJOBS_TIMEOUT.")
+        attempt.confirmation = words["no answer"]
+        message, hint = words["timed out"]
+        raise ToolError(message % (undone, call.timeout), hint)
     if "error" in response:
         attempt.confirmation = "the client could not ask"
         error = response["error"] if isinstance(response["error"], dict) else {}
@@ -4556,7 +4651,7 @@ def confirm(session, name, args, params, revision, attempt):
                         "was sent to the API." % (undone, compact_json(error.get("code"), 20),
                                                   escape_text(error.get("message") or "no message", 200)),
                         "Call again, or use a client that supports elicitation.")
-    verdict(name, response.get("result"), attempt)
+    verdict(name, response.get("result"), attempt, words)
     call.deadline = time.monotonic() + call.timeout  # a yes: the API gets its own time, not what the user left
 
 
@@ -4627,6 +4722,10 @@ def guarded_call(session, entry, params, revision):
         text, data = entry.handler(config, args)
     except Exception as error:  # recorded here, answered by on_tools_call as always
         attempt.finish(error)
+        raise
+    except KeyboardInterrupt as interrupt:  # Ctrl-C at --call's terminal: recorded, then let through
+        interrupt.sent = attempt.sent  # for run_call to say whether it may have taken effect
+        attempt.finish(interrupt)
         raise
     job = data.get("job") if isinstance(data, dict) else None
     if isinstance(job, dict) and isinstance(job.get("job_id"), str):
@@ -5358,6 +5457,21 @@ def parse_tracestate(value):
         while len(",".join(entries)) > TRACESTATE_MAX_CHARS:
             entries.pop()
     return ",".join(entries) or None
+
+
+def note_trace(method, params):
+    """A request's trace context on the call it is served under, so that its API requests
+    carry it: every request that may reach the API (POOLED_METHODS; prompts/get never
+    does). tools/call reads it again, as it may have to make its call itself (a batch)."""
+    call = current_call()
+    if call is not None and method in POOLED_METHODS:
+        call.trace = trace_context(params.get("_meta"))
+
+
+def trace_note(call):
+    """", trace <id>" for the debug lines of a traced call, else ""."""
+    trace = getattr(call, "trace", None)
+    return ", trace %s" % trace.trace_id if trace is not None else ""
 
 
 def trace_context(meta):
@@ -6242,6 +6356,7 @@ def handle_message(session, msg):
     try:
         revision = request_revision(session, method, params)
         _local.log_scope = request_log_scope(session, params, revision)
+        note_trace(method, params)
         result = handler(session, params, revision)
         if revision in STATELESS_VERSIONS:  # every 2026-07-28 result says what it is and who answered
             meta = dict(result.get("_meta") or {}, **{META_SERVER: server_info(revision)})
@@ -6258,8 +6373,8 @@ def handle_message(session, msg):
                          "log (stderr) has the details." % escape_text(method, 100))
     finally:
         _local.log_scope = None  # the answer is due: no more notifications/message for it
-    log.debug("%s id=%s -> ok in %.1f ms", method, id_key(request_id),
-              (time.monotonic() - started) * 1000)
+    log.debug("%s id=%s -> ok in %.1f ms%s", method, id_key(request_id),
+              (time.monotonic() - started) * 1000, trace_note(current_call()))
     return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
@@ -6893,6 +7008,9 @@ def call_and_print(session, opts, entry, name, arguments):
         with serving(call), revealed(opts.show_withheld):  # a person reads it, not a model
             response = handle_message(session, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                                 "params": {"name": name, "arguments": arguments}})
+    except KeyboardInterrupt as interrupt:
+        cli_print(redact(interrupted_note(name, arguments, getattr(interrupt, "sent", False))), sys.stderr)
+        return 130, None
     finally:
         close_connections()
     if "error" in response:  # the tool is unknown, or the arguments repeat a key
@@ -6931,6 +7049,34 @@ def apply_on_terminal(session, opts, entry, arguments, token):
             cli_print("Nothing was cancelled.", sys.stderr)
             return 0
     return call_and_print(session, opts, entry, entry.name, arguments)[0]
+
+
+def interrupted_note(name, arguments, sent):
+    """What --call says when Ctrl-C ends a call: for a request that changes something and
+    was sent, that it may have taken effect, and the command that shows whether it did."""
+    if sent and name == "cancel_job":
+        return ("agentjobs_mcp.py: interrupted (Ctrl-C) after the cancel was sent to the API: it may "
+                "have taken effect. Whether job %s is CANCELED: agentjobs_mcp.py --call get_job "
+                "job_id=%s" % (escape_text(arguments["job_id"], 200), shell_word(arguments["job_id"])))
+    if sent and name == "cancel_jobs":
+        again = " ".join(shell_word("%s=%s" % (key, value if isinstance(value, str) else json.dumps(value)))
+                         for key, value in sorted(arguments.items()) if key != "confirm")
+        return ("agentjobs_mcp.py: interrupted (Ctrl-C) after cancels were sent to the API: some of the "
+                "jobs may have been cancelled. Which can still be cancelled (a preview, nothing is "
+                "cancelled): agentjobs_mcp.py --call cancel_jobs %s" % again)
+    if sent:
+        return ("agentjobs_mcp.py: interrupted (Ctrl-C) after the create was sent to the API: the job may "
+                "have been created. Before creating it again: agentjobs_mcp.py --call list_jobs "
+                "job_type_id=%s" % shell_word(arguments["job_type_id"]))
+    if name in UNDONE:
+        return "agentjobs_mcp.py: interrupted (Ctrl-C); nothing was sent to the API"
+    return "agentjobs_mcp.py: interrupted (Ctrl-C)"
+
+
+def shell_word(text):
+    """`text` as one word for a POSIX shell, quoted only when it needs to be."""
+    import shlex
+    return shlex.quote(escape_text(text))
 
 
 def redact_proxy(url):
@@ -7052,7 +7198,8 @@ def main(argv=None):
             cli_print("agentjobs_mcp.py: error: cannot open log file: %s" % error, sys.stderr)
             return 2
     if opts and opts.check:
-        return run_check(config)
+        with revealed():  # a person reads it: the API's own message too, in lockdown
+            return run_check(config)
     for problem in config.problems:
         log.warning("configuration problem: %s", problem)
     for warning in config.warnings:
