@@ -222,7 +222,8 @@ async function generationRun(generation) {
     mine.failingOutcome = end.status;
     mine.ran.push("failing");
     check(`${label}: watch_job ${ids.failing} that ends FAILED -> ${end.status}, the job's end told`,
-          execution.kind === "task" && ["completed", "failed"].includes(end.status) && end.text.includes("FAILED"),
+          execution.kind === "task" && end.status === (generation === "v1" ? "failed" : "completed") &&
+          end.text.includes("FAILED") && (generation === "v2" || end.text.includes(`get_job job_id=${ids.failing}`)),
           `${end.status}: ${end.text.slice(0, 140)}`);
 
     // A job cancelled behind the task's back: a DELETE straight to the API.

@@ -168,7 +168,7 @@ def outage_seen(wire, gets_before):
     (statusMessage) that the last look failed."""
     answers = [a for r, a in wire.answers("tasks/get")[gets_before:]]
     errors = [a for a in answers if a is None or "error" in a]
-    noted = [a for a in answers if "look failed" in str(((a or {}).get("result") or {}).get("statusMessage"))]
+    noted = [a for a in answers if "could not be read just now" in str(((a or {}).get("result") or {}).get("statusMessage"))]
     return errors, noted
 
 
@@ -260,8 +260,10 @@ def strands(folder):
             result = client.call_tool_sync("watch-2", "watch_job", {"job_id": job_id},
                                            read_timeout_seconds=timedelta(seconds=60))
             text = text_of_strands(result)
-            check(label + ": watch_job %s that ends FAILED -> the job's end, told" % job_id,
-                  job_id in text and "FAILED" in text, "%s: %s" % (result.get("status"), text[:200]))
+            check(label + ": watch_job %s that ends FAILED -> the job's end, told%s" % (
+                job_id, "" if modern else " (the statusMessage alone, naming get_job)"),
+                  job_id in text and "FAILED" in text and (modern or "get_job job_id=" + job_id in text),
+                  "%s: %s" % (result.get("status"), text[:200]))
 
             # The API down while the task is followed: the task goes on (an error answer to
             # tasks/get would end Strands' wait and make it cancel the task).
@@ -273,7 +275,7 @@ def strands(folder):
             thread.join(35)
             text = text_of_strands(result)
             errors, noted = outage_seen(wire, gets_before)
-            check(label + ": the API down mid-task (503 x%d) -> tasks/get gives the last state, the task goes on"
+            check(label + ": the API down mid-task (503 x%d) -> tasks/get gives the last state (told), the task goes on"
                   % OUTAGE, result.get("status") == "success" and "COMPLETED" in text and not errors and noted and
                   len(wire.sent("tasks/cancel")) == cancels_before,
                   "%d error answers, %d told the look failed; %s" % (len(errors), len(noted), text[:100]))
@@ -425,7 +427,7 @@ async def agent_framework_tasks(folder):
             except Exception as failure:  # noqa: BLE001 - the expected way it reports a failed task
                 error = "%s: %s" % (type(failure).__name__, failure)
             check(label + ": call_tool_as_task watch_job %s that ends FAILED -> raised with the statusMessage" % job_id,
-                  error is not None and job_id in error and "FAILED" in error and
+                  error is not None and job_id in error and "FAILED" in error and "get_job job_id=" + job_id in error and
                   len(wire.sent("tasks/result")) == results_before, error or text[:160])
 
             # The API down while the task is followed: tasks/get must not answer with an error
@@ -440,7 +442,7 @@ async def agent_framework_tasks(folder):
                 text, error = "", "%s: %s" % (type(failure).__name__, failure)
             thread.join(35)
             errors, noted = outage_seen(wire, gets_before)
-            check(label + ": the API down mid-task (503 x%d) -> tasks/get gives the last state, the task goes on"
+            check(label + ": the API down mid-task (503 x%d) -> tasks/get gives the last state (told), the task goes on"
                   % OUTAGE, error is None and "COMPLETED" in text and not errors and noted and
                   len(wire.sent("tasks/cancel")) == cancels_before,
                   error or "%d error answers, %d told the look failed; %s" % (len(errors), len(noted), text[:100]))
