@@ -202,9 +202,12 @@ async function generationRun(generation) {
     const structured = end.result && end.result.structuredContent || {};
     const asked = tap.requests("tools/call").filter((m) => m.params.name === "create_job").pop();
     const how = generation === "v1" ? JSON.stringify(asked && asked.params.task) : String(asked && asked.id);
-    check(`${label}: create_job as a task (${created}; ${generation === "v1" ? `task: ${how}` : `rawDispatch id ${how}`}), followed to COMPLETED`,
+    const createdAnswer = ((asked && tap.answerTo(asked)) || {}).result || {};
+    const immediate = String((createdAnswer._meta || {})["io.modelcontextprotocol/model-immediate-response"] || "");
+    check(`${label}: create_job as a task (${created}; ${generation === "v1" ? `task: ${how}, the call's answer as model-immediate-response` : `rawDispatch id ${how}, resultType task`}), followed to COMPLETED`,
           execution.kind === "task" && end.status === "completed" && end.text.includes("COMPLETED") &&
-          JSON.stringify(structured).includes("COMPLETED") && (generation === "v1" ? how === "{}" : how.startsWith("raw-")),
+          JSON.stringify(structured).includes("COMPLETED") && (generation === "v1" ? how === "{}" &&
+            immediate.startsWith("Job created: job-") : how.startsWith("raw-") && createdAnswer.resultType === "task"),
           `${execution.kind} ${end.status}: ${end.text.slice(0, 120)}`);
     mine.createdTask = created;
     mine.ran.push("created");
