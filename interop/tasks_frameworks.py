@@ -512,6 +512,22 @@ async def agent_framework_without_tasks(folder):
             job_id = moving_job(api)
             text = text_of_af(await tool.call_tool("watch_job", job_id=job_id))
             check(label + ": watch_job without tasks -> the job as it then is", job_id in text, text[:160])
+
+        # The trap the 2026-07-28 list avoids: a host that pins 2025-11-25 for it (an mcp
+        # Client in legacy mode) sees execution.taskSupport, and this version skips those tools.
+        from mcp import Client, StdioServerParameters
+        del captured.records[:]
+        params = StdioServerParameters(command=sys.executable, args=[SERVER], env=server_env(api))
+        async with Client(params, mode="legacy") as client:
+            revision = client.protocol_version
+            tool = MCPStdioTool(name="agentjobs", mcp_client=client, load_prompts=False)
+            async with tool:
+                names = sorted(f.name for f in tool.functions)
+        skipped = sorted(m.split("'")[1] for m in captured.records if m.startswith("Skipping MCP tool '"))
+        check(label + ": pinned to 2025-11-25 instead, it skips the tools marked optional (%s)" % (
+            ", ".join(skipped) or "none"), revision == "2025-11-25" and
+            skipped == ["create_job", "watch_job"] and names == [t for t in TOOLS if t not in skipped],
+            "%s; %s" % (revision, ", ".join(names)))
     finally:
         logging.getLogger().removeHandler(captured)
         api.stop()
