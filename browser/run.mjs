@@ -508,7 +508,7 @@ async function viewChecks(api, browser, hostUrl, sandboxUrl, servers, plain, ser
   await c.page.close();
 
   // Many jobs under one decision: select, preview through the host, yes, the outcome.
-  await bulkChecks(api, browser, hostUrl, sandboxUrl, server, html);
+  await bulkChecks(api, browser, hostUrl, sandboxUrl, server, html, servers);
   }
 
   // Read-only: no Cancel control, no DELETE.
@@ -584,7 +584,7 @@ const jobIdOf = (result) => { const c = result.structuredContent; return (c.job 
 // cancel_jobs from the view: rows selected, a preview through the host (no DELETE), the
 // person's yes through the host's approval, one DELETE each, the list read again; and the
 // same refused by the host at the apply: no DELETE, said so. Then the auto-refresh.
-async function bulkChecks(api, browser, hostUrl, sandboxUrl, server, html) {
+async function bulkChecks(api, browser, hostUrl, sandboxUrl, server, html, servers) {
   const made = [];
   for (let i = 0; i < 3; i++) made.unshift(jobIdOf(await server.call("create_job", { job_type_id: "nps-survey",
     target_channel: i ? { platform: "slack", code: "C0BULK" + i } : { platform: "whatsapp", code: "5511977700000" },
@@ -644,6 +644,24 @@ async function bulkChecks(api, browser, hostUrl, sandboxUrl, server, html) {
   await shot(n.page, "bulk-refused-dark-480");
   clean("bulk refused", n.seen);
   await n.page.close();
+
+  // AGENTJOBS_CONFIRM=cancel_jobs: the person is asked once before any DELETE; a no is said so.
+  const cj = startServer(api, "initialize", { AGENTJOBS_CONFIRM: "cancel_jobs" }, "decline");
+  servers.push(await cj.start());
+  const asked = jobIdOf(await server.call("create_job", { job_type_id: "customer-followup",
+    target_channel: { platform: "web", code: "web-bulk-confirm" }, params: { customer_name: "Asked" } }));
+  const q = await open(browser, hostUrl, sandboxUrl, cj, html, "list_jobs", { limit: 1 });
+  await waitUntil(() => q.view.locator("tbody tr .plat").count());
+  await q.view.locator("input.pick").first().check();
+  await q.view.locator("#bulk-cancel").click();
+  await q.view.locator("#bulk-preview").click();
+  await waitUntil(() => q.view.locator("#bulk-yes").count());
+  await q.view.locator("#bulk-yes").click();
+  await waitUntil(() => q.view.locator("#outcome strong").count());
+  const told = await q.view.locator("#outcome p").first().textContent();
+  check("bulk under AGENTJOBS_CONFIRM=cancel_jobs: asked once, the no shown in the view's words, no DELETE",
+    cj.elicited === 1 && deletes(api, asked) === 0 && told === "You said no in the confirmation. Nothing was sent.", cj.elicited + " asked; " + told);
+  await q.page.close();
 
   // The model's own preview (a host shows the view beside cancel_jobs): the person's yes
   // in the view applies exactly it.
