@@ -44,6 +44,14 @@ MISSING_DIR = os.path.join(tempfile.gettempdir(), "agentjobs-test-no-such-folder
 # Servers import agentjobs_mcp from here; a PYTHONPATH the suite was given comes after it
 # (make stress puts a sitecustomize there, which every server then runs).
 SERVER_PYTHONPATH = os.pathsep.join([HERE] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+# The servers the suite starts as `python -m agentjobs_mcp` run without `site` (-S): the
+# server needs nothing from site-packages (PureTest holds it to the standard library), and
+# a site-packages' .pth files run at every start (one here imports certifi: 20 ms of CPU a
+# start, a third of the suite's CPU). The tests that start it as clients do keep `site`
+# (client configs, the bundle, the installed command, the first five minutes). A PYTHONPATH
+# given to the suite may carry a sitecustomize that every server must run (make stress):
+# then `site` stays.
+SERVER_MODULE = [sys.executable] + ([] if os.environ.get("PYTHONPATH") else ["-S"]) + ["-m", "agentjobs_mcp"]
 
 
 ###############################################################################
@@ -93,7 +101,7 @@ class ServerProcess(object):
             base["AICONNECT_API_URL"] = api.url
         base.update(env)
         self.proc = subprocess.Popen(
-            command or [sys.executable, "-m", "agentjobs_mcp"] + list(args), stdin=subprocess.PIPE,
+            command or SERVER_MODULE + list(args), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**base))
         self.lines = queue.Queue()
         self.stdout_raw = []
@@ -6145,7 +6153,7 @@ def run_cli(*args, **env):
     """The command line, as `python -m agentjobs_mcp ARGS` (cached bytecode, as for
     ServerProcess); the client-config tests start the script form, as clients do."""
     env.setdefault("PYTHONPATH", SERVER_PYTHONPATH)
-    proc = subprocess.Popen([sys.executable, "-m", "agentjobs_mcp"] + list(args), stdin=subprocess.PIPE,
+    proc = subprocess.Popen(SERVER_MODULE + list(args), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(**env))
     out, err = proc.communicate(b"", timeout=60)
     return proc.returncode, out.decode("utf-8"), err.decode("utf-8")
@@ -6421,7 +6429,7 @@ def run_on_terminal(args, answer, env):
     import select
     env.setdefault("PYTHONPATH", HERE)
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "agentjobs_mcp"] + list(args), stdin=slave,
+    proc = subprocess.Popen(SERVER_MODULE + list(args), stdin=slave,
                             stdout=subprocess.PIPE, stderr=slave, env=clean_env(**env))
     os.close(slave)
     shown, deadline = b"", time.monotonic() + READ_TIMEOUT
@@ -7002,54 +7010,97 @@ def suite_classes():
     return [name for _, name in sorted(found, key=lambda item: (-item[0], item[1]))]
 
 
+def cpu_seconds():
+    """User and system CPU of this process and of its children that have been waited for
+    (every server a test starts is waited for when it ends)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no CPU account, only wall time
+        return 0.0
+    return sum(usage.ru_utime + usage.ru_stime for usage in (
+        resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+class TimedResult(unittest.TextTestResult):
+    """unittest's result, plus each test's wall and CPU seconds (setUp and tearDown in)."""
+
+    def startTest(self, test):
+        self._began = (time.monotonic(), cpu_seconds())
+        super(TimedResult, self).startTest(test)
+
+    def stopTest(self, test):
+        super(TimedResult, self).stopTest(test)
+        wall, cpu = self._began
+        self.times = getattr(self, "times", [])
+        self.times.append((time.monotonic() - wall, cpu_seconds() - cpu, test.id().split(".", 1)[1]))
+
+
 def run_class(name):
     """In a worker process: run one class; a picklable account of what happened."""
     import io
     stream = io.StringIO()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     suite = unittest.defaultTestLoader.loadTestsFromName(name, sys.modules[__name__])
-    result = unittest.TextTestRunner(stream=stream, verbosity=2).run(suite)
+    result = unittest.TextTestRunner(stream=stream, verbosity=2, resultclass=TimedResult).run(suite)
     problems = [("ERROR", str(test), text) for test, text in result.errors]
     problems += [("FAIL", str(test), text) for test, text in result.failures]
     problems += [("UNEXPECTED SUCCESS", str(test), "") for test in result.unexpectedSuccesses]
     lines = stream.getvalue().split("\n" + "=" * 70)[0].split("\n" + "-" * 70)[0]
-    return {"name": name, "seconds": time.monotonic() - started, "run": result.testsRun,
+    return {"name": name, "seconds": time.monotonic() - started, "cpu": cpu_seconds() - cpu,
+            "times": getattr(result, "times", []), "run": result.testsRun,
             "skipped": len(result.skipped), "expected": len(result.expectedFailures),
             "problems": problems, "lines": lines.rstrip("\n")}
 
 
-def run_parallel(jobs):
-    """Each class in one of `jobs` worker processes, slowest first; unittest's report."""
+def run_parallel(jobs, durations=0):
+    """Each class in one of `jobs` worker processes, slowest first; unittest's report, and
+    the `durations` slowest tests with their wall and CPU seconds."""
     import multiprocessing
     names = suite_classes()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     run = skipped = expected = 0
     problems = []
+    times = []
     pool = multiprocessing.Pool(min(jobs, len(names)))
     try:
         for outcome in pool.imap_unordered(run_class, names, 1):
-            sys.stdout.write("%s\n%s: %d tests, %d problems, %.1f s\n" % (
+            sys.stdout.write("%s\n%s: %d tests, %d problems, %.1f s, CPU %.1f s\n" % (
                 outcome["lines"], outcome["name"], outcome["run"], len(outcome["problems"]),
-                outcome["seconds"]))
+                outcome["seconds"], outcome["cpu"]))
             sys.stdout.flush()
             run += outcome["run"]
             skipped += outcome["skipped"]
             expected += outcome["expected"]
             problems += outcome["problems"]
+            times += outcome["times"]
         pool.close()
     finally:
         pool.terminate()
         pool.join()
     for kind, test, text in problems:
         sys.stdout.write("%s\n%s: %s\n%s\n%s\n" % ("=" * 70, kind, test, "-" * 70, text))
-    sys.stdout.write("%s\nRan %d tests in %.1f s in %d worker processes\n" % (
-        "-" * 70, run, time.monotonic() - started, min(jobs, len(names))))
+    if durations:
+        print_durations(times, durations)
+    # The workers' CPU (and their servers') is counted once the pool has waited for them.
+    sys.stdout.write("%s\nRan %d tests in %.1f s (CPU %.1f s) in %d worker processes\n" % (
+        "-" * 70, run, time.monotonic() - started, cpu_seconds() - cpu, min(jobs, len(names))))
     return run, len(problems), skipped, expected
 
 
-def run_serial(argv):
+def print_durations(times, count):
+    """The `count` slowest of (wall, CPU, test) `times`."""
+    sys.stdout.write("%s\nThe %d slowest tests (wall s, CPU s of the test and its servers):\n" % (
+        "-" * 70, count))
+    for wall, used, test in sorted(times, reverse=True)[:count]:
+        sys.stdout.write("%6.2f %6.2f  %s\n" % (wall, used, test))
+
+
+def run_serial(argv, durations=0):
     """Plain unittest in this process (named classes or tests, unittest's own options)."""
-    result = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2).result
+    runner = unittest.TextTestRunner(verbosity=2, resultclass=TimedResult)
+    result = unittest.main(module=__name__, argv=argv, exit=False, verbosity=2, testRunner=runner).result
+    if durations:
+        print_durations(getattr(result, "times", []), durations)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     return result.testsRun, failed, len(result.skipped), len(result.expectedFailures)
 
@@ -7066,11 +7117,17 @@ def run_suite(argv=None):
     option, run those serially here, as `python3 -m unittest` would.
     """
     argv = list(sys.argv if argv is None else argv)
-    jobs, rest = None, argv[:1]
+    jobs, durations, rest = None, 0, argv[:1]
     words = iter(argv[1:])
     for word in words:
         if word == "--serial":
             jobs = "1"
+        elif word == "--durations" or word.startswith("--durations="):
+            count = word.split("=", 1)[1] if "=" in word else next(words, "")
+            if not count.isdigit():
+                sys.stderr.write("--durations needs a number of tests to list\n")
+                return 2
+            durations = int(count)
         elif word in ("-j", "--jobs"):
             jobs = next(words, "")
         elif word.startswith("-j") or word.startswith("--jobs="):
@@ -7082,9 +7139,9 @@ def run_suite(argv=None):
         sys.stderr.write("-j needs a number of worker processes, 1 or more\n")
         return 2
     if jobs == 1 or len(rest) > 1:
-        tests, failed, skipped, expected = run_serial(rest)
+        tests, failed, skipped, expected = run_serial(rest, durations)
     else:
-        tests, failed, skipped, expected = run_parallel(jobs or default_jobs())
+        tests, failed, skipped, expected = run_parallel(jobs or default_jobs(), durations)
     sys.stdout.flush()
     sys.stderr.flush()
     sys.stdout.write("%d passed, %d failed, %d skipped\n" % (tests - failed - skipped - expected, failed, skipped))
