@@ -5781,21 +5781,27 @@ class StandInCommandTest(unittest.TestCase):
         import pty
         master, slave = pty.openpty()
         self.addCleanup(os.close, master)
+        # The job's PID comes on a pipe of its own: on the stdout the stand-in shares, its
+        # first line once came between the PID's digits and their newline.
+        pid_in, pid_out = os.pipe()
         shell = (  # a session leader with the terminal, the stand-in in a group of its own
             "import fcntl, os, subprocess, sys, termios\n"
             "tty = os.open(os.ttyname(%d), os.O_RDWR)\n"
             "if hasattr(termios, 'TIOCSCTTY'): fcntl.ioctl(tty, termios.TIOCSCTTY, 0)\n"
             "job = subprocess.Popen([sys.executable, '-m', 'standin', '--key', 'k'], stdin=tty,\n"
             "                       preexec_fn=lambda: os.setpgid(0, 0))\n"
-            "print(job.pid, flush=True)\n"
-            "sys.exit(job.wait())\n" % slave)
+            "os.write(%d, str(job.pid).encode() + b'\\n')\n"
+            "os.close(%d)\n"
+            "sys.exit(job.wait())\n" % (slave, pid_out, pid_out))
         proc = subprocess.Popen([sys.executable, "-c", shell], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=clean_env(), cwd=HERE, start_new_session=True, pass_fds=(slave,))
+                                env=clean_env(), cwd=HERE, start_new_session=True, pass_fds=(slave, pid_out))
         os.close(slave)
+        os.close(pid_out)
         self.addCleanup(proc.stderr.close)
         self.addCleanup(proc.stdout.close)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        job = int(proc.stdout.readline())
+        with os.fdopen(pid_in, "rb") as pids:
+            job = int(pids.readline())
         self.addCleanup(lambda: proc.poll() is None and os.kill(job, signal.SIGKILL))
         port = self.served(proc)
         import select  # a stopped process would never write the line: wait for it, bounded
