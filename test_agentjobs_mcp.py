@@ -7064,32 +7064,75 @@ class CliTest(ApiTestCase):
 # Runner ######################################################################
 ###############################################################################
 
-# The seconds each class took in one serial run here (python3.11, 2 cores), to hand out the
-# slowest first (measured 2026-12-02, on 339 tests); a class not listed is placed by its test
-# count (RUNNER_SECONDS_PER_TEST each).
-CLASS_SECONDS = {"DeadlineTest": 13.1, "ConcurrencyLimitTest": 7.4, "CliTest": 6.7, "ProtocolTest": 5.5,
-                 "SecretsTest": 4.4, "ApiFailureTest": 4.2, "KeepAliveTest": 3.8, "ConfirmTest": 3.5,
-                 "InstallTest": 3.4, "ResourcesTest": 3.2, "FuzzTest": 2.8, "EnvFileTest": 2.8,
-                 "ClientLoggingTest": 2.7, "AuditLogTest": 2.7, "CeilingTest": 2.6, "CancelJobTest": 2.5,
-                 "StatelessRevisionTest": 2.0, "ReadOnlyAndAllowListTest": 1.7, "CompletionTest": 1.7,
-                 "ConcurrencyTest": 1.6, "NormalizedAnswerTest": 1.4, "EveryToolFailureTest": 1.4,
-                 "TlsAndProxyTest": 1.3, "CreateJobTest": 1.3, "KeyHygieneTest": 1.0,
-                 "ContextBudgetTest": 1.0}
+# How long each class's tests take, and the slow tests on their own, in seconds: measured
+# here with --durations (python3.11, 2 cores, 4 workers, load about 3, 2026-12-06), to hand
+# the longest pieces out first. A class not listed counts RUNNER_SECONDS_PER_TEST a test: a
+# new test of a second or more belongs in SLOW_TESTS, or it may start last and end last.
+CLASS_SECONDS = {"DeadlineTest": 10.3, "CallTest": 5.9, "ProtocolTest": 5.3, "EnvFileTest": 4.8,
+    "KeepAliveTest": 4.7, "ApiFailureTest": 4.2, "CliTest": 3.8, "ConfirmTest": 3.4,
+    "ResourcesTest": 2.8, "AuditLogTest": 2.6, "TraceContextTest": 2.5, "HttpFramingTest": 2.3,
+    "KeyHygieneTest": 2.3, "CreateJobTest": 2.2, "TlsAndProxyTest": 2.2,
+    "ReadOnlyAndAllowListTest": 2.1, "ApiUrlTest": 2.0, "ConcurrencyTest": 1.8, "CancelJobTest": 1.8,
+    "ViewReadTest": 1.8, "ClientLoggingTest": 1.8, "StandInCommandTest": 1.7, "CompletionTest": 1.7,
+    "StructuredOutputRevisionTest": 1.4, "StatelessRevisionTest": 1.4, "ConcurrencyLimitTest": 1.3,
+    "BundleTest": 1.2, "ConfirmStatelessTest": 1.2, "ContextBudgetTest": 1.0, "LogFileTest": 1.0,
+    "FirstFiveMinutesTest": 0.9, "GetJobTypeTest": 0.9, "ViewTest": 0.9, "NormalizedAnswerTest": 0.7,
+    "PromptsTest": 0.6, "LockdownTest": 0.5, "GetJobActivitiesTest": 0.5, "GetContextTest": 0.5,
+    "CeilingTest": 0.5, "ThirdPartyTextTest": 0.4, "ListJobsTest": 0.4, "GetJobsStatsTest": 0.4,
+    "ArgumentTest": 0.3, "GetJobTest": 0.3, "SecretsTest": 0.3, "PureTest": 0.3, "ToolsListTest": 0.2,
+    "EveryToolFailureTest": 0.1, "LineLimitTest": 0.1}
+SLOW_TESTS = {"InstallTest.test_pip_install_gives_a_working_command": 6.6,
+    "FuzzTest.test_random_input_never_knocks_the_loop_over": 4.5,
+    "ThirdPartyTextTest.test_every_payload_in_every_field_stays_inside_one_marker_in_both_eras": 4.1,
+    "LockdownTest.test_no_payload_text_reaches_the_model_in_either_era": 3.6,
+    "SecretsTest.test_the_key_never_appears_through_any_fault_even_with_debug": 3.5,
+    "ContextBudgetTest.test_make_context_prints_the_table_and_fails_when_a_budget_does": 3.1,
+    "ConfirmTest.test_after_a_yes_the_cancel_gets_a_whole_timeout_of_its_own": 2.4,
+    "KeyHygieneTest.test_a_key_with_a_control_or_non_latin1_character_is_refused_and_never_shown": 2.4,
+    "AuditLogTest.test_a_fifo_with_no_reader_or_a_full_one_is_refused_within_the_deadline": 2.4,
+    "EveryToolFailureTest.test_each_timeout_gives_an_error": 2.1,
+    "ConcurrencyLimitTest.test_calls_beyond_the_queue_bound_are_answered_busy_at_once": 2.1,
+    "ConcurrencyLimitTest.test_a_time_out_after_a_wait_for_a_worker_says_it_waited": 2.1,
+    "ConcurrencyLimitTest.test_the_wait_for_a_worker_is_not_blamed_on_the_api": 1.9,
+    "CeilingTest.test_fit_answer_holds_for_any_sizes_and_keeps_the_schema": 1.7,
+    "ProtocolTest.test_batches_are_answered_only_in_the_revisions_that_have_them": 1.6,
+    "TraceContextTest.test_the_trace_context_goes_on_the_calls_requests_in_every_revision": 1.6,
+    "ReadOnlyAndAllowListTest.test_a_list_that_is_set_but_empty_is_a_configuration_problem": 1.5}
 RUNNER_SECONDS_PER_TEST = 0.15
+UNIT_SECONDS = 3.0
 
 
-def suite_classes():
-    """Every TestCase class of this module with at least one test, slowest first."""
+def suite_units():
+    """The suite in pieces for the workers, the longest first: (label, class name, test
+    names). A class whose tests take more than UNIT_SECONDS in all is cut into pieces of
+    about that long, its tests dealt out in turn: no worker is left with a long class while
+    the others wait (each piece starts the class's stand-in and shared server again, a few
+    tens of ms). A test of SLOW_TESTS makes a piece of its own."""
     loader = unittest.defaultTestLoader
     module = sys.modules[__name__]
-    found = []
+    units = []
     for name in dir(module):
         value = getattr(module, name)
-        if isinstance(value, type) and issubclass(value, unittest.TestCase):
-            count = len(loader.getTestCaseNames(value))
-            if count:
-                found.append((CLASS_SECONDS.get(name, count * RUNNER_SECONDS_PER_TEST), name))
-    return [name for _, name in sorted(found, key=lambda item: (-item[0], item[1]))]
+        if not (isinstance(value, type) and issubclass(value, unittest.TestCase)):
+            continue
+        tests = list(loader.getTestCaseNames(value))
+        if not tests:
+            continue
+        slow = [test for test in tests if "%s.%s" % (name, test) in SLOW_TESTS]
+        for test in slow:
+            units.append((SLOW_TESTS["%s.%s" % (name, test)], "%s.%s" % (name, test), name, [test]))
+            tests.remove(test)
+        if not tests:
+            continue
+        seconds = CLASS_SECONDS.get(name, len(tests) * RUNNER_SECONDS_PER_TEST)
+        pieces = max(1, min(len(tests), int(seconds // UNIT_SECONDS) + (seconds % UNIT_SECONDS > 0)))
+        for piece in range(pieces):
+            part = tests[piece::pieces]
+            label = name if pieces == 1 and not slow else "%s (%d of %d)" % (
+                name, piece + 1, pieces + len(slow))
+            units.append((seconds * len(part) / len(tests), label, name, part))
+    units.sort(key=lambda unit: (-unit[0], unit[1]))
+    return [unit[1:] for unit in units]
 
 
 def cpu_seconds():
@@ -7117,35 +7160,37 @@ class TimedResult(unittest.TextTestResult):
         self.times.append((time.monotonic() - wall, cpu_seconds() - cpu, test.id().split(".", 1)[1]))
 
 
-def run_class(name):
-    """In a worker process: run one class; a picklable account of what happened."""
+def run_unit(unit):
+    """In a worker process: run one piece of the suite; a picklable account of it."""
     import io
+    label, name, tests = unit
     stream = io.StringIO()
     started, cpu = time.monotonic(), cpu_seconds()
-    suite = unittest.defaultTestLoader.loadTestsFromName(name, sys.modules[__name__])
+    case = getattr(sys.modules[__name__], name)
+    suite = unittest.TestSuite(case(test) for test in tests)
     result = unittest.TextTestRunner(stream=stream, verbosity=2, resultclass=TimedResult).run(suite)
     problems = [("ERROR", str(test), text) for test, text in result.errors]
     problems += [("FAIL", str(test), text) for test, text in result.failures]
     problems += [("UNEXPECTED SUCCESS", str(test), "") for test in result.unexpectedSuccesses]
     lines = stream.getvalue().split("\n" + "=" * 70)[0].split("\n" + "-" * 70)[0]
-    return {"name": name, "seconds": time.monotonic() - started, "cpu": cpu_seconds() - cpu,
+    return {"name": label, "seconds": time.monotonic() - started, "cpu": cpu_seconds() - cpu,
             "times": getattr(result, "times", []), "run": result.testsRun,
             "skipped": len(result.skipped), "expected": len(result.expectedFailures),
             "problems": problems, "lines": lines.rstrip("\n")}
 
 
 def run_parallel(jobs, durations=0):
-    """Each class in one of `jobs` worker processes, slowest first; unittest's report, and
+    """Each piece of the suite in one of `jobs` worker processes, the longest first; unittest's report, and
     the `durations` slowest tests with their wall and CPU seconds."""
     import multiprocessing
-    names = suite_classes()
+    units = suite_units()
     started, cpu = time.monotonic(), cpu_seconds()
     run = skipped = expected = 0
     problems = []
     times = []
-    pool = multiprocessing.Pool(min(jobs, len(names)))
+    pool = multiprocessing.Pool(min(jobs, len(units)))
     try:
-        for outcome in pool.imap_unordered(run_class, names, 1):
+        for outcome in pool.imap_unordered(run_unit, units, 1):
             sys.stdout.write("%s\n%s: %d tests, %d problems, %.1f s, CPU %.1f s\n" % (
                 outcome["lines"], outcome["name"], outcome["run"], len(outcome["problems"]),
                 outcome["seconds"], outcome["cpu"]))
@@ -7165,7 +7210,7 @@ def run_parallel(jobs, durations=0):
         print_durations(times, durations)
     # The workers' CPU (and their servers') is counted once the pool has waited for them.
     sys.stdout.write("%s\nRan %d tests in %.1f s (CPU %.1f s) in %d worker processes\n" % (
-        "-" * 70, run, time.monotonic() - started, cpu_seconds() - cpu, min(jobs, len(names))))
+        "-" * 70, run, time.monotonic() - started, cpu_seconds() - cpu, min(jobs, len(units))))
     return run, len(problems), skipped, expected
 
 
