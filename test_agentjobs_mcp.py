@@ -3852,25 +3852,34 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
         self.assertNotIn("AGENTJOBS_AUDIT_LOG", env)
 
     def test_a_client_config_is_refused_while_a_setting_has_a_problem(self):
+        # What only a process shows, for one bad setting: each client's config refused (exit
+        # status 2, the problem on stderr, nothing on stdout), and --config's exit status ...
+        said = "AGENTJOBS_READ_ONLY='y' is not true/false"
+        for client in ("claude-desktop", "codex"):
+            code, out, err = run_cli("--client-config", client, AGENTJOBS_READ_ONLY="y")
+            self.assertEqual((code, out), (2, ""), client)
+            self.assertIn("agentjobs_mcp.py: error: " + said, err)
+            self.assertIn("no config printed; correct the setting above (--check shows the fix)", err)
+        code, out, _ = run_cli("--config", AGENTJOBS_READ_ONLY="y")
+        self.assertEqual(code, 1)  # --config too says so by its exit status
+        self.assertIn("problem: " + said, out)
+        self.assertEqual(run_cli("--config", AGENTJOBS_TOOLS="list_jobs")[0], 0)
+        # ... and, in-process, that every kind of bad setting is such a problem: the process
+        # refuses on Config's problems, whatever they are.
         for name, value, said in (("AGENTJOBS_TOOLS", "get-job,list-jobs", "AGENTJOBS_TOOLS names 'get-job', "
                                    "'list-jobs', which are not a tool"),
-                                  ("AGENTJOBS_READ_ONLY", "y", "AGENTJOBS_READ_ONLY='y' is not true/false"),
+                                  ("AGENTJOBS_READ_ONLY", "y", said),
                                   ("AGENTJOBS_CONFIRM", "cancel-job", "AGENTJOBS_CONFIRM names 'cancel-job'"),
                                   ("AGENTJOBS_TOOLS", " , ", "AGENTJOBS_TOOLS=',' is set but names no tool"),
                                   ("AGENTJOBS_TIMEOUT", "soon", "AGENTJOBS_TIMEOUT='soon' must be a number")):
-            for client in ("claude-desktop", "codex"):
-                code, out, err = run_cli("--client-config", client, **{name: value})
-                self.assertEqual((code, out), (2, ""), (name, value, client))
-                self.assertIn("agentjobs_mcp.py: error: " + said, err)
-                self.assertIn("no config printed; correct the setting above (--check shows the fix)", err)
-            code, out, _ = run_cli("--config", **{name: value})
-            self.assertEqual(code, 1, (name, value))  # --config too says so by its exit status
-            self.assertIn("problem: " + said, out)
-        self.assertEqual(run_cli("--config", AGENTJOBS_TOOLS="list_jobs")[0], 0)
+            problems = agentjobs_mcp.Config({name: value}).problems
+            self.assertTrue([problem for problem in problems if problem.startswith(said)], (name, value, problems))
+        self.assertEqual(agentjobs_mcp.Config({"AGENTJOBS_TOOLS": "list_jobs"}).problems, [])
 
     def test_a_list_that_is_set_but_empty_is_a_configuration_problem(self):
-        for name, value in (("AGENTJOBS_TOOLS", ""), ("AGENTJOBS_TOOLS", ","), ("AGENTJOBS_TOOLS", " , "),
-                            ("AGENTJOBS_CONFIRM", ""), ("AGENTJOBS_CONFIRM", ","), ("AGENTJOBS_AUDIT_LOG", " ")):
+        # A server, for each setting: nothing listed (an empty allow-list) or everything, and
+        # every call refused, naming the setting; --check fails on it ...
+        for name, value in (("AGENTJOBS_TOOLS", ","), ("AGENTJOBS_CONFIRM", ""), ("AGENTJOBS_AUDIT_LOG", " ")):
             server = self.server(**{name: value})
             self.assertEqual(self.listed(server), [] if name == "AGENTJOBS_TOOLS" else list(CONTRACT))
             for tool, arguments in (("cancel_job", {"job_id": "job-0001"}), ("create_job", NEW_JOB),
@@ -3879,10 +3888,16 @@ class ReadOnlyAndAllowListTest(ApiTestCase):
                 self.assertIn("The server is misconfigured: %s" % name, text)
                 self.assertIn("is set but", text)
             self.assert_no_request()
-            code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
-                                   **{name: value})
-            self.assertEqual(code, 1)
-            self.assertIn("FAIL  settings: %s" % name, out)
+        code, out, _ = run_cli("--check", AICONNECT_API_KEY=KEY, AICONNECT_API_URL=self.api.url,
+                               AGENTJOBS_CONFIRM=",")
+        self.assertEqual(code, 1)
+        self.assertIn("FAIL  settings: AGENTJOBS_CONFIRM", out)
+        # ... and, in-process, every spelling of an empty list is that problem.
+        for name, value in (("AGENTJOBS_TOOLS", ""), ("AGENTJOBS_TOOLS", ","), ("AGENTJOBS_TOOLS", " , "),
+                            ("AGENTJOBS_CONFIRM", ""), ("AGENTJOBS_CONFIRM", ","), ("AGENTJOBS_AUDIT_LOG", " ")):
+            problems = agentjobs_mcp.Config({name: value}).problems
+            self.assertTrue([problem for problem in problems if problem.startswith(name) and "is set but" in problem],
+                            (name, value, problems))
 
     def test_get_context_shows_the_guard_rails(self):
         self.assertEqual(self.call_ok("get_context")["structuredContent"]["guard_rails"]["read_only"], False)
