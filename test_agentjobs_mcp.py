@@ -5877,8 +5877,12 @@ class InstallTest(ApiTestCase):
         windows = os.name == "nt"
         bindir = os.path.join(home, "venv", "Scripts" if windows else "bin")
         python = os.path.join(bindir, "python.exe" if windows else "python")
-        code, out = self.pip(python, "--version")
-        if int(out.split()[1].split(".")[0]) < 19:  # PEP 517 builds need pip 19+ (3.6's venv has 18)
+        if borrow:  # the venv's pip is this interpreter's: its version without starting pip
+            import pip
+            version = pip.__version__
+        else:
+            version = self.pip(python, "--version")[1].split()[1]
+        if int(version.split(".")[0]) < 19:  # PEP 517 builds need pip 19+ (3.6's venv has 18)
             code, out = self.pip(python, "install", "--upgrade", "pip<22")
             if code != 0 and ("NewConnectionError" in out or "No matching distribution" in out):
                 self.skipTest("no package index reachable to upgrade pip: " + out.strip().splitlines()[-1])
