@@ -1540,7 +1540,7 @@ class StructuredOutputCase(ApiTestCase):
         return dict((t["name"], t["outputSchema"]) for t in tools)[name]
 
     def assert_structured(self, name, arguments):
-        server = self.server()
+        server = self.shared_server()
         result = self.call_ok(name, arguments, server=server)
         self.assertIsInstance(result["structuredContent"], dict)
         self.assertEqual(check_schema(self.output_schema(name, server), result["structuredContent"]), [])
@@ -4958,7 +4958,7 @@ class ResourcesTest(ApiTestCase):
         return response["error"]["message"]
 
     def test_templates_list_names_the_job_and_job_type_templates(self):
-        result = self.server().request("resources/templates/list")["result"]
+        result = self.shared_server().request("resources/templates/list")["result"]
         self.assertEqual([(t["uriTemplate"], t["name"], t["title"], t["mimeType"]) for t in result["resourceTemplates"]],
                          [("agentjobs://jobs/{job_id}", "job", "Agent Job", "application/json"),
                           ("agentjobs://job-types/{job_type_id}", "job-type", "Agent Job Type", "application/json")])
@@ -4970,7 +4970,7 @@ class ResourcesTest(ApiTestCase):
         self.assertFalse(any("title" in t for t in old.request("resources/templates/list")["result"]["resourceTemplates"]))
 
     def test_list_is_the_context_then_the_active_jobs_by_status(self):
-        result = self.server().request("resources/list")["result"]
+        result = self.shared_server().request("resources/list")["result"]
         self.assertEqual([r["uri"] for r in result["resources"]], [
             "agentjobs://context", "agentjobs://jobs/job-0007", "agentjobs://jobs/job-0001",
             "agentjobs://jobs/job-0002", "agentjobs://jobs/job-0003"])
@@ -4986,7 +4986,7 @@ class ResourcesTest(ApiTestCase):
     def test_list_pages_with_next_cursor_and_bounded_pages(self):
         for number in range(55):
             self.api.add_job(job_status="RUNNING")
-        server = self.server()
+        server = self.shared_server()
         first = server.request("resources/list")["result"]
         self.assertEqual(len(first["resources"]), 51)  # the context and 50 jobs
         self.assertEqual(first["nextCursor"], "active:0:50")
@@ -5019,7 +5019,7 @@ class ResourcesTest(ApiTestCase):
         self.assertTrue(server.nothing_more(1.0))
 
     def test_list_bad_cursor_is_invalid_params_without_a_request(self):
-        server = self.server()
+        server = self.shared_server()
         for cursor in ("nonsense", "active:3:0", "active:0:-1", "active:0:100000", 7, "active:0:\u0661"):
             message = self.error_of(server.request("resources/list", {"cursor": cursor}), -32602)
             self.assertIn("nextCursor", message)
@@ -5035,7 +5035,7 @@ class ResourcesTest(ApiTestCase):
         self.assertIn("resources/list: the active jobs are left out", server.stderr)
 
     def test_read_job_is_the_tools_structured_output_and_its_text(self):
-        server = self.server()
+        server = self.shared_server()
         tool = server.call("get_job", {"job_id": "job-0001"})
         self.api.clear_requests()
         result = server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"})["result"]
@@ -5050,7 +5050,7 @@ class ResourcesTest(ApiTestCase):
         self.assertNotIn("ttlMs", result)
 
     def test_read_job_type_and_context(self):
-        server = self.server()
+        server = self.shared_server()
         result = server.request("resources/read", {"uri": "agentjobs://job-types/customer-followup"})["result"]
         self.assertEqual(self.only_request().raw_path, "/api/v0/organizations/aiconnect/agent-jobs-type/customer-followup")
         self.assertEqual(json.loads(result["contents"][0]["text"])["job_type"]["id"], "customer-followup")
@@ -5064,7 +5064,7 @@ class ResourcesTest(ApiTestCase):
         self.assertTrue(result["contents"][1]["text"].startswith("## Agent Jobs context\n"))
 
     def test_unknown_job_or_type_is_32002_with_what_to_do(self):
-        server = self.server()
+        server = self.shared_server()
         response = server.request("resources/read", {"uri": "agentjobs://jobs/job-9999"})
         message = self.error_of(response, RESOURCE_NOT_FOUND)
         self.assertTrue(message.startswith("Resource not found: No job 'job-9999' in organization 'aiconnect'"), message)
@@ -5081,7 +5081,7 @@ class ResourcesTest(ApiTestCase):
         self.assertIn("No job 'job-9999'", self.error_of(response, -32602))
 
     def test_bad_uris_are_invalid_params_before_any_request(self):
-        server = self.server()
+        server = self.shared_server()
         for uri, why in (("agentjobs://jobs/a/b", "one path segment"), ("agentjobs://jobs/", "names no job_id"),
                          ("agentjobs://jobs/..", "'..'"), ("agentjobs://jobs/%2e%2E", "'..'"),
                          ("agentjobs://jobs/.", "'.'"), ("agentjobs://jobs/%ff", "not UTF-8"),
@@ -5096,7 +5096,7 @@ class ResourcesTest(ApiTestCase):
         self.assert_no_request()
 
     def test_ids_are_percent_decoded_into_one_segment(self):
-        server = self.server()
+        server = self.shared_server()
         result = server.request("resources/read", {"uri": "agentjobs://jobs/job%2D0001"})["result"]
         self.assertEqual(json.loads(result["contents"][0]["text"])["job"]["job_id"], "job-0001")
         self.api.clear_requests()
@@ -5105,7 +5105,7 @@ class ResourcesTest(ApiTestCase):
         self.assertEqual(self.only_request().raw_path, "/api/v0/services/agent-jobs/..%2F..%2Forganizations")
 
     def test_api_failures_are_internal_errors_with_the_tools_text(self):
-        server = self.server()
+        server = self.shared_server()
         self.api.add_fault(status=500, body={"error": "database unavailable"}, times=None)
         message = self.error_of(server.request("resources/read", {"uri": "agentjobs://jobs/job-0001"}), -32603)
         tool_text = text_of(server.call("get_job", {"job_id": "job-0001"}))
