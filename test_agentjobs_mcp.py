@@ -2961,13 +2961,15 @@ class KeepAliveTest(ApiTestCase):
         # Reused forever, a busy connection kept reaching an old address after a DNS failover.
         self.assertEqual(agentjobs_mcp.MAX_CONNECTION_AGE_S, 120.0)
         self.addCleanup(setattr, agentjobs_mcp, "MAX_CONNECTION_AGE_S", agentjobs_mcp.MAX_CONNECTION_AGE_S)
-        agentjobs_mcp.MAX_CONNECTION_AGE_S = 0.5
+        agentjobs_mcp.MAX_CONNECTION_AGE_S = 3600.0  # young for certain, however slow the machine
         config = agentjobs_mcp.Config({"AICONNECT_API_URL": self.api.url, "AICONNECT_API_KEY": KEY})
         started = time.monotonic()
         for _ in range(2):
             agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
-        self.addCleanup(agentjobs_mcp._pools[-1].close_all)
-        self.assertEqual(self.api.connections_accepted, 1)
+        pool = agentjobs_mcp._pools[-1]
+        self.addCleanup(pool.close_all)
+        self.assertEqual((pool.max_age, self.api.connections_accepted), (3600.0, 1))
+        pool.max_age = 0.5  # then old for certain: no second request can race the clock
         wait_until(lambda: time.monotonic() - started > 0.6)
         agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
         self.assertEqual(self.api.connections_accepted, 2)
