@@ -1507,8 +1507,13 @@ class ApiUrlTest(ApiTestCase):
         self.assertIn("http://****@127.0.0.1", run_cli("--config", AICONNECT_API_URL=url)[1])
 
     def test_a_query_or_a_fragment_in_the_url_is_refused(self):
-        for url in (self.api.url + "?tenant=a", self.api.url + "#top", self.api.url + "?"):
-            self.assert_refused_everywhere(url, "has a ?query or #fragment")
+        self.assert_refused_everywhere(self.api.url + "?tenant=a", "has a ?query or #fragment")
+        for url in (self.api.url + "#top", self.api.url + "?"):  # the same problem, in-process
+            config = agentjobs_mcp.Config({"AICONNECT_API_URL": url})
+            self.assertEqual(config.values["AICONNECT_API_URL"], agentjobs_mcp.DEFAULT_API_URL, url)
+            self.assertEqual([problem for problem in config.problems if "has a ?query or #fragment" in problem
+                              and problem.startswith("AICONNECT_API_URL=")], config.problems, url)
+            self.assertTrue(config.problems, url)
 
     def test_a_port_that_is_not_a_port_is_refused(self):
         for url in ("http://127.0.0.1:99999/api/v0", "http://127.0.0.1:abc/api/v0"):
