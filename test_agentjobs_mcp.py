@@ -2493,17 +2493,21 @@ class ApiFailureTest(ApiTestCase):
 class ConcurrencyTest(ApiTestCase):
 
     def test_twenty_calls_run_at_once_and_a_ping_is_not_held_up(self):
+        # The API holds every request until all twenty are in flight at once (events, not a
+        # latency: at a load of 14 a 0.2 s latency saw only 12 at once).
         server = self.server()
-        self.api.latency = 0.2
+        self.api.hold()
         self.api.reset_in_flight()
         for number in range(20):
             server.send({"jsonrpc": "2.0", "id": "call-%d" % number, "method": "tools/call",
                          "params": {"name": "list_jobs", "arguments": {}}})
         server.send({"jsonrpc": "2.0", "id": "ping", "method": "ping"})
-        answers = [server.read() for _ in range(21)]
-        self.assertEqual(answers[0]["id"], "ping")
-        self.assertEqual(sorted(a["id"] for a in answers[1:]), sorted("call-%d" % n for n in range(20)))
-        self.assertTrue(all(not a["result"]["isError"] for a in answers[1:]))
+        self.assertEqual(server.read()["id"], "ping")
+        self.assertTrue(wait_until(lambda: self.api.in_flight == 20, READ_TIMEOUT), self.api.in_flight)
+        self.api.release()
+        answers = [server.read() for _ in range(20)]
+        self.assertEqual(sorted(a["id"] for a in answers), sorted("call-%d" % n for n in range(20)))
+        self.assertTrue(all(not a["result"]["isError"] for a in answers))
         self.assertEqual(self.api.max_in_flight, 20)
 
     def test_cancelled_request_gets_no_answer_and_its_http_call_is_abandoned(self):
@@ -3358,15 +3362,18 @@ class ConcurrencyLimitTest(ApiTestCase):
 
     def test_max_concurrency_bounds_the_calls_in_flight(self):
         server = self.server(AGENTJOBS_MAX_CONCURRENCY="3")
-        self.api.latency = 0.2
+        self.api.hold()  # the first calls stay in flight until the ping is answered
         self.api.reset_in_flight()
         for number in range(7):
             server.send({"jsonrpc": "2.0", "id": number, "method": "tools/call",
                          "params": {"name": "list_jobs", "arguments": {}}})
         server.send({"jsonrpc": "2.0", "id": "ping", "method": "ping"})
-        answers = [server.read() for _ in range(8)]
-        self.assertEqual(answers[0]["id"], "ping")  # reading stdin never waits for the pool
-        self.assertEqual(sorted(a["id"] for a in answers[1:]), list(range(7)))
+        self.assertEqual(server.read()["id"], "ping")  # reading stdin never waits for the pool
+        self.assertTrue(wait_until(lambda: self.api.in_flight == 3, READ_TIMEOUT), self.api.in_flight)
+        self.assertFalse(wait_until(lambda: self.api.in_flight > 3, 0.3))  # no fourth, while they are held
+        self.api.release()
+        answers = [server.read() for _ in range(7)]
+        self.assertEqual(sorted(a["id"] for a in answers), list(range(7)))
         self.assertEqual(self.api.max_in_flight, 3)
 
 
