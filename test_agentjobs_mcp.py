@@ -2972,14 +2972,14 @@ class KeepAliveTest(ApiTestCase):
         self.addCleanup(setattr, agentjobs_mcp, "MAX_CONNECTION_AGE_S", agentjobs_mcp.MAX_CONNECTION_AGE_S)
         agentjobs_mcp.MAX_CONNECTION_AGE_S = 3600.0  # young for certain, however slow the machine
         config = agentjobs_mcp.Config({"AICONNECT_API_URL": self.api.url, "AICONNECT_API_KEY": KEY})
-        started = time.monotonic()
         for _ in range(2):
             agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
         pool = agentjobs_mcp._pools[-1]
         self.addCleanup(pool.close_all)
         self.assertEqual((pool.max_age, self.api.connections_accepted), (3600.0, 1))
-        pool.max_age = 0.5  # then old for certain: no second request can race the clock
-        wait_until(lambda: time.monotonic() - started > 0.6)
+        pool.max_age = 0.5  # then old for certain: born before now, 0.6 s after now
+        born_before = time.monotonic()
+        wait_until(lambda: time.monotonic() - born_before > 0.6)
         agentjobs_mcp.api_request(config, "GET", ("services", "agent-jobs", "job-0001"))
         self.assertEqual(self.api.connections_accepted, 2)
 
