@@ -7109,41 +7109,42 @@ class CliTest(ApiTestCase):
 ###############################################################################
 
 # How long each class's tests take, and the slow tests on their own, in seconds: measured
-# here with --durations (python3.11, 2 cores, 4 workers, load about 3, 2026-12-06), to hand
-# the longest pieces out first. A class not listed counts RUNNER_SECONDS_PER_TEST a test: a
-# new test of a second or more belongs in SLOW_TESTS, or it may start last and end last.
-CLASS_SECONDS = {"DeadlineTest": 10.3, "CallTest": 5.9, "ProtocolTest": 5.3, "EnvFileTest": 4.8,
-    "KeepAliveTest": 4.7, "ApiFailureTest": 4.2, "CliTest": 3.8, "ConfirmTest": 3.4,
-    "ResourcesTest": 2.8, "AuditLogTest": 2.6, "TraceContextTest": 2.5, "HttpFramingTest": 2.3,
-    "KeyHygieneTest": 2.3, "CreateJobTest": 2.2, "TlsAndProxyTest": 2.2,
-    "ReadOnlyAndAllowListTest": 2.1, "ApiUrlTest": 2.0, "ConcurrencyTest": 1.8, "CancelJobTest": 1.8,
-    "ViewReadTest": 1.8, "ClientLoggingTest": 1.8, "StandInCommandTest": 1.7, "CompletionTest": 1.7,
-    "StructuredOutputRevisionTest": 1.4, "StatelessRevisionTest": 1.4, "ConcurrencyLimitTest": 1.3,
-    "BundleTest": 1.2, "ConfirmStatelessTest": 1.2, "ContextBudgetTest": 1.0, "LogFileTest": 1.0,
-    "FirstFiveMinutesTest": 0.9, "GetJobTypeTest": 0.9, "ViewTest": 0.9, "NormalizedAnswerTest": 0.7,
-    "PromptsTest": 0.6, "LockdownTest": 0.5, "GetJobActivitiesTest": 0.5, "GetContextTest": 0.5,
-    "CeilingTest": 0.5, "ThirdPartyTextTest": 0.4, "ListJobsTest": 0.4, "GetJobsStatsTest": 0.4,
-    "ArgumentTest": 0.3, "GetJobTest": 0.3, "SecretsTest": 0.3, "PureTest": 0.3, "ToolsListTest": 0.2,
-    "EveryToolFailureTest": 0.1, "LineLimitTest": 0.1}
-SLOW_TESTS = {"InstallTest.test_pip_install_gives_a_working_command": 6.6,
-    "FuzzTest.test_random_input_never_knocks_the_loop_over": 4.5,
-    "ThirdPartyTextTest.test_every_payload_in_every_field_stays_inside_one_marker_in_both_eras": 4.1,
-    "LockdownTest.test_no_payload_text_reaches_the_model_in_either_era": 3.6,
-    "SecretsTest.test_the_key_never_appears_through_any_fault_even_with_debug": 3.5,
-    "ContextBudgetTest.test_make_context_prints_the_table_and_fails_when_a_budget_does": 3.1,
-    "ConfirmTest.test_after_a_yes_the_cancel_gets_a_whole_timeout_of_its_own": 2.4,
-    "KeyHygieneTest.test_a_key_with_a_control_or_non_latin1_character_is_refused_and_never_shown": 2.4,
-    "AuditLogTest.test_a_fifo_with_no_reader_or_a_full_one_is_refused_within_the_deadline": 2.4,
-    "EveryToolFailureTest.test_each_timeout_gives_an_error": 2.1,
-    "ConcurrencyLimitTest.test_calls_beyond_the_queue_bound_are_answered_busy_at_once": 2.1,
-    "ConcurrencyLimitTest.test_a_time_out_after_a_wait_for_a_worker_says_it_waited": 2.1,
-    "ConcurrencyLimitTest.test_the_wait_for_a_worker_is_not_blamed_on_the_api": 1.9,
-    "CeilingTest.test_fit_answer_holds_for_any_sizes_and_keeps_the_schema": 1.7,
-    "ProtocolTest.test_batches_are_answered_only_in_the_revisions_that_have_them": 1.6,
-    "TraceContextTest.test_the_trace_context_goes_on_the_calls_requests_in_every_revision": 1.6,
-    "ReadOnlyAndAllowListTest.test_a_list_that_is_set_but_empty_is_a_configuration_problem": 1.5}
-RUNNER_SECONDS_PER_TEST = 0.15
-UNIT_SECONDS = 3.0
+# with --durations (python3.11, 2 cores, 8 workers, at a load of about 11 from other work,
+# 2026-12-06: about twice the idle times, in the same proportions), to hand the longest
+# pieces out first. A class not listed counts RUNNER_SECONDS_PER_TEST a test: a new test of
+# a second or more belongs in SLOW_TESTS, or it may start last and end last.
+CLASS_SECONDS = {"DeadlineTest": 12.9, "AuditLogTest": 11.2, "ProtocolTest": 11.1, "EnvFileTest": 10.3,
+    "ConfirmTest": 9.5, "KeepAliveTest": 9.1, "CallTest": 7.5, "ApiFailureTest": 7.4, "CliTest": 6.5,
+    "HttpFramingTest": 5.8, "CancelJobTest": 5.2, "ReadOnlyAndAllowListTest": 3.9,
+    "TlsAndProxyTest": 3.8, "TraceContextTest": 3.4, "CompletionTest": 3.1, "CreateJobTest": 2.8,
+    "ResourcesTest": 2.8, "ClientLoggingTest": 2.8, "StatelessRevisionTest": 2.6, "ViewReadTest": 2.6,
+    "StandInCommandTest": 2.6, "ConcurrencyTest": 2.5, "StructuredOutputRevisionTest": 2.5,
+    "CeilingTest": 2.3, "ViewTest": 2.3, "LogFileTest": 2.2, "KeyHygieneTest": 2.1,
+    "ConcurrencyLimitTest": 1.9, "ConfirmStatelessTest": 1.9, "BundleTest": 1.8,
+    "EveryToolFailureTest": 1.6, "ApiUrlTest": 1.6, "ContextBudgetTest": 1.5, "ArgumentTest": 1.3,
+    "LockdownTest": 1.2, "PureTest": 0.9, "SecretsTest": 0.9, "GetContextTest": 0.8,
+    "NormalizedAnswerTest": 0.7, "GetJobsStatsTest": 0.6, "GetJobActivitiesTest": 0.5,
+    "ListJobsTest": 0.5, "GetJobTest": 0.4, "ThirdPartyTextTest": 0.4, "GetJobTypeTest": 0.3,
+    "ToolsListTest": 0.3, "PromptsTest": 0.3, "LineLimitTest": 0.1}
+SLOW_TESTS = {"InstallTest.test_pip_install_gives_a_working_command": 12.6,
+    "ThirdPartyTextTest.test_every_payload_in_every_field_stays_inside_one_marker_in_both_eras": 9.2,
+    "FuzzTest.test_random_input_never_knocks_the_loop_over": 8.2,
+    "LockdownTest.test_no_payload_text_reaches_the_model_in_either_era": 7.8,
+    "CeilingTest.test_fit_answer_holds_for_any_sizes_and_keeps_the_schema": 6.9,
+    "SecretsTest.test_the_key_never_appears_through_any_fault_even_with_debug": 6.6,
+    "ContextBudgetTest.test_make_context_prints_the_table_and_fails_when_a_budget_does": 4.7,
+    "CliTest.test_every_client_config_starts_the_server_as_it_says": 4.5,
+    "KeyHygieneTest.test_a_key_with_a_control_or_non_latin1_character_is_refused_and_never_shown": 3.6,
+    "CliTest.test_client_configs_pass_an_env_file_not_its_contents": 3.5,
+    "CliTest.test_client_config_refuses_a_path_that_is_not_text": 2.5,
+    "ConcurrencyLimitTest.test_calls_beyond_the_queue_bound_are_answered_busy_at_once": 2.3,
+    "CallTest.test_confirmation_asks_on_the_terminal_and_no_is_the_default": 2.3,
+    "ConcurrencyLimitTest.test_a_time_out_after_a_wait_for_a_worker_says_it_waited": 2.2,
+    "FirstFiveMinutesTest.test_the_steps_run_as_written_and_print_what_is_shown": 2.2,
+    "ConcurrencyLimitTest.test_the_wait_for_a_worker_is_not_blamed_on_the_api": 2.1,
+    "KeyHygieneTest.test_a_key_too_short_to_redact_is_warned_about_at_start_and_in_check": 2.0}
+RUNNER_SECONDS_PER_TEST = 0.2
+UNIT_SECONDS = 4.0
 
 
 def suite_units():
