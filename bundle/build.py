@@ -67,22 +67,22 @@ SETTINGS = [
         "description": "How long one tool call may wait for the API, retries included (AGENTJOBS_TIMEOUT)."}),
     ("read_only", "AGENTJOBS_READ_ONLY", {
         "type": "boolean", "title": "Read-only", "required": False, "default": False,
-        "description": "Leave out cancel_job and create_job: the agent can look, not change "
+        "description": "Leave out cancel_job, cancel_jobs and create_job: the agent can look, not change "
                        "(AGENTJOBS_READ_ONLY)."}),
     ("confirm", "AGENTJOBS_CONFIRM", {
         "type": "string", "title": "Confirm first", "required": False, "default": "none",
         "description": "Tools you must confirm in a dialog before they run, comma-separated: "
-                       "cancel_job, create_job (AGENTJOBS_CONFIRM); none: no more than Claude's own."}),
+                       "cancel_job, cancel_jobs, create_job (AGENTJOBS_CONFIRM); none: no more than Claude's own."}),
     ("audit_log", "AGENTJOBS_AUDIT_LOG", {
         "type": "string", "title": "Audit log file", "required": False, "default": "none",
-        "description": "A file that gets one JSON line per cancel_job or create_job attempt "
+        "description": "A file that gets one JSON line per cancel_job, cancel_jobs or create_job attempt "
                        "(AGENTJOBS_AUDIT_LOG), e.g. /Users/me/agentjobs-audit.jsonl; none: no audit log."}),
     # Off by default: customer text is marked either way, and lockdown hides what most
     # questions need (why a job failed, what the customer answered).
     ("lockdown", "AGENTJOBS_LOCKDOWN", {
         "type": "boolean", "title": "Lockdown", "required": False, "default": False,
         "description": "Keep all customer- and AI-written text (results, params, names, "
-                       "log lines) from the agent, and ask before cancel_job and create_job "
+                       "log lines) from the agent, and ask before cancel_job, cancel_jobs and create_job "
                        "(AGENTJOBS_LOCKDOWN)."}),
 ]
 
@@ -113,7 +113,7 @@ def manifest():
         "long_description": (
             "A single-file MCP server for the AI Connect Agent Jobs API. It needs nothing "
             "but Python (3.6 or newer) and talks to no host but the API URL you set. "
-            "cancel_job cannot be undone and create_job reaches real customers: both are "
+            "cancel_job and cancel_jobs cannot be undone and create_job reaches real customers: all are "
             "marked as such (MCP tool annotations), so Claude Desktop asks before running them."),
         "author": {"name": "agentjobs-mcp developers"},
         "license": "MIT",

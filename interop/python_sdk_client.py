@@ -4,9 +4,10 @@ Runs in the venv interop/run.py makes. For each era mode of the SDK's Client - "
 (probes server/discover, falls back to initialize), "legacy" (initialize) and
 "2026-07-28" (stateless, no probe) - it starts agentjobs_mcp.py over stdio (the SDK's
 stdio client) against the stand-in API, run in this process, and checks: the revision
-negotiated, the server's identity, tools/list (the eight names), every tool called (not
+negotiated, the server's identity, tools/list (every name), every tool called (not
 isError, text, structuredContent present and valid against the tool's outputSchema with
-jsonschema; the SDK validates it too and would raise), two calls that must come back as
+jsonschema; the SDK validates it too and would raise), cancel_jobs' preview (no DELETE)
+and apply (one DELETE per previewed job), two calls that must come back as
 isError, and what the stand-in API received (the key, the POST of create_job, the DELETE
 with its reason as the JSON body). Then the guard rails, in the initialize era ("legacy")
 and the stateless one ("2026-07-28"): with AGENTJOBS_CONFIRM=cancel_job an elicitation
@@ -38,7 +39,7 @@ sys.path.insert(0, ROOT)
 from standin import StandInAPI  # noqa: E402
 
 KEY = "interop-key-0123456789"
-TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
+TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
          "get_jobs_stats", "list_jobs"]
 EXPECTED_VERSION = {"auto": "2026-07-28", "legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
 VERSION = getattr(mcp, "__version__", None) or __import__("importlib.metadata").metadata.version("mcp")
@@ -120,6 +121,50 @@ async def features(client, mode, label, job, logs):
           "%d messages" % len(logs))
 
 
+def answer_problems(tool, result):
+    """What is wrong with a tool's answer: isError, no text, structuredContent missing or
+    not valid against the tool's outputSchema."""
+    text = result.content[0].text if result.content else ""
+    problems = []
+    if result.is_error:
+        problems.append("isError: " + text[:200])
+    if not text:
+        problems.append("no text")
+    schema = tool.output_schema
+    if not schema:
+        problems.append("no outputSchema listed")
+    elif result.structured_content is None:
+        problems.append("no structuredContent")
+    else:
+        try:
+            jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)(schema).validate(
+                result.structured_content)
+        except jsonschema.ValidationError as error:
+            problems.append("structuredContent: %s" % error.message)
+    return problems
+
+
+async def bulk_cancel(api, client, label, tool):
+    """cancel_jobs: a preview that sends no DELETE, then the apply with its token, which
+    sends one DELETE per previewed job with the reason."""
+    jobs = [api.add_job(job_status="RUNNING")["job_id"] for _ in range(3)]
+    arguments = {"job_ids": jobs, "reason": label + " bulk"}
+    preview = await client.call_tool("cancel_jobs", arguments)
+    data = preview.structured_content or {}
+    problems = answer_problems(tool, preview)
+    sent = [r.path for r in api.requests if r.method == "DELETE" and r.path.rsplit("/", 1)[-1] in jobs]
+    check("%s: tools/call cancel_jobs (preview)" % label, not problems and data.get("job_ids") == jobs and not sent,
+          "; ".join(problems) or "%s, DELETEs %s" % (data.get("job_ids"), sent))
+    applied = await client.call_tool("cancel_jobs", dict(arguments, confirm=data.get("confirm")))
+    problems = answer_problems(tool, applied)
+    deletes = [r for r in api.requests if r.method == "DELETE" and r.path.rsplit("/", 1)[-1] in jobs]
+    check("%s: tools/call cancel_jobs (apply) -> one DELETE per previewed job" % label,
+          not problems and (applied.structured_content or {}).get("canceled") == jobs and
+          sorted(r.path.rsplit("/", 1)[-1] for r in deletes) == sorted(jobs) and
+          all(r.json == {"reason": label + " bulk"} for r in deletes),
+          "; ".join(problems) or "%s, %d DELETEs" % (applied.structured_content, len(deletes)))
+
+
 async def session(api, mode, label):
     params = StdioServerParameters(command=sys.executable, args=[os.path.join(ROOT, "agentjobs_mcp.py")],
                                    env={"AICONNECT_API_URL": api.url, "AICONNECT_API_KEY": KEY})
@@ -149,24 +194,10 @@ async def session(api, mode, label):
                 check("%s: tools/call %s" % (label, name), False, "%s: %s" % (type(error).__name__, error))
                 continue
             text = result.content[0].text if result.content else ""
-            problems = []
-            if result.is_error:
-                problems.append("isError: " + text[:200])
-            if not text:
-                problems.append("no text")
-            schema = tools[name].output_schema
-            if not schema:
-                problems.append("no outputSchema listed")
-            elif result.structured_content is None:
-                problems.append("no structuredContent")
-            else:
-                try:
-                    jsonschema.validators.validator_for(schema, jsonschema.Draft202012Validator)(schema).validate(
-                        result.structured_content)
-                except jsonschema.ValidationError as error:
-                    problems.append("structuredContent: %s" % error.message)
+            problems = answer_problems(tools[name], result)
             check("%s: tools/call %s" % (label, name), not problems,
                   "; ".join(problems) or "%d characters, structuredContent valid" % len(text))
+        await bulk_cancel(api, client, label, tools["cancel_jobs"])
         unknown = await client.call_tool("get_job", {"job_id": "no-such-job"})
         text = unknown.content[0].text if unknown.content else ""
         check(label + ": get_job of an unknown id -> isError", bool(unknown.is_error) and "No job 'no-such-job'" in text,
@@ -182,7 +213,7 @@ async def session(api, mode, label):
     check(label + ": the API received POST /services/agent-jobs", len(posts) == 1 and
           posts[0].get("job_type_id") == "customer-followup" and channel.get("platform") == "whatsapp" and
           channel.get("code") == "interop-" + job, posts)
-    deletes = [r for r in api.requests if r.method == "DELETE"]
+    deletes = [r for r in api.requests if r.method == "DELETE" and r.path.endswith("/" + job)]
     check(label + ": the API received DELETE %s with the reason as JSON" % job, len(deletes) == 1 and
           deletes[0].path.endswith("/services/agent-jobs/" + job) and
           deletes[0].json == {"reason": "%s %s" % (label, job)} and
@@ -253,7 +284,7 @@ async def listing_session(api, mode, label, expected, call, refusal, **settings)
 async def guard_rails(api, mode, label, folder):
     await confirm_session(api, mode, label, folder)
     before = len(api.requests)
-    await listing_session(api, mode, label, [t for t in TOOLS if t not in ("cancel_job", "create_job")],
+    await listing_session(api, mode, label, [t for t in TOOLS if t not in ("cancel_job", "cancel_jobs", "create_job")],
                           ("cancel_job", {"job_id": "job-0001"}), "this server is read-only",
                           AGENTJOBS_READ_ONLY="1")
     await listing_session(api, mode, label, ["get_job", "list_jobs"], ("get_context", {}),

@@ -51,7 +51,7 @@ EXPECTED_FAILURES = os.path.join(HERE, "conformance-expected-failures.yml")
 CONFORMANCE_APPLICABLE = ("server-initialize", "ping", "tools-list", "server-sse-multiple-streams",
                           "logging-set-level", "completion-complete", "resources-list", "prompts-list")
 KEY = "interop-key-0123456789"
-TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
+TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
          "get_jobs_stats", "list_jobs"]
 CHILD_TIMEOUT = 600
 sys.path.insert(0, ROOT)

@@ -25,7 +25,7 @@ import { writeFileSync } from "node:fs";
 
 const env = process.env;
 const running = (env.RUNNING_JOBS || "").split(",");
-const TOOLS = ["cancel_job", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
+const TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
                "get_jobs_stats", "list_jobs"];
 let passed = 0, failed = 0;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
