@@ -4416,10 +4416,10 @@ class ConfirmTest(ConfirmCase):
 
     def test_after_a_yes_the_cancel_gets_a_whole_timeout_of_its_own(self):
         job_id = self.running_job()
-        server = self.asking_server(AGENTJOBS_TIMEOUT="1.5", AGENTJOBS_RETRIES="0")
-        self.api.latency = 0.55  # the GET for the form and the DELETE each take 0.55 s
+        server = self.asking_server(AGENTJOBS_TIMEOUT="2", AGENTJOBS_RETRIES="0")
+        self.api.latency = 0.8  # the GET for the form and the DELETE each take 0.8 s
         ask = self.start_cancel(server, job_id)
-        time.sleep(0.55)  # the person reads the form: 1.1 s of the 1.5 are gone
+        time.sleep(0.6)  # the person reads the form: 1.4 s of the 2 are gone
         self.answer(server, ask, {"action": "accept", "content": {"confirm": True}})
         result = server.read()["result"]
         self.assertFalse(result["isError"], text_of(result))
