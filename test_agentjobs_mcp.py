@@ -7812,7 +7812,7 @@ class CliTest(ApiTestCase):
 # 2026-12-06: about twice the idle times, in the same proportions), to hand the longest
 # pieces out first. A class not listed counts RUNNER_SECONDS_PER_TEST a test: a new test of
 # a second or more belongs in SLOW_TESTS, or it may start last and end last.
-CLASS_SECONDS = {"DeadlineTest": 12.9, "AuditLogTest": 11.2, "ProtocolTest": 11.1, "EnvFileTest": 10.3,
+CLASS_SECONDS = {"CancelJobsTest": 9.0, "DeadlineTest": 12.9, "AuditLogTest": 11.2, "ProtocolTest": 11.1, "EnvFileTest": 10.3,
     "ConfirmTest": 9.5, "KeepAliveTest": 9.1, "CallTest": 7.5, "ApiFailureTest": 7.4, "CliTest": 6.5,
     "HttpFramingTest": 5.8, "CancelJobTest": 5.2, "ReadOnlyAndAllowListTest": 3.9,
     "TlsAndProxyTest": 3.8, "TraceContextTest": 3.4, "CompletionTest": 3.1, "CreateJobTest": 2.8,
