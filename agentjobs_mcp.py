@@ -2,12 +2,13 @@
 """agentjobs-mcp: an MCP server for the AI Connect Agent Jobs API, in one file.
 
 An MCP client starts it and speaks newline-delimited JSON-RPC 2.0 with it over
-stdin/stdout. Through its tools an AI agent lists, inspects, creates, counts and
-cancels Agent Jobs; jobs, job types and the context are resources too, with prompts,
-completions and log messages. It needs nothing but the Python standard library
-(CPython 3.6 to 3.15) and talks to no host but the configured API: copy this one file
-and point an MCP client at it. `python3 agentjobs_mcp.py --help` lists the options and
-the settings (the table SETTINGS, under Configuration).
+stdin/stdout. Through its tools an AI agent lists, inspects, creates, counts, watches and
+cancels Agent Jobs, and a client can follow a job to its end as an MCP task; jobs, job
+types and the context are resources too, with prompts, completions and log messages. It
+needs nothing but the Python standard library (CPython 3.6 to 3.15) and talks to no host
+but the configured API: copy this one file and point an MCP client at it. `python3
+agentjobs_mcp.py --help` lists the options and the settings (the table SETTINGS, under
+Configuration).
 
 Documentation: README.md and the docs/ folder beside it.
 Copyright (c) 2026 The agentjobs-mcp developers. MIT License: see LICENSE.
@@ -742,8 +743,13 @@ class CallContext(object):
         self.trace = None  # the TraceContext of the tools/call: its headers go on every request
         self.error = None  # the ToolError the call was answered with (--call tells a bad argument)
         self.revision = None  # the initialize-era revision in force when it was read (dispatch)
+        self.as_task = False  # the client asked for a task (Tasks): answer with one
+        self.progress = None  # progress(done, total, message) when the call has a progressToken
+        self.pausing = self.waits_over = False  # pause(), end_waits()
         self._sockets = []
         self._lock = _thread.allocate_lock()
+        self._ended = _thread.allocate_lock()  # held until cancel or expire: pause() waits on it
+        self._ended.acquire()
 
     def start(self):
         """A worker took the call: its time on the API starts now, not when it was read,
@@ -782,10 +788,31 @@ class CallContext(object):
 
     def _end(self, why):
         with self._lock:
+            ended = self.cancelled or self.expired
             setattr(self, why, True)
             sockets, self._sockets = self._sockets, []
+        if not ended:
+            self._ended.release()
         for sock in sockets:
             self._close(sock)
+
+    def pause(self, seconds):
+        """Wait `seconds` between two looks at the API; False at once if the call is
+        cancelled (or its time is up) meanwhile, or no answer can be read any more."""
+        self.pausing = True
+        if self.waits_over:
+            return False
+        if self._ended.acquire(True, max(seconds, 0)):
+            self._ended.release()
+            return False
+        return True
+
+    def end_waits(self):
+        """stdin has closed: a call that waits (watch_job, tasks/result) ends now, as if
+        cancelled, instead of holding the exit; one that only calls the API finishes."""
+        self.waits_over = True
+        if self.pausing:
+            self.cancel()
 
     def bound_reads(self):
         """Let the next read on the call's sockets wait no longer than the time left."""
@@ -5467,6 +5494,465 @@ def trace_context(meta):
 
 
 ###############################################################################
+# Tasks #######################################################################
+###############################################################################
+
+# MCP tasks: a tools/call answered with a handle that the client, not the model, polls
+# until the work ends. Here the work is an Agent Job, so a task is a job being followed,
+# never a second store: its id names the job and when the following began, and every
+# tasks/get reads the job from the API, so a task outlives this process. A restart forgets
+# only which tasks a client cancelled (it stopped following them) and the last look at
+# each job (given again within MIN_LOOK_S, and while the API cannot be read).
+# Two generations (docs/tasks.md): revision 2025-11-25's tasks in core (capabilities.tasks,
+# execution.taskSupport, params.task; tasks/get, tasks/result, tasks/cancel), and the
+# 2026-07-28 extension io.modelcontextprotocol/tasks (declared in each request's _meta;
+# resultType "task"; tasks/get carries the result; tasks/cancel acknowledges; no
+# tasks/result, no tasks/list). tasks/cancel never cancels the job: see on_tasks_cancel.
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+TASK_REVISION = "2025-11-25"  # the initialize-era revision with tasks in core
+TASKS_CAPABILITY = {"cancel": {}, "requests": {"tools": {"call": {}}}}  # no list: nothing to list
+META_RELATED_TASK = "io.modelcontextprotocol/related-task"
+META_IMMEDIATE = "io.modelcontextprotocol/model-immediate-response"
+TASK_TOOLS = ("create_job", "watch_job")  # execution.taskSupport "optional"; the others forbid it
+TASK_ID_PREFIX = "aj1-"  # "aj1-<when the following began, ms since 1970, base 36>-<job id>"
+MIN_LOOK_S = 1.0   # a job is read from the API at most once a second, however it is followed
+MAX_LOOK_S = 60.0  # and, while followed, at least once a minute
+LOOK_TIMEOUT_S = 10.0  # a look after watch_job's first: one small GET, within the client's patience
+TASK_MEMORY = 1000  # jobs whose last look, and tasks whose cancel, this process remembers
+WATCH_WAIT_S = 50   # watch_job's default wait: an answer inside the common 60 s client timeout
+TASK_STATUSES = {"WAITING": "working", "SCHEDULED": "working", "RUNNING": "working",
+                 "COMPLETED": "completed", "FAILED": "failed", "CANCELED": "cancelled"}
+NOT_FOUND_STATUSES = (400, 404)  # the API's answers that mean "no such job": an unknown task
+
+# A look: get_job's (text, data) for a job, and when it was read (time.monotonic()).
+Look = collections.namedtuple("Look", "at text data")
+_looks = collections.OrderedDict()      # job id -> its last Look
+_cancelled = collections.OrderedDict()  # task id -> (Look or None, ms): followed no more
+_tasks_lock = _thread.allocate_lock()
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def iso_ms(ms):
+    """Milliseconds since 1970 as ISO 8601 UTC, e.g. 2026-12-06T10:40:00.123Z."""
+    return "%s.%03dZ" % (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)), ms % 1000)
+
+
+def remember(book, key, value):
+    with _tasks_lock:
+        book[key] = value
+        book.move_to_end(key)
+        while len(book) > TASK_MEMORY:
+            book.popitem(last=False)
+
+
+def recalled(book, key):
+    with _tasks_lock:
+        return book.get(key)
+
+
+def base36(number):
+    digits = ""
+    while True:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not number:
+            return digits
+
+
+def make_task_id(started_ms, job_id):
+    return "%s%s-%s" % (TASK_ID_PREFIX, base36(started_ms), job_id)
+
+
+def parse_task_id(params, method):
+    """(task id, job id, ms when the following began) of params.taskId; RpcError
+    (INVALID_PARAMS) when it is no task id of this server's."""
+    task_id = params.get("taskId")
+    if not isinstance(task_id, str):
+        raise RpcError(INVALID_PARAMS, "%s needs params.taskId, a task id this server gave "
+                       "(a string)." % method)
+    stamp, _, job_id = task_id[len(TASK_ID_PREFIX):].partition("-")
+    if (not task_id.startswith(TASK_ID_PREFIX) or not job_id or not 0 < len(stamp) <= 10
+            or not all(ch in "0123456789abcdefghijklmnopqrstuvwxyz" for ch in stamp)):
+        raise RpcError(INVALID_PARAMS, "Task not found: %s is not a task id of this server "
+                       "(they look like %sl2x9k3a0-job-12345)." % (show_value(task_id), TASK_ID_PREFIX))
+    return task_id, job_id, int(stamp, 36)
+
+
+def declares_tasks(params):
+    """Whether a 2026-07-28 request declares the tasks extension in its _meta."""
+    declared = params.get("_meta", {}).get(META_CAPABILITIES)
+    extensions = declared.get("extensions") if isinstance(declared, dict) else None
+    return isinstance(extensions, dict) and isinstance(extensions.get(TASKS_EXTENSION), dict)
+
+
+def tasks_allowed(session):
+    """Whether the guard rails let jobs be followed: a task reads its job as watch_job
+    does, so an AGENTJOBS_TOOLS without watch_job turns tasks off (calls are answered
+    as if none was asked for, and tasks/* are refused)."""
+    return readable(session, "watch_job")
+
+
+def task_asked(session, entry, params, revision):
+    """Whether this tools/call is answered with a task: under 2025-11-25 when params.task
+    asks for one (of a tool that cannot: METHOD_NOT_FOUND, as the revision says); under
+    2026-07-28 whenever the request declares the extension and the tool can be one (the
+    server decides there, and a client that declares it takes either answer)."""
+    if not tasks_allowed(session):
+        return False
+    if revision == TASK_REVISION and "task" in params:
+        if entry.name not in TASK_TOOLS:
+            raise RpcError(METHOD_NOT_FOUND, "%s does not run as a task (execution.taskSupport: "
+                           "forbidden); call it without params.task. Tools that can: %s."
+                           % (entry.name, ", ".join(TASK_TOOLS)))
+        if not isinstance(params["task"], dict):
+            raise RpcError(INVALID_PARAMS, "params.task must be an object, e.g. {} or "
+                           "{\"ttl\": 3600000}.")
+        return True
+    return revision in STATELESS_VERSIONS and entry.name in TASK_TOOLS and declares_tasks(params)
+
+
+def look_interval(job, started_ms):
+    """Seconds until the next look at a job: a tenth of its age (since created_at, else since
+    the following began), from MIN_LOOK_S to MAX_LOOK_S. A new job is looked at every
+    second, one ten minutes old once a minute: ~100 reads in its first hour, 60 an hour after."""
+    born = to_datetime(job.get("created_at")) if isinstance(job, dict) else None
+    born_ms = born.timestamp() * 1000 if born is not None else started_ms
+    return min(MAX_LOOK_S, max(MIN_LOOK_S, (now_ms() - born_ms) / 10000.0))
+
+
+def job_of_look(seen):
+    job = seen.data.get("job") if isinstance(seen.data, dict) else None
+    return job if isinstance(job, dict) else {}
+
+
+def job_status(job):
+    """The job's status if it is one the platform documents, else None (never shown)."""
+    status = str(job.get("job_status") or "").upper()
+    return status if status in TASK_STATUSES else None
+
+
+def own_time(value):
+    """A timestamp as ISO 8601 UTC when it is one, else None: only the platform's own
+    words go into a statusMessage."""
+    moment = to_datetime(value)
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def look(config, job_id):
+    """A Look at a job (get_job's answer; raises what get_job raises): the last one when it
+    is under MIN_LOOK_S old, so no client or model reads a job more often than that."""
+    seen = recalled(_looks, job_id)
+    if seen is not None and time.monotonic() - seen.at < MIN_LOOK_S:
+        return seen
+    entry = TOOLS_BY_NAME["get_job"]
+    text, data = entry.handler(config, check_arguments(entry, {"job_id": job_id}))
+    seen = Look(time.monotonic(), text, data)
+    remember(_looks, job_id, seen)
+    return seen
+
+
+def unreadable(error):
+    """Why a look failed, in the server's own words (an API error text may echo anything)."""
+    status = getattr(error, "status", None)
+    if status == 0:
+        return "the API could not be reached"
+    if status:
+        return "the API answered %d" % status
+    return "the API could not be called (%s)" % ("no AICONNECT_API_KEY" if "AICONNECT_API_KEY"
+                                                  in error.message else "see the server log")
+
+
+def task_look(session, task_id, job_id):
+    """(Look, None) of the job now, or (its last Look, why it is not fresh) when the API
+    cannot be read: a poll that fails is no reason to report the task failed (a client
+    gives up on a task at an error answer). A job last seen ended is not read again: it
+    has ended for good. RpcError when the job is not there, or the API fails and this
+    process never saw the job."""
+    seen = recalled(_looks, job_id)
+    if seen is not None and job_status(job_of_look(seen)) in TERMINAL_STATUSES:
+        return seen, None
+    call = current_call()
+    try:
+        if call is not None and call.busy:  # answered on the reader thread: no API call there
+            raise ToolError("the server is busy")
+        return look(session.config, job_id), None
+    except ToolError as error:
+        if getattr(error, "status", None) in NOT_FOUND_STATUSES:
+            raise RpcError(INVALID_PARAMS, "Task not found: %s follows job %s, which the API does "
+                           "not have (any more)." % (escape_text(task_id, 300), escape_text(job_id, 200)))
+        why = "the server is busy" if call is not None and call.busy else unreadable(error)
+        log.debug("task %r: %s", task_id, why)
+        seen = recalled(_looks, job_id)
+        if seen is None:
+            raise RpcError(INTERNAL_ERROR, "Task %s: job %s could not be read (%s). Ask again "
+                           "later; the task goes on." % (escape_text(task_id, 300),
+                                                         escape_text(job_id, 200), why))
+        return seen, why
+
+
+def status_message(job_id, job, status, note=None):
+    """A statusMessage: the platform's own words (id, status, time) and the server's,
+    never a result, a channel name or a log line, since a client may show it unmarked."""
+    known, when = job_status(job), own_time(job.get("updated_at"))
+    text = "Job %s %s" % (escape_text(job_id, 200), {
+        "working": "is %s" % (known or "not finished"), "completed": "COMPLETED",
+        "failed": "FAILED", "cancelled": "was CANCELED"}[status])
+    text += " (updated %s)." % when if when else "."
+    if status == "failed":  # a client may hand the model this line alone (Strands on 2025-11-25)
+        text += " get_job job_id=%s shows why." % escape_text(job_id, 200)
+    return text + (" " + note if note else "")
+
+
+def task_state(revision, task_id, job_id, started_ms, seen, note=None, status=None):
+    """The Task (tasks/get's fields) of a job as last looked at, in `revision`'s words."""
+    job = job_of_look(seen) if seen is not None else {}
+    status = status or TASK_STATUSES.get(job_status(job), "working")
+    updated = to_datetime(job.get("updated_at"))
+    updated_ms = int(updated.timestamp() * 1000) if updated is not None else started_ms
+    fields = {"taskId": task_id, "status": status,
+              "statusMessage": status_message(job_id, job, status, note),
+              "createdAt": iso_ms(started_ms), "lastUpdatedAt": iso_ms(max(updated_ms, started_ms))}
+    interval = int(look_interval(job, started_ms) * 1000)
+    if revision in STATELESS_VERSIONS:
+        if status == "failed":  # a job that FAILED is a tool result with isError: completed
+            fields["status"] = "completed"
+        fields.update(ttlMs=None, pollIntervalMs=interval)
+    else:
+        fields.update(ttl=None, pollInterval=interval)
+    return fields
+
+
+def task_result(session, revision, seen, status, note=None):
+    """The final CallToolResult of a followed job: the job as get_job answers it (marked,
+    withheld in lockdown, within the ceiling), isError unless it COMPLETED."""
+    entry = TOOLS_BY_NAME["get_job"]
+    data = json.loads(json.dumps(seen.data))  # the look stays as it was: escape_data works in place
+    text = seen.text if note is None else note + "\n" + seen.text
+    result = call_result(session, entry, {}, revision, text, data, status != "completed")
+    result.pop("_meta", None)
+    if revision in STATELESS_VERSIONS:
+        result["resultType"] = "complete"
+    return result
+
+
+def task_created(session, entry, params, revision, result):
+    """The CreateTaskResult that follows the job of a tools/call's answer `result` (the
+    new job of create_job, the watched one of watch_job); `result` itself when it names
+    no job, or (2026-07-28, where the server decides) when the job has ended already."""
+    data = result.get("structuredContent") or {}
+    job = data.get("job") if isinstance(data.get("job"), dict) else {}
+    args = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+    job_id = args.get("job_id") if entry.name == "watch_job" else job.get("job_id")
+    status = TASK_STATUSES.get(job_status(job), "working")
+    if not isinstance(job_id, str) or revision in STATELESS_VERSIONS and status != "working":
+        return result
+    started = now_ms()
+    task_id = make_task_id(started, job_id)
+    note = "Followed until it ends%s." % (" (created now)" if entry.name == "create_job" else "")
+    if status != "working":  # 2025-11-25: a task begins working, even that of a job that has ended
+        note = "It has ended: tasks/get gives the result."
+    seen = Look(time.monotonic(), "", data)
+    fields = task_state(revision, task_id, job_id, started, seen, note, status="working")
+    log.debug("tools/call %s -> task %r", entry.name, task_id)
+    if revision in STATELESS_VERSIONS:
+        return dict(fields, resultType="task")
+    return {"task": fields, "_meta": {META_IMMEDIATE: result["content"][0]["text"]}}
+
+
+def task_request(session, params, revision, method):
+    """(task id, job id, start ms) of a tasks/* request, once it may be served: the method
+    is part of `revision`, and (2026-07-28) the request declares the extension."""
+    if revision in STATELESS_VERSIONS:
+        if not declares_tasks(params):
+            raise RpcError(MISSING_CLIENT_CAPABILITY, "%s needs the tasks extension: declare "
+                           "%s in params._meta[\"%s\"].extensions." % (method, TASKS_EXTENSION,
+                                                                      META_CAPABILITIES),
+                           {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}})
+    elif revision != TASK_REVISION:
+        raise RpcError(METHOD_NOT_FOUND, "%s is not part of protocol revision %s (tasks came with "
+                       "%s)." % (method, revision, TASK_REVISION))
+    if not tasks_allowed(session):
+        raise RpcError(INVALID_REQUEST, "%s is refused: following a job reads it as watch_job does, "
+                       "and AGENTJOBS_TOOLS does not allow watch_job on this server." % method)
+    return parse_task_id(params, method)
+
+
+def on_tasks_get(session, params, revision):
+    task_id, job_id, started = task_request(session, params, revision, "tasks/get")
+    stopped = recalled(_cancelled, task_id)
+    if stopped is not None:
+        return cancelled_task(revision, task_id, job_id, started, stopped)
+    seen, why = task_look(session, task_id, job_id)
+    note = None
+    if why:
+        note = "It could not be read just now (%s): this is how it was last seen; the task goes on." % why
+    fields = task_state(revision, task_id, job_id, started, seen, note)
+    if revision in STATELESS_VERSIONS and fields["status"] == "completed":
+        ended = TASK_STATUSES[job_status(job_of_look(seen))]
+        fields["result"] = task_result(session, revision, seen, ended)
+    return fields
+
+
+def on_tasks_result(session, params, revision):
+    if revision in STATELESS_VERSIONS:
+        raise RpcError(METHOD_NOT_FOUND, "tasks/result is not part of protocol revision %s: "
+                       "tasks/get carries a completed task's result." % revision)
+    task_id, job_id, started = task_request(session, params, revision, "tasks/result")
+    call = current_call() or CallContext(session.config.timeout)
+    if call.busy:  # answered on the reader thread, which must not wait
+        raise RpcError(INTERNAL_ERROR, "The server is busy (AGENTJOBS_MAX_QUEUE calls are waiting); "
+                       "tasks/result was not started. Ask again in a moment; the task goes on.")
+    while True:
+        stopped = recalled(_cancelled, task_id)
+        if stopped is not None:
+            seen, note = stopped[0], cancelled_note(job_id, stopped[0])
+            if seen is None:
+                return related(task_id, {"content": [{"type": "text", "text": note}], "isError": True})
+            result = task_result(session, revision, seen, "cancelled", note)
+            return related(task_id, result)
+        seen, why = task_look(session, task_id, job_id)
+        status = TASK_STATUSES.get(job_status(job_of_look(seen)), "working")
+        if status != "working" and why is None:
+            return related(task_id, task_result(session, revision, seen, status))
+        if not call.pause(look_interval(job_of_look(seen), started)):
+            raise CancelledError()
+        call.deadline = time.monotonic() + min(session.config.timeout, LOOK_TIMEOUT_S)
+
+
+def related(task_id, result):
+    result["_meta"] = dict(result.get("_meta") or {}, **{META_RELATED_TASK: {"taskId": task_id}})
+    return result
+
+
+def cancelled_note(job_id, seen):
+    last = job_status(job_of_look(seen)) if seen is not None else None
+    return ("Stopped following job %s at the client's request; the job itself goes on%s. "
+            "cancel_job job_id=%s cancels it." % (escape_text(job_id, 200), " (last seen %s)" % last
+                                                  if last else "", escape_text(job_id, 200)))
+
+
+def cancelled_task(revision, task_id, job_id, started, stopped):
+    seen, at = stopped
+    fields = task_state(revision, task_id, job_id, started, seen, status="cancelled")
+    fields.update(statusMessage=cancelled_note(job_id, seen), lastUpdatedAt=iso_ms(max(at, started)))
+    return fields
+
+
+def on_tasks_cancel(session, params, revision):
+    """Stop following: never a DELETE. Requesters cancel every unfinished task when their
+    session closes, and a job is a conversation with a real customer that closing an app
+    must not end; cancel_job ends it. The job is read once (is it there, has it ended)."""
+    task_id, job_id, started = task_request(session, params, revision, "tasks/cancel")
+    stopped = recalled(_cancelled, task_id)
+    if stopped is None:
+        try:
+            seen, _ = task_look(session, task_id, job_id)
+        except RpcError as error:
+            if error.code != INTERNAL_ERROR:
+                raise
+            seen = None  # the API is down and the job never seen here: stop following all the same
+        status = TASK_STATUSES.get(job_status(job_of_look(seen)), "working") if seen else "working"
+        if status != "working":
+            if revision in STATELESS_VERSIONS:
+                return {}  # acknowledged; the task has ended as it had
+            raise RpcError(INVALID_PARAMS, "Task %s has ended already (job %s is %s); there is "
+                           "nothing to cancel." % (escape_text(task_id, 300), escape_text(job_id, 200),
+                                                   job_status(job_of_look(seen))))
+        stopped = (seen, now_ms())
+        remember(_cancelled, task_id, stopped)
+        log.debug("task %r: following stopped (tasks/cancel); no DELETE", task_id)
+    elif revision == TASK_REVISION:
+        raise RpcError(INVALID_PARAMS, "Task %s was cancelled already; %s" % (
+            escape_text(task_id, 300), cancelled_note(job_id, stopped[0])))
+    if revision in STATELESS_VERSIONS:
+        return {}
+    return cancelled_task(revision, task_id, job_id, started, stopped)
+
+
+def on_tasks_update(session, params, revision):
+    """2026-07-28: no task here ever asks for input, so there is nothing to update; the
+    responses are ignored, as the extension says of keys not outstanding."""
+    if revision not in STATELESS_VERSIONS:
+        raise RpcError(METHOD_NOT_FOUND, "tasks/update is not part of protocol revision %s." % revision)
+    task_request(session, params, revision, "tasks/update")
+    return {}
+
+
+def progress_reporter(session, params, revision):
+    """progress(done, total, message) sending notifications/progress for the request's
+    _meta.progressToken, or None when it carries none."""
+    meta = params.get("_meta")
+    token = meta.get("progressToken") if isinstance(meta, dict) else None
+    if not valid_id(token):
+        return None
+
+    def progress(done, total, message):
+        note = {"progressToken": token, "progress": done, "total": total}
+        if revision >= "2025-03-26":
+            note["message"] = message
+        write_message(session, {"jsonrpc": "2.0", "method": "notifications/progress", "params": note})
+    return progress
+
+
+@tool(name="watch_job", title="Watch Agent Job", annotations=READ_ONLY,
+      cut_hint=TOOLS_BY_NAME["get_job"].cut_hint,
+      description=(
+          "Wait until a job's status changes, at most wait seconds, then show it as get_job "
+          "does; at once if it has ended. Call again to wait longer."),
+      input_schema={"type": "object", "additionalProperties": False, "required": ["job_id"],
+                    "properties": {"job_id": JOB_ID,
+                                   "wait": {"type": "integer", "minimum": 1, "maximum": 55,
+                                            "default": WATCH_WAIT_S}}},
+      output_schema=TOOLS_BY_NAME["get_job"].output_schema)
+def watch_job(config, args):
+    job_id, wait = args["job_id"], args["wait"]
+    call = current_call() or CallContext(config.timeout)
+    seen = first = look(config, job_id)
+    before = job_status(job_of_look(first))
+    began = time.monotonic()  # the wait begins once the job is known
+    bound = began + wait
+    report = None if call.as_task else call.progress
+    why = None
+    while not call.as_task and before not in TERMINAL_STATUSES:
+        waited = time.monotonic() - began
+        if report is not None:
+            report(round(waited, 1), wait, "Job %s is %s; waited %d of %d s." % (
+                escape_text(job_id, 200), job_status(job_of_look(seen)) or "not finished", waited, wait))
+        if seen is not first and job_status(job_of_look(seen)) != before or waited >= wait:
+            break
+        # The next look: after the interval, or at the bound if that comes first, but never
+        # within MIN_LOOK_S of the last; none when that would be well past the bound.
+        due = min(time.monotonic() + look_interval(job_of_look(seen), now_ms()), bound)
+        due = max(due, seen.at + MIN_LOOK_S)
+        if due > bound + MIN_LOOK_S / 2:
+            break
+        if not call.pause(due - time.monotonic()):
+            raise CancelledError()
+        call.deadline = time.monotonic() + min(config.timeout, LOOK_TIMEOUT_S)
+        try:
+            seen = look(config, job_id)
+        except ToolError as error:
+            why = unreadable(error)
+            break
+    now = job_status(job_of_look(seen))
+    if now in TERMINAL_STATUSES and before == now:
+        head = "Job %s has ended: %s." % (escape_text(job_id, 200), now)
+    elif now != before:
+        head = "Job %s went from %s to %s while watched (%d s)." % (
+            escape_text(job_id, 200), before or "-", now or "-", time.monotonic() - began)
+    elif call.as_task:
+        head = "Job %s is %s." % (escape_text(job_id, 200), now or "not finished")
+    else:
+        head = "Job %s is still %s after %d s%s; watch_job again waits longer." % (
+            escape_text(job_id, 200), now or "not finished", time.monotonic() - began,
+            " (the last look failed: %s)" % why if why else "")
+    return head + "\n" + seen.text, json.loads(json.dumps(seen.data))
+
+
+###############################################################################
 # Protocol ####################################################################
 ###############################################################################
 
@@ -5650,21 +6136,28 @@ def request_revision(session, method, params):
     return version
 
 
-def capabilities(revision, view=False):
+def capabilities(revision, view=False, tasks=False):
     """What this server offers under `revision` (completions: a capability since 2025-03-26),
-    and the MCP Apps extension to a client that declared it (`view`)."""
+    the MCP Apps extension to a client that declared it (`view`), and tasks when the guard
+    rails let jobs be followed (`tasks`: 2025-11-25 in core, 2026-07-28 the extension)."""
     offered = {"tools": {"listChanged": False}, "resources": RESOURCE_CAPABILITY,
                "prompts": {"listChanged": False}, "logging": {}}
     if revision >= "2025-03-26":
         offered["completions"] = {}
-    if view:
-        offered["extensions"] = {UI_EXTENSION: {}}
+    if tasks and revision == TASK_REVISION:
+        offered["tasks"] = TASKS_CAPABILITY
+    extensions = {UI_EXTENSION: {}} if view else {}
+    if tasks and revision in STATELESS_VERSIONS:
+        extensions[TASKS_EXTENSION] = {}
+    if extensions:
+        offered["extensions"] = extensions
     return offered
 
 
 def on_server_discover(session, params, revision):
     return {"supportedVersions": list(SUPPORTED_VERSIONS),
-            "capabilities": capabilities(revision, view_client(session, params, revision)),
+            "capabilities": capabilities(revision, view_client(session, params, revision),
+                                         tasks_allowed(session)),
             "instructions": INSTRUCTIONS, "ttlMs": LIST_TTL_MS, "cacheScope": "public"}
 
 
@@ -5680,7 +6173,8 @@ def on_initialize(session, params, revision):
     log.debug("initialize: client asked for %r, answering %s; client %r", requested, version,
               (session.client_info or {}).get("name"))
     return {"protocolVersion": version,
-            "capabilities": capabilities(version, view_client(session, params, version)),
+            "capabilities": capabilities(version, view_client(session, params, version),
+                                         tasks_allowed(session)),
             "serverInfo": server_info(version), "instructions": INSTRUCTIONS}
 
 
@@ -5690,9 +6184,9 @@ def on_ping(session, params, revision):
     return {}
 
 
-def tool_listing(entry, revision, view=False):
+def tool_listing(entry, revision, view=False, tasks=False):
     """A tool as tools/list shows it under `revision`; with `view`, the tools whose
-    results the view renders point at it."""
+    results the view renders point at it; with `tasks`, those that can be tasks say so."""
     listed = {"name": entry.name, "description": entry.description,
               "inputSchema": entry.published_schema}
     if revision >= "2025-03-26":
@@ -5700,6 +6194,8 @@ def tool_listing(entry, revision, view=False):
     if revision >= STRUCTURED_SINCE:
         listed["title"] = entry.title
         listed["outputSchema"] = entry.output_schema
+    if tasks and revision == TASK_REVISION and entry.name in TASK_TOOLS:  # 2026-07-28: the server decides
+        listed["execution"] = {"taskSupport": "optional"}
     if view and entry.name in VIEW_TOOLS:
         listed["_meta"] = {"ui": {"resourceUri": VIEW_URI}}
     if entry.name in APP_TOOLS_BY_NAME:
@@ -5710,7 +6206,8 @@ def tool_listing(entry, revision, view=False):
 def on_tools_list(session, params, revision):
     # A cursor is accepted and ignored: the whole list fits in one page.
     view = view_client(session, params, revision)
-    result = {"tools": [tool_listing(entry, revision, view) for entry in TOOLS
+    tasks = tasks_allowed(session)
+    result = {"tools": [tool_listing(entry, revision, view, tasks) for entry in TOOLS
                         if readable(session, entry.name)]
               + [tool_listing(entry, revision, view) for entry in app_tools(session, params, revision)]}
     return cacheable(result, revision, LIST_TTL_MS, "public")
@@ -5726,6 +6223,8 @@ def on_tools_call(session, params, revision):
         started = time.monotonic()
         data, is_error = None, False
         try:
+            call.as_task = task_asked(session, entry, params, revision)
+            call.progress = progress_reporter(session, params, revision)
             if call.busy:
                 raise busy_error(session)
             check_configured(session.config)
@@ -5745,14 +6244,24 @@ def on_tools_call(session, params, revision):
         raise CancelledError()
     if revision < STRUCTURED_SINCE:
         data = None
+    result = call_result(session, entry, params, revision, text, data, is_error)
+    log.debug("tools/call %s -> %s in %.1f ms, %d characters%s", name,
+              "error" if is_error else "ok", (time.monotonic() - started) * 1000,
+              len(result["content"][0]["text"]),
+              ", trace %s" % call.trace.trace_id if call.trace is not None else "")
+    if call.as_task and not is_error:
+        return task_created(session, entry, params, revision, result)
+    return result
+
+
+def call_result(session, entry, params, revision, text, data, is_error):
+    """A tool's (text, data) as the CallToolResult a client gets: escaped, within the
+    answer ceiling, with the view's _meta for a client that declared it."""
     if data is not None:
         data = escape_data(data)  # before the ceiling: escaping makes strings longer
     shape = answer_shape(entry, params)
     text, data = fit_answer(text, data, shape.output_schema, session.config.max_answer_chars,
                             shape.cut_hint)
-    log.debug("tools/call %s -> %s in %.1f ms, %d characters%s", name,
-              "error" if is_error else "ok", (time.monotonic() - started) * 1000, len(text),
-              ", trace %s" % call.trace.trace_id if call.trace is not None else "")
     result = {"content": [{"type": "text", "text": text}], "isError": is_error}
     if data is not None:
         result["structuredContent"] = data
@@ -5777,9 +6286,12 @@ METHODS = {"initialize": on_initialize, "ping": on_ping, "server/discover": on_s
            "resources/list": on_resources_list, "resources/templates/list": on_resources_templates_list,
            "resources/read": on_resources_read, "prompts/list": on_prompts_list,
            "prompts/get": on_prompts_get, "completion/complete": on_completion_complete,
-           "logging/setLevel": on_logging_set_level}
+           "logging/setLevel": on_logging_set_level, "tasks/get": on_tasks_get,
+           "tasks/result": on_tasks_result, "tasks/cancel": on_tasks_cancel,
+           "tasks/update": on_tasks_update}
 # The methods that may wait on the API: served on the pool, cancellable, under a CallContext.
-POOLED_METHODS = ("tools/call", "resources/list", "resources/read", "completion/complete")
+POOLED_METHODS = ("tools/call", "resources/list", "resources/read", "completion/complete",
+                  "tasks/get", "tasks/result", "tasks/cancel")
 
 
 def on_notification(session, method, params):
@@ -5994,6 +6506,9 @@ def serve(config, stdin, out):
                 break
         log.debug("stdin closed; waiting for %d call(s) in flight", session.pool.pending)
         stop_asking(session)  # no answer can come any more
+        with session.lock:
+            for call in list(session.in_flight.values()):
+                call.end_waits()
         session.pool.join(config.timeout + 5)
     finally:
         close_connections()  # at EOF, and on SIGTERM or Ctrl-C too

@@ -17,12 +17,14 @@ import sys
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 
-# Tool definitions as a model sees them, [{name, description, inputSchema}]: each tool's
-# share, and all of them together (the shares add up to it). cancel_jobs (issue 28) came
-# with 7,600 for all: room for it and for watch_job (issue 27).
-SHARES = {"cancel_job": 450, "get_job": 690, "list_jobs": 1580, "get_jobs_stats": 680,
-          "get_job_activities": 1000, "create_job": 1410, "get_job_type": 390, "get_context": 300,
-          "cancel_jobs": 760}
+# Tool definitions as a model sees them, [{name, description, inputSchema}], plus the
+# `execution` field a 2025-11-25 list gives the tools that can run as a task (issue 27):
+# each tool's share, and all of them together (the shares add up to at most it).
+# cancel_jobs (issue 28) came with 7,600 for all: room for it and for watch_job (issue 27);
+# with both, the shares of the others were cut from ~30 characters of room to ~15.
+SHARES = {"cancel_job": 440, "get_job": 670, "list_jobs": 1580, "get_jobs_stats": 670,
+          "get_job_activities": 990, "create_job": 1430, "get_job_type": 370, "get_context": 280,
+          "cancel_jobs": 760, "watch_job": 410}
 DEFINITIONS_BUDGET = 7600
 
 
@@ -32,9 +34,12 @@ def compact_size(value):
 
 
 def definition_sizes(tools):
-    """[(name, characters)] of each tool's definition as a model sees it."""
-    return [(entry.name, compact_size({"name": entry.name, "description": entry.description,
-                                       "inputSchema": entry.published_schema}))
+    """[(name, characters)] of each tool's definition as a model sees it, with its
+    execution field where a 2025-11-25 list has one."""
+    import agentjobs_mcp
+    return [(entry.name, compact_size(dict(
+        {"name": entry.name, "description": entry.description, "inputSchema": entry.published_schema},
+        **({"execution": {"taskSupport": "optional"}} if entry.name in agentjobs_mcp.TASK_TOOLS else {}))))
             for entry in tools]
 
 # Typical answers against the stand-in API with 120 waiting jobs added to its seed data,

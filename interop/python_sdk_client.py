@@ -39,8 +39,8 @@ sys.path.insert(0, ROOT)
 from standin import StandInAPI  # noqa: E402
 
 KEY = "interop-key-0123456789"
-TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
-         "get_jobs_stats", "list_jobs"]
+TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities",
+         "get_job_type", "get_jobs_stats", "list_jobs", "watch_job"]
 EXPECTED_VERSION = {"auto": "2026-07-28", "legacy": "2025-11-25", "2026-07-28": "2026-07-28"}
 VERSION = getattr(mcp, "__version__", None) or __import__("importlib.metadata").metadata.version("mcp")
 results = []
@@ -61,6 +61,7 @@ def calls(job, who):
         ("get_job", {"job_id": "job-0001", "include_activities": True}),
         ("get_job_activities", {"job_id": "job-0001", "limit": 2}),
         ("get_job_type", {"job_type_id": "customer-followup"}),
+        ("watch_job", {"job_id": "job-0004", "wait": 5}),  # COMPLETED: answered at once
         ("create_job", {"job_type_id": "customer-followup",
                         "target_channel": {"platform": "whatsapp", "code": "interop-%s" % job},
                         "params": {"customer_name": "Ana", "order_id": "A-1"}}),

@@ -38,6 +38,17 @@ NODE_DIR = os.path.join(DEPS, "node")
 VENV = os.path.join(DEPS, "venv")
 VENV_PYTHON = os.path.join(VENV, "bin", "python")
 PYTHON_SDK = "mcp==2.3.0"  # the official Python SDK; mcp 2.x needs CPython >= 3.10
+# The MCP tasks checks (issue 27): two agent frameworks' MCP clients, each venv pinned by its
+# constraints file. Strands speaks 2026-07-28 on mcp 2.x and 2025-11-25 on mcp 1.x, so it gets
+# two venvs; Microsoft Agent Framework 1.22.0 (tasks, mcp 1.x) shares the mcp 1.x one, 1.23.0
+# (tasks removed, mcp 2.x) has its own (it needs tenacity, which it does not declare outside
+# its "all" extra, for the 2026-07-28 subscriptions).
+TASK_VENVS = (
+    ("venv-strands-mcp2", ("strands-agents==1.62.0", "mcp==2.1.1"), "constraints-strands-mcp2.txt"),
+    ("venv-mcp1", ("strands-agents==1.62.0", "agent-framework-core==1.22.0", "mcp==1.30.0"),
+     "constraints-mcp1.txt"),
+    ("venv-af123", ("agent-framework-core==1.23.0", "mcp==2.3.0", "tenacity==9.1.4"), "constraints-af123.txt"),
+)
 SERVER = os.path.join(ROOT, "agentjobs_mcp.py")
 INSPECTOR = os.path.join(NODE_DIR, "node_modules", "@modelcontextprotocol", "inspector", "clients", "launcher",
                          "build", "index.js")
@@ -51,11 +62,12 @@ EXPECTED_FAILURES = os.path.join(HERE, "conformance-expected-failures.yml")
 CONFORMANCE_APPLICABLE = ("server-initialize", "ping", "tools-list", "server-sse-multiple-streams",
                           "logging-set-level", "completion-complete", "resources-list", "prompts-list")
 KEY = "interop-key-0123456789"
-TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
-         "get_jobs_stats", "list_jobs"]
+TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities",
+         "get_job_type", "get_jobs_stats", "list_jobs", "watch_job"]
 CHILD_TIMEOUT = 600
 sys.path.insert(0, ROOT)
 from standin import StandInAPI  # noqa: E402
+from moving_jobs import moving_created_jobs, moving_job  # noqa: E402  (interop/, beside this script)
 
 counts = {"passed": 0, "failed": 0}
 
@@ -112,17 +124,22 @@ def ensure_node():
         raise SystemExit("interop: node and npm are needed (Node >= 20) and could not be installed")
 
 
+def venv_python(name):
+    return os.path.join(DEPS, name, "bin", "python")
+
+
 def install():
     """Install the pinned clients once; a stamp file remembers what is installed."""
-    digest = hashlib.sha256(PYTHON_SDK.encode())
-    for name in ("constraints.txt", "package.json", "package-lock.json"):
+    digest = hashlib.sha256(PYTHON_SDK.encode() + repr(TASK_VENVS).encode())
+    for name in ("constraints.txt", "package.json", "package-lock.json") + tuple(c for _, _, c in TASK_VENVS):
         with open(os.path.join(HERE, name), "rb") as handle:
             digest.update(b"\0" + name.encode() + b"\0" + handle.read())
     wanted = json.dumps({"python_sdk": PYTHON_SDK, "inputs_sha256": digest.hexdigest()})
     stamp = os.path.join(DEPS, "installed.json")
     try:
         with open(stamp, encoding="utf-8") as handle:
-            if handle.read() == wanted and os.path.exists(VENV_PYTHON) and os.path.exists(INSPECTOR):
+            if handle.read() == wanted and os.path.exists(VENV_PYTHON) and os.path.exists(INSPECTOR) and \
+                    all(os.path.exists(venv_python(name)) for name, _, _ in TASK_VENVS):
                 return
     except OSError:
         pass
@@ -133,6 +150,11 @@ def install():
         run([modern_python(), "-m", "venv", VENV])
     run([VENV_PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYTHON_SDK,
          "-c", os.path.join(HERE, "constraints.txt")])
+    for name, pins, constraints in TASK_VENVS:
+        if not os.path.exists(venv_python(name)):
+            run([modern_python(), "-m", "venv", os.path.join(DEPS, name)])
+        run([venv_python(name), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"] + list(pins) +
+            ["-c", os.path.join(HERE, constraints)])
     ensure_node()
     os.makedirs(NODE_DIR, exist_ok=True)
     for name in ("package.json", "package-lock.json"):
@@ -292,6 +314,65 @@ def inspector(env):
         shutil.rmtree(logs, ignore_errors=True)
 
 
+def tasks_ext(env):
+    """The reference requester, @modelcontextprotocol/ext-tasks, in both generations
+    (tasks_ext_client.mjs); the stand-in API runs here, with the jobs each generation follows,
+    and what it received is checked here: a followed or task-cancelled job gets no DELETE, the
+    job cancelled behind a task's back gets the one DELETE the script sent itself."""
+    api = StandInAPI(key=KEY)
+    api.start()
+    plan = tempfile.NamedTemporaryFile(prefix="interop-tasks-", suffix=".json", delete=False)
+    plan.close()
+    moving_created_jobs(api)
+    try:
+        jobs = {}
+        for generation in ("v1", "v2"):
+            jobs[generation] = {"watch": moving_job(api), "failing": moving_job(api, end="FAILED"),
+                                "behind": api.add_job(job_status="RUNNING")["job_id"],
+                                "cancel": api.add_job(job_status="RUNNING")["job_id"],
+                                "restart": moving_job(api, step=2.0),
+                                "closed": api.add_job(job_status="RUNNING")["job_id"]}
+        script = os.path.join(NODE_DIR, "tasks_ext_client.mjs")  # ESM resolves packages beside the script
+        shutil.copy(os.path.join(HERE, "tasks_ext_client.mjs"), script)
+        child_checks("tasks ext-tasks", ["node", script], cwd=NODE_DIR, env=dict(
+            env, AGENTJOBS_SERVER=SERVER, AGENTJOBS_PYTHON=sys.executable, AICONNECT_API_URL=api.url,
+            AICONNECT_API_KEY=KEY, JOBS=json.dumps(jobs), PLAN_FILE=plan.name))
+        try:
+            with open(plan.name, encoding="utf-8") as handle:
+                done = json.load(handle)
+        except ValueError:
+            done = {}
+        check("tasks ext-tasks: both generations ran", sorted(done) == ["v1", "v2"], sorted(done))
+        for generation in sorted(done):
+            entry, ids = done[generation], jobs[generation]
+            label = entry.get("label", generation)
+            kinds = ("created", "watch", "failing", "behind", "cancel", "restart", "closed")
+            ran = entry.get("ran") or []
+            check(label + ": every scenario ran to its end", list(ran) == list(kinds),
+                  "did not: %s" % ", ".join(k for k in kinds if k not in ran))
+            followed = [ids[kind] for kind in ("watch", "failing", "cancel", "restart", "closed") if kind in ran]
+            created = [job_id for job_id, job in api.jobs.items() if job.get("channel_code") == entry.get("code")]
+            sent = [r.path.rsplit("/", 1)[-1] for r in api.requests if r.method == "DELETE"
+                    and r.path.rsplit("/", 1)[-1] in followed + created]
+            check("%s: the API got no DELETE for a followed or task-cancelled job (%s)" % (
+                label, ", ".join(followed + created)), not sent and len(created) == 1, "DELETE %s; created %s" % (
+                sent, created))
+            behind = [r for r in api.requests if r.method == "DELETE" and r.path.endswith("/" + ids["behind"])]
+            check("%s: the one DELETE of %s is the one sent behind the task's back" % (label, ids["behind"]),
+                  len(behind) == 1 and behind[0].json == {"reason": entry.get("behindReason")},
+                  [r.json for r in behind])
+    finally:
+        api.stop()
+        os.remove(plan.name)
+
+
+def tasks_frameworks(env):
+    """Strands Agents and Microsoft Agent Framework (tasks_frameworks.py), one run per venv."""
+    for name, pins, _ in TASK_VENVS:
+        child_checks("tasks " + " ".join(pins), [venv_python(name), os.path.join(HERE, "tasks_frameworks.py")],
+                     env=env)
+
+
 def free_port():
     import socket
     sock = socket.socket()
@@ -372,7 +453,8 @@ def main():
     # The stand-in API is on 127.0.0.1: no proxy for the clients and servers started here.
     env = dict((k, v) for k, v in os.environ.items() if not k.upper().endswith("_PROXY"))
     for name, step in (("python-sdk", python_sdk), ("ts-sdk", typescript), ("inspector", inspector),
-                       ("conformance", conformance)):
+                       ("conformance", conformance), ("tasks ext-tasks", tasks_ext),
+                       ("tasks frameworks", tasks_frameworks)):
         try:
             step(env)
         except Exception as error:  # a client that cannot run is a failure, and the others still run

@@ -4,7 +4,7 @@
 //     whose LATEST_PROTOCOL_VERSION is that revision: a v1 client always asks for its own.
 //   @modelcontextprotocol/client 2.4.0: versionNegotiation "legacy" (initialize), "auto"
 //     (server/discover probe, in a sibling process on stdio) and {pin: "2026-07-28"}.
-// Each session: the negotiated revision, server info, tools/list (the eight names), every tool
+// Each session: the negotiated revision, server info, tools/list (every name), every tool
 // called (not isError, text, structuredContent present and valid against the outputSchema with
 // Ajv 2020-12 - the SDK validates it too - or, for revisions before 2025-06-18, neither
 // outputSchema nor structuredContent), and two calls that must come back as isError. Before the
@@ -25,8 +25,8 @@ import { writeFileSync } from "node:fs";
 
 const env = process.env;
 const running = (env.RUNNING_JOBS || "").split(",");
-const TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities", "get_job_type",
-               "get_jobs_stats", "list_jobs"];
+const TOOLS = ["cancel_job", "cancel_jobs", "create_job", "get_context", "get_job", "get_job_activities",
+               "get_job_type", "get_jobs_stats", "list_jobs", "watch_job"];
 let passed = 0, failed = 0;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 
@@ -44,6 +44,7 @@ function calls(job, who) {
     ["get_job", { job_id: "job-0001", include_activities: true }],
     ["get_job_activities", { job_id: "job-0001", limit: 2 }],
     ["get_job_type", { job_type_id: "customer-followup" }],
+    ["watch_job", { job_id: "job-0004", wait: 5 }],  // COMPLETED: answered at once
     ["create_job", { job_type_id: "customer-followup", target_channel: { platform: "web", code: `interop-${job}` },
                      params: { customer_name: "Ana" } }],
     ["cancel_job", { job_id: job, reason: `${who} ${job}` }],

@@ -7,6 +7,8 @@ manager) is not read: the stand-in keeps serving in the background until it is k
 so does it in the background of an interactive shell (`&`), where it says so on stderr.
 Point the server at it with that URL and AICONNECT_API_KEY set to --key (default
 demo-key). --log prints one line per request on stderr; --quiet (the default) prints none.
+--moves SECONDS: every job created through the API moves on by itself, SCHEDULED, then
+RUNNING after SECONDS, then COMPLETED (or --moves-end FAILED) after SECONDS more.
 """
 import argparse
 import os
@@ -14,7 +16,7 @@ import signal
 import sys
 import threading
 
-from standin.agentjobs_api import StandInAPI
+from standin.agentjobs_api import StandInAPI, moves_to
 
 
 def main(argv=None):
@@ -22,6 +24,10 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     parser.add_argument("--key", default="demo-key", help="the API key it accepts (default: demo-key)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before each answer")
+    parser.add_argument("--moves", type=float, metavar="SECONDS",
+                        help="created jobs move on by themselves, a step every SECONDS")
+    parser.add_argument("--moves-end", choices=("COMPLETED", "FAILED"), default="COMPLETED",
+                        help="where a moving job ends (default: COMPLETED)")
     logging = parser.add_mutually_exclusive_group()
     logging.add_argument("--log", action="store_true", help="one line per request on stderr")
     logging.add_argument("--quiet", action="store_true", help="no per-request lines (the default)")
@@ -31,6 +37,8 @@ def main(argv=None):
         signal.signal(signum, lambda *_: done.set())
     api = StandInAPI(key=opts.key, latency=opts.latency, port=opts.port,
                      log=(lambda line: sys.stderr.write(line + "\n")) if opts.log else None)
+    if opts.moves is not None:
+        api.create_moves = moves_to(opts.moves_end, opts.moves)
     try:
         api.start()
     except OSError as error:  # a fixed --port that is taken: say so, no traceback

@@ -17,9 +17,18 @@ Python API:
     raw_query, headers, body, json), api.add_job(**fields), api.jobs, api.activities,
     api.job_types, api.add_fault(...), api.latency, api.in_flight, api.max_in_flight,
     api.cancel_reply = "job" | "message", api.reset().
+<<<<<<< HEAD
     api.hold() keeps every request that comes, counted in flight and recorded by nothing
     yet, until api.release() (or stop(), or 30 s): a test waits on what is in flight, not
     on a latency it hopes is long enough.
+=======
+Jobs that move on by themselves (issue 27): add_job(moves=[(seconds, status), ...]) or
+(seconds, status, {fields}) steps, each due `seconds` after the one before it (the first
+after add_job); api.create_moves = the same list for every job a POST creates (None: they
+stay as created). A step is applied when a request comes after it is due, with updated_at
+set then; a job that has ended (a DELETE cancelled it) takes no more steps.
+MOVES_TO_COMPLETED and moves_to(end, seconds) make the usual SCHEDULED, RUNNING, end.
+>>>>>>> main
 Connections: HTTP/1.1 with keep-alive (a connection serves requests until the client
 closes it or an answer says "Connection: close"). api.connections_accepted counts the
 TCP connections accepted since start() or reset(); api.drop_idle() closes, from the
@@ -89,6 +98,13 @@ FAULT_ACTIONS = ("respond", "drop", "hang", "huge", "trickle", "reset", "interim
 JSON_TYPE = "application/json; charset=utf-8"
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CA_FILE = os.path.join(TLS_DIR, "ca.pem")
+
+
+def moves_to(end="COMPLETED", seconds=0.2):
+    """Steps for a job that is SCHEDULED, then RUNNING, then `end`, `seconds` apart."""
+    fields = {"COMPLETED": {"result": "Customer answered; order confirmed."},
+              "FAILED": {"result": {"error": "no answer after 3 follow-ups"}}}.get(end, {})
+    return [(0.0, "SCHEDULED"), (seconds, "RUNNING"), (seconds, end, fields)]
 
 
 def now_iso():
@@ -293,6 +309,8 @@ class StandInAPI(object):
             self.in_flight = self.max_in_flight = 0
             self.connections_accepted = 0
             self.next_number = 100
+            self.moves = {}  # job id -> [(due, status, fields)], soonest first
+            self.create_moves = None
             for job_id, records in self.activities.items():
                 if job_id in self.jobs:
                     self.jobs[job_id]["activities_count"] = len(records)
@@ -334,7 +352,7 @@ class StandInAPI(object):
         with self.lock:
             self.max_in_flight = self.in_flight
 
-    def add_job(self, **fields):
+    def add_job(self, moves=None, **fields):
         with self.lock:
             self.next_number += 1
             number = self.next_number
@@ -351,7 +369,29 @@ class StandInAPI(object):
         job.update(fields)
         with self.lock:
             self.jobs[job["job_id"]] = job
+            if moves:
+                self.plan_moves(job["job_id"], moves)
+        self.advance()
         return job
+
+    def plan_moves(self, job_id, moves):
+        due, plan = time.monotonic(), []
+        for step in moves:
+            due += step[0]
+            plan.append((due, step[1], step[2] if len(step) > 2 else {}))
+        self.moves[job_id] = plan
+
+    def advance(self):
+        """Apply every step that is due (see the module docstring)."""
+        now = time.monotonic()
+        with self.lock:
+            for job_id, plan in list(self.moves.items()):
+                job = self.jobs.get(job_id)
+                while plan and plan[0][0] <= now and job is not None and job["job_status"] not in TERMINAL:
+                    _, status, fields = plan.pop(0)
+                    job.update(fields, job_status=status, updated_at=now_iso())
+                if not plan or job is None or job["job_status"] in TERMINAL:
+                    del self.moves[job_id]
 
     def add_fault(self, status=500, body=b"", content_type=None, headers=None, times=1,
                   method=None, path_contains=None, action="respond", delay=None, size=10 * 1024 * 1024,
@@ -389,6 +429,7 @@ class StandInAPI(object):
     # -- the endpoints -------------------------------------------------------
     def route(self, method, segments, query, body):
         """(status, payload) for a request; raises ApiError."""
+        self.advance()
         if segments[:2] == ["services", "agent-jobs"] and len(segments) == 3:
             job_id = segments[2]
             if method == "DELETE":
@@ -528,7 +569,7 @@ class StandInAPI(object):
                   "job_status": "SCHEDULED" if body.get("scheduled_at") else "WAITING"}
         if body.get("scheduled_at"):
             fields["scheduled_at"] = body["scheduled_at"]
-        job = self.add_job(**fields)
+        job = self.add_job(moves=self.create_moves, **fields)
         return 201, {"data": copy.deepcopy(job)}
 
     def list_activities(self, query):
