@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-test: ## run the whole suite on $(PYTHON), classes in parallel (JOBS=1: serial; ends "N passed, N failed")
+test: ## run the whole suite on $(PYTHON), in parallel pieces (JOBS=1: serial; ends "N passed, N failed")
 	$(PYTHON) test_agentjobs_mcp.py $(if $(JOBS),-j$(JOBS),)
 
 test-warnings: ## the suite with DeprecationWarning an error, in the server and every child too

@@ -17,12 +17,18 @@ Python API:
     raw_query, headers, body, json), api.add_job(**fields), api.jobs, api.activities,
     api.job_types, api.add_fault(...), api.latency, api.in_flight, api.max_in_flight,
     api.cancel_reply = "job" | "message", api.reset().
+<<<<<<< HEAD
+    api.hold() keeps every request that comes, counted in flight and recorded by nothing
+    yet, until api.release() (or stop(), or 30 s): a test waits on what is in flight, not
+    on a latency it hopes is long enough.
+=======
 Jobs that move on by themselves (issue 27): add_job(moves=[(seconds, status), ...]) or
 (seconds, status, {fields}) steps, each due `seconds` after the one before it (the first
 after add_job); api.create_moves = the same list for every job a POST creates (None: they
 stay as created). A step is applied when a request comes after it is due, with updated_at
 set then; a job that has ended (a DELETE cancelled it) takes no more steps.
 MOVES_TO_COMPLETED and moves_to(end, seconds) make the usual SCHEDULED, RUNNING, end.
+>>>>>>> main
 Connections: HTTP/1.1 with keep-alive (a connection serves requests until the client
 closes it or an answer says "Connection: close"). api.connections_accepted counts the
 TCP connections accepted since start() or reset(); api.drop_idle() closes, from the
@@ -234,6 +240,8 @@ class StandInAPI(object):
         self.lock = threading.Lock()
         self.open_handlers = set()  # the RequestHandler of each connection now open
         self.stopping = threading.Event()
+        self.released = threading.Event()  # cleared by hold(): requests wait for it
+        self.released.set()
         self.httpd = self.thread = None
         self.reset()
         self.latency = latency
@@ -273,6 +281,7 @@ class StandInAPI(object):
 
     def stop(self):
         self.stopping.set()
+        self.released.set()
         if self.httpd is not None:
             self.httpd.shutdown()
             self.httpd.server_close()
@@ -295,6 +304,7 @@ class StandInAPI(object):
             self.requests = []
             self.faults = []
             self.latency = 0.0
+            self.released.set()
             self.cancel_reply = "job"
             self.in_flight = self.max_in_flight = 0
             self.connections_accepted = 0
@@ -330,6 +340,13 @@ class StandInAPI(object):
         for handler in idle:
             handler.drop()
         return len(idle)
+
+    def hold(self):
+        """Requests from now on wait, in flight, until release()."""
+        self.released.clear()
+
+    def release(self):
+        self.released.set()
 
     def reset_in_flight(self):
         with self.lock:
@@ -726,6 +743,8 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
             api.max_in_flight = max(api.max_in_flight, api.in_flight)
         self.counted = True
         try:
+            if not api.released.is_set():
+                api.released.wait(30)
             self._handle(api)
         finally:
             self.leave()
