@@ -74,4 +74,4 @@ version: ## print the version (read from agentjobs_mcp.py)
 	@echo $(VERSION)
 
 clean: ## remove caches, build/, dist/, the installed tools (interop/.deps, dev/node/node_modules, dev/py/site, browser/node_modules) and browser/artifacts
-	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules dev/py/site browser/node_modules browser/host.bundle.js browser/artifacts build dist *.egg-info
+	rm -rf __pycache__ */__pycache__ interop/.deps dev/node/node_modules dev/py/site browser/node_modules browser/host.bundle.js browser/app.bundle.js browser/artifacts build dist *.egg-info

@@ -4748,8 +4748,9 @@ def guarded_call(session, entry, params, revision):
 UI_EXTENSION = "io.modelcontextprotocol/ui"
 VIEW_MIME = "text/html;profile=mcp-app"
 VIEW_URI = "ui://agentjobs/dashboard"
-VIEW_TOOLS = ("list_jobs", "get_jobs_stats", "get_job")  # the results the view renders
+VIEW_TOOLS = ("list_jobs", "get_jobs_stats", "get_job", "cancel_jobs")  # the results the view renders
 VIEW_CAN_CANCEL = "agentjobs/canCancel"  # result _meta: whether the view may offer Cancel
+VIEW_CAN_CANCEL_MANY = "agentjobs/canCancelMany"  # ... and select jobs to cancel with cancel_jobs
 
 
 def view_client(session, params, revision):
@@ -4784,9 +4785,11 @@ def view_contents():
 
 def view_result_meta(session):
     """What the view needs of this server's settings: whether Cancel may be offered
-    (not under AGENTJOBS_READ_ONLY, and only if AGENTJOBS_TOOLS allows cancel_job); in
-    lockdown, that it reads what it shows through view_read."""
-    meta = {VIEW_CAN_CANCEL: guard(session.config, "cancel_job").refusal is None}
+    (not under AGENTJOBS_READ_ONLY, and only if AGENTJOBS_TOOLS allows cancel_job), and
+    selection with "Cancel N jobs" (the same, for cancel_jobs); in lockdown, that it
+    reads what it shows through view_read."""
+    meta = {VIEW_CAN_CANCEL: guard(session.config, "cancel_job").refusal is None,
+            VIEW_CAN_CANCEL_MANY: guard(session.config, "cancel_jobs").refusal is None}
     if session.config.lockdown:
         meta[VIEW_LOCKDOWN] = True
     return meta
@@ -7282,7 +7285,7 @@ button, select {
 button:disabled { cursor: default; opacity: .55; }
 button:focus-visible, select:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
 button.danger { color: var(--aj-danger); border-color: currentColor; }
-button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); }
+button.link { background: none; border: 0; padding: 0; min-height: 0; color: var(--aj-ring); text-decoration: underline; font-family: var(--aj-mono); white-space: nowrap; }
 .muted { color: var(--aj-muted); }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .wrap { overflow-x: auto; border: 1px solid var(--aj-border); border-radius: var(--aj-radius); }
@@ -7317,6 +7320,46 @@ ol.timeline li::before { content: ""; position: absolute; left: -6px; top: .45em
 svg.chart { flex: 2 1 320px; max-width: 560px; }
 svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
 .confirm { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-top: 10px; }
+#picks { margin: 0 0 8px; min-height: 32px; }
+#picks label { display: inline-flex; gap: 6px; align-items: center; }
+.row-sel { width: 2.2em; }
+input[type=checkbox] { width: 18px; height: 18px; margin: 0; accent-color: var(--aj-ring); }
+input[type=text], input[type=date], textarea {
+  font: inherit; color: var(--aj-text); background: var(--aj-bg); border: 1px solid var(--aj-border);
+  border-radius: var(--border-radius-sm, 6px); padding: 4px 8px; min-height: 30px; max-width: 100%;
+}
+input:focus-visible, textarea:focus-visible, g.barlink:focus-visible { outline: 2px solid var(--aj-ring); outline-offset: 2px; }
+textarea { width: 100%; min-height: 3.2em; resize: vertical; }
+.filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(128px, 1fr)); gap: 6px 10px; align-items: end; margin-bottom: 10px; }
+.filters label, .field { display: flex; flex-direction: column; gap: 2px; color: var(--aj-muted); min-width: 0; }
+.filters input, .filters select { width: 100%; }
+.filters .actions { display: flex; gap: 6px; flex-wrap: wrap; grid-column: 1 / -1; }
+.plat { font-weight: var(--font-weight-medium, 500); }
+.code { font-family: var(--aj-mono); overflow-wrap: anywhere; }
+.legend { margin: 6px 0 0; }
+.panel { border: 1px solid var(--aj-border); border-radius: var(--aj-radius); padding: 10px 12px; margin: 0 0 10px; background: var(--aj-bg2); }
+.panel h2 { margin-top: 0; }
+.panel ul, .outcome ul { margin: 6px 0; padding-left: 1.2em; }
+.panel li, .outcome li { overflow-wrap: anywhere; }
+.ok { border-left: 4px solid var(--s-completed); }
+.warn { border-left: 4px solid var(--s-waiting); }
+.who { display: inline-block; font-weight: var(--font-weight-semibold, 600); padding: 0 6px; border-radius: 4px; background: var(--aj-bg2); border: 1px solid var(--aj-border); }
+.who-customer { border-color: var(--s-waiting); } .who-bot { border-color: var(--s-running); }
+.figure small { display: block; color: var(--aj-muted); }
+g.barlink { cursor: pointer; }
+g.barlink:hover rect { opacity: .8; }
+.updated { font-size: .9em; }
+@media (max-width: 600px) {
+  table.jobs, table.jobs tbody, table.jobs tr, table.jobs th, table.jobs td { display: block; width: auto; }
+  table.jobs thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.jobs tr { position: relative; padding: 8px 8px 8px 40px; border-bottom: 1px solid var(--aj-border); }
+  table.jobs tbody tr:last-child { border-bottom: 0; }
+  table.jobs th, table.jobs td { border: 0; padding: 1px 0; }
+  table.jobs td.row-sel { position: absolute; left: 10px; top: 10px; width: auto; }
+  table.jobs td[data-label]::before { content: attr(data-label) ": "; color: var(--aj-muted); }
+  table.jobs td.num { text-align: left; }
+  .wrap { overflow-x: visible; }
+}
 </style>
 </head>
 <body>
@@ -7326,6 +7369,8 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     <div class="controls">
       <button type="button" id="back" hidden>Back to the list</button>
       <button type="button" id="refresh" disabled>Refresh</button>
+      <label class="muted"><input type="checkbox" id="auto"> Auto-refresh (30 s)</label>
+      <span id="updated" class="muted updated"></span>
       <button type="button" id="mode" hidden>Full screen</button>
     </div>
   </div>
@@ -7340,13 +7385,18 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
 (function () {
   var STATUSES = ["running", "waiting", "scheduled", "completed", "failed", "canceled"];
   var FINISHED = ["COMPLETED", "FAILED", "CANCELED"];
-  var EXT = /^\[ext:([0-9a-f]{10})\]([\s\S]*)\[ext:\1\]$/;
+  var EXT = /^\[ext:([0-9a-f]{10})\]([\s\S]*)\[ext:\1\]$/, MARKS = /\[ext:[0-9a-f]{10}\]/g;
+  var CUT = /\.\.\. \[(\d+) more characters\]$/;
   var LOCKDOWN = "agentjobs/lockdown", READS = ["list_jobs", "get_job", "get_jobs_stats"];
-  var PAGE = 20, ACTIVITY_PAGE = 10;
-  var nextId = 1, pending = {}, ctx = {}, state = null, lastSize = "";
+  var FILTERS = ["job_type_id", "channel_code", "created_at_gte", "created_at_lte", "scheduled_at_gte", "scheduled_at_lte", "org_id"];
+  // The channel's platform in words, and what its code is there.
+  var PLATFORMS = { whatsapp: ["WhatsApp", "a phone number"], slack: ["Slack", "a Slack channel"], web: ["Web", "a user of the web chat"] };
+  var PAGE = 20, ACTIVITY_PAGE = 10, AUTO_MS = 30000;
+  var nextId = 1, pending = {}, ctx = {}, state = null, lastSize = "", notice = null, busy = false;
   var viewEl = document.getElementById("view"), live = document.getElementById("live");
   var refreshEl = document.getElementById("refresh"), backEl = document.getElementById("back");
-  var modeEl = document.getElementById("mode");
+  var modeEl = document.getElementById("mode"), autoEl = document.getElementById("auto");
+  var updatedEl = document.getElementById("updated");
 
   // Messages ---------------------------------------------------------------
   function send(message) { window.parent.postMessage(message, "*"); }
@@ -7382,17 +7432,27 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     } else if (m.method === "ui/notifications/tool-result") {
       var tool = (ctx.toolInfo && ctx.toolInfo.tool && ctx.toolInfo.tool.name) || kindOf(params.structuredContent, null);
       var args = state ? state.args : {};
-      if ((params._meta || {})[LOCKDOWN] === true && !params.isError && READS.indexOf(tool) >= 0) {
-        ctx.lockdown = true;
+      var locked = (params._meta || {})[LOCKDOWN] === true;
+      // A list read again whole (detail full: each channel's platform and name), and in
+      // lockdown every read again through view_read, before anything is shown.
+      var rows = tool === "list_jobs" && params.structuredContent && params.structuredContent.jobs;
+      var thin = rows && rows.length && !rows.some(function (j) { return "platform" in j; });
+      if (!params.isError && ((locked && READS.indexOf(tool) >= 0) || thin)) {
+        if (locked) ctx.lockdown = true;
+        var again = tool === "list_jobs" ? whole(args) : args;
         say("Loading...");
-        read(tool, args).then(function (r) { show(r.isError ? params : r, tool, args); }, function () { show(params, tool, args); });
+        read(tool, again).then(function (r) {
+          if (r.isError) return show(params, tool, args);
+          state = { tool: tool, args: again };
+          show(r, tool, again);
+        }, function () { show(params, tool, args); });
         return;
       }
       var started = performance.now();
       show(params, tool, args);
       document.documentElement.setAttribute("data-render-ms", (performance.now() - started).toFixed(2));
     } else if (m.method === "ui/notifications/tool-cancelled") {
-      showError("The tool call was cancelled" + (params.reason ? ": " + params.reason : "."));
+      showError("The tool call was stopped" + (params.reason ? ": " + params.reason : "."));
     } else if (m.method === "ui/notifications/host-context-changed") {
       applyContext(params);
     } else if (m.method === "ui/resource-teardown" || m.method === "ping") {
@@ -7448,6 +7508,11 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     (kids || []).forEach(function (kid) { if (kid) node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid); });
     return node;
   }
+  function button(text, attrs, onClick) {
+    var b = el("button", Object.assign({ type: "button", text: text }, attrs || {}));
+    b.addEventListener("click", onClick);
+    return b;
+  }
   function say(text) { live.textContent = ""; live.textContent = text; }
   // Third-party text (a customer's or an AI's) arrives marked [ext:TOKEN]...[ext:TOKEN]:
   // one pair is stripped and the inside shown as text, styled apart.
@@ -7463,6 +7528,8 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     var m = EXT.exec(value);
     return m ? m[2] : value;
   }
+  // A server's sentence in the view: every marker taken out (never shown to a person).
+  function unmarked(text) { return String(text || "").replace(MARKS, ""); }
   function when(value) {
     if (!value) return el("span", { cls: "muted", text: "-" });
     var d = new Date(value), text = String(value);
@@ -7478,11 +7545,32 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     var s = String(value || "unknown").toUpperCase();
     return el("span", { cls: "status st-" + (/^[A-Z]+$/.test(s) ? s : "X"), text: s });
   }
+  function channel(platform, code) {
+    var p = PLATFORMS[String(plain(platform)).toLowerCase()];
+    var name = p ? p[0] : plain(platform);
+    var node = el("span", {}, [name ? el("span", { cls: "plat", text: name }) : null, name ? " " : null,
+      el("span", { cls: "code", text: plain(code) || "-" })]);
+    if (p) node.setAttribute("title", p[0] + ": " + plain(code) + " is " + p[1]);
+    return node;
+  }
+  function legend(platforms) {
+    var seen = [];
+    platforms.forEach(function (x) { var p = PLATFORMS[String(plain(x)).toLowerCase()]; if (p && seen.indexOf(p) < 0) seen.push(p); });
+    if (!seen.length) return null;
+    return el("p", { cls: "muted legend", text: "Channel: " + seen.map(function (p) { return p[0] + " - " + p[1]; }).join("; ") + "." });
+  }
   function percent(x) { return typeof x === "number" ? x.toFixed(1) + "%" : "-"; }  // already in percent
   function copy(o) { var c = {}; for (var k in o || {}) c[k] = o[k]; return c; }
+  function whole(args) { var a = copy(args); a.detail = "full"; return a; }
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+  function clock() {
+    try { return new Intl.DateTimeFormat(ctx.locale || undefined, { timeZone: ctx.timeZone || undefined, timeStyle: "medium" }).format(new Date()); }
+    catch (e) { return new Date().toISOString().slice(11, 19); }
+  }
   function setView(nodes, title) {
     viewEl.textContent = "";
-    nodes.forEach(function (n) { viewEl.appendChild(n); });
+    if (notice) { viewEl.appendChild(notice); notice = null; }
+    nodes.forEach(function (n) { if (n) viewEl.appendChild(n); });
     document.getElementById("title").textContent = title;
     refreshEl.disabled = !state || !state.tool;
     backEl.hidden = !(state && state.from);
@@ -7490,20 +7578,34 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
   }
   function showError(text) {
     setView([el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "The server answered with an error" }),
-      el("pre", { text: text })])], "Agent Jobs: error");
-    say("Error: " + text.slice(0, 200));
+      el("pre", { text: unmarked(text) })])], "Agent Jobs: error");
+    say("Error: " + unmarked(text).slice(0, 200));
   }
   function textContentOf(result) {
     return (result.content || []).filter(function (c) { return c && c.type === "text"; })
       .map(function (c) { return c.text; }).join("\n");
   }
+  // Why a change was not made, in the view's words; the server's own sentence beneath.
+  function refusal(result, error) {
+    var said = error ? "" : unmarked(textContentOf(result || {}));
+    var why = error ? "The host did not pass the call on: " + error.message.replace(/\.$/, "") + ". Nothing was sent."
+      : /declined|did not confirm|refused by the user/i.test(said) ? "You said no in the confirmation. Nothing was sent."
+      : /read-only/i.test(said) ? "This server is read-only. Nothing was sent."
+      : /already finished/i.test(said) ? "It had already finished."
+      : /not found|no job/i.test(said) ? "The server found no such job."
+      : "The server refused it.";
+    var box = el("div", {}, [el("p", { text: why })]);
+    if (said) box.appendChild(el("details", {}, [el("summary", { text: "What the server said" }), el("pre", { text: said })]));
+    return box;
+  }
 
   // Which result is this, and render it -------------------------------------
   function kindOf(data, tool) {
-    if (tool && ["list_jobs", "get_jobs_stats", "get_job", "cancel_job"].indexOf(tool) >= 0) return tool;
+    if (tool && ["list_jobs", "get_jobs_stats", "get_job", "cancel_job", "cancel_jobs"].indexOf(tool) >= 0) return tool;
     if (!data) return null;
     if (data.jobs && data.pagination) return "list_jobs";
     if (data.counts) return "get_jobs_stats";
+    if (data.mode === "preview" || data.mode === "apply") return "cancel_jobs";
     if (data.job && "canceled" in data) return "cancel_job";
     if (data.job) return "get_job";
     return null;
@@ -7513,19 +7615,22 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     var meta = (result && result._meta) || {};
     if ("agentjobs/canCancel" in meta) {
       ctx.canCancel = meta["agentjobs/canCancel"] === true;
+      ctx.canCancelMany = meta["agentjobs/canCancelMany"] === true;
       ctx.lockdown = meta[LOCKDOWN] === true;
     }
+    var kind = kindOf(data, tool);
+    if (kind === "cancel_jobs" && data) return showBulk(data, args || {}, result.isError);
     if (!result || result.isError) {
       if (state) state.tool = state.tool || tool;
       return showError(textContentOf(result || {}) || "No answer.");
     }
-    var kind = kindOf(data, tool);
     if (!kind) {
-      setView([el("div", { cls: "note" }, [el("pre", { text: textContentOf(result) })])], "Agent Jobs");
+      setView([el("div", { cls: "note" }, [el("pre", { text: unmarked(textContentOf(result)) })])], "Agent Jobs");
       return;
     }
     state = { tool: kind === "cancel_job" ? "get_job" : kind, args: copy(args), data: data, from: state && state.from };
     if (kind === "cancel_job") state.args = { job_id: data.job_id };
+    updatedEl.textContent = "Updated " + clock();
     rerender();
   }
   function rerender() {
@@ -7543,72 +7648,270 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
       if (!result.isError) say("Updated.");
     }, function (error) { showError("The host did not pass the call on: " + error.message); });
   }
-  refreshEl.addEventListener("click", function () { if (state && state.tool) load(state.tool, copy(state.args), state.from); });
+  function refresh() { if (state && state.tool) return load(state.tool, copy(state.args), state.from); }
+  refreshEl.addEventListener("click", refresh);
   backEl.addEventListener("click", function () { if (state && state.from) load("list_jobs", state.from, null); });
+  // Auto-refresh: every 30 s while on, never while the person is choosing or confirming.
+  var timer = null;
+  autoEl.addEventListener("change", function () {
+    if (timer) clearInterval(timer);
+    timer = autoEl.checked ? setInterval(function () {
+      if (!busy && !document.querySelector(".panel:not(.outcome), .confirm.open") && !(state && state.selected && Object.keys(state.selected).length)) refresh();
+    }, AUTO_MS) : null;
+    say(autoEl.checked ? "The view reads the jobs again every 30 seconds." : "Automatic refresh is off.");
+  });
 
-  // list_jobs: a table, a status filter and paging ---------------------------
+  // list_jobs: filters, a table (cards when narrow), selection and paging ----
   function renderList(data, args) {
     var jobs = data.jobs || [], page = data.pagination || {};
-    var select = el("select", { id: "filter" }, [el("option", { value: "", text: "All statuses" })]
-      .concat(STATUSES.map(function (s) { return el("option", { value: s, text: s }); })));
-    select.value = String(args.status || "").toLowerCase();
-    select.addEventListener("change", function () {
-      var next = copy(args);
-      delete next.offset;
-      if (select.value) next.status = select.value; else delete next.status;
-      load("list_jobs", next, null);
-    });
-    var filter = el("div", { cls: "controls" }, [el("label", { "for": "filter", text: "Status" }), select]);
+    var selected = state.selected || (state.selected = {});
+    var nodes = [filters(args, jobs)];
     if (!jobs.length) {
-      setView([filter, el("p", { cls: "note", text: "No jobs match" + (args.status ? " the status " + args.status : "") + "." })], "Agent Jobs");
-      return;
+      nodes.push(el("p", { cls: "note", text: "No jobs match these filters." }));
+      return setView(nodes, "Agent Jobs");
     }
-    var head = el("tr", {}, ["Job", "Status", "Type", "Channel", "Scheduled", "Updated", "Activities"].map(function (h) {
+    var many = ctx.canCancelMany;
+    var open = jobs.filter(function (j) { return FINISHED.indexOf(String(j.status).toUpperCase()) < 0; });
+    var all = el("input", { type: "checkbox", id: "select-all" });
+    all.checked = open.length > 0 && open.every(function (j) { return selected[j.job_id]; });
+    all.disabled = !open.length;
+    all.addEventListener("change", function () {
+      open.forEach(function (j) { if (all.checked) selected[j.job_id] = true; else delete selected[j.job_id]; });
+      renderList(data, args);
+    });
+    var cols = ["Job", "Status", "Type", "Channel", "Scheduled", "Updated", "Activities"];
+    var head = el("tr", {}, (many ? [el("th", { scope: "col", cls: "row-sel" }, [el("span", { cls: "sr", text: "Selected" })])] : []).concat(cols.map(function (h) {
       return el("th", { scope: "col", text: h });
-    }));
+    })));
     var body = document.createDocumentFragment();
     jobs.forEach(function (job) {
-      var open = el("button", { type: "button", cls: "link", text: plain(job.job_id) });
-      open.addEventListener("click", function () { load("get_job", { job_id: job.job_id }, copy(args)); });
-      body.appendChild(el("tr", {}, [el("th", { scope: "row" }, [open]), el("td", {}, [status(job.status)]),
-        el("td", {}, [textOf(job.type)]), el("td", {}, [textOf(job.channel)]), el("td", {}, [when(job.scheduled_at)]),
-        el("td", {}, [when(job.updated_at)]), el("td", { cls: "num", text: job.activities == null ? "-" : String(job.activities) })]));
+      var link = button(plain(job.job_id), { cls: "link" }, function () { load("get_job", { job_id: job.job_id }, copy(args)); });
+      var cells = [];
+      if (many) {
+        var box = null;
+        if (FINISHED.indexOf(String(job.status).toUpperCase()) < 0) {
+          box = el("input", { type: "checkbox", cls: "pick", "aria-label": "Select job " + plain(job.job_id) });
+          box.checked = !!selected[job.job_id];
+          box.addEventListener("change", function () {
+            if (box.checked) selected[job.job_id] = true; else delete selected[job.job_id];
+            renderList(data, args);
+          });
+        }
+        cells.push(el("td", { cls: "row-sel" }, [box]));
+      }
+      cells.push(el("th", { scope: "row" }, [link]), el("td", { "data-label": "Status" }, [status(job.status)]),
+        el("td", { "data-label": "Type" }, [textOf(job.type)]), el("td", { "data-label": "Channel" }, [channel(job.platform, job.channel)]));
+      if (job.channel_name) cells[cells.length - 1].appendChild(el("span", {}, [" ", textOf(job.channel_name)]));
+      cells.push(el("td", { "data-label": "Scheduled" }, [when(job.scheduled_at)]), el("td", { "data-label": "Updated" }, [when(job.updated_at)]),
+        el("td", { cls: "num", "data-label": "Activities", text: job.activities == null ? "-" : String(job.activities) }));
+      body.appendChild(el("tr", {}, cells));
     });
     var offset = page.offset || 0, total = page.total;
     var caption = "Jobs " + (offset + 1) + "-" + (offset + jobs.length) + (total != null ? " of " + total : "");
-    var table = el("div", { cls: "wrap" }, [el("table", {}, [el("caption", { text: caption }),
+    var table = el("div", { cls: "wrap" }, [el("table", { cls: "jobs" }, [el("caption", { cls: "sr", text: caption }),
       el("thead", {}, [head]), el("tbody", {}, [body])])]);
     var limit = args.limit || PAGE;
-    var prev = el("button", { type: "button", text: "Previous page" });
+    var prev = button("Previous page", {}, function () { var a = copy(args); a.offset = Math.max(0, offset - limit); load("list_jobs", a, null); });
     prev.disabled = offset <= 0;
-    prev.addEventListener("click", function () { var a = copy(args); a.offset = Math.max(0, offset - limit); load("list_jobs", a, null); });
-    var next = el("button", { type: "button", text: "Next page" });
+    var next = button("Next page", {}, function () { var a = copy(args); a.offset = page.next_offset; load("list_jobs", a, null); });
     next.disabled = !page.has_more;
-    next.addEventListener("click", function () { var a = copy(args); a.offset = page.next_offset; load("list_jobs", a, null); });
-    setView([filter, table, el("div", { cls: "pager" }, [prev, next, el("span", { cls: "muted", text: caption })])], "Agent Jobs");
+    var ids = Object.keys(selected);
+    if (many) nodes.push(el("div", { cls: "confirm", id: "picks" }, [el("label", { "for": "select-all" }, [all, " All unfinished jobs on this page"]),
+      ids.length ? bulkBar(ids, args) : null]));
+    nodes.push(table, legend(jobs.map(function (j) { return j.platform; })),
+      el("div", { cls: "pager" }, [prev, next, el("span", { cls: "muted", text: caption })]));
+    setView(nodes, "Agent Jobs");
+  }
+  function filters(args, jobs) {
+    var select = el("select", { id: "filter" }, [el("option", { value: "", text: "All statuses" })]
+      .concat(STATUSES.map(function (s) { return el("option", { value: s, text: s }); })));
+    select.value = String(args.status || "").toLowerCase();
+    function input(id, label, value, type, list) {
+      var i = el("input", { id: id, type: type || "text", value: value || "" });
+      if (list) i.setAttribute("list", list);
+      i.addEventListener("keydown", function (e) { if (e.key === "Enter") apply(); });
+      return [el("label", { "for": id, text: label }, [i]), i];
+    }
+    function day(v) { return v ? String(v).slice(0, 10) : ""; }
+    var dated = args.scheduled_at_gte || args.scheduled_at_lte ? "scheduled" : "created";
+    var which = el("select", { id: "f-date" }, [el("option", { value: "created", text: "Created" }), el("option", { value: "scheduled", text: "Scheduled" })]);
+    which.value = dated;
+    var type = input("f-type", "Job type", args.job_type_id, "text", "f-types");
+    var code = input("f-channel", "Channel code", args.channel_code);
+    var from = input("f-from", "From (UTC)", day(args[dated + "_at_gte"]), "date");
+    var to = input("f-to", "To (UTC)", day(args[dated + "_at_lte"]), "date");
+    var types = el("datalist", { id: "f-types" });
+    jobs.map(function (j) { return plain(j.type); }).filter(function (t, i, a) { return t && a.indexOf(t) === i; })
+      .forEach(function (t) { types.appendChild(el("option", { value: t })); });
+    function apply() {
+      var next = { limit: args.limit || PAGE, detail: "full" };
+      if (select.value) next.status = select.value;
+      if (type[1].value.trim()) next.job_type_id = type[1].value.trim();
+      if (code[1].value.trim()) next.channel_code = code[1].value.trim();
+      if (from[1].value) next[which.value + "_at_gte"] = from[1].value;
+      if (to[1].value) next[which.value + "_at_lte"] = to[1].value + "T23:59:59Z";
+      if (args.org_id) next.org_id = args.org_id;
+      state.selected = {};
+      load("list_jobs", next, null);
+    }
+    select.addEventListener("change", apply);
+    var clear = button("Clear", { id: "f-clear" }, function () {
+      select.value = ""; type[1].value = code[1].value = from[1].value = to[1].value = ""; apply();
+    });
+    return el("div", { cls: "filters", role: "search", "aria-label": "Filter the jobs" }, [
+      el("label", { "for": "filter", text: "Status" }, [select]), type[0], types, code[0],
+      el("label", { "for": "f-date", text: "Dates" }, [which]), from[0], to[0],
+      el("div", { cls: "actions" }, [button("Apply filters", { id: "f-apply" }, apply), clear])]);
   }
 
-  // get_jobs_stats: figures and an SVG bar chart ------------------------------
+  // Many jobs under one decision: cancel_jobs' preview, the person's yes, the outcome.
+  function bulkBar(ids, args) {
+    var bar = el("span", { cls: "confirm", id: "bulk" }, [el("span", { text: plural(ids.length, "job", "jobs") + " selected." }),
+      button("Cancel " + plural(ids.length, "job", "jobs") + "...", { cls: "danger", id: "bulk-cancel" }, function () { ask(); }),
+      button("Clear the selection", { id: "bulk-clear" }, function () { state.selected = {}; rerender(); })]);
+    function ask() {
+      var reason = el("textarea", { id: "bulk-reason", maxlength: "1000", placeholder: "For example: wrong template sent" });
+      var panel = el("section", { cls: "panel", id: "bulk-panel", "aria-labelledby": "bulk-h" }, [
+        el("h2", { id: "bulk-h", text: "Cancel " + plural(ids.length, "job", "jobs") }),
+        el("label", { cls: "field", "for": "bulk-reason", text: "Reason (optional; kept with each job)" }, [reason]),
+        el("div", { cls: "confirm" }, [button("Show what will be canceled", { id: "bulk-preview" }, function () {
+          var a = { job_ids: ids.slice() };
+          if (reason.value.trim()) a.reason = reason.value.trim();
+          preview(a);
+        }), button("Back", { id: "bulk-back" }, function () { rerender(); })])]);
+      var picks = document.getElementById("picks");
+      picks.parentNode.insertBefore(panel, picks);
+      bar.remove();
+      reason.focus();
+      reportSize();
+    }
+    return bar;
+  }
+  function preview(a) {
+    busy = true;
+    say("Asking for a preview...");
+    callTool("cancel_jobs", a).then(function (result) {
+      busy = false;
+      if (result.isError || !result.structuredContent) return bulkNote("Nothing was canceled.", refusal(result), true);
+      showBulk(result.structuredContent, a);
+    }, function (error) { busy = false; bulkNote("Nothing was canceled.", refusal(null, error), true); });
+  }
+  // A preview (with the person's yes or no) or an outcome, over the list.
+  function showBulk(data, a, isError) {
+    if (data.mode === "apply") return outcome(data, a, isError);
+    var jobs = data.jobs || [], n = (data.job_ids || []).length;
+    var list = el("ul", { id: "bulk-list" }, jobs.map(function (j) {
+      return el("li", {}, [el("span", { cls: "code", text: plain(j.job_id) }), " ", status(j.status), " ", textOf(j.type), " ",
+        channel(j.platform, j.channel), j.channel_name ? " " : null, j.channel_name ? textOf(j.channel_name) : null]);
+    }));
+    var extra = [];
+    if ((data.finished || []).length) extra.push(el("p", { cls: "muted", text: "Already finished, left alone: " +
+      data.finished.map(function (f) { return plain(f.job_id) + " (" + plain(f.status) + ")"; }).join(", ") + "." }));
+    if ((data.not_found || []).length) extra.push(el("p", { cls: "muted", text: "Not found: " + data.not_found.map(plain).join(", ") + "." }));
+    if ((data.not_matching || []).length) extra.push(el("p", { cls: "muted", text: "Not matching the filters, left alone: " + data.not_matching.map(plain).join(", ") + "." }));
+    if (data.matched > n) extra.push(el("p", { text: data.matched + " jobs match; these are the first " + n + "." }));
+    var panel = el("section", { cls: "panel warn", id: "bulk-panel", "aria-labelledby": "bulk-h" }, [
+      el("h2", { id: "bulk-h", text: n === 1 ? "Cancel this job?" : n ? "Cancel these " + n + " jobs?" : "Nothing to cancel" }),
+      a.reason ? el("p", {}, ["Reason: ", el("span", { text: a.reason })]) : el("p", { cls: "muted", text: "No reason given." }),
+      list].concat(extra));
+    var buttons = el("div", { cls: "confirm" });
+    if (n && data.confirm) {
+      var yes = button("Yes, cancel " + plural(n, "job", "jobs"), { cls: "danger", id: "bulk-yes" }, function () {
+        yes.disabled = no.disabled = true;
+        busy = true;
+        say("Canceling " + plural(n, "job", "jobs") + "...");
+        var b = copy(a);
+        b.confirm = data.confirm;
+        callTool("cancel_jobs", b).then(function (result) {
+          busy = false;
+          var d = result.structuredContent;
+          if (d && d.mode === "apply") return outcome(d, a, result.isError);
+          bulkNote("Nothing was canceled.", refusal(result), true);
+        }, function (error) { busy = false; bulkNote("Nothing was canceled.", refusal(null, error), true); });
+      });
+      var no = button("No, keep them", { id: "bulk-no" }, function () { bulkNote("Nothing was canceled: you kept them.", null, false); });
+      buttons.appendChild(yes); buttons.appendChild(no);
+    } else buttons.appendChild(button("Back", { id: "bulk-no" }, function () { bulkNote("Nothing was canceled.", null, false); }));
+    panel.appendChild(buttons);
+    if (state && state.tool === "list_jobs" && state.data) {
+      rerender();
+      var bar = document.getElementById("bulk");
+      if (bar) bar.remove();  // the decision is the panel's now
+      viewEl.insertBefore(panel, viewEl.firstChild);
+    }
+    else setView([panel], "Agent Jobs");
+    if (yes) yes.focus();
+    say(n ? "Preview: " + plural(n, "job", "jobs") + " would be canceled." : "Nothing to cancel.");
+    reportSize();
+  }
+  function outcome(d, a, isError) {
+    var words = { canceled: "canceled", already_finished: "had already finished, left as it was", not_found: "not found" };
+    var items = [];
+    ["canceled", "already_finished", "not_found"].forEach(function (k) {
+      (d[k] || []).forEach(function (id) { items.push(el("li", {}, [el("span", { cls: "code", text: plain(id) }), ": " + words[k]])); });
+    });
+    (d.failed || []).forEach(function (f) {
+      items.push(el("li", {}, [el("span", { cls: "code", text: plain(f.job_id) }), ": not canceled, " + unmarked(f.error)]));
+    });
+    var done = (d.canceled || []).length;
+    var box = el("section", { cls: "panel outcome " + (isError ? "error" : "ok"), id: "outcome", role: isError ? "alert" : "status" }, [
+      el("strong", { text: plural(done, "job", "jobs") + " canceled" + ((d.failed || []).length ? "; " + d.failed.length + " failed" : "") + "." }),
+      el("ul", {}, items)]);
+    say(plural(done, "job", "jobs") + " canceled.");
+    finish(box);
+  }
+  function bulkNote(title, body, isError) {
+    finish(el("section", { cls: "panel outcome " + (isError ? "error" : ""), id: "outcome", role: isError ? "alert" : "status" },
+      [el("strong", { text: title }), body]));
+    say(title);
+  }
+  // After any action: the list read again, so what it shows is true now.
+  function finish(box) {
+    if (state) state.selected = {};
+    notice = box;
+    if (state && state.tool === "list_jobs") refresh();
+    else { var n = notice; notice = null; setView([n], "Agent Jobs"); }
+  }
+
+  // get_jobs_stats: figures and an SVG bar chart; a bar opens those jobs ----------
   function renderStats(data) {
     var counts = data.counts || {}, filters = data.filters || {};
     var from = filters.created_at_gte || filters.scheduled_at_gte, to = filters.created_at_lte || filters.scheduled_at_lte;
     var period = from || to ? (from || "the start") + " to " + (to || "now") : "all time";
-    var figures = el("div", { cls: "figures" }, [["Total", String(data.total)], ["Active", String(data.active)],
-      ["Success rate", percent(data.success_rate)], ["Completion rate", percent(data.completion_rate)]].map(function (f) {
-      return el("div", { cls: "figure" }, [el("b", { text: f[1] }), el("span", { cls: "muted", text: f[0] })]);
+    var figures = el("div", { cls: "figures" }, [["Total", String(data.total), "all jobs"],
+      ["Active", String(data.active), "waiting, scheduled or running"],
+      ["Success rate", percent(data.success_rate), "completed, of all jobs"],
+      ["Completion rate", percent(data.completion_rate), "completed, of the finished ones (completed, failed, canceled)"]].map(function (f) {
+      return el("div", { cls: "figure" }, [el("b", { text: f[1] }), el("span", { cls: "muted", text: f[0] }), el("small", { text: f[2] })]);
     }));
     var max = Math.max.apply(null, STATUSES.map(function (s) { return counts[s] || 0; }).concat([1]));
     var NS = "http://www.w3.org/2000/svg", rowH = 26, width = 480, label = 96, bar = width - label - 60;
     var svg = document.createElementNS(NS, "svg");
     svg.setAttribute("class", "chart");
     svg.setAttribute("viewBox", "0 0 " + width + " " + (STATUSES.length * rowH + 4));
-    svg.setAttribute("role", "img");
     var summary = STATUSES.map(function (s) { return s + " " + (counts[s] || 0); }).join(", ");
     var title = document.createElementNS(NS, "title");
-    title.textContent = "Jobs by status: " + summary;
+    title.textContent = "Jobs by status: " + summary + ". A bar opens those jobs.";
     svg.appendChild(title);
+    function openStatus(s) {
+      var a = { limit: PAGE, detail: "full", status: s };
+      FILTERS.forEach(function (k) { if (filters[k]) a[k] = filters[k]; });
+      load("list_jobs", a, null).then(function () {
+        if (filters.tags) { notice = el("p", { cls: "note", text: "The list has no tags filter: these are all the " + s + " jobs of the other filters." }); rerender(); }
+      });
+    }
     STATUSES.forEach(function (s, i) {
       var n = counts[s] || 0, y = i * rowH + 2;
+      var g = document.createElementNS(NS, "g");
+      g.setAttribute("class", "barlink");
+      g.setAttribute("role", "button");
+      g.setAttribute("tabindex", "0");
+      g.setAttribute("aria-label", "Open the " + n + " " + s + " jobs");
+      g.addEventListener("click", function () { openStatus(s); });
+      g.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openStatus(s); } });
+      var hit = document.createElementNS(NS, "rect");
+      hit.setAttribute("x", "0"); hit.setAttribute("y", String(y)); hit.setAttribute("width", String(width)); hit.setAttribute("height", String(rowH - 2));
+      hit.setAttribute("style", "fill: transparent");
       var t = document.createElementNS(NS, "text");
       t.setAttribute("x", "0"); t.setAttribute("y", String(y + 17)); t.textContent = s;
       var r = document.createElementNS(NS, "rect");
@@ -7617,22 +7920,23 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
       r.setAttribute("style", "fill: var(--s-" + s + ")");
       var v = document.createElementNS(NS, "text");
       v.setAttribute("x", String(label + Math.round(bar * n / max) + 6)); v.setAttribute("y", String(y + 17)); v.textContent = String(n);
-      svg.appendChild(t); svg.appendChild(r); svg.appendChild(v);
+      g.appendChild(hit); g.appendChild(t); g.appendChild(r); g.appendChild(v);
+      svg.appendChild(g);
     });
     var table = el("table", { cls: "sr" }, [el("caption", { text: "Jobs by status" }),
       el("thead", {}, [el("tr", {}, [el("th", { scope: "col", text: "Status" }), el("th", { scope: "col", text: "Jobs" })])]),
       el("tbody", {}, STATUSES.map(function (s) { return el("tr", {}, [el("th", { scope: "row", text: s }), el("td", { text: String(counts[s] || 0) })]); }))]);
-    setView([el("p", { cls: "muted", text: "Organization " + plain(data.org_id) + "; period: " + period + "." }),
+    setView([el("p", { cls: "muted", text: "Organization " + plain(data.org_id) + "; period: " + period + ". A bar opens those jobs." }),
       el("div", { cls: "stats" }, [figures, svg]), table], "Job statistics");
   }
 
   // get_job: the card, Cancel, and the activity timeline ---------------------
-  function renderJob(data) {
+  function renderJob(data, note) {
     var job = data.job || {}, id = job.job_id;
-    var channel = job.channel_data && typeof job.channel_data === "object" ? job.channel_data : {};
+    var ch = job.channel_data && typeof job.channel_data === "object" ? job.channel_data : {};
     var rows = [["Status", status(job.job_status)], ["Type", textOf(job.job_type_id)],
-      ["Channel", textOf(plain(channel.platform) + " " + plain(job.channel_code || channel.channel_id))],
-      ["Channel name", textOf(channel.name)], ["Scheduled", when(job.scheduled_at)], ["Created", when(job.created_at)],
+      ["Channel", channel(ch.platform, job.channel_code || ch.channel_id)],
+      ["Channel name", textOf(ch.name)], ["Scheduled", when(job.scheduled_at)], ["Created", when(job.created_at)],
       ["Updated", when(job.updated_at)], ["Result", textOf(job.result)]];
     var dl = el("dl", {});
     rows.forEach(function (r) { dl.appendChild(el("dt", { text: r[0] })); dl.appendChild(el("dd", {}, [r[1]])); });
@@ -7642,71 +7946,114 @@ svg.chart text { fill: var(--aj-text); font: 12px var(--aj-font); }
     var card = el("section", { cls: "card", "aria-labelledby": "job-h" }, [el("h2", { id: "job-h", text: "Job " + plain(id) }), dl,
       el("h2", { text: "Params" }), Object.keys(p).length ? params : typeof job.params === "string" ? el("p", {}, [textOf(job.params)])
         : el("p", { cls: "muted", text: "None." })]);
-    var outcome = el("div", { id: "outcome" });
-    if (ctx.canCancel && FINISHED.indexOf(String(job.job_status).toUpperCase()) < 0) card.appendChild(cancelControl(id, outcome));
-    card.appendChild(outcome);
+    var out = el("div", { id: "outcome" });
+    if (note) out.appendChild(note);
+    if (ctx.canCancel && FINISHED.indexOf(String(job.job_status).toUpperCase()) < 0) card.appendChild(cancelControl(id));
+    card.appendChild(out);
     var timeline = el("section", { "aria-labelledby": "act-h" }, [el("h2", { id: "act-h", text: "Activity, newest first" }),
       el("p", { cls: "muted", text: "Loading the activities..." })]);
-    setView([card, timeline], "Job " + plain(id));
+    setView([card, timeline], "Agent Jobs");
     loadActivities(id, 0, timeline);
   }
-  function cancelControl(id, outcome) {
+  function cancelControl(id) {
     var box = el("div", { cls: "confirm" });
-    var ask = el("button", { type: "button", cls: "danger", id: "cancel", text: "Cancel this job..." });
-    box.appendChild(ask);
-    ask.addEventListener("click", function () {
+    box.appendChild(button("Cancel this job...", { cls: "danger", id: "cancel" }, function () {
       box.textContent = "";
-      var yes = el("button", { type: "button", cls: "danger", id: "cancel-yes", text: "Yes, cancel it" });
-      var no = el("button", { type: "button", id: "cancel-no", text: "Keep it" });
+      box.className = "confirm open";
+      var reason = el("input", { type: "text", id: "cancel-reason", maxlength: "1000", placeholder: "Canceled from the Agent Jobs view" });
+      var yes = button("Yes, cancel it", { cls: "danger", id: "cancel-yes" }, function () {
+        yes.disabled = no.disabled = true;
+        busy = true;
+        say("Canceling " + plain(id) + "...");
+        var why = reason.value.trim() || "Canceled from the Agent Jobs view";
+        callTool("cancel_job", { job_id: id, reason: why }).then(function (result) { after(id, result, null); },
+          function (error) { after(id, null, error); });
+      });
+      var no = button("Keep it", { id: "cancel-no" }, function () { box.replaceWith(cancelControl(id)); });
       box.appendChild(el("span", { text: "Cancel job " + plain(id) + "? This cannot be undone." }));
+      box.appendChild(el("label", { cls: "field", "for": "cancel-reason", text: "Reason (optional)" }, [reason]));
       box.appendChild(yes); box.appendChild(no);
       yes.focus();
-      no.addEventListener("click", function () { box.replaceWith(cancelControl(id, outcome)); });
-      yes.addEventListener("click", function () {
-        yes.disabled = no.disabled = true;
-        say("Cancelling " + plain(id) + "...");
-        callTool("cancel_job", { job_id: id, reason: "Cancelled from the Agent Jobs view" }).then(function (result) {
-          var text = textContentOf(result);
-          outcome.textContent = "";
-          outcome.appendChild(el("div", { cls: "note" + (result.isError ? " error" : ""), role: result.isError ? "alert" : "status" },
-            [el("strong", { text: result.isError ? "Not cancelled" : "Cancelled" }), el("pre", { text: text })]));
-          box.remove();
-          say(result.isError ? "Not cancelled: " + text.slice(0, 200) : "Job " + plain(id) + " cancelled.");
-          reportSize();
-        }, function (error) {
-          outcome.textContent = "";
-          outcome.appendChild(el("div", { cls: "note error", role: "alert" }, [el("strong", { text: "Not cancelled" }),
-            el("pre", { text: "The host did not pass the call on: " + error.message })]));
-          box.remove();
-        });
-      });
-    });
+      reportSize();
+    }));
     return box;
   }
+  // After a cancel: the job read again, and the card shows what is true now.
+  function after(id, result, error) {
+    var ok = result && !result.isError;
+    read("get_job", { job_id: id }).then(function (r) {
+      busy = false;
+      if (r.isError || !r.structuredContent) return showError(textContentOf(r));
+      var now = String(((r.structuredContent.job || {}).job_status) || "unknown").toUpperCase();
+      var note = el("div", { cls: "note " + (ok ? "ok" : "error"), role: ok ? "status" : "alert" },
+        [el("strong", { text: ok ? "Canceled" : "Not canceled" }), ok ? null : refusal(result, error),
+          el("p", { cls: "muted", text: "Read again just now: the job is " + now + "." })]);
+      state = { tool: "get_job", args: { job_id: id }, data: r.structuredContent, from: state && state.from };
+      updatedEl.textContent = "Updated " + clock();
+      renderJob(r.structuredContent, note);
+      say(ok ? "Job " + plain(id) + " canceled." : "Job " + plain(id) + " not canceled.");
+    }, function (e) { busy = false; showError("The host did not pass the call on: " + e.message); });
+  }
+  // Who spoke, where the activity's type tells: the bot (an AI's completion), the
+  // customer (a message that came in), or the system (every other step).
+  function speaker(a) {
+    var t = plain(a.activity_type_code).toLowerCase();
+    if (/(^|_)(ai|llm|bot|completion|assistant)(_|$)/.test(t)) return ["bot", "The bot", "wrote"];
+    if (/customer|inbound|incoming|received|reply|human|contact/.test(t)) return ["customer", "The customer", "wrote"];
+    if (/dispatch|send|sent|outbound|message/.test(t)) return ["system", "The system", "sent a message"];
+    return ["system", "The system", t ? t.replace(/_/g, " ") : "a step"];
+  }
+  // The output of an activity read whole: its payloads arrive marked as one (a JSON text
+  // inside the marker pair) or as an object whose output is marked.
+  function outputOf(payloads) {
+    if (typeof payloads === "string") { try { payloads = JSON.parse(plain(payloads)); } catch (e) { return null; } }
+    var out = payloads && typeof payloads === "object" ? payloads.output : null;
+    if (out == null) return null;
+    return typeof out === "string" ? plain(out) : JSON.stringify(out, null, 2);
+  }
+  var SOURCES = { dispatch: "while sending", process_module: "while handling a reply", direct: "directly" };
   function loadActivities(id, offset, section) {
     read("get_job_activities", { job_id: id, limit: ACTIVITY_PAGE, offset: offset }).then(function (result) {
       while (section.childNodes.length > 1) section.removeChild(section.lastChild);
       var data = result.structuredContent || {};
       if (result.isError) {
-        section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: textContentOf(result) })]));
+        section.appendChild(el("div", { cls: "note error", role: "alert" }, [el("pre", { text: unmarked(textContentOf(result)) })]));
       } else if (!(data.activities || []).length) {
         section.appendChild(el("p", { cls: "note", text: offset ? "No more activities." : "No activities yet." }));
       } else {
         var list = el("ol", { cls: "timeline" });
-        data.activities.forEach(function (a) {
-          list.appendChild(el("li", {}, [el("div", {}, [when(a.created_at), " ", status(a.status), " ",
-            el("span", { text: plain(a.activity_type_code) + " via " + plain(a.source_type) })]),
-            a.output ? el("pre", {}, [textOf(a.output)]) : null]));
+        data.activities.forEach(function (a, i) {
+          var who = speaker(a), src = SOURCES[plain(a.source_type)];
+          var line = el("div", { title: plain(a.activity_type_code) + " via " + plain(a.source_type) }, [when(a.created_at), " ",
+            el("span", { cls: "who who-" + who[0], text: who[1] }), " ", el("span", { text: who[2] + (src ? " " + src : "") }), " ", status(a.status)]);
+          var item = el("li", {}, [line]);
+          if (a.output) {
+            var cut = CUT.exec(plain(a.output));
+            var msg = el("pre", {}, [cut ? el("span", { cls: "ext", title: "Written by a customer or an AI",
+              text: plain(a.output).replace(CUT, "\u2026") }) : textOf(a.output)]);
+            item.appendChild(msg);
+            if (cut) item.appendChild(button("Show the whole message (" + cut[1] + " more characters)", { cls: "more" }, function (e) {
+              var b = e.target;
+              b.disabled = true;
+              read("get_job_activities", { job_id: id, limit: 1, offset: offset + i, detail: "full" }).then(function (r) {
+                var whole = outputOf((((r.structuredContent || {}).activities || [])[0] || {}).payloads);
+                if (r.isError || whole == null) { b.disabled = false; say("The whole message could not be read."); return; }
+                msg.textContent = "";
+                msg.appendChild(el("span", { cls: "ext", title: "Written by a customer or an AI", text: whole }));
+                b.remove();
+                reportSize();
+              }, function () { b.disabled = false; say("The host did not pass the call on."); });
+            }));
+          }
+          list.appendChild(item);
         });
         section.appendChild(list);
       }
       var page = data.pagination || {};
-      var newer = el("button", { type: "button", text: "Newer" });
+      var newer = button("Newer", {}, function () { loadActivities(id, Math.max(0, offset - ACTIVITY_PAGE), section); });
       newer.disabled = !offset;
-      newer.addEventListener("click", function () { loadActivities(id, Math.max(0, offset - ACTIVITY_PAGE), section); });
-      var older = el("button", { type: "button", text: "Older" });
+      var older = button("Older", {}, function () { loadActivities(id, page.next_offset, section); });
       older.disabled = !page.has_more;
-      older.addEventListener("click", function () { loadActivities(id, page.next_offset, section); });
       var shown = (data.activities || []).length;
       section.appendChild(el("div", { cls: "pager" }, [newer, older, el("span", { cls: "muted",
         text: shown ? "Activities " + (offset + 1) + "-" + (offset + shown) + (page.total != null ? " of " + page.total : "") : "" })]));

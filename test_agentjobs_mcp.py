@@ -6119,7 +6119,7 @@ class ViewTest(ApiTestCase):
         tools = server.request("tools/list")["result"]["tools"]
         self.assertEqual(dict((t["name"], t["_meta"]) for t in tools if "_meta" in t),
                          dict((name, {"ui": {"resourceUri": self.URI}})
-                              for name in ("list_jobs", "get_jobs_stats", "get_job")))
+                              for name in ("list_jobs", "get_jobs_stats", "get_job", "cancel_jobs")))
         self.assertEqual(server.request("resources/list")["result"]["resources"][-1]["uri"], self.URI)
         contents = server.request("resources/read", {"uri": self.URI})["result"]["contents"]
         self.assertEqual([(c["uri"], c["mimeType"], c["_meta"]) for c in contents],
@@ -6151,7 +6151,8 @@ class ViewTest(ApiTestCase):
         self.assertEqual(discover["capabilities"]["extensions"], {"io.modelcontextprotocol/ui": {},
                                                                   "io.modelcontextprotocol/tasks": {}})
         tools = server.request("tools/list", ui)["result"]["tools"]
-        self.assertEqual(sorted(t["name"] for t in tools if "_meta" in t), ["get_job", "get_jobs_stats", "list_jobs"])
+        self.assertEqual(sorted(t["name"] for t in tools if "_meta" in t),
+                         ["cancel_jobs", "get_job", "get_jobs_stats", "list_jobs"])
         read = server.request("resources/read", dict(ui, uri=self.URI))["result"]
         self.assertEqual(read["contents"][0]["mimeType"], "text/html;profile=mcp-app")
         call = server.request("tools/call", dict(ui, name="get_job", arguments={"job_id": "job-0001"}))["result"]
@@ -6160,11 +6161,15 @@ class ViewTest(ApiTestCase):
         self.assertNotIn("ui://", json.dumps(server.request("resources/list", self.stateless({}))["result"]))
 
     def test_results_tell_the_view_whether_cancel_may_be_offered(self):
-        for env, allowed in (({}, True), ({"AGENTJOBS_READ_ONLY": "1"}, False),
-                             ({"AGENTJOBS_TOOLS": "list_jobs,get_job"}, False)):
+        for env, one, many in (({}, True, True), ({"AGENTJOBS_READ_ONLY": "1"}, False, False),
+                               ({"AGENTJOBS_TOOLS": "list_jobs,get_job"}, False, False),
+                               ({"AGENTJOBS_TOOLS": "list_jobs,get_job,cancel_job"}, True, False),
+                               ({"AGENTJOBS_TOOLS": "list_jobs,get_job,cancel_jobs"}, False, True)):
             server = self.ui_server(**env)[0]
             meta = server.call("get_job", {"job_id": "job-0001"})["_meta"]
-            self.assertEqual(meta, {"agentjobs/canCancel": allowed}, env)
+            self.assertEqual(meta, {"agentjobs/canCancel": one, "agentjobs/canCancelMany": many}, env)
+            listed = [t["name"] for t in server.request("tools/list")["result"]["tools"] if "_meta" in t]
+            self.assertEqual("cancel_jobs" in listed, many, env)
 
     def test_the_document_parses_is_bounded_and_reaches_nothing_outside(self):
         from html.parser import HTMLParser
@@ -6278,7 +6283,8 @@ class ViewReadTest(ApiTestCase):
                 for blob in (text_of(person), json.dumps(person["structuredContent"])):
                     self.assertRegex(blob, r"(\[ext:[0-9a-f]{10}\])%s\1" % re.escape(self.SAID))
                     self.assertNotIn("[withheld in lockdown:", blob)
-                self.assertEqual(person["_meta"], {"agentjobs/canCancel": True, "agentjobs/lockdown": True})
+                self.assertEqual(person["_meta"], {"agentjobs/canCancel": True, "agentjobs/canCancelMany": True,
+                                                  "agentjobs/lockdown": True})
                 self.assertEqual(plain(person["structuredContent"]).keys(), model["structuredContent"].keys())
         # After view_read, the model's next answer withholds again (revealed() is per call).
         self.assertNotIn("IGNORE ALL", json.dumps(server.call("get_job", {"job_id": job["job_id"]})))

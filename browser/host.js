@@ -13,8 +13,11 @@ window.startView = async function (options) {
   window.bridge = bridge;
   window.sizes = [];
   window.viewCalls = [];
+  // The host's approval: a destructive tool is passed on only after the person says yes.
   bridge.oncalltool = async (params) => {
     window.viewCalls.push({ name: params.name, arguments: params.arguments });
+    if ((options.destructive || []).includes(params.name) && !(await window.hostApprove(params)))
+      throw new Error("The person did not approve " + params.name + ".");
     return await window.hostCallTool(params);
   };
   bridge.onrequestdisplaymode = async ({ mode }) => {
