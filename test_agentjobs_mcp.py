@@ -355,15 +355,16 @@ class ApiTestCase(unittest.TestCase):
             server.initialize(self.version)
         return server
 
-    def shared_server(self):
-        """The class's server for this revision; a new one if it exited or has an answer no
-        test read (a failed test's late reply must not be the next test's answer)."""
-        server = self._shared.get(self.version)
+    def shared_server(self, version=None):
+        """The class's server for this revision (or `version`); a new one if it exited or has
+        an answer no test read (a failed test's late reply must not be the next test's answer)."""
+        version = version or self.version
+        server = self._shared.get(version)
         if server is None or server.proc.poll() is not None or not server.lines.empty():
             if server is not None:
                 server.kill()
-            server = self._shared[self.version] = ServerProcess(self.api)
-            server.initialize(self.version)
+            server = self._shared[version] = ServerProcess(self.api)
+            server.initialize(version)
         return server
 
     def call_ok(self, name, arguments=None, server=None):
@@ -644,9 +645,7 @@ class ProtocolTest(ApiTestCase):
         self.assertTrue(server.nothing_more())
 
     def batch_server(self, version="2025-03-26"):
-        server = self.server(initialize=False)
-        server.initialize(version)
-        return server
+        return self.shared_server(version)
 
     def test_batch_is_answered_with_an_array_without_notifications(self):
         server = self.batch_server()
@@ -3140,8 +3139,7 @@ class TraceContextTest(ApiTestCase):
         job_id = self.running_job()
         meta = {"traceparent": TRACEPARENT, "tracestate": "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}
         for version in ALL_VERSIONS:
-            server = self.server(initialize=False)
-            server.initialize(version)
+            server = self.shared_server(version)
             self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id}, meta)["isError"])
             self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id})["isError"])
             traced, plain = self.api.requests
@@ -5513,8 +5511,7 @@ class TasksWireTest(TasksTestCase):
         # nor do the revisions before tasks.
         modern = server.request("tools/list", {"_meta": tasks_meta()})["result"]["tools"]
         self.assertEqual([t for t in modern if "execution" in t], [])
-        older = self.server(initialize=False)
-        older.initialize("2025-06-18")
+        older = self.shared_server("2025-06-18")
         self.assertNotIn('"execution"', json.dumps(older.request("tools/list")["result"]))
 
     def test_a_tool_that_cannot_be_a_task_and_a_bad_task_are_refused_before_the_api(self):
@@ -5530,8 +5527,7 @@ class TasksWireTest(TasksTestCase):
         self.assert_no_request()
 
     def test_before_2025_11_25_params_task_is_ignored_and_tasks_methods_are_unknown(self):
-        server = self.server(initialize=False)
-        server.initialize("2025-06-18")
+        server = self.shared_server("2025-06-18")
         result = server.call("watch_job", {"job_id": "job-0004"})  # finished: answered at once
         self.assertFalse(result["isError"])
         self.assertTrue(text_of(result).startswith("Job job-0004 has ended: COMPLETED.\nJob job-0004 (COMPLETED)\n"))
@@ -5937,8 +5933,7 @@ class ResourcesTest(ApiTestCase):
         self.assertTrue(all(t["description"] for t in result["resourceTemplates"]))
         self.assertNotIn("nextCursor", result)
         self.assert_no_request()
-        old = self.server(initialize=False)
-        old.initialize("2025-03-26")
+        old = self.shared_server("2025-03-26")
         self.assertFalse(any("title" in t for t in old.request("resources/templates/list")["result"]["resourceTemplates"]))
 
     def test_list_is_the_context_then_the_active_jobs_by_status(self):
@@ -5973,8 +5968,7 @@ class ResourcesTest(ApiTestCase):
         self.assert_query(self.api.requests[0], jobs_query("RUNNING", 50, 50))
 
     def test_before_2025_06_18_resources_have_no_title(self):
-        server = self.server(initialize=False)
-        server.initialize("2024-11-05")
+        server = self.shared_server("2024-11-05")
         resources = server.request("resources/list")["result"]["resources"]
         self.assertEqual(len(resources), 5)
         self.assertFalse(any("title" in r for r in resources))
