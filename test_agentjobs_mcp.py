@@ -6350,8 +6350,7 @@ class PromptsTest(ApiTestCase):
             [("from", True), ("to", True), ("job_type_id", False)]])
         self.assertTrue(all(p["description"] and all(a["description"] for a in p["arguments"]) for p in prompts))
         self.assert_no_request()
-        old = self.server(initialize=False)
-        old.initialize("2025-03-26")
+        old = self.shared_server("2025-03-26")
         self.assertFalse(any("title" in p for p in old.request("prompts/list")["result"]["prompts"]))
 
     def text(self, response):
