@@ -8,6 +8,7 @@ tests with their wall and CPU seconds); python3 test_agentjobs_mcp.py ClassName 
 Plain unittest, standard library only, so every CPython 3.6-3.13 runs it.
 """
 
+import collections
 import json
 import os
 import queue
@@ -354,15 +355,16 @@ class ApiTestCase(unittest.TestCase):
             server.initialize(self.version)
         return server
 
-    def shared_server(self):
-        """The class's server for this revision; a new one if it exited or has an answer no
-        test read (a failed test's late reply must not be the next test's answer)."""
-        server = self._shared.get(self.version)
+    def shared_server(self, version=None):
+        """The class's server for this revision (or `version`); a new one if it exited or has
+        an answer no test read (a failed test's late reply must not be the next test's answer)."""
+        version = version or self.version
+        server = self._shared.get(version)
         if server is None or server.proc.poll() is not None or not server.lines.empty():
             if server is not None:
                 server.kill()
-            server = self._shared[self.version] = ServerProcess(self.api)
-            server.initialize(self.version)
+            server = self._shared[version] = ServerProcess(self.api)
+            server.initialize(version)
         return server
 
     def call_ok(self, name, arguments=None, server=None):
@@ -510,7 +512,7 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(self.server().request("ping"), {"jsonrpc": "2.0", "id": 1 + 1, "result": {}})
 
     def test_notifications_are_never_answered(self):
-        server = self.server()
+        server = self.shared_server()
         server.notify("notifications/initialized")
         server.notify("notifications/unknown-thing", {"x": 1})
         server.notify("tools/list")
@@ -526,7 +528,7 @@ class ProtocolTest(ApiTestCase):
         self.assertFalse(server.call("get_context")["isError"])
 
     def test_parse_error_has_null_id_and_the_next_request_works(self):
-        server = self.server()
+        server = self.shared_server()
         for raw in (b"{not json\n", b'{"jsonrpc": "2.0", "id": 1,\n', b"\xff\xfe\x00garbage\n",
                     b'{"jsonrpc":"2.0","id":1,"method":"ping","x":NaN}\n'):
             server.send_raw(raw)
@@ -536,14 +538,14 @@ class ProtocolTest(ApiTestCase):
             self.assertEqual(server.request("ping")["result"], {})
 
     def test_invalid_utf8_is_a_parse_error(self):
-        server = self.server()
+        server = self.shared_server()
         server.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":"\xc3\x28"}}\n')
         response = server.read()
         self.assertEqual((response["id"], response["error"]["code"]), (None, -32700))
         self.assertIn("UTF-8", response["error"]["message"])
 
     def test_valid_json_that_is_not_a_request_is_invalid_request(self):
-        server = self.server()
+        server = self.shared_server()
         cases = [(b"42", None), (b'"ping"', None), (b"null", None), (b"{}", None),
                  (b'{"jsonrpc":"2.0","id":5}', 5),
                  (b'{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', None),
@@ -560,7 +562,7 @@ class ProtocolTest(ApiTestCase):
             self.assertEqual(server.request("ping")["result"], {})
 
     def test_ids_with_a_fraction_or_an_exponent_are_invalid_and_integers_are_echoed_exactly(self):
-        server = self.server()
+        server = self.shared_server()
         for raw_id in (b"1.5", b"1e3", b"1E3", b"1.0", b"-0.0", b"2e-1", b"1e400", b"true", b"false"):
             server.send_raw(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"ping"}\n')
             response = server.read()
@@ -577,7 +579,7 @@ class ProtocolTest(ApiTestCase):
                                         -32700, "4300-digit limit")
 
     def test_repeated_keys_are_refused_in_the_request_and_in_its_params(self):
-        server = self.server()
+        server = self.shared_server()
         cases = [
             (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_context",'
              b'"arguments":{},"name":"cancel_job"}}', 1, -32602, 'params repeats the key "name"'),
@@ -610,19 +612,19 @@ class ProtocolTest(ApiTestCase):
         self.assertTrue(server.nothing_more())
 
     def test_unknown_method_is_method_not_found(self):
-        server = self.server()
+        server = self.shared_server()
         response = server.request("resources/subscribe", {"uri": "agentjobs://jobs/job-0001"})
         self.assertEqual(response["error"]["code"], -32601)
         self.assertIn("resources/subscribe", response["error"]["message"])
         self.assertEqual(server.request("ping")["result"], {})
 
     def test_params_that_are_an_array_are_invalid_params(self):
-        server = self.server()
+        server = self.shared_server()
         server.send({"jsonrpc": "2.0", "id": "p", "method": "tools/list", "params": [1]})
         self.assertEqual(server.read()["error"]["code"], -32602)
 
     def test_unknown_tool_is_invalid_params_listing_the_tools(self):
-        server = self.server()
+        server = self.shared_server()
         response = server.request("tools/call", {"name": "delete_everything", "arguments": {}})
         self.assertEqual(response["error"]["code"], -32602)
         self.assertIn("delete_everything", response["error"]["message"])
@@ -632,20 +634,18 @@ class ProtocolTest(ApiTestCase):
         self.assert_no_request()
 
     def test_tools_call_without_name_is_invalid_params(self):
-        server = self.server()
+        server = self.shared_server()
         self.assertEqual(server.request("tools/call", {"arguments": {}})["error"]["code"], -32602)
 
     def test_responses_from_the_client_are_ignored(self):
-        server = self.server()
+        server = self.shared_server()
         server.send({"jsonrpc": "2.0", "id": 77, "result": {}})
         server.send({"jsonrpc": "2.0", "id": 78, "error": {"code": 1, "message": "x"}})
         self.assertEqual(server.request("ping", request_id="next")["result"], {})
         self.assertTrue(server.nothing_more())
 
     def batch_server(self, version="2025-03-26"):
-        server = self.server(initialize=False)
-        server.initialize(version)
-        return server
+        return self.shared_server(version)
 
     def test_batch_is_answered_with_an_array_without_notifications(self):
         server = self.batch_server()
@@ -707,7 +707,7 @@ class ProtocolTest(ApiTestCase):
         self.assertEqual(server.request("ping")["result"], {})
 
     def test_blank_lines_and_crlf_are_tolerated(self):
-        server = self.server()
+        server = self.shared_server()
         server.send_raw(b"\n\r\n   \n" + b'{"jsonrpc":"2.0","id":"crlf","method":"ping"}\r\n')
         self.assertEqual(server.read(), {"jsonrpc": "2.0", "id": "crlf", "result": {}})
 
@@ -864,7 +864,7 @@ class ToolsListTest(ApiTestCase):
 
     def tools(self, version):
         self.version = version
-        return self.server().request("tools/list", {"cursor": "ignored"})["result"]
+        return self.shared_server().request("tools/list", {"cursor": "ignored"})["result"]
 
     def test_eight_tools_match_the_contract(self):
         result = self.tools(LATEST)
@@ -931,7 +931,7 @@ class ContextBudgetTest(ApiTestCase):
 
     def test_typical_answers_stay_within_their_budgets(self):
         budget.seed_waiting_jobs(self.api)
-        server = self.server()
+        server = self.shared_server()
         rows = budget.answer_rows(server.call)
         rows += budget.ceiling_rows(self.api, server.call, agentjobs_mcp.MAX_ANSWER_CHARS)
         self.assertEqual(len(rows), 15)
@@ -954,7 +954,7 @@ class ContextBudgetTest(ApiTestCase):
         self.assertIn("FAILED: get_context over budget", out)
 
     def test_definitions_are_measured_as_tools_list_sends_them(self):
-        listed = self.server().request("tools/list")["result"]["tools"]
+        listed = self.shared_server().request("tools/list")["result"]["tools"]
         self.assertEqual([(t["name"], budget.compact_size(dict(
             (k, t[k]) for k in ("name", "description", "inputSchema", "execution") if k in t))) for t in listed],
             budget.definition_sizes(agentjobs_mcp.TOOLS))
@@ -1011,7 +1011,7 @@ class CancelJobTest(ApiTestCase):
 
     def test_cancelling_twice_gives_409_the_second_time(self):
         job_id = self.running_job()
-        server = self.server()
+        server = self.shared_server()
         self.assertFalse(server.call("cancel_job", {"job_id": job_id})["isError"])
         second = server.call("cancel_job", {"job_id": job_id})
         self.assertTrue(second["isError"])
@@ -1119,7 +1119,7 @@ class CancelJobTest(ApiTestCase):
         cases = {"../../organizations/x": "..%2F..%2Forganizations%2Fx", "a/b": "a%2Fb",
                  "?x=1": "%3Fx%3D1", "#frag": "%23frag", "%2e%2e": "%252e%252e",
                  "a b": "a%20b", "...": "...", "\U0001f600": "%F0%9F%98%80"}
-        server = self.server()
+        server = self.shared_server()
         for job_id, encoded in cases.items():
             self.api.clear_requests()
             server.call("cancel_job", {"job_id": job_id})
@@ -1214,7 +1214,7 @@ class ArgumentTest(ApiTestCase):
                 self.assertIn("Setting 'DEFAULT_ORG_ID' is \"%s\"" % dots, text_of(result))
             self.assert_no_request()
         # Three dots, or dots beside other characters, are ordinary ids, sent encoded.
-        server = self.server()
+        server = self.shared_server()
         for job_id in ("...", "..a", ". ."):
             self.api.clear_requests()
             server.call("get_job", {"job_id": job_id})
@@ -1272,7 +1272,7 @@ class ArgumentTest(ApiTestCase):
         for bad in ("yesterday", "2024-13-01", "2024-07-23T25:00:00Z", "23/07/2024", ""):
             self.assert_refused("list_jobs", {"created_at_gte": bad}, "'created_at_gte'",
                                 "ISO 8601 date or date-time")
-        server = self.server()
+        server = self.shared_server()
         for good in ("2024-07-23", "2024-07-23T10:00:00Z", "2024-07-23T10:00:00.123+02:00",
                      "2024-07-23T10:00-0300"):
             self.api.clear_requests()
@@ -1291,7 +1291,7 @@ class ArgumentTest(ApiTestCase):
         self.assert_query(self.only_request(), {"limit": 20})
 
     def test_arguments_that_are_not_an_object(self):
-        server = self.server()
+        server = self.shared_server()
         response = server.request("tools/call", {"name": "get_context", "arguments": [1, 2]})
         self.assertTrue(response["result"]["isError"])
         self.assertIn("must be a JSON object", text_of(response["result"]))
@@ -1488,7 +1488,7 @@ class KeyHygieneTest(ApiTestCase):
         # the API's message is cut at 300 characters: in the middle of the key, unredacted
         padding = "x" * (300 - len(KEY) // 2)
         self.api.add_fault(status=400, body={"message": padding + KEY + " end" + "y" * 100})
-        server = self.server()
+        server = self.shared_server()
         text = self.call_error("list_jobs", {}, server=server)
         self.assertIn("more characters]", text)
         self.assertNotIn(KEY[:6], text)
@@ -1670,7 +1670,7 @@ class ListJobsTest(StructuredOutputCase):
         self.assert_query(self.only_request(), expected)
 
     def test_list_jobs_status_in_either_case(self):
-        server = self.server()
+        server = self.shared_server()
         for status in ("waiting", "WAITING"):
             self.api.clear_requests()
             self.assertFalse(server.call("list_jobs", {"status": status})["isError"])
@@ -1751,7 +1751,7 @@ class GetJobsStatsTest(StructuredOutputCase):
         self.api.add_fault(status=200, body={"data": [], "meta": {"stats": {"status": status}}})
 
     def test_a_count_that_is_not_a_whole_number_is_said_not_shown_as_zero(self):
-        server = self.server()
+        server = self.shared_server()
         for bad in ("3", 5.0, True):
             self.stats_reply(completed=bad, running=2)
             text = self.call_error("get_jobs_stats", {}, server=server)
@@ -2144,7 +2144,7 @@ class NormalizedAnswerTest(StructuredOutputCase):
     def test_a_cancelled_job_without_its_id_still_names_it(self):
         self.api.add_fault(status=200, body={"data": {"job_id": None, "job_status": "canceled",
                                                       "updated_at": 1721728800000}})
-        server = self.server()
+        server = self.shared_server()
         result = self.call_ok("cancel_job", {"job_id": "job-0001"}, server=server)
         data = result["structuredContent"]
         self.assertEqual(check_schema(self.output_schema("cancel_job", server), data), [])
@@ -2189,7 +2189,7 @@ class CeilingTest(StructuredOutputCase):
 
     def test_a_job_with_a_1_mb_param(self):
         job_id = self.api.add_job(params={"blob": "z" * (1 << 20), "small": 1})["job_id"]
-        server = self.server()
+        server = self.shared_server()
         text, data = self.assert_answer(server, "get_job", {"job_id": job_id}, hint="get_job_activities")
         self.assertIn("Params: {", plain(text))
         self.assertEqual(data["job"]["params"]["small"], 1)
@@ -2201,7 +2201,7 @@ class CeilingTest(StructuredOutputCase):
         job_id = self.api.add_job()["job_id"]
         self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "y" * (5 << 20)}),
                                        activity(2, job_id)]
-        server = self.server()
+        server = self.shared_server()
         text, data = self.assert_answer(server, "get_job_activities", {"job_id": job_id, "detail": "full"},
                                         hint="limit, then offset")
         self.assertIn("the text stops after", text)
@@ -2214,7 +2214,7 @@ class CeilingTest(StructuredOutputCase):
         for number in range(100):
             self.api.add_job(job_type_id="type-%d-" % number + "t" * 3000, result="r" * 3000,
                              channel_data={"platform": "web", "name": "n" * 3000})
-        server = self.server()
+        server = self.shared_server()
         for detail in ("summary", "full"):
             text, data = self.assert_answer(server, "list_jobs", {"limit": 100, "detail": detail},
                                             hint="limit, then offset")
@@ -2238,7 +2238,7 @@ class CeilingTest(StructuredOutputCase):
         self.version = "2025-03-26"
         job_id = self.api.add_job()["job_id"]
         self.api.activities[job_id] = [activity(1, job_id, payloads={"output": "y" * 100000})]
-        result = self.server().call("get_job_activities", {"job_id": job_id, "detail": "full"})
+        result = self.shared_server().call("get_job_activities", {"job_id": job_id, "detail": "full"})
         self.assertNotIn("structuredContent", result)
         text = text_of(result)
         self.assertGreater(len(text), 39000)
@@ -2372,7 +2372,7 @@ class ApiFailureTest(ApiTestCase):
         # The first DELETE did its work but its answer was lost (a dropped connection, a
         # 504, a reset); the one sent again met 409. The agent was told "cannot be
         # cancelled ... Nothing to do", though this very call had cancelled the job.
-        server = self.server()
+        server = self.shared_server()
         for fault in ({"action": "drop"}, {"status": 504, "body": {"message": "gateway timeout"}},
                       {"action": "reset", "body": b"", "delay": 0}):
             self.api.reset()
@@ -2430,7 +2430,7 @@ class ApiFailureTest(ApiTestCase):
 
     def test_answers_nested_deeper_than_anything_real_are_cut_not_crashed_on(self):
         # 3.12+ parses thousands of levels; everything after parsing recurses.
-        server = self.server()
+        server = self.shared_server()
         for depth in (150, 3000):
             body = '{"data":{"job_id":"job-x","job_status":"RUNNING","params":{"pad":"%s","deep":%s1%s}}}' % (
                 "x" * 60000, '{"a":' * depth, "}" * depth)
@@ -2490,7 +2490,7 @@ class ApiFailureTest(ApiTestCase):
         visible = "caf\u00e9 \U0001f600 \u00a0line\nbreak"
         job = self.api.add_job(job_type_id="type" + "".join(hidden), result="".join(hidden),
                                params={"note" + "".join(hidden): "x" + "".join(hidden), "plain": visible})
-        server = self.server()
+        server = self.shared_server()
         result = server.call("get_job", {"job_id": job["job_id"]})
         text = plain(text_of(result))
         escaped = "".join(hidden.values())
@@ -2545,7 +2545,7 @@ class ConcurrencyTest(ApiTestCase):
         self.assertEqual(server.close(), 0)
 
     def test_responses_are_whole_lines_when_many_finish_together(self):
-        server = self.server()
+        server = self.shared_server()
         job = self.api.add_job(params={"blob": "b" * 50000})
         for number in range(30):
             server.send({"jsonrpc": "2.0", "id": number, "method": "tools/call",
@@ -3139,8 +3139,7 @@ class TraceContextTest(ApiTestCase):
         job_id = self.running_job()
         meta = {"traceparent": TRACEPARENT, "tracestate": "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}
         for version in ALL_VERSIONS:
-            server = self.server(initialize=False)
-            server.initialize(version)
+            server = self.shared_server(version)
             self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id}, meta)["isError"])
             self.assertFalse(self.traced_call(server, "get_job", {"job_id": job_id})["isError"])
             traced, plain = self.api.requests
@@ -3161,7 +3160,7 @@ class TraceContextTest(ApiTestCase):
                          [("GET", {"traceparent": TRACEPARENT})] * 3)
 
     def test_a_bad_trace_context_is_dropped_silently_and_never_sent_raw(self):
-        server = self.server()
+        server = self.shared_server()
         cases = [{"traceparent": TRACEPARENT.upper(), "tracestate": "a=1"},
                  {"traceparent": "ff" + TRACEPARENT[2:]},
                  {"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01"},
@@ -3665,14 +3664,19 @@ class FuzzTest(ApiTestCase):
         started = time.monotonic()
         sent = 0
         expected_ids = [1]  # the initialize
+        lines = []  # written 50 lines at a time: a write a line was most of this test's own CPU
         while sent < self.CASES and time.monotonic() - started < self.SECONDS:
             line, expect = self.random_message(rng, sent + 10)
-            server.send_raw(line + b"\n")
+            lines.append(line + b"\n")
             if isinstance(expect, int) and not isinstance(expect, bool):
                 expected_ids.append(expect)
             sent += 1
+            if sent % 50 == 0:
+                server.send_raw(b"".join(lines))
+                lines = []
             if sent % 500 == 0:
                 self.assert_alive(server, "marker-%d" % sent)
+        server.send_raw(b"".join(lines))
         self.assert_alive(server, "end")
         self.assertEqual(server.close(30), 0)
         self.assertNotIn("Traceback", server.stderr)
@@ -3687,8 +3691,9 @@ class FuzzTest(ApiTestCase):
                 if "result" in item and "content" in item["result"]:
                     self.assertNotIn("Internal error", item["result"]["content"][0]["text"])
                 answered.append(item.get("id"))
-        for request_id in set(expected_ids):
-            self.assertEqual(answered.count(request_id), expected_ids.count(request_id), request_id)
+        answered, expected = collections.Counter(answered), collections.Counter(expected_ids)
+        for request_id in expected:
+            self.assertEqual(answered[request_id], expected[request_id], request_id)
         self.assertEqual(sent, self.CASES, "only %d cases ran in %d s" % (sent, self.SECONDS))
 
 
@@ -3764,13 +3769,13 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertEqual(response["error"]["code"], -32602)
 
     def test_ping_is_answered_in_the_initialize_era_only(self):
-        server = self.server()
+        server = self.shared_server()
         self.assertEqual(server.request("ping")["result"], {})
         self.assertEqual(self.modern(server, "ping")["error"]["code"], -32601)
 
     def test_an_initialized_connection_keeps_its_revision_beside_modern_requests(self):
         self.version = "2025-03-26"
-        server = self.server()
+        server = self.shared_server()
         modern = self.modern(server, "tools/list")["result"]
         self.assertIn("outputSchema", modern["tools"][0])
         legacy = server.request("tools/list")["result"]
@@ -3782,7 +3787,7 @@ class StatelessRevisionTest(ApiTestCase):
         self.assertNotIn("resultType", result)
 
     def test_initialize_era_answers_never_carry_stateless_fields(self):
-        server = self.server()
+        server = self.shared_server()
         for response in (server.request("tools/list"), server.request("tools/call", {"name": "get_context"})):
             self.assertFalse({"resultType", "ttlMs", "cacheScope", "_meta"} & set(response["result"]))
 
@@ -5506,8 +5511,7 @@ class TasksWireTest(TasksTestCase):
         # nor do the revisions before tasks.
         modern = server.request("tools/list", {"_meta": tasks_meta()})["result"]["tools"]
         self.assertEqual([t for t in modern if "execution" in t], [])
-        older = self.server(initialize=False)
-        older.initialize("2025-06-18")
+        older = self.shared_server("2025-06-18")
         self.assertNotIn('"execution"', json.dumps(older.request("tools/list")["result"]))
 
     def test_a_tool_that_cannot_be_a_task_and_a_bad_task_are_refused_before_the_api(self):
@@ -5523,8 +5527,7 @@ class TasksWireTest(TasksTestCase):
         self.assert_no_request()
 
     def test_before_2025_11_25_params_task_is_ignored_and_tasks_methods_are_unknown(self):
-        server = self.server(initialize=False)
-        server.initialize("2025-06-18")
+        server = self.shared_server("2025-06-18")
         result = server.call("watch_job", {"job_id": "job-0004"})  # finished: answered at once
         self.assertFalse(result["isError"])
         self.assertTrue(text_of(result).startswith("Job job-0004 has ended: COMPLETED.\nJob job-0004 (COMPLETED)\n"))
@@ -5930,8 +5933,7 @@ class ResourcesTest(ApiTestCase):
         self.assertTrue(all(t["description"] for t in result["resourceTemplates"]))
         self.assertNotIn("nextCursor", result)
         self.assert_no_request()
-        old = self.server(initialize=False)
-        old.initialize("2025-03-26")
+        old = self.shared_server("2025-03-26")
         self.assertFalse(any("title" in t for t in old.request("resources/templates/list")["result"]["resourceTemplates"]))
 
     def test_list_is_the_context_then_the_active_jobs_by_status(self):
@@ -5966,8 +5968,7 @@ class ResourcesTest(ApiTestCase):
         self.assert_query(self.api.requests[0], jobs_query("RUNNING", 50, 50))
 
     def test_before_2025_06_18_resources_have_no_title(self):
-        server = self.server(initialize=False)
-        server.initialize("2024-11-05")
+        server = self.shared_server("2024-11-05")
         resources = server.request("resources/list")["result"]["resources"]
         self.assertEqual(len(resources), 5)
         self.assertFalse(any("title" in r for r in resources))
@@ -6341,7 +6342,7 @@ class ViewReadTest(ApiTestCase):
 class PromptsTest(ApiTestCase):
 
     def test_prompts_list_names_titles_descriptions_and_arguments(self):
-        prompts = self.server().request("prompts/list")["result"]["prompts"]
+        prompts = self.shared_server().request("prompts/list")["result"]["prompts"]
         self.assertEqual([(p["name"], p["title"]) for p in prompts], [
             ("triage", "Triage Agent Jobs"), ("cancel", "Cancel an Agent Job"), ("report", "Agent Jobs Report")])
         self.assertEqual([[(a["name"], a["required"]) for a in p["arguments"]] for p in prompts], [
@@ -6349,8 +6350,7 @@ class PromptsTest(ApiTestCase):
             [("from", True), ("to", True), ("job_type_id", False)]])
         self.assertTrue(all(p["description"] and all(a["description"] for a in p["arguments"]) for p in prompts))
         self.assert_no_request()
-        old = self.server(initialize=False)
-        old.initialize("2025-03-26")
+        old = self.shared_server("2025-03-26")
         self.assertFalse(any("title" in p for p in old.request("prompts/list")["result"]["prompts"]))
 
     def text(self, response):
@@ -6359,7 +6359,7 @@ class PromptsTest(ApiTestCase):
         return messages[0]["content"]["text"]
 
     def test_cancel_steers_to_get_job_then_confirmation_then_cancel_job(self):
-        server = self.server()
+        server = self.shared_server()
         response = server.request("prompts/get", {"name": "cancel", "arguments": {
             "job_id": "job-0001", "reason": "customer asked"}})
         self.assertIn("Cancel one job safely", response["result"]["description"])
@@ -6370,7 +6370,7 @@ class PromptsTest(ApiTestCase):
         self.assert_no_request()  # a prompt only writes text; the agent calls the tools
 
     def test_triage_and_report_use_their_arguments(self):
-        server = self.server()
+        server = self.shared_server()
         text = self.text(server.request("prompts/get", {"name": "triage", "arguments": {"job_type_id": "nps-survey"}}))
         for part in ("get_jobs_stats with job_type_id=\"nps-survey\"", "status=running", "status=failed", "scheduled_at_lte"):
             self.assertIn(part, text)
@@ -6381,7 +6381,7 @@ class PromptsTest(ApiTestCase):
         self.assert_no_request()
 
     def test_bad_prompts_get_requests_are_invalid_params_naming_the_problem(self):
-        self.assert_invalid_params(self.server(), "prompts/get", (
+        self.assert_invalid_params(self.shared_server(), "prompts/get", (
                 ({"name": "cancel"}, "Prompt 'cancel': Missing required argument 'job_id'."),
                 ({"name": "cancel", "arguments": {"reason": "x"}}, "Missing required argument 'job_id'"),
                 ({"name": "report", "arguments": {"from": "2024-07-01"}}, "Missing required argument 'to'"),
@@ -6417,7 +6417,7 @@ class CompletionTest(ApiTestCase):
     TEMPLATE = {"type": "ref/resource", "uri": "agentjobs://jobs/{job_id}"}
 
     def test_job_id_completes_active_jobs_first_from_one_small_request(self):
-        server = self.server()
+        server = self.shared_server()
         completion = self.complete(server, self.PROMPT, "job_id", "job-000")
         self.assertEqual(completion, {"values": ["job-0007", "job-0003", "job-0002", "job-0001",
                                                  "job-0008", "job-0006", "job-0005", "job-0004"],
@@ -6433,13 +6433,13 @@ class CompletionTest(ApiTestCase):
     def test_more_jobs_than_fetched_says_has_more_without_a_total(self):
         for number in range(60):
             self.api.add_job(job_status="COMPLETED")
-        completion = self.complete(self.server(), self.PROMPT, "job_id", "")
+        completion = self.complete(self.shared_server(), self.PROMPT, "job_id", "")
         self.assertEqual(len(completion["values"]), 50)
         self.assertEqual(completion["hasMore"], True)
         self.assertNotIn("total", completion)
 
     def test_job_type_id_completes_from_the_organizations_job_types(self):
-        server = self.server()
+        server = self.shared_server()
         for ref in ({"type": "ref/prompt", "name": "triage"}, {"type": "ref/prompt", "name": "report"},
                     {"type": "ref/resource", "uri": "agentjobs://job-types/{job_type_id}"}):
             self.api.clear_requests()
@@ -6448,7 +6448,7 @@ class CompletionTest(ApiTestCase):
             self.assertEqual(self.only_request().path, "/api/v0/organizations/aiconnect/agent-jobs-type")
 
     def test_api_failure_gives_an_empty_completion(self):
-        server = self.server()
+        server = self.shared_server()
         self.api.add_fault(status=500, body={"error": "down"}, times=None)
         for ref, name in ((self.PROMPT, "job_id"), ({"type": "ref/prompt", "name": "triage"}, "job_type_id")):
             self.assertEqual(self.complete(server, ref, name, "j"), {"values": [], "total": 0, "hasMore": False})
@@ -6472,7 +6472,7 @@ class CompletionTest(ApiTestCase):
         self.assertIn("AGENTJOBS_COMPLETION_TIMEOUT", config.problems[0])
 
     def test_arguments_without_values_here_complete_to_nothing_without_a_request(self):
-        server = self.server()
+        server = self.shared_server()
         for ref, name in ((self.PROMPT, "reason"), ({"type": "ref/prompt", "name": "report"}, "from"),
                           ({"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "arg1"),
                           ({"type": "ref/resource", "uri": "test://template/{id}"}, "id"),
@@ -6481,7 +6481,7 @@ class CompletionTest(ApiTestCase):
         self.assert_no_request()
 
     def test_malformed_requests_are_invalid_params(self):
-        self.assert_invalid_params(self.server(), "completion/complete", (
+        self.assert_invalid_params(self.shared_server(), "completion/complete", (
             ({"argument": {"name": "job_id", "value": ""}}, "params.ref"),
             ({"ref": "cancel", "argument": {"name": "job_id", "value": ""}}, "params.ref"),
             ({"ref": self.PROMPT}, "params.argument"),
@@ -6549,7 +6549,7 @@ class ClientLoggingTest(ApiTestCase):
 
     def test_bad_levels_are_invalid_params(self):
         levels = "debug, info, notice, warning, error, critical, alert, emergency"
-        self.assert_invalid_params(self.server(), "logging/setLevel", (
+        self.assert_invalid_params(self.shared_server(), "logging/setLevel", (
             (params, levels) for params in ({"level": "loud"}, {"level": "DEBUG"}, {}, {"level": 7})))
 
     def test_a_burst_is_rate_limited_and_the_drop_reported(self):
